@@ -1,0 +1,75 @@
+// pool2d.wgsl — max and average pooling over a KH x KW window, NCHW, f32.
+// One invocation per output element y[n, c, oy, ox] (the op is memory-bound).
+// Max skips padded cells and propagates NaN. Average divides by the cells inside the input,
+// or, with count_include_pad, by the window clipped to the padded input (PyTorch's rule).
+//
+// Bindings (group 0)              mirrors POOL in src/ops/pool2d.rs
+//   0 x  storage read        [N, C, H, W]
+//   1 y  storage read_write  [N, C, OH, OW]
+//   2 p  uniform             Params (field order of Pool2dUniform in src/ops/pool2d.rs)
+// Grid: 1-D over outputs, folded into (x, y) when it passes the per-dimension limit.
+// Overrides: WG (invocations per workgroup).
+
+struct Params {
+    n: u32, c: u32, h: u32, w: u32,
+    oh: u32, ow: u32, kh: u32, kw: u32,
+    stride_y: u32, stride_x: u32, pad_top: u32, pad_left: u32,
+    pad_bottom: u32, pad_right: u32, is_max: u32, count_include_pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+override WG: u32 = 64u;
+
+fn is_nan(v: f32) -> bool {
+    // Bit test: compilers may fold `v != v` away under fast-math assumptions.
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lane;
+    let total = p.n * p.c * p.oh * p.ow;
+    if (i >= total) {
+        return;
+    }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = (i / (p.ow * p.oh)) * p.h * p.w;
+
+    // Window in input coordinates, before and after clipping to the input.
+    let y0 = i32(oy * p.stride_y) - i32(p.pad_top);
+    let x0 = i32(ox * p.stride_x) - i32(p.pad_left);
+    let y1 = min(y0 + i32(p.kh), i32(p.h + p.pad_bottom));
+    let x1 = min(x0 + i32(p.kw), i32(p.w + p.pad_right));
+    let padded_cells = f32((y1 - y0) * (x1 - x0));
+    let ya = max(y0, 0);
+    let xa = max(x0, 0);
+    let yb = min(y1, i32(p.h));
+    let xb = min(x1, i32(p.w));
+
+    var m = bitcast<f32>(0xff800000u); // -inf
+    var s = 0.0;
+    for (var iy = ya; iy < yb; iy++) {
+        for (var ix = xa; ix < xb; ix++) {
+            let v = x[plane + u32(iy) * p.w + u32(ix)];
+            if (v > m || is_nan(v)) {
+                m = select(v, m, is_nan(m));
+            }
+            s += v;
+        }
+    }
+    if (p.is_max != 0u) {
+        y[i] = m;
+    } else if (p.count_include_pad != 0u) {
+        y[i] = s / padded_cells;
+    } else {
+        y[i] = s / f32(max((yb - ya) * (xb - xa), 1));
+    }
+}

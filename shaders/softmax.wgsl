@@ -1,0 +1,68 @@
+// softmax.wgsl — softmax over dimension 1 of [N, C, S...] (S = product of the rest, often 1):
+//   y[n, c, s] = exp(x[n, c, s] − max_c x) / Σ_c exp(x[n, c, s] − max_c x)
+// Subtracting the row maximum keeps exp finite for logits in the thousands.
+// One workgroup per (n, s) row: its WG lanes stride over c, then reduce in workgroup memory.
+//
+// Bindings (group 0)              mirrors SOFTMAX in src/ops/softmax.rs
+//   0 x  storage read        [N, C, S]
+//   1 y  storage read_write  [N, C, S]
+//   2 p  uniform             Params
+// Grid: one workgroup per row, folded into (x, y). Overrides: WG (a power of two ≤ 256).
+
+struct Params {
+    rows: u32, c: u32, s: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+override WG: u32 = 64u;
+var<workgroup> scratch: array<f32, 256>;
+
+// Combines the WG lanes' values with `op` (0: max, 1: sum); every lane gets the result.
+fn reduce(lane: u32, value: f32, op: u32) -> f32 {
+    workgroupBarrier();
+    scratch[lane] = value;
+    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+        workgroupBarrier();
+        if (lane < stride) {
+            let other = scratch[lane + stride];
+            scratch[lane] = select(scratch[lane] + other, max(scratch[lane], other), op == 0u);
+        }
+    }
+    workgroupBarrier();
+    return scratch[0];
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let row = wid.x + wid.y * nwg.x;
+    // Rows past the end still take part in the barriers, reading nothing.
+    let live = row < p.rows;
+    let base = (row / p.s) * p.c * p.s + row % p.s;
+
+    var m = bitcast<f32>(0xff800000u); // -inf
+    if (live) {
+        for (var c = lane; c < p.c; c += WG) {
+            m = max(m, x[base + c * p.s]);
+        }
+    }
+    m = reduce(lane, m, 0u);
+    var sum = 0.0;
+    if (live) {
+        for (var c = lane; c < p.c; c += WG) {
+            sum += exp(x[base + c * p.s] - m);
+        }
+    }
+    sum = reduce(lane, sum, 1u);
+    if (live) {
+        for (var c = lane; c < p.c; c += WG) {
+            y[base + c * p.s] = exp(x[base + c * p.s] - m) / sum;
+        }
+    }
+}

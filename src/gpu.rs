@@ -1,0 +1,459 @@
+//! `Gpu`: one adapter's device and queue, its limits, and the pipelines built for it.
+//!
+//! Every wgpu call that can fail validation runs inside an error scope, so a mistake becomes
+//! an [`Error`] rather than a panic in wgpu's default handler; device loss is recorded by a
+//! callback and reported by the next call.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use crate::error::{Error, Result};
+use crate::pipeline::{Access, Kernel};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Environment variable that picks the adapter: an index into [`adapters`] or a name substring.
+pub const ADAPTER_ENV: &str = "DOJANG_ADAPTER";
+
+/// What dojang reports about an adapter (the `devices` subcommand prints it).
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    pub index: usize,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Every adapter wgpu sees, in enumeration order (the order `DOJANG_ADAPTER=INDEX` uses).
+pub fn adapters() -> Vec<AdapterSummary> {
+    pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .enumerate()
+        .map(|(index, a)| AdapterSummary {
+            index,
+            info: a.get_info(),
+            limits: a.limits(),
+            features: a.features(),
+        })
+        .collect()
+}
+
+/// A GPU device and queue with dojang's pipeline cache. Cheap to clone; clones share the device.
+#[derive(Clone)]
+pub struct Gpu {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    info: wgpu::AdapterInfo,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    limits: wgpu::Limits,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+    lost: Arc<Mutex<Option<String>>>,
+    /// Bound where a kernel's optional input (a bias) is absent.
+    placeholder: wgpu::Buffer,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    kernel: &'static str,
+    entry: &'static str,
+    overrides: Vec<(&'static str, u32)>,
+}
+
+pub(crate) struct Pipeline {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// One recorded kernel launch: pipeline, bound buffers and grid. Built once, run many times.
+pub(crate) struct Dispatch {
+    pipeline: Arc<Pipeline>,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+}
+
+impl Gpu {
+    /// Opens the adapter named by `DOJANG_ADAPTER`, or else the high-performance adapter.
+    pub fn new() -> Result<Gpu> {
+        Self::with_adapter(std::env::var(ADAPTER_ENV).ok().as_deref())
+    }
+
+    /// Opens the adapter that `selector` names (an index into [`adapters`] or a
+    /// case-insensitive substring of its name); `None` takes the high-performance adapter.
+    pub fn with_adapter(selector: Option<&str>) -> Result<Gpu> {
+        let adapter = select_adapter(&instance(), selector)?;
+        Self::open(&adapter)
+    }
+
+    /// Opens `n` devices: one per adapter when the machine has `n` adapters of the selected
+    /// kind, else `n` logical devices on the one adapter (each with its own queue).
+    pub fn open_group(n: usize, selector: Option<&str>) -> Result<Vec<Gpu>> {
+        let instance = instance();
+        let first = select_adapter(&instance, selector)?;
+        let name = first.get_info().name;
+        let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let mut same: Vec<_> = all
+            .into_iter()
+            .filter(|a| a.get_info().name == name)
+            .collect();
+        if selector.is_none() && same.len() >= n {
+            same.truncate(n);
+            return same.iter().map(Self::open).collect();
+        }
+        (0..n).map(|_| Self::open(&first)).collect()
+    }
+
+    fn open(adapter: &wgpu::Adapter) -> Result<Gpu> {
+        let info = adapter.get_info();
+        // The adapter's own limits: lavapipe's 128 MiB bindings, not wgpu's defaults.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("dojang"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| Error::RequestDevice {
+            adapter: info.name.clone(),
+            reason: e.to_string(),
+        })?;
+
+        let lost = Arc::new(Mutex::new(None));
+        let lost_cb = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            *lost_cb.lock().unwrap() = Some(format!("{reason:?}: {message}"));
+        });
+        // Errors outside a scope are logged, never a panic inside wgpu's callback.
+        device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured wgpu error: {e}")));
+        let placeholder = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("placeholder"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        Ok(Gpu {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                info,
+                device,
+                queue,
+                limits,
+                pipelines: Mutex::new(HashMap::new()),
+                lost,
+                placeholder,
+            }),
+        })
+    }
+
+    /// A number that identifies this device in messages (`device #1`).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The adapter behind this device.
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.inner.info
+    }
+
+    /// The limits the device was opened with (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.inner.device
+    }
+
+    pub(crate) fn queue(&self) -> &wgpu::Queue {
+        &self.inner.queue
+    }
+
+    pub(crate) fn placeholder(&self) -> &wgpu::Buffer {
+        &self.inner.placeholder
+    }
+
+    /// The largest buffer a kernel can bind, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
+        (self.inner.limits.max_storage_buffer_binding_size as u64)
+            .min(self.inner.limits.max_buffer_size)
+    }
+
+    /// Fails with [`Error::DeviceLost`] once the device is gone.
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        match self.inner.lost.lock().unwrap().as_ref() {
+            Some(reason) => Err(Error::DeviceLost(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes; their errors become `Err`.
+    pub(crate) fn scoped<T>(&self, op: &str, f: impl FnOnce() -> T) -> Result<T> {
+        self.check_alive()?;
+        let oom = self
+            .inner
+            .device
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self
+            .inner
+            .device
+            .push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = f();
+        let errors = [
+            pollster::block_on(validation.pop()),
+            pollster::block_on(oom.pop()),
+        ];
+        if let Some(e) = errors.into_iter().flatten().next() {
+            return Err(Error::Wgpu {
+                op: op.to_string(),
+                message: e.to_string(),
+            });
+        }
+        self.check_alive()?;
+        Ok(value)
+    }
+
+    /// A storage buffer holding `data`.
+    pub(crate) fn storage_buffer(&self, op: &str, data: &[u8]) -> Result<wgpu::Buffer> {
+        self.scoped(op, || {
+            self.inner
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(op),
+                    contents: data,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                })
+        })
+    }
+
+    /// The pipeline for `kernel` with these override values, built on first use.
+    pub(crate) fn pipeline(
+        &self,
+        kernel: &Kernel,
+        overrides: &[(&'static str, u32)],
+    ) -> Result<Arc<Pipeline>> {
+        let key = PipelineKey {
+            kernel: kernel.name,
+            entry: kernel.entry,
+            overrides: overrides.to_vec(),
+        };
+        if let Some(p) = self.inner.pipelines.lock().unwrap().get(&key) {
+            return Ok(p.clone());
+        }
+        let device = &self.inner.device;
+        let pipeline = self.scoped(kernel.name, || {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name),
+                source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
+            });
+            let entries: Vec<_> = kernel
+                .bindings
+                .iter()
+                .enumerate()
+                .map(|(i, access)| wgpu::BindGroupLayoutEntry {
+                    binding: i as u32,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: match access {
+                            Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                            Access::ReadWrite => {
+                                wgpu::BufferBindingType::Storage { read_only: false }
+                            }
+                            Access::Uniform => wgpu::BufferBindingType::Uniform,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                })
+                .collect();
+            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(kernel.name),
+                entries: &entries,
+            });
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(kernel.name),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let constants: Vec<(&str, f64)> =
+                overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(kernel.entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+            Pipeline { layout, pipeline }
+        })?;
+        let pipeline = Arc::new(pipeline);
+        self.inner
+            .pipelines
+            .lock()
+            .unwrap()
+            .insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Records a launch of `kernel` over `workgroups` with `buffers` bound in the kernel's
+    /// binding order and `params` as its trailing uniform.
+    pub(crate) fn dispatch(
+        &self,
+        kernel: &Kernel,
+        overrides: &[(&'static str, u32)],
+        buffers: &[&wgpu::Buffer],
+        params: &[u8],
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        let limit = self.inner.limits.max_compute_workgroups_per_dimension;
+        if let Some(&n) = workgroups.iter().find(|&&n| n > limit) {
+            return Err(Error::Limit {
+                op: kernel.name,
+                what: format!("a grid of {workgroups:?} workgroups ({n} in one dimension)"),
+                needed: n as u64,
+                limit: limit as u64,
+            });
+        }
+        let pipeline = self.pipeline(kernel, overrides)?;
+        let device = &self.inner.device;
+        let bind_group = self.scoped(kernel.name, || {
+            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(kernel.name),
+                contents: params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let mut entries: Vec<_> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.as_entire_binding(),
+                })
+                .collect();
+            entries.push(wgpu::BindGroupEntry {
+                binding: buffers.len() as u32,
+                resource: uniform.as_entire_binding(),
+            });
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.name),
+                layout: &pipeline.layout,
+                entries: &entries,
+            })
+        })?;
+        Ok(Dispatch {
+            pipeline,
+            bind_group,
+            workgroups,
+        })
+    }
+
+    /// Submits `dispatches` in order as one command buffer and waits for them to finish.
+    pub(crate) fn run(&self, op: &str, dispatches: &[&Dispatch]) -> Result<()> {
+        let index = self.submit(op, dispatches)?;
+        self.wait(op, Some(index))
+    }
+
+    /// Submits `dispatches` in order as one command buffer without waiting.
+    pub(crate) fn submit(
+        &self,
+        op: &str,
+        dispatches: &[&Dispatch],
+    ) -> Result<wgpu::SubmissionIndex> {
+        let device = &self.inner.device;
+        self.scoped(op, || {
+            let mut encoder =
+                device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(op),
+                    timestamp_writes: None,
+                });
+                for d in dispatches {
+                    pass.set_pipeline(&d.pipeline.pipeline);
+                    pass.set_bind_group(0, &d.bind_group, &[]);
+                    let [x, y, z] = d.workgroups;
+                    pass.dispatch_workgroups(x, y, z);
+                }
+            }
+            self.inner.queue.submit([encoder.finish()])
+        })
+    }
+
+    /// Blocks until the submission (or all work, with `None`) has finished.
+    pub(crate) fn wait(&self, op: &str, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+        let poll = match index {
+            Some(i) => wgpu::PollType::Wait {
+                submission_index: Some(i),
+                timeout: None,
+            },
+            None => wgpu::PollType::wait_indefinitely(),
+        };
+        self.inner.device.poll(poll).map_err(|e| Error::Wgpu {
+            op: op.to_string(),
+            message: e.to_string(),
+        })?;
+        self.check_alive()
+    }
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Gpu(#{} {} on {:?})",
+            self.inner.id, self.inner.info.name, self.inner.info.backend
+        )
+    }
+}
+
+fn select_adapter(instance: &wgpu::Instance, selector: Option<&str>) -> Result<wgpu::Adapter> {
+    let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    if all.is_empty() {
+        return Err(Error::NoAdapter);
+    }
+    let Some(wanted) = selector.map(str::trim).filter(|s| !s.is_empty()) else {
+        return pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            apply_limit_buckets: false,
+        }))
+        .map_err(|_| Error::NoAdapter);
+    };
+    let found = match wanted.parse::<usize>() {
+        Ok(i) => all.get(i).cloned(),
+        Err(_) => {
+            let needle = wanted.to_lowercase();
+            all.iter()
+                .find(|a| a.get_info().name.to_lowercase().contains(&needle))
+                .cloned()
+        }
+    };
+    found.ok_or_else(|| Error::AdapterNotFound {
+        wanted: wanted.to_string(),
+        available: all
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{i}: {} ({:?})", a.get_info().name, a.get_info().backend))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}

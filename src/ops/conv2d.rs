@@ -1,0 +1,476 @@
+//! 2-D convolution: attributes, output-size arithmetic, and the choice of kernel.
+//!
+//! A 1x1 kernel with stride 1 and no padding is a matrix product per image and group, and
+//! runs on `matmul.wgsl`'s GEMM; every other convolution runs the direct kernel in
+//! `conv2d.wgsl`.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+use crate::gpu::Dispatch;
+use crate::ops::{blocks, check_rank, check_same_device, matmul, window_out};
+use crate::pipeline::{Access, Kernel};
+use crate::tensor::Tensor;
+
+/// The direct convolution kernel.
+pub(crate) const DIRECT: Kernel = Kernel {
+    name: "conv2d",
+    source: include_str!("../../shaders/conv2d.wgsl"),
+    entry: "main",
+    bindings: &[
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+        Access::Uniform,
+    ],
+};
+
+/// Zero padding on each side of the image, in pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Padding {
+    pub top: usize,
+    pub left: usize,
+    pub bottom: usize,
+    pub right: usize,
+}
+
+impl Padding {
+    /// Padding given as (top, left, bottom, right), the order ONNX and the golden format use.
+    pub fn new(top: usize, left: usize, bottom: usize, right: usize) -> Padding {
+        Padding {
+            top,
+            left,
+            bottom,
+            right,
+        }
+    }
+
+    /// `ph` rows above and below, `pw` columns left and right.
+    pub fn symmetric(ph: usize, pw: usize) -> Padding {
+        Padding {
+            top: ph,
+            left: pw,
+            bottom: ph,
+            right: pw,
+        }
+    }
+
+    /// "Same" padding (ONNX SAME_UPPER, TensorFlow SAME): the output is ceil(input / stride)
+    /// per axis; when the total padding is odd the extra pixel goes bottom/right.
+    pub fn same(
+        input: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        dilation: [usize; 2],
+    ) -> Padding {
+        let total = |i: usize| {
+            let out = input[i].div_ceil(stride[i].max(1));
+            let needed =
+                (out.saturating_sub(1)) * stride[i] + dilation[i] * (kernel[i].max(1) - 1) + 1;
+            needed.saturating_sub(input[i])
+        };
+        let (th, tw) = (total(0), total(1));
+        Padding {
+            top: th / 2,
+            left: tw / 2,
+            bottom: th - th / 2,
+            right: tw - tw / 2,
+        }
+    }
+}
+
+/// Attributes of a convolution. Build with `Conv2d::default()` and the `with_` methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    /// (vertical, horizontal) step between windows.
+    pub stride: [usize; 2],
+    pub padding: Padding,
+    /// (vertical, horizontal) spacing between kernel taps.
+    pub dilation: [usize; 2],
+    /// Channel groups: Cin and Cout both split into `groups` independent blocks.
+    pub groups: usize,
+    /// Apply max(0, ·) to the result.
+    pub relu: bool,
+}
+
+impl Default for Conv2d {
+    fn default() -> Self {
+        Conv2d {
+            stride: [1, 1],
+            padding: Padding::default(),
+            dilation: [1, 1],
+            groups: 1,
+            relu: false,
+        }
+    }
+}
+
+impl Conv2d {
+    pub fn with_stride(self, sh: usize, sw: usize) -> Self {
+        Conv2d {
+            stride: [sh, sw],
+            ..self
+        }
+    }
+    pub fn with_padding(self, padding: Padding) -> Self {
+        Conv2d { padding, ..self }
+    }
+    pub fn with_dilation(self, dh: usize, dw: usize) -> Self {
+        Conv2d {
+            dilation: [dh, dw],
+            ..self
+        }
+    }
+    pub fn with_groups(self, groups: usize) -> Self {
+        Conv2d { groups, ..self }
+    }
+    pub fn with_relu(self, relu: bool) -> Self {
+        Conv2d { relu, ..self }
+    }
+
+    /// Checks input `[N, Cin, H, W]`, weight `[Cout, Cin/groups, KH, KW]` and an optional bias
+    /// length against these attributes, and works out the output size.
+    pub fn geometry(
+        &self,
+        x: &[usize],
+        w: &[usize],
+        bias_len: Option<usize>,
+    ) -> Result<Conv2dGeometry> {
+        const OP: &str = "conv2d";
+        check_rank(OP, "input", x, 4)?;
+        check_rank(OP, "weight", w, 4)?;
+        for (what, v) in [
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+            ("groups", [self.groups; 2]),
+        ] {
+            if v.contains(&0) {
+                return Err(Error::Zero {
+                    op: OP,
+                    what,
+                    value: v,
+                });
+            }
+        }
+        let (n, cin, h, wd) = (x[0], x[1], x[2], x[3]);
+        let (cout, cin_pg, kh, kw) = (w[0], w[1], w[2], w[3]);
+        let groups = self.groups;
+        if cin % groups != 0 {
+            return Err(Error::Groups {
+                op: OP,
+                what: "input channels",
+                channels: cin,
+                groups,
+            });
+        }
+        if cout % groups != 0 {
+            return Err(Error::Groups {
+                op: OP,
+                what: "output channels",
+                channels: cout,
+                groups,
+            });
+        }
+        if cin / groups != cin_pg {
+            return Err(Error::Channels {
+                op: OP,
+                what: "channels per group",
+                got: cin / groups,
+                expected: cin_pg,
+            });
+        }
+        if let Some(len) = bias_len.filter(|&l| l != cout) {
+            return Err(Error::BiasLength {
+                op: OP,
+                got: len,
+                expected: cout,
+            });
+        }
+        let p = self.padding;
+        let (eh, ew) = (
+            self.dilation[0] * (kh - 1) + 1,
+            self.dilation[1] * (kw - 1) + 1,
+        );
+        let oh = window_out(h, p.top + p.bottom, eh, self.stride[0]);
+        let ow = window_out(wd, p.left + p.right, ew, self.stride[1]);
+        if oh < 1 || ow < 1 {
+            return Err(Error::EmptyOutput {
+                op: OP,
+                out_h: oh,
+                out_w: ow,
+                in_h: h,
+                in_w: wd,
+                pt: p.top,
+                pl: p.left,
+                pb: p.bottom,
+                pr: p.right,
+                window_h: eh,
+                window_w: ew,
+            });
+        }
+        let (oh, ow) = (oh as usize, ow as usize);
+        Ok(Conv2dGeometry {
+            attrs: *self,
+            n,
+            cin,
+            h,
+            w: wd,
+            cout,
+            kh,
+            kw,
+            oh,
+            ow,
+        })
+    }
+}
+
+/// A convolution whose shapes have been checked: every size the kernels and the reference use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeometry {
+    pub attrs: Conv2d,
+    pub n: usize,
+    pub cin: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cout: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl Conv2dGeometry {
+    pub fn input_shape(&self) -> [usize; 4] {
+        [self.n, self.cin, self.h, self.w]
+    }
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [self.cout, self.cin / self.attrs.groups, self.kh, self.kw]
+    }
+    pub fn output_shape(&self) -> [usize; 4] {
+        [self.n, self.cout, self.oh, self.ow]
+    }
+    /// Terms summed per output: Cin/groups · KH · KW.
+    pub fn reduction_len(&self) -> usize {
+        self.cin / self.attrs.groups * self.kh * self.kw
+    }
+    /// Multiply-adds: N · Cout · OH · OW · Cin/groups · KH · KW.
+    pub fn macs(&self) -> u64 {
+        (self.n * self.cout * self.oh * self.ow) as u64 * self.reduction_len() as u64
+    }
+    /// Floating-point operations, two per multiply-add.
+    pub fn flops(&self) -> u64 {
+        2 * self.macs()
+    }
+    /// True when the convolution is a plain matrix product (1x1, stride 1, no padding).
+    pub fn is_pointwise(&self) -> bool {
+        let a = &self.attrs;
+        self.kh == 1 && self.kw == 1 && a.stride == [1, 1] && a.padding == Padding::default()
+    }
+}
+
+/// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKernel {
+    /// GEMM for pointwise convolutions, the direct kernel otherwise.
+    Auto,
+    /// The direct kernel with a `tile_co` x `tile_x` block per invocation (each 1..=8).
+    Direct { tile_co: u32, tile_x: u32 },
+    /// The GEMM kernel (pointwise convolutions only) with a `tile_m` x `tile_n` block.
+    Gemm { tile_m: u32, tile_n: u32 },
+}
+
+/// Field order matches `Params` in shaders/conv2d.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Conv2dUniform {
+    n: u32,
+    cin: u32,
+    h: u32,
+    w: u32,
+    cout: u32,
+    kh: u32,
+    kw: u32,
+    groups: u32,
+    oh: u32,
+    ow: u32,
+    stride_y: u32,
+    stride_x: u32,
+    pad_top: u32,
+    pad_left: u32,
+    dil_y: u32,
+    dil_x: u32,
+    cin_per_group: u32,
+    cout_per_group: u32,
+    has_bias: u32,
+    relu: u32,
+}
+
+/// Convolves `x` with `w` (and adds `b`) on the device `x` lives on.
+pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d) -> Result<Tensor> {
+    conv2d_with(x, w, b, attrs, ConvKernel::Auto)
+}
+
+/// [`conv2d`] with an explicit choice of kernel (for benchmarks and validation).
+pub fn conv2d_with(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    attrs: &Conv2d,
+    kernel: ConvKernel,
+) -> Result<Tensor> {
+    let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
+    let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
+    let dispatch = plan(&geo, x, w, b, &y, kernel)?;
+    x.gpu().run("conv2d", &[&dispatch])?;
+    Ok(y)
+}
+
+/// Records the convolution `geo` from `x`, `w`, `b` into `y` (shapes as `geo` says).
+pub(crate) fn plan(
+    geo: &Conv2dGeometry,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    y: &Tensor,
+    kernel: ConvKernel,
+) -> Result<Dispatch> {
+    const OP: &str = "conv2d";
+    check_same_device(
+        OP,
+        &[
+            ("input", Some(x)),
+            ("weight", Some(w)),
+            ("bias", b),
+            ("output", Some(y)),
+        ],
+    )?;
+    match kernel {
+        ConvKernel::Auto if geo.is_pointwise() => {
+            let (tile_m, tile_n) =
+                matmul::default_tiles(geo.cout / geo.attrs.groups, geo.h * geo.w);
+            plan_pointwise(geo, x, w, b, y, [tile_m, tile_n])
+        }
+        ConvKernel::Auto => plan_direct(
+            geo,
+            x,
+            w,
+            b,
+            y,
+            (geo.cout / geo.attrs.groups).min(4) as u32,
+            4,
+        ),
+        ConvKernel::Gemm { tile_m, tile_n } => plan_pointwise(geo, x, w, b, y, [tile_m, tile_n]),
+        ConvKernel::Direct { tile_co, tile_x } => plan_direct(geo, x, w, b, y, tile_co, tile_x),
+    }
+}
+
+/// The pointwise convolution as a GEMM per image and group: W[g] (Cout/G x Cin/G) · x[n, g] (Cin/G x H·W).
+fn plan_pointwise(
+    geo: &Conv2dGeometry,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    y: &Tensor,
+    tiles: [u32; 2],
+) -> Result<Dispatch> {
+    if !geo.is_pointwise() {
+        return Err(Error::Attribute {
+            op: "conv2d",
+            message: format!(
+                "the GEMM kernel needs a 1x1 kernel, stride 1 and no padding; got {}x{}, stride {:?}, {:?}",
+                geo.kh, geo.kw, geo.attrs.stride, geo.attrs.padding
+            ),
+        });
+    }
+    let (g, hw) = (geo.attrs.groups, geo.h * geo.w);
+    let (cin_pg, cout_pg) = (geo.cin / g, geo.cout / g);
+    let gemm = matmul::Gemm {
+        m: cout_pg,
+        n: hw,
+        k: cin_pg,
+        batch: geo.n,
+        groups: g,
+        a: matmul::Strides {
+            batch: 0,
+            group: cout_pg * cin_pg,
+            row: cin_pg,
+            col: 1,
+        },
+        b: matmul::Strides {
+            batch: geo.cin * hw,
+            group: cin_pg * hw,
+            row: hw,
+            col: 1,
+        },
+        c: matmul::Strides {
+            batch: geo.cout * hw,
+            group: cout_pg * hw,
+            row: hw,
+            col: 1,
+        },
+        c_offset: 0,
+        relu: geo.attrs.relu,
+    };
+    matmul::plan_gemm(&gemm, w, x, b, y, tiles)
+}
+
+/// The direct kernel with a `tile_co` x `tile_x` register block.
+fn plan_direct(
+    geo: &Conv2dGeometry,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    y: &Tensor,
+    tile_co: u32,
+    tile_x: u32,
+) -> Result<Dispatch> {
+    let (tile_co, tile_x) = (tile_co.clamp(1, 8), tile_x.clamp(1, 8));
+    let a = &geo.attrs;
+    let gpu = x.gpu();
+    let params = Conv2dUniform {
+        n: geo.n as u32,
+        cin: geo.cin as u32,
+        h: geo.h as u32,
+        w: geo.w as u32,
+        cout: geo.cout as u32,
+        kh: geo.kh as u32,
+        kw: geo.kw as u32,
+        groups: a.groups as u32,
+        oh: geo.oh as u32,
+        ow: geo.ow as u32,
+        stride_y: a.stride[0] as u32,
+        stride_x: a.stride[1] as u32,
+        pad_top: a.padding.top as u32,
+        pad_left: a.padding.left as u32,
+        dil_y: a.dilation[0] as u32,
+        dil_x: a.dilation[1] as u32,
+        cin_per_group: (geo.cin / a.groups) as u32,
+        cout_per_group: (geo.cout / a.groups) as u32,
+        has_bias: b.is_some() as u32,
+        relu: a.relu as u32,
+    };
+    // A workgroup spans as many output columns as the row has, up to 16 invocations.
+    let col_blocks = blocks(geo.ow, tile_x as usize);
+    let wg_x = col_blocks.next_power_of_two().min(16);
+    let wg_y = 64 / wg_x;
+    let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, tile_co as usize);
+    let grid = [
+        col_blocks.div_ceil(wg_x),
+        co_blocks.div_ceil(wg_y),
+        (geo.n * geo.oh) as u32,
+    ];
+    let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    gpu.dispatch(
+        &DIRECT,
+        &[
+            ("WG_X", wg_x),
+            ("WG_Y", wg_y),
+            ("TILE_CO", tile_co),
+            ("TILE_X", tile_x),
+        ],
+        &[x.buffer(), w.buffer(), bias, y.buffer()],
+        bytemuck::bytes_of(&params),
+        grid,
+    )
+}

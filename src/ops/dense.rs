@@ -1,0 +1,168 @@
+//! Dense (fully connected) layers: y = x·Wᵀ + b with W [out, in], PyTorch `Linear`'s layout.
+//!
+//! Batch 1 is a matrix-vector product that streams W once (`gemv`); larger batches run the
+//! register-blocked GEMM. A weight may be given as slices of rows (a layer too large for one
+//! storage binding, or split across devices): each slice writes its rows of y.
+
+use crate::error::{Error, Result};
+use crate::gpu::Dispatch;
+use crate::ops::matmul::{self, Gemm, Strides};
+use crate::ops::{check_rank, check_same_device};
+use crate::tensor::Tensor;
+
+/// Which kernel runs a dense layer; `Auto` is what [`dense`] uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenseKernel {
+    /// `Gemv` for batch 1, `Gemm` otherwise.
+    Auto,
+    /// The GEMM with a `tile_m` (outputs) x `tile_n` (batch) block per invocation.
+    Gemm { tile_m: u32, tile_n: u32 },
+    /// The matrix-vector kernel (batch 1 only): `rows` outputs per workgroup of `wg` lanes.
+    Gemv { wg: u32, rows: u32 },
+}
+
+/// A checked dense layer: batch, in and out features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DenseGeometry {
+    pub batch: usize,
+    pub in_features: usize,
+    pub out_features: usize,
+    pub relu: bool,
+}
+
+impl DenseGeometry {
+    /// Checks x [N, F], W [out, F] and an optional bias length.
+    pub fn new(
+        x: &[usize],
+        w: &[usize],
+        bias_len: Option<usize>,
+        relu: bool,
+    ) -> Result<DenseGeometry> {
+        const OP: &str = "dense";
+        check_rank(OP, "input", x, 2)?;
+        check_rank(OP, "weight", w, 2)?;
+        if x[1] != w[1] {
+            return Err(Error::Channels {
+                op: OP,
+                what: "features",
+                got: x[1],
+                expected: w[1],
+            });
+        }
+        if let Some(len) = bias_len.filter(|&l| l != w[0]) {
+            return Err(Error::BiasLength {
+                op: OP,
+                got: len,
+                expected: w[0],
+            });
+        }
+        Ok(DenseGeometry {
+            batch: x[0],
+            in_features: x[1],
+            out_features: w[0],
+            relu,
+        })
+    }
+
+    pub fn output_shape(&self) -> [usize; 2] {
+        [self.batch, self.out_features]
+    }
+    pub fn macs(&self) -> u64 {
+        (self.batch * self.in_features * self.out_features) as u64
+    }
+    pub fn flops(&self) -> u64 {
+        2 * self.macs()
+    }
+}
+
+/// y = x·Wᵀ + b, optionally followed by ReLU.
+pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool) -> Result<Tensor> {
+    dense_with(x, w, b, relu, DenseKernel::Auto)
+}
+
+/// [`dense`] with an explicit choice of kernel (for benchmarks and validation).
+pub fn dense_with(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    relu: bool,
+    kernel: DenseKernel,
+) -> Result<Tensor> {
+    let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
+    let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
+    let d = plan(x, w, b, &y, 0, relu, kernel)?;
+    x.gpu().run("dense", &[&d])?;
+    Ok(y)
+}
+
+/// Records rows `row_offset ..` of y [N, total_out] from the weight slice `w` [rows, F] and
+/// its bias slice `b` [rows].
+pub(crate) fn plan(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    y: &Tensor,
+    row_offset: usize,
+    relu: bool,
+    kernel: DenseKernel,
+) -> Result<Dispatch> {
+    const OP: &str = "dense";
+    check_same_device(
+        OP,
+        &[
+            ("input", Some(x)),
+            ("weight", Some(w)),
+            ("bias", b),
+            ("output", Some(y)),
+        ],
+    )?;
+    let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
+    let total_out = y.shape()[1];
+    if y.shape() != [geo.batch, total_out] || row_offset + geo.out_features > total_out {
+        return Err(Error::Mismatch {
+            op: OP,
+            a: y.shape().into(),
+            b: geo.output_shape()[..].into(),
+        });
+    }
+    let f = geo.in_features;
+    let gemm = Gemm {
+        m: geo.out_features,
+        n: geo.batch,
+        k: f,
+        batch: 1,
+        groups: 1,
+        a: Strides {
+            batch: 0,
+            group: 0,
+            row: f,
+            col: 1,
+        },
+        b: Strides {
+            batch: 0,
+            group: 0,
+            row: 1,
+            col: f,
+        },
+        c: Strides {
+            batch: 0,
+            group: 0,
+            row: 1,
+            col: total_out,
+        },
+        c_offset: row_offset,
+        relu,
+    };
+    match kernel {
+        DenseKernel::Auto if geo.batch == 1 => matmul::plan_gemv(&gemm, w, x, b, y, 64, 4),
+        DenseKernel::Auto => matmul::plan_gemm(&gemm, w, x, b, y, [4, geo.batch.min(4) as u32]),
+        DenseKernel::Gemm { tile_m, tile_n } => {
+            matmul::plan_gemm(&gemm, w, x, b, y, [tile_m, tile_n])
+        }
+        DenseKernel::Gemv { .. } if geo.batch != 1 => Err(Error::Attribute {
+            op: OP,
+            message: format!("the matrix-vector kernel takes batch 1, got {}", geo.batch),
+        }),
+        DenseKernel::Gemv { wg, rows } => matmul::plan_gemv(&gemm, w, x, b, y, wg, rows),
+    }
+}

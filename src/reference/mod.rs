@@ -1,0 +1,17 @@
+//! The CPU reference: each op written from its definition as plain nested loops over NCHW,
+//! accumulating in f64, with padding as an explicit skip. No tiling, no SIMD, nothing shared
+//! with the GPU path but the checked shapes. This is what "correct" means in dojang.
+
+pub mod conv2d;
+pub mod dense;
+pub mod elementwise;
+pub mod lrn;
+pub mod pool2d;
+pub mod softmax;
+
+pub use conv2d::conv2d;
+pub use dense::dense;
+pub use elementwise::{add, relu};
+pub use lrn::lrn;
+pub use pool2d::pool2d;
+pub use softmax::softmax;

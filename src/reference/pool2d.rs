@@ -1,0 +1,52 @@
+//! Pooling by definition. The window of output (oy, ox) covers input rows
+//! oy·sh − pt .. oy·sh − pt + kh (likewise columns). Max takes the largest cell inside the
+//! input (NaN if any is NaN); average divides the sum of cells inside the input by their count,
+//! or, with count_include_pad, by the window's extent clipped to the padded input.
+
+use crate::error::Result;
+use crate::ops::check_len;
+use crate::ops::pool2d::{Pool2dGeometry, PoolKind};
+
+/// The pooling `geo` of `x`.
+pub fn pool2d(geo: &Pool2dGeometry, x: &[f32]) -> Result<Vec<f32>> {
+    check_len(&[geo.n, geo.c, geo.h, geo.w], x)?;
+    let a = &geo.attrs;
+    let p = a.padding;
+    let mut y = Vec::with_capacity(geo.n * geo.c * geo.oh * geo.ow);
+    for plane in x.chunks(geo.h * geo.w) {
+        for oy in 0..geo.oh {
+            for ox in 0..geo.ow {
+                let y0 = (oy * a.stride[0]) as i64 - p.top as i64;
+                let x0 = (ox * a.stride[1]) as i64 - p.left as i64;
+                let y1 = (y0 + a.kernel[0] as i64).min((geo.h + p.bottom) as i64);
+                let x1 = (x0 + a.kernel[1] as i64).min((geo.w + p.right) as i64);
+                let mut max = f32::NEG_INFINITY;
+                let mut sum = 0f64;
+                let mut inside = 0usize;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        if iy < 0 || ix < 0 || iy >= geo.h as i64 || ix >= geo.w as i64 {
+                            continue;
+                        }
+                        let v = plane[iy as usize * geo.w + ix as usize];
+                        if v.is_nan() || max.is_nan() {
+                            max = f32::NAN;
+                        } else if v > max {
+                            max = v;
+                        }
+                        sum += v as f64;
+                        inside += 1;
+                    }
+                }
+                y.push(match a.kind {
+                    PoolKind::Max => max,
+                    PoolKind::Avg if a.count_include_pad => {
+                        (sum / ((y1 - y0) * (x1 - x0)) as f64) as f32
+                    }
+                    PoolKind::Avg => (sum / inside.max(1) as f64) as f32,
+                });
+            }
+        }
+    }
+    Ok(y)
+}

@@ -1,0 +1,195 @@
+//! `Tensor`: an f32 array in NCHW order held in one device's storage buffer.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result, Shape};
+use crate::gpu::Gpu;
+
+/// An f32 tensor on one device. Dimensions are NCHW for images, [N, F] for features.
+#[derive(Clone)]
+pub struct Tensor {
+    gpu: Gpu,
+    buffer: Arc<wgpu::Buffer>,
+    shape: Vec<usize>,
+}
+
+impl Tensor {
+    /// Uploads `data` as a tensor of `shape`.
+    pub fn from_slice(gpu: &Gpu, data: &[f32], shape: &[usize]) -> Result<Tensor> {
+        let expected: usize = shape.iter().product();
+        if data.len() != expected {
+            return Err(Error::DataLength {
+                shape: shape.into(),
+                expected,
+                got: data.len(),
+            });
+        }
+        check_size(gpu, "tensor", shape)?;
+        let buffer = gpu.storage_buffer("tensor upload", bytemuck::cast_slice(data))?;
+        Ok(Tensor {
+            gpu: gpu.clone(),
+            buffer: Arc::new(buffer),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(gpu: &Gpu, shape: &[usize]) -> Result<Tensor> {
+        check_size(gpu, "tensor", shape)?;
+        let bytes = 4 * shape.iter().product::<usize>() as u64;
+        let buffer = gpu.scoped("tensor alloc", || {
+            gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tensor"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        Ok(Tensor {
+            gpu: gpu.clone(),
+            buffer: Arc::new(buffer),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// The dimensions.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Always false: dojang tensors have no empty dimension.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The device the tensor lives on.
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    /// The same data seen with another shape of as many elements (flatten, say); no copy.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape.iter().product::<usize>() != self.len() {
+            return Err(Error::Mismatch {
+                op: "reshape",
+                a: self.shape.as_slice().into(),
+                b: shape.into(),
+            });
+        }
+        Ok(Tensor {
+            gpu: self.gpu.clone(),
+            buffer: self.buffer.clone(),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// Overwrites the contents with `data` (same length).
+    pub fn write(&self, data: &[f32]) -> Result<()> {
+        if data.len() != self.len() {
+            return Err(Error::DataLength {
+                shape: self.shape.as_slice().into(),
+                expected: self.len(),
+                got: data.len(),
+            });
+        }
+        self.gpu.scoped("tensor write", || {
+            self.gpu
+                .queue()
+                .write_buffer(&self.buffer, 0, bytemuck::cast_slice(data))
+        })
+    }
+
+    /// Copies the tensor back to the host, blocking until it is there.
+    pub fn download(&self) -> Result<Vec<f32>> {
+        pollster::block_on(self.download_async())
+    }
+
+    /// Copies the tensor back to the host.
+    pub async fn download_async(&self) -> Result<Vec<f32>> {
+        let gpu = &self.gpu;
+        let bytes = 4 * self.len() as u64;
+        let staging = gpu.scoped("download", || {
+            let staging = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("download"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = gpu.device().create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(&self.buffer, 0, &staging, 0, bytes);
+            gpu.queue().submit([encoder.finish()]);
+            staging
+        })?;
+        // Map, poll until the callback has fired, copy out, drop the view, unmap.
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        gpu.wait("download", None)?;
+        match receiver.receive().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::Map(e.to_string())),
+            None => return Err(Error::Map("the map callback never ran".into())),
+        }
+        let data = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Map(e.to_string()))?;
+            bytemuck::cast_slice(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+
+    /// Fails unless the tensor lives on `gpu`.
+    pub(crate) fn check_on(&self, gpu: &Gpu, op: &'static str, what: &'static str) -> Result<()> {
+        if self.gpu.id() != gpu.id() {
+            return Err(Error::WrongDevice {
+                op,
+                what,
+                tensor_device: self.gpu.id(),
+                op_device: gpu.id(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor({:?} on device #{})", self.shape, self.gpu.id())
+    }
+}
+
+/// A shape must have no empty dimension and fit one storage binding.
+fn check_size(gpu: &Gpu, op: &'static str, shape: &[usize]) -> Result<()> {
+    if shape.is_empty() || shape.contains(&0) {
+        return Err(Error::Empty {
+            op,
+            what: "shape",
+            shape: Shape(shape.to_vec()),
+        });
+    }
+    let bytes = 4 * shape.iter().product::<usize>() as u64;
+    if bytes > gpu.max_binding_bytes() {
+        return Err(Error::Limit {
+            op,
+            what: format!("a tensor of shape {shape:?} ({bytes} bytes)"),
+            needed: bytes,
+            limit: gpu.max_binding_bytes(),
+        });
+    }
+    Ok(())
+}

@@ -12,7 +12,7 @@
 // Bindings (group 0)              mirrors GEMM and GEMV in src/ops/matmul.rs
 //   0 a     storage read        A
 //   1 b     storage read        B
-//   2 bias  storage read        [M] (unread when has_bias = 0)
+//   2 bias  storage read        [groups · M] (unread when has_bias = 0)
 //   3 c     storage read_write  C
 //   4 p     uniform             Params (field order of MatmulUniform in src/ops/matmul.rs)
 // Element (i, j) of batch (bn, bg) of X lives at
@@ -24,7 +24,7 @@ struct Params {
     a_group: u32, a_m: u32, a_k: u32, c_offset: u32,
     b_batch: u32, b_group: u32, b_k: u32, b_n: u32,
     c_batch: u32, c_group: u32, c_m: u32, c_n: u32,
-    has_bias: u32, relu: u32, _pad0: u32, _pad1: u32,
+    has_bias: u32, relu: u32, bias_group: u32, _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -39,10 +39,11 @@ override TILE_M: u32 = 4u;
 override TILE_N: u32 = 4u;
 const MAX_TILE: u32 = 8u;
 
-fn finish(m: u32, v: f32) -> f32 {
+// Bias (indexed by row, offset per group) and ReLU.
+fn finish(bias_index: u32, v: f32) -> f32 {
     var r = v;
     if (p.has_bias != 0u) {
-        r += bias[m];
+        r += bias[bias_index];
     }
     if (p.relu != 0u) {
         r = max(r, 0.0);
@@ -101,7 +102,7 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var j = 0u; j < TILE_N; j++) {
             let nn = n0 + j;
             if (nn < p.n) {
-                c[c_base + m * p.c_m + nn * p.c_n] = finish(m, acc[i * TILE_N + j]);
+                c[c_base + m * p.c_m + nn * p.c_n] = finish(bg * p.bias_group + m, acc[i * TILE_N + j]);
             }
         }
     }

@@ -81,7 +81,8 @@ struct MatmulUniform {
     c_n: u32,
     has_bias: u32,
     relu: u32,
-    _pad: [u32; 2],
+    bias_group: u32,
+    _pad: u32,
 }
 
 impl Gemm {
@@ -106,7 +107,8 @@ impl Gemm {
             c_n: u(self.c.col),
             has_bias: has_bias as u32,
             relu: self.relu as u32,
-            _pad: [0; 2],
+            bias_group: u(self.m),
+            _pad: 0,
         }
     }
 }

@@ -1,0 +1,142 @@
+//! Dense layers (GEMM and the batch-1 matrix-vector kernel) against the reference and by hand.
+
+mod common;
+
+use common::{assert_close, gpu, random};
+use dojang::error::Error;
+use dojang::ops::dense::{DenseGeometry, DenseKernel, dense, dense_with};
+use dojang::tolerance::Tolerance;
+use dojang::{Tensor, reference};
+
+fn check(name: &str, n: usize, f: usize, o: usize, bias: bool, relu: bool, kernel: DenseKernel) {
+    let gpu = gpu();
+    let (x, w, b) = (random(n * f, 21), random(o * f, 22), random(o, 23));
+    let b = bias.then_some(b.as_slice());
+    let geo = DenseGeometry::new(&[n, f], &[o, f], b.map(<[f32]>::len), relu).unwrap();
+    let cpu = reference::dense(&geo, &x, &w, b).unwrap();
+    let xt = Tensor::from_slice(&gpu, &x, &[n, f]).unwrap();
+    let wt = Tensor::from_slice(&gpu, &w, &[o, f]).unwrap();
+    let bt = b.map(|b| Tensor::from_slice(&gpu, b, &[o]).unwrap());
+    let got = dense_with(&xt, &wt, bt.as_ref(), relu, kernel)
+        .unwrap()
+        .download()
+        .unwrap();
+    assert_close(name, &got, &cpu, &[n, o], Tolerance::for_reduction(f));
+}
+
+#[test]
+fn matches_reference_over_shape_matrix() {
+    for (name, n, f, o, bias, relu) in [
+        ("fc7-like batch 1", 1, 4096, 1000, true, true),
+        ("batch 3", 3, 257, 129, true, false),
+        ("batch 4 relu", 4, 100, 37, true, true),
+        ("odd everything", 5, 17, 3, false, false),
+        ("one output", 2, 9, 1, true, false),
+        ("one feature", 3, 1, 5, true, true),
+        ("batch 1 small", 1, 5, 3, false, true),
+    ] {
+        check(name, n, f, o, bias, relu, DenseKernel::Auto);
+    }
+}
+
+#[test]
+fn every_kernel_configuration_matches_reference() {
+    for (tile_m, tile_n) in [(1, 1), (3, 2), (8, 8)] {
+        check(
+            "gemm tiles",
+            3,
+            65,
+            19,
+            true,
+            true,
+            DenseKernel::Gemm { tile_m, tile_n },
+        );
+        check(
+            "gemm batch 1",
+            1,
+            65,
+            19,
+            true,
+            false,
+            DenseKernel::Gemm { tile_m, tile_n },
+        );
+    }
+    for (wg, rows) in [(32, 1), (64, 4), (256, 8), (64, 3)] {
+        check(
+            "gemv",
+            1,
+            1001,
+            37,
+            true,
+            true,
+            DenseKernel::Gemv { wg, rows },
+        );
+    }
+}
+
+#[test]
+fn hand_computed() {
+    // y = x·Wᵀ + b with x = [1, 2, 3], W = [[1, 0, -1], [2, 2, 2]], b = [0.5, -20]:
+    // [1 − 3 + 0.5, 2 + 4 + 6 − 20] = [-1.5, -8]; ReLU gives [0, 0].
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0], &[1, 3]).unwrap();
+    let w = Tensor::from_slice(&gpu, &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], &[2, 3]).unwrap();
+    let b = Tensor::from_slice(&gpu, &[0.5, -20.0], &[2]).unwrap();
+    assert_eq!(
+        dense(&x, &w, Some(&b), false).unwrap().download().unwrap(),
+        vec![-1.5, -8.0]
+    );
+    assert_eq!(
+        dense(&x, &w, Some(&b), true).unwrap().download().unwrap(),
+        vec![0.0, 0.0]
+    );
+    let x2 = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
+    assert_eq!(
+        dense(&x2, &w, None, false).unwrap().download().unwrap(),
+        vec![-2.0, 12.0, -1.0, 2.0]
+    );
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let gpu = gpu();
+    let x = Tensor::zeros(&gpu, &[2, 10]).unwrap();
+    let w = Tensor::zeros(&gpu, &[4, 9]).unwrap();
+    let e = dense(&x, &w, None, false).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Channels {
+                got: 10,
+                expected: 9,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "dense: input has 10 features, weight expects 9"
+    );
+    let w = Tensor::zeros(&gpu, &[4, 10]).unwrap();
+    let b = Tensor::zeros(&gpu, &[3]).unwrap();
+    let e = dense(&x, &w, Some(&b), false).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::BiasLength {
+                got: 3,
+                expected: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = dense_with(&x, &w, None, false, DenseKernel::Gemv { wg: 64, rows: 4 }).unwrap_err();
+    assert!(matches!(e, Error::Attribute { .. }), "{e}");
+    let x4 = Tensor::zeros(&gpu, &[2, 10, 1, 1]).unwrap();
+    assert!(matches!(
+        dense(&x4, &w, None, false).unwrap_err(),
+        Error::Rank { expected: 2, .. }
+    ));
+}

@@ -1,7 +1,7 @@
 // conv2d.wgsl — direct 2-D convolution, NCHW input, OIHW weights, f32.
-// Each invocation computes a TILE_CO x TILE_X block of y[n, co, oy, ox]: TILE_CO output
-// channels of one group at TILE_X neighbouring output columns of one row. Per tap it loads
-// TILE_X inputs and TILE_CO weights for TILE_CO·TILE_X fused multiply-adds (register blocking).
+// Each invocation computes a 4 x 4 block of y[n, co, oy, ox]: 4 output channels of one group
+// at 4 neighbouring output columns of one row. Per tap it loads 4 inputs (one vec4) and 4
+// weights for 16 fused multiply-adds (register blocking).
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
 //   0 x  storage read        [N, Cin, H, W]
@@ -10,7 +10,7 @@
 //   3 y  storage read_write  [N, Cout, OH, OW]
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
 // Grid: x = output-column blocks, y = groups · channel blocks per group, z = N · OH.
-// Overrides: WG_X, WG_Y (workgroup shape), TILE_CO, TILE_X (≤ MAX_TILE each).
+// Overrides: WG_X, WG_Y (workgroup shape). The 4 x 4 block is fixed: TILE_CO, TILE_X.
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,
@@ -28,9 +28,8 @@ struct Params {
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
-override TILE_CO: u32 = 4u;
-override TILE_X: u32 = 4u;
-const MAX_TILE: u32 = 8u;
+const TILE_CO: u32 = 4u;
+const TILE_X: u32 = 4u;
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -45,15 +44,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n = gid.z / p.oh;
     let oy = gid.z % p.oh;
 
-    var acc: array<f32, MAX_TILE * MAX_TILE>;
-    for (var i = 0u; i < TILE_CO * TILE_X; i++) {
-        acc[i] = 0.0;
-    }
-    var xv: array<f32, MAX_TILE>;
+    // Four accumulators of four columns each: named vectors, not an indexed array, so that
+    // every compiler keeps them in registers (llvmpipe scalarises dynamically indexed arrays).
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     let taps = p.kh * p.kw;
     let w_co_stride = p.cin_per_group * taps;
     let iy0 = i32(oy * p.stride_y) - i32(p.pad_top);
     let ix0 = i32(ox0 * p.stride_x) - i32(p.pad_left);
+    let sx = i32(p.stride_x);
+    // Channels past the group's end reread its last channel; their results are not stored.
+    let w0 = min(co0, co_end - 1u) * w_co_stride;
+    let w1 = min(co0 + 1u, co_end - 1u) * w_co_stride;
+    let w2 = min(co0 + 2u, co_end - 1u) * w_co_stride;
+    let w3 = min(co0 + 3u, co_end - 1u) * w_co_stride;
 
     for (var ci = 0u; ci < p.cin_per_group; ci++) {
         let x_plane = (n * p.cin + g * p.cin_per_group + ci) * p.h * p.w;
@@ -63,47 +69,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 continue;
             }
             let x_row = x_plane + u32(iy) * p.w;
+            let w_row = ci * taps + ky * p.kw;
             for (var kx = 0u; kx < p.kw; kx++) {
                 let ix = ix0 + i32(kx * p.dil_x);
-                for (var t = 0u; t < TILE_X; t++) {
-                    let xi = ix + i32(t * p.stride_x);
-                    var v = 0.0;
-                    if (xi >= 0 && xi < i32(p.w)) {
-                        v = x[x_row + u32(xi)];
-                    }
-                    xv[t] = v;
-                }
-                let w_tap = ci * taps + ky * p.kw + kx;
-                for (var c = 0u; c < TILE_CO; c++) {
-                    // Lanes past the group's last channel reread it; their results are not stored.
-                    let wv = wt[min(co0 + c, co_end - 1u) * w_co_stride + w_tap];
-                    for (var t = 0u; t < TILE_X; t++) {
-                        acc[c * TILE_X + t] = fma(wv, xv[t], acc[c * TILE_X + t]);
-                    }
-                }
+                let xv = vec4<f32>(load_x(x_row, ix), load_x(x_row, ix + sx), load_x(x_row, ix + 2 * sx), load_x(x_row, ix + 3 * sx));
+                let t = w_row + kx;
+                acc0 = fma(vec4<f32>(wt[w0 + t]), xv, acc0);
+                acc1 = fma(vec4<f32>(wt[w1 + t]), xv, acc1);
+                acc2 = fma(vec4<f32>(wt[w2 + t]), xv, acc2);
+                acc3 = fma(vec4<f32>(wt[w3 + t]), xv, acc3);
             }
         }
     }
+    store(n, co0, co_end, oy, ox0, acc0);
+    store(n, co0 + 1u, co_end, oy, ox0, acc1);
+    store(n, co0 + 2u, co_end, oy, ox0, acc2);
+    store(n, co0 + 3u, co_end, oy, ox0, acc3);
+}
 
-    for (var c = 0u; c < TILE_CO; c++) {
-        let co = co0 + c;
-        if (co >= co_end) {
-            break;
-        }
-        var b = 0.0;
-        if (p.has_bias != 0u) {
-            b = bias[co];
-        }
-        let y_row = ((n * p.cout + co) * p.oh + oy) * p.ow;
-        for (var t = 0u; t < TILE_X; t++) {
-            let ox = ox0 + t;
-            if (ox < p.ow) {
-                var v = acc[c * TILE_X + t] + b;
-                if (p.relu != 0u) {
-                    v = max(v, 0.0);
-                }
-                y[y_row + ox] = v;
-            }
+// x[row + col], zero outside the image row.
+fn load_x(row: u32, col: i32) -> f32 {
+    if (col < 0 || col >= i32(p.w)) {
+        return 0.0;
+    }
+    return x[row + u32(col)];
+}
+
+// Adds the bias, applies ReLU, and writes the columns of `v` that exist.
+fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: vec4<f32>) {
+    if (co >= co_end) {
+        return;
+    }
+    var r = v;
+    if (p.has_bias != 0u) {
+        r += vec4<f32>(bias[co]);
+    }
+    if (p.relu != 0u) {
+        r = max(r, vec4<f32>(0.0));
+    }
+    let y_row = ((n * p.cout + co) * p.oh + oy) * p.ow;
+    for (var t = 0u; t < 4u; t++) {
+        if (ox0 + t < p.ow) {
+            y[y_row + ox0 + t] = r[t];
         }
     }
 }

@@ -54,56 +54,25 @@ pub enum Error {
     // --- shapes ------------------------------------------------------------------------
     /// A tensor has the wrong number of dimensions.
     #[error("{op}: {what} must have {expected} dimensions, got shape {got}")]
-    Rank {
-        op: &'static str,
-        what: &'static str,
-        expected: usize,
-        got: Shape,
-    },
+    Rank { op: &'static str, what: &'static str, expected: usize, got: Shape },
     /// Host data does not fill the shape it is given.
     #[error("tensor of shape {shape} needs {expected} values, got {got}")]
-    DataLength {
-        shape: Shape,
-        expected: usize,
-        got: usize,
-    },
+    DataLength { shape: Shape, expected: usize, got: usize },
     /// A shape with a zero dimension.
     #[error("{op}: {what} has an empty dimension: {shape}")]
-    Empty {
-        op: &'static str,
-        what: &'static str,
-        shape: Shape,
-    },
+    Empty { op: &'static str, what: &'static str, shape: Shape },
     /// A channel count not divisible by the group count.
     #[error("{op}: {what} ({channels}) is not divisible by groups ({groups})")]
-    Groups {
-        op: &'static str,
-        what: &'static str,
-        channels: usize,
-        groups: usize,
-    },
+    Groups { op: &'static str, what: &'static str, channels: usize, groups: usize },
     /// The input's channels do not match what the weight expects.
     #[error("{op}: input has {got} {what}, weight expects {expected}")]
-    Channels {
-        op: &'static str,
-        what: &'static str,
-        got: usize,
-        expected: usize,
-    },
+    Channels { op: &'static str, what: &'static str, got: usize, expected: usize },
     /// The bias length differs from the number of outputs.
     #[error("{op}: bias has {got} values, expected {expected} (one per output)")]
-    BiasLength {
-        op: &'static str,
-        got: usize,
-        expected: usize,
-    },
+    BiasLength { op: &'static str, got: usize, expected: usize },
     /// A stride, dilation or window of zero.
     #[error("{op}: {what} must be at least 1, got ({0}, {1})", value[0], value[1])]
-    Zero {
-        op: &'static str,
-        what: &'static str,
-        value: [usize; 2],
-    },
+    Zero { op: &'static str, what: &'static str, value: [usize; 2] },
     /// The output would have no elements.
     #[error(
         "{op}: output would be {out_h}x{out_w} for input {in_h}x{in_w} padded by \
@@ -125,32 +94,18 @@ pub enum Error {
     },
     /// Two shapes that must agree do not.
     #[error("{op}: shapes {a} and {b} do not match")]
-    Mismatch {
-        op: &'static str,
-        a: Shape,
-        b: Shape,
-    },
+    Mismatch { op: &'static str, a: Shape, b: Shape },
     /// An attribute outside its valid range.
     #[error("{op}: {message}")]
     Attribute { op: &'static str, message: String },
     /// A tensor that lives on another device than the op runs on.
     #[error("{op}: {what} lives on device #{tensor_device}, the op runs on device #{op_device}")]
-    WrongDevice {
-        op: &'static str,
-        what: &'static str,
-        tensor_device: u64,
-        op_device: u64,
-    },
+    WrongDevice { op: &'static str, what: &'static str, tensor_device: u64, op_device: u64 },
 
     // --- limits ------------------------------------------------------------------------
     /// A buffer or dispatch above the device's limits that dojang cannot split.
     #[error("{op}: {what} needs {needed}, above the device limit of {limit}")]
-    Limit {
-        op: &'static str,
-        what: String,
-        needed: u64,
-        limit: u64,
-    },
+    Limit { op: &'static str, what: String, needed: u64, limit: u64 },
 }
 
 /// `Result` with dojang's [`Error`].

@@ -36,12 +36,7 @@ pub fn adapters() -> Vec<AdapterSummary> {
     pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
         .into_iter()
         .enumerate()
-        .map(|(index, a)| AdapterSummary {
-            index,
-            info: a.get_info(),
-            limits: a.limits(),
-            features: a.features(),
-        })
+        .map(|(index, a)| AdapterSummary { index, info: a.get_info(), limits: a.limits(), features: a.features() })
         .collect()
 }
 
@@ -102,10 +97,7 @@ impl Gpu {
         let first = select_adapter(&instance, selector)?;
         let name = first.get_info().name;
         let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let mut same: Vec<_> = all
-            .into_iter()
-            .filter(|a| a.get_info().name == name)
-            .collect();
+        let mut same: Vec<_> = all.into_iter().filter(|a| a.get_info().name == name).collect();
         if selector.is_none() && same.len() >= n {
             same.truncate(n);
             return same.iter().map(Self::open).collect();
@@ -125,10 +117,7 @@ impl Gpu {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| Error::RequestDevice {
-            adapter: info.name.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Error::RequestDevice { adapter: info.name.clone(), reason: e.to_string() })?;
 
         let lost = Arc::new(Mutex::new(None));
         let lost_cb = lost.clone();
@@ -186,8 +175,7 @@ impl Gpu {
 
     /// The largest buffer a kernel can bind, in bytes.
     pub fn max_binding_bytes(&self) -> u64 {
-        (self.inner.limits.max_storage_buffer_binding_size as u64)
-            .min(self.inner.limits.max_buffer_size)
+        (self.inner.limits.max_storage_buffer_binding_size as u64).min(self.inner.limits.max_buffer_size)
     }
 
     /// Fails with [`Error::DeviceLost`] once the device is gone.
@@ -201,24 +189,12 @@ impl Gpu {
     /// Runs `f` inside validation and out-of-memory error scopes; their errors become `Err`.
     pub(crate) fn scoped<T>(&self, op: &str, f: impl FnOnce() -> T) -> Result<T> {
         self.check_alive()?;
-        let oom = self
-            .inner
-            .device
-            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let validation = self
-            .inner
-            .device
-            .push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = self.inner.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.inner.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let value = f();
-        let errors = [
-            pollster::block_on(validation.pop()),
-            pollster::block_on(oom.pop()),
-        ];
+        let errors = [pollster::block_on(validation.pop()), pollster::block_on(oom.pop())];
         if let Some(e) = errors.into_iter().flatten().next() {
-            return Err(Error::Wgpu {
-                op: op.to_string(),
-                message: e.to_string(),
-            });
+            return Err(Error::Wgpu { op: op.to_string(), message: e.to_string() });
         }
         self.check_alive()?;
         Ok(value)
@@ -227,29 +203,17 @@ impl Gpu {
     /// A storage buffer holding `data`.
     pub(crate) fn storage_buffer(&self, op: &str, data: &[u8]) -> Result<wgpu::Buffer> {
         self.scoped(op, || {
-            self.inner
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(op),
-                    contents: data,
-                    usage: wgpu::BufferUsages::STORAGE
-                        | wgpu::BufferUsages::COPY_SRC
-                        | wgpu::BufferUsages::COPY_DST,
-                })
+            self.inner.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(op),
+                contents: data,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            })
         })
     }
 
     /// The pipeline for `kernel` with these override values, built on first use.
-    pub(crate) fn pipeline(
-        &self,
-        kernel: &Kernel,
-        overrides: &[(&'static str, u32)],
-    ) -> Result<Arc<Pipeline>> {
-        let key = PipelineKey {
-            kernel: kernel.name,
-            entry: kernel.entry,
-            overrides: overrides.to_vec(),
-        };
+    pub(crate) fn pipeline(&self, kernel: &Kernel, overrides: &[(&'static str, u32)]) -> Result<Arc<Pipeline>> {
+        let key = PipelineKey { kernel: kernel.name, entry: kernel.entry, overrides: overrides.to_vec() };
         if let Some(p) = self.inner.pipelines.lock().unwrap().get(&key) {
             return Ok(p.clone());
         }
@@ -269,9 +233,7 @@ impl Gpu {
                     ty: wgpu::BindingType::Buffer {
                         ty: match access {
                             Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
-                            Access::ReadWrite => {
-                                wgpu::BufferBindingType::Storage { read_only: false }
-                            }
+                            Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
                             Access::Uniform => wgpu::BufferBindingType::Uniform,
                         },
                         has_dynamic_offset: false,
@@ -289,8 +251,7 @@ impl Gpu {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-            let constants: Vec<(&str, f64)> =
-                overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
+            let constants: Vec<(&str, f64)> = overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
             let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(kernel.name),
                 layout: Some(&pipeline_layout),
@@ -305,11 +266,7 @@ impl Gpu {
             Pipeline { layout, pipeline }
         })?;
         let pipeline = Arc::new(pipeline);
-        self.inner
-            .pipelines
-            .lock()
-            .unwrap()
-            .insert(key, pipeline.clone());
+        self.inner.pipelines.lock().unwrap().insert(key, pipeline.clone());
         Ok(pipeline)
     }
 
@@ -343,26 +300,16 @@ impl Gpu {
             let mut entries: Vec<_> = buffers
                 .iter()
                 .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: b.as_entire_binding(),
-                })
+                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
                 .collect();
-            entries.push(wgpu::BindGroupEntry {
-                binding: buffers.len() as u32,
-                resource: uniform.as_entire_binding(),
-            });
+            entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: uniform.as_entire_binding() });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(kernel.name),
                 layout: &pipeline.layout,
                 entries: &entries,
             })
         })?;
-        Ok(Dispatch {
-            pipeline,
-            bind_group,
-            workgroups,
-        })
+        Ok(Dispatch { pipeline, bind_group, workgroups })
     }
 
     /// Submits `dispatches` in order as one command buffer and waits for them to finish.
@@ -372,20 +319,13 @@ impl Gpu {
     }
 
     /// Submits `dispatches` in order as one command buffer without waiting.
-    pub(crate) fn submit(
-        &self,
-        op: &str,
-        dispatches: &[&Dispatch],
-    ) -> Result<wgpu::SubmissionIndex> {
+    pub(crate) fn submit(&self, op: &str, dispatches: &[&Dispatch]) -> Result<wgpu::SubmissionIndex> {
         let device = &self.inner.device;
         self.scoped(op, || {
-            let mut encoder =
-                device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
             {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some(op),
-                    timestamp_writes: None,
-                });
+                let mut pass = encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(op), timestamp_writes: None });
                 for d in dispatches {
                     pass.set_pipeline(&d.pipeline.pipeline);
                     pass.set_bind_group(0, &d.bind_group, &[]);
@@ -400,27 +340,17 @@ impl Gpu {
     /// Blocks until the submission (or all work, with `None`) has finished.
     pub(crate) fn wait(&self, op: &str, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
         let poll = match index {
-            Some(i) => wgpu::PollType::Wait {
-                submission_index: Some(i),
-                timeout: None,
-            },
+            Some(i) => wgpu::PollType::Wait { submission_index: Some(i), timeout: None },
             None => wgpu::PollType::wait_indefinitely(),
         };
-        self.inner.device.poll(poll).map_err(|e| Error::Wgpu {
-            op: op.to_string(),
-            message: e.to_string(),
-        })?;
+        self.inner.device.poll(poll).map_err(|e| Error::Wgpu { op: op.to_string(), message: e.to_string() })?;
         self.check_alive()
     }
 }
 
 impl std::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Gpu(#{} {} on {:?})",
-            self.inner.id, self.inner.info.name, self.inner.info.backend
-        )
+        write!(f, "Gpu(#{} {} on {:?})", self.inner.id, self.inner.info.name, self.inner.info.backend)
     }
 }
 
@@ -442,9 +372,7 @@ fn select_adapter(instance: &wgpu::Instance, selector: Option<&str>) -> Result<w
         Ok(i) => all.get(i).cloned(),
         Err(_) => {
             let needle = wanted.to_lowercase();
-            all.iter()
-                .find(|a| a.get_info().name.to_lowercase().contains(&needle))
-                .cloned()
+            all.iter().find(|a| a.get_info().name.to_lowercase().contains(&needle)).cloned()
         }
     };
     found.ok_or_else(|| Error::AdapterNotFound {

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod reference;
 pub mod tensor;
 pub mod tolerance;
+pub mod validate;
 
 pub use error::{Error, Result};
 pub use gpu::Gpu;

@@ -18,19 +18,11 @@ impl Tensor {
     pub fn from_slice(gpu: &Gpu, data: &[f32], shape: &[usize]) -> Result<Tensor> {
         let expected: usize = shape.iter().product();
         if data.len() != expected {
-            return Err(Error::DataLength {
-                shape: shape.into(),
-                expected,
-                got: data.len(),
-            });
+            return Err(Error::DataLength { shape: shape.into(), expected, got: data.len() });
         }
         check_size(gpu, "tensor", shape)?;
         let buffer = gpu.storage_buffer("tensor upload", bytemuck::cast_slice(data))?;
-        Ok(Tensor {
-            gpu: gpu.clone(),
-            buffer: Arc::new(buffer),
-            shape: shape.to_vec(),
-        })
+        Ok(Tensor { gpu: gpu.clone(), buffer: Arc::new(buffer), shape: shape.to_vec() })
     }
 
     /// A tensor of zeros.
@@ -41,17 +33,11 @@ impl Tensor {
             gpu.device().create_buffer(&wgpu::BufferDescriptor {
                 label: Some("tensor"),
                 size: bytes,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
         })?;
-        Ok(Tensor {
-            gpu: gpu.clone(),
-            buffer: Arc::new(buffer),
-            shape: shape.to_vec(),
-        })
+        Ok(Tensor { gpu: gpu.clone(), buffer: Arc::new(buffer), shape: shape.to_vec() })
     }
 
     /// The dimensions.
@@ -81,17 +67,9 @@ impl Tensor {
     /// The same data seen with another shape of as many elements (flatten, say); no copy.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
         if shape.iter().product::<usize>() != self.len() {
-            return Err(Error::Mismatch {
-                op: "reshape",
-                a: self.shape.as_slice().into(),
-                b: shape.into(),
-            });
+            return Err(Error::Mismatch { op: "reshape", a: self.shape.as_slice().into(), b: shape.into() });
         }
-        Ok(Tensor {
-            gpu: self.gpu.clone(),
-            buffer: self.buffer.clone(),
-            shape: shape.to_vec(),
-        })
+        Ok(Tensor { gpu: self.gpu.clone(), buffer: self.buffer.clone(), shape: shape.to_vec() })
     }
 
     /// Overwrites the contents with `data` (same length).
@@ -103,11 +81,7 @@ impl Tensor {
                 got: data.len(),
             });
         }
-        self.gpu.scoped("tensor write", || {
-            self.gpu
-                .queue()
-                .write_buffer(&self.buffer, 0, bytemuck::cast_slice(data))
-        })
+        self.gpu.scoped("tensor write", || self.gpu.queue().write_buffer(&self.buffer, 0, bytemuck::cast_slice(data)))
     }
 
     /// Copies the tensor back to the host, blocking until it is there.
@@ -143,10 +117,7 @@ impl Tensor {
             None => return Err(Error::Map("the map callback never ran".into())),
         }
         let data = {
-            let view = staging
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| Error::Map(e.to_string()))?;
+            let view = staging.slice(..).get_mapped_range().map_err(|e| Error::Map(e.to_string()))?;
             bytemuck::cast_slice(&view).to_vec()
         };
         staging.unmap();
@@ -156,12 +127,7 @@ impl Tensor {
     /// Fails unless the tensor lives on `gpu`.
     pub(crate) fn check_on(&self, gpu: &Gpu, op: &'static str, what: &'static str) -> Result<()> {
         if self.gpu.id() != gpu.id() {
-            return Err(Error::WrongDevice {
-                op,
-                what,
-                tensor_device: self.gpu.id(),
-                op_device: gpu.id(),
-            });
+            return Err(Error::WrongDevice { op, what, tensor_device: self.gpu.id(), op_device: gpu.id() });
         }
         Ok(())
     }
@@ -176,11 +142,7 @@ impl std::fmt::Debug for Tensor {
 /// A shape must have no empty dimension and fit one storage binding.
 fn check_size(gpu: &Gpu, op: &'static str, shape: &[usize]) -> Result<()> {
     if shape.is_empty() || shape.contains(&0) {
-        return Err(Error::Empty {
-            op,
-            what: "shape",
-            shape: Shape(shape.to_vec()),
-        });
+        return Err(Error::Empty { op, what: "shape", shape: Shape(shape.to_vec()) });
     }
     let bytes = 4 * shape.iter().product::<usize>() as u64;
     if bytes > gpu.max_binding_bytes() {

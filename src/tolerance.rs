@@ -16,10 +16,7 @@ pub struct Tolerance {
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance {
-            atol: 1e-4,
-            rtol: 1e-4,
-        }
+        Tolerance { atol: 1e-4, rtol: 1e-4 }
     }
 }
 
@@ -63,20 +60,12 @@ impl Comparison {
 impl Tolerance {
     /// For outputs that each sum `terms` products (convolutions, dense layers).
     pub fn for_reduction(terms: usize) -> Tolerance {
-        Tolerance {
-            atol: 1e-5 * (terms.max(1) as f32).sqrt(),
-            rtol: 1e-4,
-        }
+        Tolerance { atol: 1e-5 * (terms.max(1) as f32).sqrt(), rtol: 1e-4 }
     }
 
     /// Compares `got` with `expected` element by element.
     pub fn compare(&self, got: &[f32], expected: &[f32]) -> Comparison {
-        let mut c = Comparison {
-            max_abs: 0.0,
-            max_rel: 0.0,
-            first_bad: None,
-            bad: 0,
-        };
+        let mut c = Comparison { max_abs: 0.0, max_rel: 0.0, first_bad: None, bad: 0 };
         if got.len() != expected.len() {
             c.bad = got.len().max(expected.len());
             c.max_abs = f32::INFINITY;

@@ -10,14 +10,7 @@ use dojang::tolerance::Tolerance;
 use dojang::{Gpu, Tensor, reference};
 
 /// Runs `attrs` on x [xs] and w [ws] (+ bias) with `kernel`, compares with the reference.
-fn check(
-    name: &str,
-    xs: [usize; 4],
-    ws: [usize; 4],
-    bias: bool,
-    attrs: Conv2d,
-    kernel: ConvKernel,
-) {
+fn check(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, kernel: ConvKernel) {
     let gpu = gpu();
     let geo = attrs.geometry(&xs, &ws, bias.then_some(ws[0])).unwrap();
     let x = random(xs.iter().product(), 1);
@@ -31,26 +24,14 @@ fn check(
     let y = conv2d_with(&xt, &wt, bt.as_ref(), &attrs, kernel).unwrap();
     assert_eq!(y.shape(), geo.output_shape());
     let got = y.download().unwrap();
-    assert_close(
-        name,
-        &got,
-        &expected,
-        &geo.output_shape(),
-        Tolerance::for_reduction(geo.reduction_len()),
-    );
+    assert_close(name, &got, &expected, &geo.output_shape(), Tolerance::for_reduction(geo.reduction_len()));
 }
 
 /// The shape matrix: (name, input, weight, bias, attributes).
 fn matrix() -> Vec<(&'static str, [usize; 4], [usize; 4], bool, Conv2d)> {
     let c = Conv2d::default();
     vec![
-        (
-            "alexnet conv1 11x11/4",
-            [1, 3, 227, 227],
-            [96, 3, 11, 11],
-            true,
-            c.with_stride(4, 4).with_relu(true),
-        ),
+        ("alexnet conv1 11x11/4", [1, 3, 227, 227], [96, 3, 11, 11], true, c.with_stride(4, 4).with_relu(true)),
         (
             "alexnet conv2 5x5 pad 2 groups 2",
             [1, 96, 27, 27],
@@ -58,27 +39,9 @@ fn matrix() -> Vec<(&'static str, [usize; 4], [usize; 4], bool, Conv2d)> {
             true,
             c.with_padding(Padding::symmetric(2, 2)).with_groups(2),
         ),
-        (
-            "3x3 pad 1, batch 3",
-            [3, 5, 13, 11],
-            [17, 5, 3, 3],
-            true,
-            c.with_padding(Padding::symmetric(1, 1)),
-        ),
-        (
-            "asymmetric padding",
-            [1, 3, 10, 9],
-            [5, 3, 3, 4],
-            false,
-            c.with_padding(Padding::new(1, 2, 0, 3)),
-        ),
-        (
-            "stride (2, 1)",
-            [2, 3, 15, 12],
-            [5, 3, 3, 3],
-            true,
-            c.with_stride(2, 1),
-        ),
+        ("3x3 pad 1, batch 3", [3, 5, 13, 11], [17, 5, 3, 3], true, c.with_padding(Padding::symmetric(1, 1))),
+        ("asymmetric padding", [1, 3, 10, 9], [5, 3, 3, 4], false, c.with_padding(Padding::new(1, 2, 0, 3))),
+        ("stride (2, 1)", [2, 3, 15, 12], [5, 3, 3, 3], true, c.with_stride(2, 1)),
         (
             "stride (1, 3), pad",
             [1, 4, 9, 20],
@@ -93,92 +56,20 @@ fn matrix() -> Vec<(&'static str, [usize; 4], [usize; 4], bool, Conv2d)> {
             true,
             c.with_dilation(2, 2).with_padding(Padding::symmetric(2, 2)),
         ),
-        (
-            "dilation (3, 1)",
-            [2, 2, 14, 9],
-            [3, 2, 3, 2],
-            false,
-            c.with_dilation(3, 1),
-        ),
-        (
-            "depthwise 5",
-            [2, 5, 12, 10],
-            [5, 1, 3, 3],
-            true,
-            c.with_groups(5).with_padding(Padding::symmetric(1, 1)),
-        ),
-        (
-            "depthwise x2 multiplier",
-            [1, 5, 8, 8],
-            [10, 1, 3, 3],
-            false,
-            c.with_groups(5).with_stride(2, 2),
-        ),
-        (
-            "groups 3 odd channels",
-            [1, 9, 7, 7],
-            [15, 3, 3, 3],
-            true,
-            c.with_groups(3).with_relu(true),
-        ),
+        ("dilation (3, 1)", [2, 2, 14, 9], [3, 2, 3, 2], false, c.with_dilation(3, 1)),
+        ("depthwise 5", [2, 5, 12, 10], [5, 1, 3, 3], true, c.with_groups(5).with_padding(Padding::symmetric(1, 1))),
+        ("depthwise x2 multiplier", [1, 5, 8, 8], [10, 1, 3, 3], false, c.with_groups(5).with_stride(2, 2)),
+        ("groups 3 odd channels", [1, 9, 7, 7], [15, 3, 3, 3], true, c.with_groups(3).with_relu(true)),
         ("cin 1 cout 1", [1, 1, 6, 6], [1, 1, 3, 3], false, c),
-        (
-            "cin 17 cout 5",
-            [1, 17, 9, 8],
-            [5, 17, 3, 3],
-            true,
-            c.with_padding(Padding::symmetric(1, 1)),
-        ),
-        (
-            "cin 5 cout 17 batch 3",
-            [3, 5, 6, 7],
-            [17, 5, 2, 2],
-            false,
-            c,
-        ),
-        (
-            "non-square 7x19",
-            [1, 3, 7, 19],
-            [5, 3, 3, 3],
-            true,
-            c.with_padding(Padding::symmetric(1, 1)),
-        ),
+        ("cin 17 cout 5", [1, 17, 9, 8], [5, 17, 3, 3], true, c.with_padding(Padding::symmetric(1, 1))),
+        ("cin 5 cout 17 batch 3", [3, 5, 6, 7], [17, 5, 2, 2], false, c),
+        ("non-square 7x19", [1, 3, 7, 19], [5, 3, 3, 3], true, c.with_padding(Padding::symmetric(1, 1))),
         ("1x1 output", [2, 3, 5, 5], [4, 3, 5, 5], true, c),
-        (
-            "1x1 output by stride",
-            [1, 2, 6, 6],
-            [3, 2, 3, 3],
-            false,
-            c.with_stride(4, 4),
-        ),
-        (
-            "pointwise 3->5 on 7x19",
-            [1, 3, 7, 19],
-            [5, 3, 1, 1],
-            true,
-            c.with_relu(true),
-        ),
-        (
-            "pointwise groups 2",
-            [3, 6, 5, 9],
-            [4, 3, 1, 1],
-            true,
-            c.with_groups(2),
-        ),
-        (
-            "pointwise with stride",
-            [1, 4, 9, 9],
-            [6, 4, 1, 1],
-            false,
-            c.with_stride(2, 2),
-        ),
-        (
-            "pointwise with padding",
-            [1, 4, 5, 6],
-            [6, 4, 1, 1],
-            true,
-            c.with_padding(Padding::new(1, 0, 0, 1)),
-        ),
+        ("1x1 output by stride", [1, 2, 6, 6], [3, 2, 3, 3], false, c.with_stride(4, 4)),
+        ("pointwise 3->5 on 7x19", [1, 3, 7, 19], [5, 3, 1, 1], true, c.with_relu(true)),
+        ("pointwise groups 2", [3, 6, 5, 9], [4, 3, 1, 1], true, c.with_groups(2)),
+        ("pointwise with stride", [1, 4, 9, 9], [6, 4, 1, 1], false, c.with_stride(2, 2)),
+        ("pointwise with padding", [1, 4, 5, 6], [6, 4, 1, 1], true, c.with_padding(Padding::new(1, 0, 0, 1))),
     ]
 }
 
@@ -190,20 +81,11 @@ fn matches_reference_over_shape_matrix() {
 }
 
 #[test]
-fn direct_kernel_tiles_match_reference() {
-    // Tiles that do not divide the outputs: ragged channel and column blocks.
-    for (tile_co, tile_x) in [(1, 1), (3, 5), (8, 8), (2, 7)] {
-        for (name, xs, ws, bias, attrs) in
-            matrix().into_iter().filter(|m| !m.0.starts_with("alexnet"))
-        {
-            check(
-                name,
-                xs,
-                ws,
-                bias,
-                attrs,
-                ConvKernel::Direct { tile_co, tile_x },
-            );
+fn direct_kernel_workgroup_shapes_match_reference() {
+    // Workgroups that do not divide the grid: ragged blocks at both edges.
+    for (wg_x, wg_y) in [(1, 1), (3, 5), (16, 16), (64, 1)] {
+        for (name, xs, ws, bias, attrs) in matrix().into_iter().filter(|m| !m.0.starts_with("alexnet")) {
+            check(name, xs, ws, bias, attrs, ConvKernel::Direct { wg_x, wg_y });
         }
     }
 }
@@ -212,14 +94,7 @@ fn direct_kernel_tiles_match_reference() {
 fn gemm_kernel_tiles_match_reference() {
     let c = Conv2d::default();
     for (tile_m, tile_n) in [(1, 1), (3, 5), (8, 8), (4, 4)] {
-        check(
-            "256->64 on 14x14",
-            [1, 256, 14, 14],
-            [64, 256, 1, 1],
-            true,
-            c,
-            ConvKernel::Gemm { tile_m, tile_n },
-        );
+        check("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, ConvKernel::Gemm { tile_m, tile_n });
         check(
             "groups 2, batch 3",
             [3, 6, 5, 9],
@@ -247,10 +122,7 @@ fn run_small(
     let xt = Tensor::from_slice(&gpu, x, &xs).unwrap();
     let wt = Tensor::from_slice(&gpu, w, &ws).unwrap();
     let bt = bias.map(|b| Tensor::from_slice(&gpu, &b, &[ws[0]]).unwrap());
-    let gpu_out = conv2d(&xt, &wt, bt.as_ref(), &attrs)
-        .unwrap()
-        .download()
-        .unwrap();
+    let gpu_out = conv2d(&xt, &wt, bt.as_ref(), &attrs).unwrap().download().unwrap();
     (cpu, gpu_out)
 }
 
@@ -265,14 +137,7 @@ fn sobel_on_a_ramp_hand_computed() {
     let sobel_y = [-1.0, -2.0, -1.0, 0.0, 0.0, 0.0, 1.0, 2.0, 1.0];
     // The ramp rises by 1 per column and 4 per row; Sobel weighs a difference 2 apart by 1+2+1.
     for (k, expected) in [(sobel_x, 8.0), (sobel_y, 32.0)] {
-        let (cpu, gpu) = run_small(
-            &ramp(),
-            [1, 1, 4, 4],
-            &k,
-            [1, 1, 3, 3],
-            None,
-            Conv2d::default(),
-        );
+        let (cpu, gpu) = run_small(&ramp(), [1, 1, 4, 4], &k, [1, 1, 3, 3], None, Conv2d::default());
         assert_eq!(cpu, vec![expected; 4]);
         assert_eq!(gpu, vec![expected; 4]);
     }
@@ -289,14 +154,7 @@ fn sobel_on_a_ramp_hand_computed() {
 #[test]
 fn laplacian_of_a_ramp_is_zero_inside() {
     let lap = [0.0, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0];
-    let (cpu, gpu) = run_small(
-        &ramp(),
-        [1, 1, 4, 4],
-        &lap,
-        [1, 1, 3, 3],
-        None,
-        Conv2d::default(),
-    );
+    let (cpu, gpu) = run_small(&ramp(), [1, 1, 4, 4], &lap, [1, 1, 3, 3], None, Conv2d::default());
     assert_eq!(cpu, vec![0.0; 4]);
     assert_eq!(gpu, vec![0.0; 4]);
 }
@@ -318,14 +176,7 @@ fn groups_bias_and_relu_hand_computed() {
     // channel 0: relu(2x − 1), channel 1: relu(−3x − 1).
     let x = [1.0, 0.25, 2.0, -1.0];
     let attrs = Conv2d::default().with_groups(2).with_relu(true);
-    let (cpu, gpu) = run_small(
-        &x,
-        [1, 2, 1, 2],
-        &[2.0, -3.0],
-        [2, 1, 1, 1],
-        Some(-1.0),
-        attrs,
-    );
+    let (cpu, gpu) = run_small(&x, [1, 2, 1, 2], &[2.0, -3.0], [2, 1, 1, 1], Some(-1.0), attrs);
     assert_eq!(cpu, vec![1.0, 0.0, 0.0, 2.0]);
     assert_eq!(gpu, cpu);
 }
@@ -334,32 +185,17 @@ fn groups_bias_and_relu_hand_computed() {
 fn same_padding_keeps_the_size() {
     for (k, s, d, h) in [(3, 1, 1, 9), (4, 1, 1, 8), (3, 2, 1, 9), (5, 1, 2, 7)] {
         let p = Padding::same([h, h + 3], [k, k], [s, s], [d, d]);
-        let geo = Conv2d::default()
-            .with_stride(s, s)
-            .with_dilation(d, d)
-            .with_padding(p);
-        let geo = geo
-            .geometry(&[1, 1, h, h + 3], &[1, 1, k, k], None)
-            .unwrap();
-        assert_eq!(
-            [geo.oh, geo.ow],
-            [h.div_ceil(s), (h + 3).div_ceil(s)],
-            "k {k} s {s} d {d}"
-        );
+        let geo = Conv2d::default().with_stride(s, s).with_dilation(d, d).with_padding(p);
+        let geo = geo.geometry(&[1, 1, h, h + 3], &[1, 1, k, k], None).unwrap();
+        assert_eq!([geo.oh, geo.ow], [h.div_ceil(s), (h + 3).div_ceil(s)], "k {k} s {s} d {d}");
     }
-    assert_eq!(
-        Padding::same([8, 8], [4, 4], [1, 1], [1, 1]),
-        Padding::new(1, 1, 2, 2)
-    );
+    assert_eq!(Padding::same([8, 8], [4, 4], [1, 1], [1, 1]), Padding::new(1, 1, 2, 2));
 }
 
 #[test]
 fn alexnet_output_sizes() {
     // 227 → 55 (11x11/4), the document's first figure.
-    let geo = Conv2d::default()
-        .with_stride(4, 4)
-        .geometry(&[1, 3, 227, 227], &[96, 3, 11, 11], None)
-        .unwrap();
+    let geo = Conv2d::default().with_stride(4, 4).geometry(&[1, 3, 227, 227], &[96, 3, 11, 11], None).unwrap();
     assert_eq!(geo.output_shape(), [1, 96, 55, 55]);
     assert_eq!(geo.macs(), 105_415_200);
 }
@@ -406,157 +242,49 @@ fn bad_input_is_a_typed_error_naming_the_numbers() {
 
     let (x, w) = tensors(&gpu, &[1, 5, 8, 8], &[4, 2, 3, 3]);
     let e = conv2d(&x, &w, None, &c.with_groups(2)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Groups {
-                what: "input channels",
-                channels: 5,
-                groups: 2,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert_eq!(
-        e.to_string(),
-        "conv2d: input channels (5) is not divisible by groups (2)"
-    );
+    assert!(matches!(e, Error::Groups { what: "input channels", channels: 5, groups: 2, .. }), "{e}");
+    assert_eq!(e.to_string(), "conv2d: input channels (5) is not divisible by groups (2)");
 
     let (x, w) = tensors(&gpu, &[1, 4, 8, 8], &[5, 2, 3, 3]);
     let e = conv2d(&x, &w, None, &c.with_groups(2)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Groups {
-                what: "output channels",
-                channels: 5,
-                groups: 2,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Groups { what: "output channels", channels: 5, groups: 2, .. }), "{e}");
 
     let (x, w) = tensors(&gpu, &[1, 6, 8, 8], &[4, 2, 3, 3]);
     let e = conv2d(&x, &w, None, &c.with_groups(2)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Channels {
-                got: 3,
-                expected: 2,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert_eq!(
-        e.to_string(),
-        "conv2d: input has 3 channels per group, weight expects 2"
-    );
+    assert!(matches!(e, Error::Channels { got: 3, expected: 2, .. }), "{e}");
+    assert_eq!(e.to_string(), "conv2d: input has 3 channels per group, weight expects 2");
 
     let (x, w) = tensors(&gpu, &[1, 3, 8, 8], &[4, 3, 3, 3]);
     let b = Tensor::zeros(&gpu, &[5]).unwrap();
     let e = conv2d(&x, &w, Some(&b), &c).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::BiasLength {
-                got: 5,
-                expected: 4,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::BiasLength { got: 5, expected: 4, .. }), "{e}");
 
     let e = conv2d(&x, &w, None, &c.with_stride(0, 1)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Zero {
-                what: "stride",
-                value: [0, 1],
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Zero { what: "stride", value: [0, 1], .. }), "{e}");
     let e = conv2d(&x, &w, None, &c.with_dilation(1, 0)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Zero {
-                what: "dilation",
-                value: [1, 0],
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Zero { what: "dilation", value: [1, 0], .. }), "{e}");
     let e = conv2d(&x, &w, None, &c.with_groups(0)).unwrap_err();
     assert!(matches!(e, Error::Zero { what: "groups", .. }), "{e}");
 
     // A 5x5 window on a 3x3 image with 1 pixel of padding: (3 + 1 + 0 − 5) / 1 + 1 = 0.
     let (x, w) = tensors(&gpu, &[1, 1, 3, 3], &[1, 1, 5, 5]);
     let e = conv2d(&x, &w, None, &c.with_padding(Padding::new(1, 0, 0, 0))).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::EmptyOutput {
-                out_h: 0,
-                out_w: -1,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::EmptyOutput { out_h: 0, out_w: -1, .. }), "{e}");
     assert!(e.to_string().contains("output would be 0x-1"), "{e}");
 
     let (x, _) = tensors(&gpu, &[1, 3, 8, 8], &[1]);
     let w3 = Tensor::zeros(&gpu, &[4, 3, 3]).unwrap();
     let e = conv2d(&x, &w3, None, &c).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Rank {
-                what: "weight",
-                expected: 4,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Rank { what: "weight", expected: 4, .. }), "{e}");
 
     let e = Tensor::from_slice(&gpu, &[1.0; 5], &[2, 3]).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::DataLength {
-                expected: 6,
-                got: 5,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::DataLength { expected: 6, got: 5, .. }), "{e}");
     let e = Tensor::zeros(&gpu, &[2, 0, 3]).unwrap_err();
     assert!(matches!(e, Error::Empty { .. }), "{e}");
 
     // The GEMM kernel only takes pointwise convolutions.
     let (x, w) = tensors(&gpu, &[1, 3, 8, 8], &[4, 3, 3, 3]);
-    let e = conv2d_with(
-        &x,
-        &w,
-        None,
-        &c,
-        ConvKernel::Gemm {
-            tile_m: 4,
-            tile_n: 4,
-        },
-    )
-    .unwrap_err();
+    let e = conv2d_with(&x, &w, None, &c, ConvKernel::Gemm { tile_m: 4, tile_n: 4 }).unwrap_err();
     assert!(matches!(e, Error::Attribute { .. }), "{e}");
 }
 
@@ -566,10 +294,7 @@ fn tensor_above_the_binding_limit_is_refused() {
     let limit = gpu.max_binding_bytes();
     let elements = (limit / 4 + 1) as usize;
     let e = Tensor::zeros(&gpu, &[1, elements]).unwrap_err();
-    assert!(
-        matches!(e, Error::Limit { needed, limit: l, .. } if needed == 4 * elements as u64 && l == limit),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Limit { needed, limit: l, .. } if needed == 4 * elements as u64 && l == limit), "{e}");
 }
 
 #[test]
@@ -600,12 +325,5 @@ fn the_context_stays_usable_after_errors() {
         assert!(conv2d(&x, &w, None, &Conv2d::default().with_groups(2)).is_err());
         assert!(Tensor::zeros(&gpu, &[1, (gpu.max_binding_bytes() / 4 + 1) as usize]).is_err());
     }
-    check(
-        "after errors",
-        [1, 3, 9, 9],
-        [4, 3, 3, 3],
-        true,
-        Conv2d::default(),
-        ConvKernel::Auto,
-    );
+    check("after errors", [1, 3, 9, 9], [4, 3, 3, 3], true, Conv2d::default(), ConvKernel::Auto);
 }

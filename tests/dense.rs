@@ -17,10 +17,7 @@ fn check(name: &str, n: usize, f: usize, o: usize, bias: bool, relu: bool, kerne
     let xt = Tensor::from_slice(&gpu, &x, &[n, f]).unwrap();
     let wt = Tensor::from_slice(&gpu, &w, &[o, f]).unwrap();
     let bt = b.map(|b| Tensor::from_slice(&gpu, b, &[o]).unwrap());
-    let got = dense_with(&xt, &wt, bt.as_ref(), relu, kernel)
-        .unwrap()
-        .download()
-        .unwrap();
+    let got = dense_with(&xt, &wt, bt.as_ref(), relu, kernel).unwrap().download().unwrap();
     assert_close(name, &got, &cpu, &[n, o], Tolerance::for_reduction(f));
 }
 
@@ -42,35 +39,11 @@ fn matches_reference_over_shape_matrix() {
 #[test]
 fn every_kernel_configuration_matches_reference() {
     for (tile_m, tile_n) in [(1, 1), (3, 2), (8, 8)] {
-        check(
-            "gemm tiles",
-            3,
-            65,
-            19,
-            true,
-            true,
-            DenseKernel::Gemm { tile_m, tile_n },
-        );
-        check(
-            "gemm batch 1",
-            1,
-            65,
-            19,
-            true,
-            false,
-            DenseKernel::Gemm { tile_m, tile_n },
-        );
+        check("gemm tiles", 3, 65, 19, true, true, DenseKernel::Gemm { tile_m, tile_n });
+        check("gemm batch 1", 1, 65, 19, true, false, DenseKernel::Gemm { tile_m, tile_n });
     }
     for (wg, rows) in [(32, 1), (64, 4), (256, 8), (64, 3)] {
-        check(
-            "gemv",
-            1,
-            1001,
-            37,
-            true,
-            true,
-            DenseKernel::Gemv { wg, rows },
-        );
+        check("gemv", 1, 1001, 37, true, true, DenseKernel::Gemv { wg, rows });
     }
 }
 
@@ -82,19 +55,10 @@ fn hand_computed() {
     let x = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0], &[1, 3]).unwrap();
     let w = Tensor::from_slice(&gpu, &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], &[2, 3]).unwrap();
     let b = Tensor::from_slice(&gpu, &[0.5, -20.0], &[2]).unwrap();
-    assert_eq!(
-        dense(&x, &w, Some(&b), false).unwrap().download().unwrap(),
-        vec![-1.5, -8.0]
-    );
-    assert_eq!(
-        dense(&x, &w, Some(&b), true).unwrap().download().unwrap(),
-        vec![0.0, 0.0]
-    );
+    assert_eq!(dense(&x, &w, Some(&b), false).unwrap().download().unwrap(), vec![-1.5, -8.0]);
+    assert_eq!(dense(&x, &w, Some(&b), true).unwrap().download().unwrap(), vec![0.0, 0.0]);
     let x2 = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
-    assert_eq!(
-        dense(&x2, &w, None, false).unwrap().download().unwrap(),
-        vec![-2.0, 12.0, -1.0, 2.0]
-    );
+    assert_eq!(dense(&x2, &w, None, false).unwrap().download().unwrap(), vec![-2.0, 12.0, -1.0, 2.0]);
 }
 
 #[test]
@@ -103,40 +67,14 @@ fn bad_input_is_a_typed_error() {
     let x = Tensor::zeros(&gpu, &[2, 10]).unwrap();
     let w = Tensor::zeros(&gpu, &[4, 9]).unwrap();
     let e = dense(&x, &w, None, false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Channels {
-                got: 10,
-                expected: 9,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert_eq!(
-        e.to_string(),
-        "dense: input has 10 features, weight expects 9"
-    );
+    assert!(matches!(e, Error::Channels { got: 10, expected: 9, .. }), "{e}");
+    assert_eq!(e.to_string(), "dense: input has 10 features, weight expects 9");
     let w = Tensor::zeros(&gpu, &[4, 10]).unwrap();
     let b = Tensor::zeros(&gpu, &[3]).unwrap();
     let e = dense(&x, &w, Some(&b), false).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::BiasLength {
-                got: 3,
-                expected: 4,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::BiasLength { got: 3, expected: 4, .. }), "{e}");
     let e = dense_with(&x, &w, None, false, DenseKernel::Gemv { wg: 64, rows: 4 }).unwrap_err();
     assert!(matches!(e, Error::Attribute { .. }), "{e}");
     let x4 = Tensor::zeros(&gpu, &[2, 10, 1, 1]).unwrap();
-    assert!(matches!(
-        dense(&x4, &w, None, false).unwrap_err(),
-        Error::Rank { expected: 2, .. }
-    ));
+    assert!(matches!(dense(&x4, &w, None, false).unwrap_err(), Error::Rank { expected: 2, .. }));
 }

@@ -14,54 +14,15 @@ use dojang::{Gpu, Tensor, reference};
 fn lrn_matches_reference() {
     for (name, xs, attrs) in [
         ("alexnet lrn1", [1, 96, 55, 55], Lrn::alexnet()),
-        (
-            "alexnet lrn2 groups 2",
-            [3, 256, 13, 13],
-            Lrn::alexnet().with_groups(2),
-        ),
-        (
-            "odd channels, size 3",
-            [2, 7, 5, 9],
-            Lrn {
-                size: 3,
-                alpha: 0.5,
-                beta: 0.6,
-                k: 1.0,
-                groups: 1,
-            },
-        ),
-        (
-            "window wider than a group",
-            [1, 6, 3, 3],
-            Lrn {
-                size: 7,
-                alpha: 2.0,
-                beta: 0.75,
-                k: 1.0,
-                groups: 3,
-            },
-        ),
+        ("alexnet lrn2 groups 2", [3, 256, 13, 13], Lrn::alexnet().with_groups(2)),
+        ("odd channels, size 3", [2, 7, 5, 9], Lrn { size: 3, alpha: 0.5, beta: 0.6, k: 1.0, groups: 1 }),
+        ("window wider than a group", [1, 6, 3, 3], Lrn { size: 7, alpha: 2.0, beta: 0.75, k: 1.0, groups: 3 }),
     ] {
         // Inputs of order 10, so that the sum of squares matters next to k.
-        let x: Vec<f32> = random(xs.iter().product(), 31)
-            .iter()
-            .map(|v| v * 10.0)
-            .collect();
+        let x: Vec<f32> = random(xs.iter().product(), 31).iter().map(|v| v * 10.0).collect();
         let cpu = reference::lrn(xs, &x, &attrs).unwrap();
-        let got = lrn(&Tensor::from_slice(&gpu(), &x, &xs).unwrap(), &attrs)
-            .unwrap()
-            .download()
-            .unwrap();
-        assert_close(
-            name,
-            &got,
-            &cpu,
-            &xs,
-            Tolerance {
-                atol: 1e-5,
-                rtol: 1e-4,
-            },
-        );
+        let got = lrn(&Tensor::from_slice(&gpu(), &x, &xs).unwrap(), &attrs).unwrap().download().unwrap();
+        assert_close(name, &got, &cpu, &xs, Tolerance { atol: 1e-5, rtol: 1e-4 });
     }
 }
 
@@ -69,25 +30,10 @@ fn lrn_matches_reference() {
 fn lrn_hand_computed() {
     // Channels [1, 2, 3, 4] at one pixel, size 3, alpha 3 (alpha/size = 1), beta 1, k 1:
     // c0: 1/(1+1+4) = 1/6; c1: 2/(1+1+4+9) = 2/15; c2: 3/(1+4+9+16) = 3/30; c3: 4/(1+9+16) = 4/26.
-    let attrs = Lrn {
-        size: 3,
-        alpha: 3.0,
-        beta: 1.0,
-        k: 1.0,
-        groups: 1,
-    };
+    let attrs = Lrn { size: 3, alpha: 3.0, beta: 1.0, k: 1.0, groups: 1 };
     let x = Tensor::from_slice(&gpu(), &[1.0, 2.0, 3.0, 4.0], &[1, 4, 1, 1]).unwrap();
     let got = lrn(&x, &attrs).unwrap().download().unwrap();
-    assert_close(
-        "lrn",
-        &got,
-        &[1.0 / 6.0, 2.0 / 15.0, 0.1, 4.0 / 26.0],
-        &[4],
-        Tolerance {
-            atol: 1e-6,
-            rtol: 1e-6,
-        },
-    );
+    assert_close("lrn", &got, &[1.0 / 6.0, 2.0 / 15.0, 0.1, 4.0 / 26.0], &[4], Tolerance { atol: 1e-6, rtol: 1e-6 });
     // Groups 2: the windows of c1 and c2 stop at the boundary between the halves.
     let got = lrn(&x, &attrs.with_groups(2)).unwrap().download().unwrap();
     assert_close(
@@ -95,10 +41,7 @@ fn lrn_hand_computed() {
         &got,
         &[1.0 / 6.0, 2.0 / 6.0, 3.0 / 26.0, 4.0 / 26.0],
         &[4],
-        Tolerance {
-            atol: 1e-6,
-            rtol: 1e-6,
-        },
+        Tolerance { atol: 1e-6, rtol: 1e-6 },
     );
 }
 
@@ -106,32 +49,14 @@ fn lrn_hand_computed() {
 fn lrn_bad_input() {
     let x = Tensor::zeros(&gpu(), &[1, 6, 2, 2]).unwrap();
     for size in [0, 4] {
-        let e = lrn(
-            &x,
-            &Lrn {
-                size,
-                ..Lrn::alexnet()
-            },
-        )
-        .unwrap_err();
+        let e = lrn(&x, &Lrn { size, ..Lrn::alexnet() }).unwrap_err();
         assert!(
-            matches!(e, Error::Attribute { op: "lrn", .. })
-                && e.to_string().contains(&format!("got {size}")),
+            matches!(e, Error::Attribute { op: "lrn", .. }) && e.to_string().contains(&format!("got {size}")),
             "{e}"
         );
     }
     let e = lrn(&x, &Lrn::alexnet().with_groups(4)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Groups {
-                channels: 6,
-                groups: 4,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Groups { channels: 6, groups: 4, .. }), "{e}");
 }
 
 #[test]
@@ -141,33 +66,12 @@ fn softmax_matches_reference_and_survives_large_logits() {
         ("logits near 1000", vec![2, 1000], 30.0, 1000.0),
         ("4-D", vec![2, 5, 3, 2], 1.0, 0.0),
     ] {
-        let x: Vec<f32> = random(shape.iter().product(), 41)
-            .iter()
-            .map(|v| v * scale + offset)
-            .collect();
+        let x: Vec<f32> = random(shape.iter().product(), 41).iter().map(|v| v * scale + offset).collect();
         let cpu = reference::softmax(&shape, &x).unwrap();
-        let got = softmax(&Tensor::from_slice(&gpu(), &x, &shape).unwrap())
-            .unwrap()
-            .download()
-            .unwrap();
-        assert!(
-            got.iter().all(|v| v.is_finite()),
-            "{name}: non-finite probabilities"
-        );
-        assert_close(
-            name,
-            &got,
-            &cpu,
-            &shape,
-            Tolerance {
-                atol: 1e-6,
-                rtol: 1e-4,
-            },
-        );
-        for row in got
-            .chunks(shape[1])
-            .take(if shape.len() == 2 { shape[0] } else { 0 })
-        {
+        let got = softmax(&Tensor::from_slice(&gpu(), &x, &shape).unwrap()).unwrap().download().unwrap();
+        assert!(got.iter().all(|v| v.is_finite()), "{name}: non-finite probabilities");
+        assert_close(name, &got, &cpu, &shape, Tolerance { atol: 1e-6, rtol: 1e-4 });
+        for row in got.chunks(shape[1]).take(if shape.len() == 2 { shape[0] } else { 0 }) {
             let sum: f32 = row.iter().sum();
             assert!((sum - 1.0).abs() < 1e-5, "{name}: row sums to {sum}");
         }
@@ -177,24 +81,9 @@ fn softmax_matches_reference_and_survives_large_logits() {
 #[test]
 fn softmax_hand_computed() {
     // ln 1, ln 2, ln 3, ln 4 → 1/10, 2/10, 3/10, 4/10, shifted by 1000 it is the same.
-    let x: Vec<f32> = [1.0f32, 2.0, 3.0, 4.0]
-        .iter()
-        .map(|v| v.ln() + 1000.0)
-        .collect();
-    let got = softmax(&Tensor::from_slice(&gpu(), &x, &[1, 4]).unwrap())
-        .unwrap()
-        .download()
-        .unwrap();
-    assert_close(
-        "softmax",
-        &got,
-        &[0.1, 0.2, 0.3, 0.4],
-        &[4],
-        Tolerance {
-            atol: 1e-4,
-            rtol: 1e-3,
-        },
-    );
+    let x: Vec<f32> = [1.0f32, 2.0, 3.0, 4.0].iter().map(|v| v.ln() + 1000.0).collect();
+    let got = softmax(&Tensor::from_slice(&gpu(), &x, &[1, 4]).unwrap()).unwrap().download().unwrap();
+    assert_close("softmax", &got, &[0.1, 0.2, 0.3, 0.4], &[4], Tolerance { atol: 1e-4, rtol: 1e-3 });
     let e = softmax(&Tensor::zeros(&gpu(), &[5]).unwrap()).unwrap_err();
     assert!(matches!(e, Error::Rank { op: "softmax", .. }), "{e}");
 }
@@ -204,31 +93,16 @@ fn relu_and_add() {
     let gpu = gpu();
     let a = Tensor::from_slice(&gpu, &[-1.0, 0.5, 2.0, -3.0], &[1, 4]).unwrap();
     let b = Tensor::from_slice(&gpu, &[0.5, -1.0, 1.0, 4.0], &[1, 4]).unwrap();
-    assert_eq!(
-        relu(&a).unwrap().download().unwrap(),
-        vec![0.0, 0.5, 2.0, 0.0]
-    );
-    assert_eq!(
-        add(&a, &b, false).unwrap().download().unwrap(),
-        vec![-0.5, -0.5, 3.0, 1.0]
-    );
-    assert_eq!(
-        add(&a, &b, true).unwrap().download().unwrap(),
-        vec![0.0, 0.0, 3.0, 1.0]
-    );
+    assert_eq!(relu(&a).unwrap().download().unwrap(), vec![0.0, 0.5, 2.0, 0.0]);
+    assert_eq!(add(&a, &b, false).unwrap().download().unwrap(), vec![-0.5, -0.5, 3.0, 1.0]);
+    assert_eq!(add(&a, &b, true).unwrap().download().unwrap(), vec![0.0, 0.0, 3.0, 1.0]);
     // A large odd length crosses many workgroups.
     let xs = [3, 17, 33, 29];
     let x = random(xs.iter().product(), 51);
     let y = random(xs.iter().product(), 52);
-    let (xt, yt) = (
-        Tensor::from_slice(&gpu, &x, &xs).unwrap(),
-        Tensor::from_slice(&gpu, &y, &xs).unwrap(),
-    );
+    let (xt, yt) = (Tensor::from_slice(&gpu, &x, &xs).unwrap(), Tensor::from_slice(&gpu, &y, &xs).unwrap());
     assert_eq!(relu(&xt).unwrap().download().unwrap(), reference::relu(&x));
-    assert_eq!(
-        add(&xt, &yt, true).unwrap().download().unwrap(),
-        reference::add(&x, &y, true).unwrap()
-    );
+    assert_eq!(add(&xt, &yt, true).unwrap().download().unwrap(), reference::add(&x, &y, true).unwrap());
 }
 
 #[test]
@@ -237,18 +111,8 @@ fn add_bad_input() {
     let a = Tensor::zeros(&gpu, &[1, 4, 2, 2]).unwrap();
     let b = Tensor::zeros(&gpu, &[1, 4, 2, 3]).unwrap();
     let e = add(&a, &b, false).unwrap_err();
-    assert!(
-        matches!(e, Error::Mismatch { op: "add", .. }) && e.to_string().contains("[1, 4, 2, 3]"),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Mismatch { op: "add", .. }) && e.to_string().contains("[1, 4, 2, 3]"), "{e}");
     let other = Gpu::with_adapter(None).unwrap();
     let c = Tensor::zeros(&other, &[1, 4, 2, 2]).unwrap();
-    assert!(matches!(
-        add(&a, &c, false).unwrap_err(),
-        Error::WrongDevice {
-            op: "add",
-            what: "b",
-            ..
-        }
-    ));
+    assert!(matches!(add(&a, &c, false).unwrap_err(), Error::WrongDevice { op: "add", what: "b", .. }));
 }

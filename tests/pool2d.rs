@@ -25,36 +25,18 @@ fn matches_reference_over_shape_matrix() {
     let avg = |k, s| Pool2d::new(PoolKind::Avg, k, s);
     let cases: Vec<(&str, [usize; 4], Pool2d)> = vec![
         ("alexnet pool1 55->27", [1, 96, 55, 55], max([3, 3], [2, 2])),
-        (
-            "alexnet pool2 27->13",
-            [3, 256, 27, 27],
-            max([3, 3], [2, 2]),
-        ),
+        ("alexnet pool2 27->13", [3, 256, 27, 27], max([3, 3], [2, 2])),
         ("alexnet pool5 13->6", [1, 256, 13, 13], max([3, 3], [2, 2])),
         ("2x2 avg", [2, 5, 8, 8], avg([2, 2], [2, 2])),
         ("non-square 7x19 max", [1, 3, 7, 19], max([2, 3], [1, 2])),
-        (
-            "asymmetric pad max",
-            [1, 3, 9, 8],
-            max([3, 3], [2, 1]).with_padding(Padding::new(1, 0, 0, 1)),
-        ),
-        (
-            "avg pad excl",
-            [3, 17, 9, 11],
-            avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1)),
-        ),
+        ("asymmetric pad max", [1, 3, 9, 8], max([3, 3], [2, 1]).with_padding(Padding::new(1, 0, 0, 1))),
+        ("avg pad excl", [3, 17, 9, 11], avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1))),
         (
             "avg pad incl",
             [1, 5, 9, 11],
-            avg([3, 3], [2, 2])
-                .with_padding(Padding::symmetric(1, 1))
-                .with_count_include_pad(true),
+            avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1)).with_count_include_pad(true),
         ),
-        (
-            "ceil max",
-            [1, 3, 10, 10],
-            max([3, 3], [2, 2]).with_ceil_mode(true),
-        ),
+        ("ceil max", [1, 3, 10, 10], max([3, 3], [2, 2]).with_ceil_mode(true)),
         (
             "ceil avg pad incl",
             [2, 3, 10, 7],
@@ -84,18 +66,10 @@ fn alexnet_pool_sizes() {
 fn hand_computed_windows() {
     // 4x4 ramp 1..16, 2x2 windows stride 2.
     let x: Vec<f32> = (1..=16).map(|v| v as f32).collect();
-    let (cpu, got, _) = run(
-        &x,
-        [1, 1, 4, 4],
-        &Pool2d::new(PoolKind::Max, [2, 2], [2, 2]),
-    );
+    let (cpu, got, _) = run(&x, [1, 1, 4, 4], &Pool2d::new(PoolKind::Max, [2, 2], [2, 2]));
     assert_eq!(cpu, vec![6.0, 8.0, 14.0, 16.0]);
     assert_eq!(got, cpu);
-    let (cpu, got, _) = run(
-        &x,
-        [1, 1, 4, 4],
-        &Pool2d::new(PoolKind::Avg, [2, 2], [2, 2]),
-    );
+    let (cpu, got, _) = run(&x, [1, 1, 4, 4], &Pool2d::new(PoolKind::Avg, [2, 2], [2, 2]));
     assert_eq!(cpu, vec![3.5, 5.5, 11.5, 13.5]);
     assert_eq!(got, cpu);
     // 3x3 avg, pad 1: the corner window holds 1, 2, 5, 6 (sum 14) and 5 padded cells.
@@ -111,21 +85,14 @@ fn ceil_mode_follows_pytorch() {
     // 6 wide, window 3, stride 2: floor gives 2, ceil 3 (last window covers 4..6, clipped).
     let p = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
     assert_eq!(p.geometry(&[1, 1, 6, 6]).unwrap().ow, 2);
-    assert_eq!(
-        p.with_ceil_mode(true).geometry(&[1, 1, 6, 6]).unwrap().ow,
-        3
-    );
+    assert_eq!(p.with_ceil_mode(true).geometry(&[1, 1, 6, 6]).unwrap().ow, 3);
     // 5 wide, window 2, stride 2, pad 1: ceil((5+2−2)/2)+1 = 4, but that window would start at
     // 3·2 − 1 = 5, inside the right padding, so it is dropped: 3.
-    let p = Pool2d::new(PoolKind::Max, [2, 2], [2, 2])
-        .with_padding(Padding::symmetric(1, 1))
-        .with_ceil_mode(true);
+    let p = Pool2d::new(PoolKind::Max, [2, 2], [2, 2]).with_padding(Padding::symmetric(1, 1)).with_ceil_mode(true);
     assert_eq!(p.geometry(&[1, 1, 5, 5]).unwrap().ow, 3);
     // ceil mode with count_include_pad: the clipped last window divides by its clipped size.
     let x: Vec<f32> = (0..6).map(|v| v as f32).collect();
-    let p = Pool2d::new(PoolKind::Avg, [1, 4], [1, 4])
-        .with_ceil_mode(true)
-        .with_count_include_pad(true);
+    let p = Pool2d::new(PoolKind::Avg, [1, 4], [1, 4]).with_ceil_mode(true).with_count_include_pad(true);
     let (cpu, got, _) = run(&x, [1, 1, 1, 6], &p);
     assert_eq!(cpu, vec![1.5, 4.5]);
     assert_eq!(got, cpu);
@@ -135,11 +102,7 @@ fn ceil_mode_follows_pytorch() {
 fn max_pool_propagates_nan() {
     let mut x = vec![1.0f32; 16];
     x[5] = f32::NAN;
-    let (cpu, got, _) = run(
-        &x,
-        [1, 1, 4, 4],
-        &Pool2d::new(PoolKind::Max, [2, 2], [2, 2]),
-    );
+    let (cpu, got, _) = run(&x, [1, 1, 4, 4], &Pool2d::new(PoolKind::Max, [2, 2], [2, 2]));
     assert!(cpu[0].is_nan() && got[0].is_nan(), "{got:?}");
     assert_eq!(&got[1..], &[1.0, 1.0, 1.0]);
 }
@@ -158,34 +121,13 @@ fn global_average_pool() {
 fn bad_input_is_a_typed_error() {
     let x = Tensor::zeros(&gpu(), &[1, 2, 4, 4]).unwrap();
     let e = pool2d(&x, &Pool2d::new(PoolKind::Max, [5, 5], [1, 1])).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::EmptyOutput {
-                out_h: 0,
-                out_w: 0,
-                window_h: 5,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    let e = pool2d(
-        &x,
-        &Pool2d::new(PoolKind::Max, [3, 3], [1, 1]).with_padding(Padding::new(2, 0, 0, 0)),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(e, Error::Attribute { .. }) && e.to_string().contains("at most half"),
-        "{e}"
-    );
+    assert!(matches!(e, Error::EmptyOutput { out_h: 0, out_w: 0, window_h: 5, .. }), "{e}");
+    let e = pool2d(&x, &Pool2d::new(PoolKind::Max, [3, 3], [1, 1]).with_padding(Padding::new(2, 0, 0, 0))).unwrap_err();
+    assert!(matches!(e, Error::Attribute { .. }) && e.to_string().contains("at most half"), "{e}");
     let e = pool2d(&x, &Pool2d::new(PoolKind::Avg, [2, 2], [0, 1])).unwrap_err();
     assert!(matches!(e, Error::Zero { what: "stride", .. }), "{e}");
     let e = pool2d(&x, &Pool2d::new(PoolKind::Avg, [0, 2], [1, 1])).unwrap_err();
     assert!(matches!(e, Error::Zero { what: "kernel", .. }), "{e}");
     let flat = Tensor::zeros(&gpu(), &[2, 8]).unwrap();
-    assert!(matches!(
-        global_avg_pool(&flat).unwrap_err(),
-        Error::Rank { expected: 4, .. }
-    ));
+    assert!(matches!(global_avg_pool(&flat).unwrap_err(), Error::Rank { expected: 4, .. }));
 }

@@ -1,1 +1,145 @@
-fn main() {}
+//! dojang-validate: does every kernel compute the right numbers on this GPU?
+//!
+//! `ops` (the default) runs every kernel over its validation matrix against the CPU reference;
+//! `golden DIR` runs cases computed by other frameworks; `devices` lists the adapters.
+//! Exit codes: 0 all passed, 1 some case failed, 2 usage or environment error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use dojang::validate::{self, CaseResult};
+use dojang::{Gpu, gpu};
+
+#[derive(Parser)]
+#[command(
+    name = "dojang-validate",
+    version,
+    about = "Checks dojang's GPU kernels against the CPU reference and golden cases"
+)]
+struct Cli {
+    /// Adapter to use: an index from `devices` or part of its name (default: DOJANG_ADAPTER,
+    /// else the high-performance adapter).
+    #[arg(long, global = true, env = "DOJANG_ADAPTER")]
+    adapter: Option<String>,
+    /// Also write the results, machine-readable, to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Print only failures and the closing line.
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Seed of the random inputs.
+    #[arg(long, global = true, default_value_t = 2012)]
+    seed: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every adapter wgpu sees, with the limits and features that matter to dojang.
+    Devices,
+    /// Run every kernel over its validation matrix against the CPU reference (the default).
+    Ops,
+    /// Run the golden cases under DIR (folders holding case.json and .npy files).
+    Golden {
+        /// Folder of cases.
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    quiet_headless_wsi();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("dojang-validate: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ok(all passed), or Err(a usage or environment problem).
+fn run(cli: &Cli) -> Result<bool, String> {
+    let results = match &cli.command {
+        Some(Command::Devices) => return devices(),
+        Some(Command::Golden { dir }) => {
+            let gpu = open(cli)?;
+            validate::golden::run_dir(&gpu, dir)
+                .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?
+        }
+        Some(Command::Ops) | None => {
+            let gpu = open(cli)?;
+            validate::ops::run_all(&gpu, cli.seed, 3)
+        }
+    };
+    report(cli, &results)?;
+    Ok(results.iter().all(|r| r.passed))
+}
+
+fn open(cli: &Cli) -> Result<Gpu, String> {
+    let gpu = Gpu::with_adapter(cli.adapter.as_deref()).map_err(|e| e.to_string())?;
+    let info = gpu.info();
+    if !cli.quiet {
+        println!(
+            "adapter: {} ({:?}, {:?}, driver {} {})",
+            info.name, info.backend, info.device_type, info.driver, info.driver_info
+        );
+    }
+    Ok(gpu)
+}
+
+fn report(cli: &Cli, results: &[CaseResult]) -> Result<(), String> {
+    if !cli.quiet {
+        println!("{}", CaseResult::header());
+    }
+    for r in results.iter().filter(|r| !cli.quiet || !r.passed) {
+        println!("{}", r.line());
+    }
+    println!("{}", validate::summary(results));
+    if let Some(path) = &cli.json {
+        let text = serde_json::to_string_pretty(results).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn devices() -> Result<bool, String> {
+    let all = gpu::adapters();
+    if all.is_empty() {
+        return Err(dojang::Error::NoAdapter.to_string());
+    }
+    for a in all {
+        let (i, l, f) = (&a.info, &a.limits, &a.features);
+        println!("{}: {}", a.index, i.name);
+        println!("   backend {:?}, type {:?}, driver {} {}", i.backend, i.device_type, i.driver, i.driver_info);
+        println!(
+            "   storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, workgroups per dimension {}, invocations per workgroup {}",
+            l.max_storage_buffer_binding_size >> 20,
+            l.max_buffer_size >> 20,
+            l.max_compute_workgroup_storage_size >> 10,
+            l.max_compute_workgroups_per_dimension,
+            l.max_compute_invocations_per_workgroup
+        );
+        let has = |feature| if f.contains(feature) { "yes" } else { "no" };
+        println!(
+            "   timestamp queries {}, shader-f16 {}, subgroups {}",
+            has(wgpu::Features::TIMESTAMP_QUERY),
+            has(wgpu::Features::SHADER_F16),
+            has(wgpu::Features::SUBGROUP)
+        );
+    }
+    Ok(true)
+}
+
+/// Headless Linux machines often lack XDG_RUNTIME_DIR, and Mesa's Vulkan window-system layer
+/// then prints an error at every instance creation although dojang draws nothing.
+fn quiet_headless_wsi() {
+    if cfg!(target_os = "linux") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+}

@@ -17,13 +17,7 @@ pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
     source: include_str!("../../shaders/conv2d.wgsl"),
     entry: "main",
-    bindings: &[
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::Uniform,
-    ],
+    bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
 };
 
 /// Zero padding on each side of the image, in pixels.
@@ -38,45 +32,24 @@ pub struct Padding {
 impl Padding {
     /// Padding given as (top, left, bottom, right), the order ONNX and the golden format use.
     pub fn new(top: usize, left: usize, bottom: usize, right: usize) -> Padding {
-        Padding {
-            top,
-            left,
-            bottom,
-            right,
-        }
+        Padding { top, left, bottom, right }
     }
 
     /// `ph` rows above and below, `pw` columns left and right.
     pub fn symmetric(ph: usize, pw: usize) -> Padding {
-        Padding {
-            top: ph,
-            left: pw,
-            bottom: ph,
-            right: pw,
-        }
+        Padding { top: ph, left: pw, bottom: ph, right: pw }
     }
 
     /// "Same" padding (ONNX SAME_UPPER, TensorFlow SAME): the output is ceil(input / stride)
     /// per axis; when the total padding is odd the extra pixel goes bottom/right.
-    pub fn same(
-        input: [usize; 2],
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        dilation: [usize; 2],
-    ) -> Padding {
+    pub fn same(input: [usize; 2], kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2]) -> Padding {
         let total = |i: usize| {
             let out = input[i].div_ceil(stride[i].max(1));
-            let needed =
-                (out.saturating_sub(1)) * stride[i] + dilation[i] * (kernel[i].max(1) - 1) + 1;
+            let needed = (out.saturating_sub(1)) * stride[i] + dilation[i] * (kernel[i].max(1) - 1) + 1;
             needed.saturating_sub(input[i])
         };
         let (th, tw) = (total(0), total(1));
-        Padding {
-            top: th / 2,
-            left: tw / 2,
-            bottom: th - th / 2,
-            right: tw - tw / 2,
-        }
+        Padding { top: th / 2, left: tw / 2, bottom: th - th / 2, right: tw - tw / 2 }
     }
 }
 
@@ -96,31 +69,19 @@ pub struct Conv2d {
 
 impl Default for Conv2d {
     fn default() -> Self {
-        Conv2d {
-            stride: [1, 1],
-            padding: Padding::default(),
-            dilation: [1, 1],
-            groups: 1,
-            relu: false,
-        }
+        Conv2d { stride: [1, 1], padding: Padding::default(), dilation: [1, 1], groups: 1, relu: false }
     }
 }
 
 impl Conv2d {
     pub fn with_stride(self, sh: usize, sw: usize) -> Self {
-        Conv2d {
-            stride: [sh, sw],
-            ..self
-        }
+        Conv2d { stride: [sh, sw], ..self }
     }
     pub fn with_padding(self, padding: Padding) -> Self {
         Conv2d { padding, ..self }
     }
     pub fn with_dilation(self, dh: usize, dw: usize) -> Self {
-        Conv2d {
-            dilation: [dh, dw],
-            ..self
-        }
+        Conv2d { dilation: [dh, dw], ..self }
     }
     pub fn with_groups(self, groups: usize) -> Self {
         Conv2d { groups, ..self }
@@ -131,67 +92,32 @@ impl Conv2d {
 
     /// Checks input `[N, Cin, H, W]`, weight `[Cout, Cin/groups, KH, KW]` and an optional bias
     /// length against these attributes, and works out the output size.
-    pub fn geometry(
-        &self,
-        x: &[usize],
-        w: &[usize],
-        bias_len: Option<usize>,
-    ) -> Result<Conv2dGeometry> {
+    pub fn geometry(&self, x: &[usize], w: &[usize], bias_len: Option<usize>) -> Result<Conv2dGeometry> {
         const OP: &str = "conv2d";
         check_rank(OP, "input", x, 4)?;
         check_rank(OP, "weight", w, 4)?;
-        for (what, v) in [
-            ("stride", self.stride),
-            ("dilation", self.dilation),
-            ("groups", [self.groups; 2]),
-        ] {
+        for (what, v) in [("stride", self.stride), ("dilation", self.dilation), ("groups", [self.groups; 2])] {
             if v.contains(&0) {
-                return Err(Error::Zero {
-                    op: OP,
-                    what,
-                    value: v,
-                });
+                return Err(Error::Zero { op: OP, what, value: v });
             }
         }
         let (n, cin, h, wd) = (x[0], x[1], x[2], x[3]);
         let (cout, cin_pg, kh, kw) = (w[0], w[1], w[2], w[3]);
         let groups = self.groups;
         if cin % groups != 0 {
-            return Err(Error::Groups {
-                op: OP,
-                what: "input channels",
-                channels: cin,
-                groups,
-            });
+            return Err(Error::Groups { op: OP, what: "input channels", channels: cin, groups });
         }
         if cout % groups != 0 {
-            return Err(Error::Groups {
-                op: OP,
-                what: "output channels",
-                channels: cout,
-                groups,
-            });
+            return Err(Error::Groups { op: OP, what: "output channels", channels: cout, groups });
         }
         if cin / groups != cin_pg {
-            return Err(Error::Channels {
-                op: OP,
-                what: "channels per group",
-                got: cin / groups,
-                expected: cin_pg,
-            });
+            return Err(Error::Channels { op: OP, what: "channels per group", got: cin / groups, expected: cin_pg });
         }
         if let Some(len) = bias_len.filter(|&l| l != cout) {
-            return Err(Error::BiasLength {
-                op: OP,
-                got: len,
-                expected: cout,
-            });
+            return Err(Error::BiasLength { op: OP, got: len, expected: cout });
         }
         let p = self.padding;
-        let (eh, ew) = (
-            self.dilation[0] * (kh - 1) + 1,
-            self.dilation[1] * (kw - 1) + 1,
-        );
+        let (eh, ew) = (self.dilation[0] * (kh - 1) + 1, self.dilation[1] * (kw - 1) + 1);
         let oh = window_out(h, p.top + p.bottom, eh, self.stride[0]);
         let ow = window_out(wd, p.left + p.right, ew, self.stride[1]);
         if oh < 1 || ow < 1 {
@@ -210,18 +136,7 @@ impl Conv2d {
             });
         }
         let (oh, ow) = (oh as usize, ow as usize);
-        Ok(Conv2dGeometry {
-            attrs: *self,
-            n,
-            cin,
-            h,
-            w: wd,
-            cout,
-            kh,
-            kw,
-            oh,
-            ow,
-        })
+        Ok(Conv2dGeometry { attrs: *self, n, cin, h, w: wd, cout, kh, kw, oh, ow })
     }
 }
 
@@ -274,8 +189,9 @@ impl Conv2dGeometry {
 pub enum ConvKernel {
     /// GEMM for pointwise convolutions, the direct kernel otherwise.
     Auto,
-    /// The direct kernel with a `tile_co` x `tile_x` block per invocation (each 1..=8).
-    Direct { tile_co: u32, tile_x: u32 },
+    /// The direct kernel (4 output channels x 4 columns per invocation) in workgroups of
+    /// `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit).
+    Direct { wg_x: u32, wg_y: u32 },
     /// The GEMM kernel (pointwise convolutions only) with a `tile_m` x `tile_n` block.
     Gemm { tile_m: u32, tile_n: u32 },
 }
@@ -312,13 +228,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d) -> Res
 }
 
 /// [`conv2d`] with an explicit choice of kernel (for benchmarks and validation).
-pub fn conv2d_with(
-    x: &Tensor,
-    w: &Tensor,
-    b: Option<&Tensor>,
-    attrs: &Conv2d,
-    kernel: ConvKernel,
-) -> Result<Tensor> {
+pub fn conv2d_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d, kernel: ConvKernel) -> Result<Tensor> {
     let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
     let dispatch = plan(&geo, x, w, b, &y, kernel)?;
@@ -336,32 +246,15 @@ pub(crate) fn plan(
     kernel: ConvKernel,
 ) -> Result<Dispatch> {
     const OP: &str = "conv2d";
-    check_same_device(
-        OP,
-        &[
-            ("input", Some(x)),
-            ("weight", Some(w)),
-            ("bias", b),
-            ("output", Some(y)),
-        ],
-    )?;
+    check_same_device(OP, &[("input", Some(x)), ("weight", Some(w)), ("bias", b), ("output", Some(y))])?;
     match kernel {
         ConvKernel::Auto if geo.is_pointwise() => {
-            let (tile_m, tile_n) =
-                matmul::default_tiles(geo.cout / geo.attrs.groups, geo.h * geo.w);
+            let (tile_m, tile_n) = matmul::default_tiles(geo.cout / geo.attrs.groups, geo.h * geo.w);
             plan_pointwise(geo, x, w, b, y, [tile_m, tile_n])
         }
-        ConvKernel::Auto => plan_direct(
-            geo,
-            x,
-            w,
-            b,
-            y,
-            (geo.cout / geo.attrs.groups).min(4) as u32,
-            4,
-        ),
+        ConvKernel::Auto => plan_direct(geo, x, w, b, y, (geo.cout / geo.attrs.groups).min(4) as u32, 4),
         ConvKernel::Gemm { tile_m, tile_n } => plan_pointwise(geo, x, w, b, y, [tile_m, tile_n]),
-        ConvKernel::Direct { tile_co, tile_x } => plan_direct(geo, x, w, b, y, tile_co, tile_x),
+        ConvKernel::Direct { wg_x, wg_y } => plan_direct(geo, x, w, b, y, wg_x, wg_y),
     }
 }
 
@@ -391,41 +284,28 @@ fn plan_pointwise(
         k: cin_pg,
         batch: geo.n,
         groups: g,
-        a: matmul::Strides {
-            batch: 0,
-            group: cout_pg * cin_pg,
-            row: cin_pg,
-            col: 1,
-        },
-        b: matmul::Strides {
-            batch: geo.cin * hw,
-            group: cin_pg * hw,
-            row: hw,
-            col: 1,
-        },
-        c: matmul::Strides {
-            batch: geo.cout * hw,
-            group: cout_pg * hw,
-            row: hw,
-            col: 1,
-        },
+        a: matmul::Strides { batch: 0, group: cout_pg * cin_pg, row: cin_pg, col: 1 },
+        b: matmul::Strides { batch: geo.cin * hw, group: cin_pg * hw, row: hw, col: 1 },
+        c: matmul::Strides { batch: geo.cout * hw, group: cout_pg * hw, row: hw, col: 1 },
         c_offset: 0,
         relu: geo.attrs.relu,
     };
     matmul::plan_gemm(&gemm, w, x, b, y, tiles)
 }
 
-/// The direct kernel with a `tile_co` x `tile_x` register block.
+/// Output channels x columns per invocation of the direct kernel (TILE_CO, TILE_X in the WGSL).
+const DIRECT_TILE: [usize; 2] = [4, 4];
+
+/// The direct kernel in `wg_x` x `wg_y` workgroups.
 fn plan_direct(
     geo: &Conv2dGeometry,
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     y: &Tensor,
-    tile_co: u32,
-    tile_x: u32,
+    wg_x: u32,
+    wg_y: u32,
 ) -> Result<Dispatch> {
-    let (tile_co, tile_x) = (tile_co.clamp(1, 8), tile_x.clamp(1, 8));
     let a = &geo.attrs;
     let gpu = x.gpu();
     let params = Conv2dUniform {
@@ -450,25 +330,22 @@ fn plan_direct(
         has_bias: b.is_some() as u32,
         relu: a.relu as u32,
     };
-    // A workgroup spans as many output columns as the row has, up to 16 invocations.
-    let col_blocks = blocks(geo.ow, tile_x as usize);
-    let wg_x = col_blocks.next_power_of_two().min(16);
-    let wg_y = 64 / wg_x;
-    let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, tile_co as usize);
-    let grid = [
-        col_blocks.div_ceil(wg_x),
-        co_blocks.div_ceil(wg_y),
-        (geo.n * geo.oh) as u32,
-    ];
+    let max = gpu.limits().max_compute_invocations_per_workgroup;
+    if wg_x == 0 || wg_y == 0 || wg_x * wg_y > max {
+        return Err(Error::Limit {
+            op: "conv2d",
+            what: format!("a workgroup of {wg_x}x{wg_y} invocations"),
+            needed: (wg_x * wg_y) as u64,
+            limit: max as u64,
+        });
+    }
+    let col_blocks = blocks(geo.ow, DIRECT_TILE[1]);
+    let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, DIRECT_TILE[0]);
+    let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), (geo.n * geo.oh) as u32];
     let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     gpu.dispatch(
         &DIRECT,
-        &[
-            ("WG_X", wg_x),
-            ("WG_Y", wg_y),
-            ("TILE_CO", tile_co),
-            ("TILE_X", tile_x),
-        ],
+        &[("WG_X", wg_x), ("WG_Y", wg_y)],
         &[x.buffer(), w.buffer(), bias, y.buffer()],
         bytemuck::bytes_of(&params),
         grid,

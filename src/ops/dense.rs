@@ -5,9 +5,9 @@
 //! storage binding, or split across devices): each slice writes its rows of y.
 
 use crate::error::{Error, Result};
-use crate::gpu::Dispatch;
+use crate::gpu::{Dispatch, Gpu};
 use crate::ops::matmul::{self, Gemm, Strides};
-use crate::ops::{check_rank, check_same_device};
+use crate::ops::{check_len, check_rank, check_same_device};
 use crate::tensor::Tensor;
 
 /// Which kernel runs a dense layer; `Auto` is what [`dense`] uses.
@@ -32,36 +32,17 @@ pub struct DenseGeometry {
 
 impl DenseGeometry {
     /// Checks x [N, F], W [out, F] and an optional bias length.
-    pub fn new(
-        x: &[usize],
-        w: &[usize],
-        bias_len: Option<usize>,
-        relu: bool,
-    ) -> Result<DenseGeometry> {
+    pub fn new(x: &[usize], w: &[usize], bias_len: Option<usize>, relu: bool) -> Result<DenseGeometry> {
         const OP: &str = "dense";
         check_rank(OP, "input", x, 2)?;
         check_rank(OP, "weight", w, 2)?;
         if x[1] != w[1] {
-            return Err(Error::Channels {
-                op: OP,
-                what: "features",
-                got: x[1],
-                expected: w[1],
-            });
+            return Err(Error::Channels { op: OP, what: "features", got: x[1], expected: w[1] });
         }
         if let Some(len) = bias_len.filter(|&l| l != w[0]) {
-            return Err(Error::BiasLength {
-                op: OP,
-                got: len,
-                expected: w[0],
-            });
+            return Err(Error::BiasLength { op: OP, got: len, expected: w[0] });
         }
-        Ok(DenseGeometry {
-            batch: x[0],
-            in_features: x[1],
-            out_features: w[0],
-            relu,
-        })
+        Ok(DenseGeometry { batch: x[0], in_features: x[1], out_features: w[0], relu })
     }
 
     pub fn output_shape(&self) -> [usize; 2] {
@@ -81,18 +62,78 @@ pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool) -> Result<T
 }
 
 /// [`dense`] with an explicit choice of kernel (for benchmarks and validation).
-pub fn dense_with(
-    x: &Tensor,
-    w: &Tensor,
-    b: Option<&Tensor>,
-    relu: bool,
-    kernel: DenseKernel,
-) -> Result<Tensor> {
+pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool, kernel: DenseKernel) -> Result<Tensor> {
     let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
     let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
     let d = plan(x, w, b, &y, 0, relu, kernel)?;
     x.gpu().run("dense", &[&d])?;
     Ok(y)
+}
+
+/// A dense weight [out, in] (and bias) kept as slices of whole rows, each small enough for
+/// one storage binding: fc6 of AlexNet as the notes count it is 708 MB, lavapipe binds 128 MiB.
+pub struct DenseWeight {
+    pub in_features: usize,
+    pub out_features: usize,
+    /// (first row, weight rows [rows, in], bias [rows]).
+    pub slices: Vec<(usize, Tensor, Option<Tensor>)>,
+}
+
+impl DenseWeight {
+    /// Uploads `w` [out, in] and `b` [out], cut into as few row slices as the binding limit allows.
+    pub fn upload(
+        gpu: &Gpu,
+        w: &[f32],
+        b: Option<&[f32]>,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<DenseWeight> {
+        check_rank("dense", "weight", &[out_features, in_features], 2)?;
+        check_len(&[out_features, in_features], w)?;
+        if let Some(b) = b.filter(|b| b.len() != out_features) {
+            return Err(Error::BiasLength { op: "dense", got: b.len(), expected: out_features });
+        }
+        let rows_per_slice = (gpu.max_binding_bytes() / (4 * in_features as u64)) as usize;
+        if rows_per_slice == 0 {
+            return Err(Error::Limit {
+                op: "dense",
+                what: format!("one weight row of {in_features} features"),
+                needed: 4 * in_features as u64,
+                limit: gpu.max_binding_bytes(),
+            });
+        }
+        let mut slices = Vec::new();
+        for start in (0..out_features).step_by(rows_per_slice) {
+            let rows = rows_per_slice.min(out_features - start);
+            let wt =
+                Tensor::from_slice(gpu, &w[start * in_features..(start + rows) * in_features], &[rows, in_features])?;
+            let bt = b.map(|b| Tensor::from_slice(gpu, &b[start..start + rows], &[rows])).transpose()?;
+            slices.push((start, wt, bt));
+        }
+        Ok(DenseWeight { in_features, out_features, slices })
+    }
+
+    /// Records y = x·Wᵀ + b (then ReLU), one dispatch per slice.
+    pub(crate) fn plan(&self, x: &Tensor, y: &Tensor, relu: bool, kernel: DenseKernel) -> Result<Vec<Dispatch>> {
+        self.slices.iter().map(|(start, w, b)| plan(x, w, b.as_ref(), y, *start, relu, kernel)).collect()
+    }
+
+    /// y = x·Wᵀ + b (then ReLU) for x [N, in].
+    pub fn forward(&self, x: &Tensor, relu: bool) -> Result<Tensor> {
+        check_rank("dense", "input", x.shape(), 2)?;
+        if x.shape()[1] != self.in_features {
+            return Err(Error::Channels {
+                op: "dense",
+                what: "features",
+                got: x.shape()[1],
+                expected: self.in_features,
+            });
+        }
+        let y = Tensor::zeros(x.gpu(), &[x.shape()[0], self.out_features])?;
+        let dispatches = self.plan(x, &y, relu, DenseKernel::Auto)?;
+        x.gpu().run("dense", &dispatches.iter().collect::<Vec<_>>())?;
+        Ok(y)
+    }
 }
 
 /// Records rows `row_offset ..` of y [N, total_out] from the weight slice `w` [rows, F] and
@@ -107,23 +148,11 @@ pub(crate) fn plan(
     kernel: DenseKernel,
 ) -> Result<Dispatch> {
     const OP: &str = "dense";
-    check_same_device(
-        OP,
-        &[
-            ("input", Some(x)),
-            ("weight", Some(w)),
-            ("bias", b),
-            ("output", Some(y)),
-        ],
-    )?;
+    check_same_device(OP, &[("input", Some(x)), ("weight", Some(w)), ("bias", b), ("output", Some(y))])?;
     let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
     let total_out = y.shape()[1];
     if y.shape() != [geo.batch, total_out] || row_offset + geo.out_features > total_out {
-        return Err(Error::Mismatch {
-            op: OP,
-            a: y.shape().into(),
-            b: geo.output_shape()[..].into(),
-        });
+        return Err(Error::Mismatch { op: OP, a: y.shape().into(), b: geo.output_shape()[..].into() });
     }
     let f = geo.in_features;
     let gemm = Gemm {
@@ -132,33 +161,16 @@ pub(crate) fn plan(
         k: f,
         batch: 1,
         groups: 1,
-        a: Strides {
-            batch: 0,
-            group: 0,
-            row: f,
-            col: 1,
-        },
-        b: Strides {
-            batch: 0,
-            group: 0,
-            row: 1,
-            col: f,
-        },
-        c: Strides {
-            batch: 0,
-            group: 0,
-            row: 1,
-            col: total_out,
-        },
+        a: Strides { batch: 0, group: 0, row: f, col: 1 },
+        b: Strides { batch: 0, group: 0, row: 1, col: f },
+        c: Strides { batch: 0, group: 0, row: 1, col: total_out },
         c_offset: row_offset,
         relu,
     };
     match kernel {
         DenseKernel::Auto if geo.batch == 1 => matmul::plan_gemv(&gemm, w, x, b, y, 64, 4),
         DenseKernel::Auto => matmul::plan_gemm(&gemm, w, x, b, y, [4, geo.batch.min(4) as u32]),
-        DenseKernel::Gemm { tile_m, tile_n } => {
-            matmul::plan_gemm(&gemm, w, x, b, y, [tile_m, tile_n])
-        }
+        DenseKernel::Gemm { tile_m, tile_n } => matmul::plan_gemm(&gemm, w, x, b, y, [tile_m, tile_n]),
         DenseKernel::Gemv { .. } if geo.batch != 1 => Err(Error::Attribute {
             op: OP,
             message: format!("the matrix-vector kernel takes batch 1, got {}", geo.batch),

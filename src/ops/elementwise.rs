@@ -12,12 +12,7 @@ pub(crate) const ELEMENTWISE: Kernel = Kernel {
     name: "elementwise",
     source: include_str!("../../shaders/elementwise.wgsl"),
     entry: "main",
-    bindings: &[
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::Uniform,
-    ],
+    bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
 };
 
 #[repr(C)]
@@ -51,30 +46,12 @@ pub(crate) fn plan(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Re
     check_same_device(op, &[("a", Some(a)), ("b", b), ("output", Some(y))])?;
     for other in b.into_iter().chain([y]) {
         if other.shape() != a.shape() {
-            return Err(Error::Mismatch {
-                op,
-                a: a.shape().into(),
-                b: other.shape().into(),
-            });
+            return Err(Error::Mismatch { op, a: a.shape().into(), b: other.shape().into() });
         }
     }
     let gpu = a.gpu();
-    let params = ElementwiseUniform {
-        len: a.len() as u32,
-        has_b: b.is_some() as u32,
-        relu: relu as u32,
-        _pad: 0,
-    };
-    let grid = fold_grid(
-        blocks(a.len(), 256),
-        gpu.limits().max_compute_workgroups_per_dimension,
-    );
+    let params = ElementwiseUniform { len: a.len() as u32, has_b: b.is_some() as u32, relu: relu as u32, _pad: 0 };
+    let grid = fold_grid(blocks(a.len(), 256), gpu.limits().max_compute_workgroups_per_dimension);
     let b = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
-    gpu.dispatch(
-        &ELEMENTWISE,
-        &[("WG", 256)],
-        &[a.buffer(), b, y.buffer()],
-        bytemuck::bytes_of(&params),
-        grid,
-    )
+    gpu.dispatch(&ELEMENTWISE, &[("WG", 256)], &[a.buffer(), b, y.buffer()], bytemuck::bytes_of(&params), grid)
 }

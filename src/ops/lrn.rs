@@ -31,13 +31,7 @@ pub struct Lrn {
 impl Lrn {
     /// AlexNet's values: size 5, alpha 1e-4, beta 0.75, k 2, one group.
     pub fn alexnet() -> Lrn {
-        Lrn {
-            size: 5,
-            alpha: 1e-4,
-            beta: 0.75,
-            k: 2.0,
-            groups: 1,
-        }
+        Lrn { size: 5, alpha: 1e-4, beta: 0.75, k: 2.0, groups: 1 }
     }
     pub fn with_groups(self, groups: usize) -> Lrn {
         Lrn { groups, ..self }
@@ -50,19 +44,11 @@ impl Lrn {
         if self.size == 0 || self.size % 2 == 0 {
             return Err(Error::Attribute {
                 op: OP,
-                message: format!(
-                    "size must be odd (a window centred on each channel), got {}",
-                    self.size
-                ),
+                message: format!("size must be odd (a window centred on each channel), got {}", self.size),
             });
         }
         if self.groups == 0 || x[1] % self.groups != 0 {
-            return Err(Error::Groups {
-                op: OP,
-                what: "channels",
-                channels: x[1],
-                groups: self.groups,
-            });
+            return Err(Error::Groups { op: OP, what: "channels", channels: x[1], groups: self.groups });
         }
         Ok(())
     }
@@ -95,11 +81,7 @@ pub(crate) fn plan(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Dispatch> {
     attrs.check(x.shape())?;
     check_same_device("lrn", &[("input", Some(x)), ("output", Some(y))])?;
     if y.shape() != x.shape() {
-        return Err(Error::Mismatch {
-            op: "lrn",
-            a: x.shape().into(),
-            b: y.shape().into(),
-        });
+        return Err(Error::Mismatch { op: "lrn", a: x.shape().into(), b: y.shape().into() });
     }
     let s = x.shape();
     let params = LrnUniform {
@@ -113,15 +95,6 @@ pub(crate) fn plan(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Dispatch> {
         k: attrs.k,
     };
     let gpu = x.gpu();
-    let grid = fold_grid(
-        blocks(x.len(), 64),
-        gpu.limits().max_compute_workgroups_per_dimension,
-    );
-    gpu.dispatch(
-        &LRN,
-        &[("WG", 64)],
-        &[x.buffer(), y.buffer()],
-        bytemuck::bytes_of(&params),
-        grid,
-    )
+    let grid = fold_grid(blocks(x.len(), 64), gpu.limits().max_compute_workgroups_per_dimension);
+    gpu.dispatch(&LRN, &[("WG", 64)], &[x.buffer(), y.buffer()], bytemuck::bytes_of(&params), grid)
 }

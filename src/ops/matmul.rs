@@ -9,29 +9,15 @@ use crate::ops::blocks;
 use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
 
-const BINDINGS: &[Access] = &[
-    Access::Read,
-    Access::Read,
-    Access::Read,
-    Access::ReadWrite,
-    Access::Uniform,
-];
+const BINDINGS: &[Access] = &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform];
 
 /// Batched, strided C = A·B (+ bias, ReLU).
-pub(crate) const GEMM: Kernel = Kernel {
-    name: "matmul",
-    source: include_str!("../../shaders/matmul.wgsl"),
-    entry: "gemm",
-    bindings: BINDINGS,
-};
+pub(crate) const GEMM: Kernel =
+    Kernel { name: "matmul", source: include_str!("../../shaders/matmul.wgsl"), entry: "gemm", bindings: BINDINGS };
 
 /// C = A·b for a single column b.
-pub(crate) const GEMV: Kernel = Kernel {
-    name: "matmul",
-    source: include_str!("../../shaders/matmul.wgsl"),
-    entry: "gemv",
-    bindings: BINDINGS,
-};
+pub(crate) const GEMV: Kernel =
+    Kernel { name: "matmul", source: include_str!("../../shaders/matmul.wgsl"), entry: "gemv", bindings: BINDINGS };
 
 /// Where element (row, col) of batch (n, g) lives: n·batch + g·group + row·row + col·col.
 #[derive(Clone, Copy, Debug, Default)]
@@ -130,20 +116,12 @@ pub(crate) fn plan_gemm(
     let gpu = a.gpu();
     let [tm, tn] = tiles.map(|t| t.clamp(1, 8));
     let (wg_x, wg_y) = (8, 8);
-    let grid = [
-        blocks(g.n, tn as usize).div_ceil(wg_x),
-        blocks(g.m, tm as usize).div_ceil(wg_y),
-        (g.batch * g.groups) as u32,
-    ];
+    let grid =
+        [blocks(g.n, tn as usize).div_ceil(wg_x), blocks(g.m, tm as usize).div_ceil(wg_y), (g.batch * g.groups) as u32];
     let bias_buf = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     gpu.dispatch(
         &GEMM,
-        &[
-            ("WG_X", wg_x),
-            ("WG_Y", wg_y),
-            ("TILE_M", tm),
-            ("TILE_N", tn),
-        ],
+        &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_M", tm), ("TILE_N", tn)],
         &[a.buffer(), b.buffer(), bias_buf, c.buffer()],
         bytemuck::bytes_of(&g.uniform(bias.is_some())),
         grid,
@@ -163,10 +141,7 @@ pub(crate) fn plan_gemv(
 ) -> Result<Dispatch> {
     let gpu = a.gpu();
     let rows = rows.clamp(1, 8);
-    let grid = fold_grid(
-        blocks(g.m, rows as usize),
-        gpu.limits().max_compute_workgroups_per_dimension,
-    );
+    let grid = fold_grid(blocks(g.m, rows as usize), gpu.limits().max_compute_workgroups_per_dimension);
     let bias_buf = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     gpu.dispatch(
         &GEMV,

@@ -19,35 +19,18 @@ pub(crate) fn window_out(input: usize, pads: usize, window: usize, stride: usize
 }
 
 /// Fails unless `shape` has `rank` dimensions, none of them zero.
-pub(crate) fn check_rank(
-    op: &'static str,
-    what: &'static str,
-    shape: &[usize],
-    rank: usize,
-) -> Result<()> {
+pub(crate) fn check_rank(op: &'static str, what: &'static str, shape: &[usize], rank: usize) -> Result<()> {
     if shape.len() != rank {
-        return Err(Error::Rank {
-            op,
-            what,
-            expected: rank,
-            got: Shape(shape.to_vec()),
-        });
+        return Err(Error::Rank { op, what, expected: rank, got: Shape(shape.to_vec()) });
     }
     if shape.contains(&0) {
-        return Err(Error::Empty {
-            op,
-            what,
-            shape: Shape(shape.to_vec()),
-        });
+        return Err(Error::Empty { op, what, shape: Shape(shape.to_vec()) });
     }
     Ok(())
 }
 
 /// Fails unless every tensor lives on the first one's device.
-pub(crate) fn check_same_device(
-    op: &'static str,
-    tensors: &[(&'static str, Option<&Tensor>)],
-) -> Result<()> {
+pub(crate) fn check_same_device(op: &'static str, tensors: &[(&'static str, Option<&Tensor>)]) -> Result<()> {
     let mut present = tensors.iter().filter_map(|(what, t)| t.map(|t| (*what, t)));
     let Some((_, first)) = present.next() else {
         return Ok(());
@@ -59,11 +42,7 @@ pub(crate) fn check_same_device(
 pub(crate) fn check_len(shape: &[usize], data: &[f32]) -> Result<()> {
     let expected: usize = shape.iter().product();
     if data.len() != expected {
-        return Err(Error::DataLength {
-            shape: Shape(shape.to_vec()),
-            expected,
-            got: data.len(),
-        });
+        return Err(Error::DataLength { shape: Shape(shape.to_vec()), expected, got: data.len() });
     }
     Ok(())
 }

@@ -41,14 +41,7 @@ pub struct Pool2d {
 impl Pool2d {
     /// A `kind` pool of a `kh` x `kw` window moving by (`sh`, `sw`), no padding.
     pub fn new(kind: PoolKind, kernel: [usize; 2], stride: [usize; 2]) -> Pool2d {
-        Pool2d {
-            kind,
-            kernel,
-            stride,
-            padding: Padding::default(),
-            ceil_mode: false,
-            count_include_pad: false,
-        }
+        Pool2d { kind, kernel, stride, padding: Padding::default(), ceil_mode: false, count_include_pad: false }
     }
     pub fn with_padding(self, padding: Padding) -> Self {
         Pool2d { padding, ..self }
@@ -57,10 +50,7 @@ impl Pool2d {
         Pool2d { ceil_mode, ..self }
     }
     pub fn with_count_include_pad(self, count_include_pad: bool) -> Self {
-        Pool2d {
-            count_include_pad,
-            ..self
-        }
+        Pool2d { count_include_pad, ..self }
     }
 
     /// Checks input [N, C, H, W] against these attributes and works out the output size.
@@ -69,11 +59,7 @@ impl Pool2d {
         check_rank(OP, "input", x, 4)?;
         for (what, v) in [("kernel", self.kernel), ("stride", self.stride)] {
             if v.contains(&0) {
-                return Err(Error::Zero {
-                    op: OP,
-                    what,
-                    value: v,
-                });
+                return Err(Error::Zero { op: OP, what, value: v });
             }
         }
         let p = self.padding;
@@ -98,9 +84,7 @@ impl Pool2d {
             if !self.ceil_mode || floor < 1 {
                 return floor;
             }
-            let mut out = (input as i64 + (pad_a + pad_b) as i64 - k as i64 + s as i64 - 1)
-                .div_euclid(s as i64)
-                + 1;
+            let mut out = (input as i64 + (pad_a + pad_b) as i64 - k as i64 + s as i64 - 1).div_euclid(s as i64) + 1;
             if (out - 1) * s as i64 >= (input + pad_a) as i64 {
                 out -= 1;
             }
@@ -123,15 +107,7 @@ impl Pool2d {
                 window_w: kw,
             });
         }
-        Ok(Pool2dGeometry {
-            attrs: *self,
-            n: x[0],
-            c: x[1],
-            h,
-            w,
-            oh: oh as usize,
-            ow: ow as usize,
-        })
+        Ok(Pool2dGeometry { attrs: *self, n: x[0], c: x[1], h, w, oh: oh as usize, ow: ow as usize })
     }
 }
 
@@ -196,10 +172,7 @@ pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
 
 /// The pooling that global average pooling is: one window over the whole image.
 pub fn global_avg_attrs(x: &[usize]) -> Pool2d {
-    let hw = [
-        x.get(2).copied().unwrap_or(1),
-        x.get(3).copied().unwrap_or(1),
-    ];
+    let hw = [x.get(2).copied().unwrap_or(1), x.get(3).copied().unwrap_or(1)];
     Pool2d::new(PoolKind::Avg, hw, [1, 1])
 }
 
@@ -227,15 +200,7 @@ pub(crate) fn plan(geo: &Pool2dGeometry, x: &Tensor, y: &Tensor) -> Result<Dispa
         count_include_pad: a.count_include_pad as u32,
     };
     let gpu = x.gpu();
-    let grid = fold_grid(
-        blocks(geo.n * geo.c * geo.oh * geo.ow, 64),
-        gpu.limits().max_compute_workgroups_per_dimension,
-    );
-    gpu.dispatch(
-        &POOL,
-        &[("WG", 64)],
-        &[x.buffer(), y.buffer()],
-        bytemuck::bytes_of(&params),
-        grid,
-    )
+    let grid =
+        fold_grid(blocks(geo.n * geo.c * geo.oh * geo.ow, 64), gpu.limits().max_compute_workgroups_per_dimension);
+    gpu.dispatch(&POOL, &[("WG", 64)], &[x.buffer(), y.buffer()], bytemuck::bytes_of(&params), grid)
 }

@@ -26,19 +26,16 @@ pub fn conv2d(geo: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> 
                     for ci in 0..cin_pg {
                         let c = g * cin_pg + ci;
                         for ky in 0..geo.kh {
-                            let iy = (oy * a.stride[0] + ky * a.dilation[0]) as i64
-                                - a.padding.top as i64;
+                            let iy = (oy * a.stride[0] + ky * a.dilation[0]) as i64 - a.padding.top as i64;
                             if iy < 0 || iy >= geo.h as i64 {
                                 continue;
                             }
                             for kx in 0..geo.kw {
-                                let ix = (ox * a.stride[1] + kx * a.dilation[1]) as i64
-                                    - a.padding.left as i64;
+                                let ix = (ox * a.stride[1] + kx * a.dilation[1]) as i64 - a.padding.left as i64;
                                 if ix < 0 || ix >= geo.w as i64 {
                                     continue;
                                 }
-                                let xv = x[((n * geo.cin + c) * geo.h + iy as usize) * geo.w
-                                    + ix as usize];
+                                let xv = x[((n * geo.cin + c) * geo.h + iy as usize) * geo.w + ix as usize];
                                 let wv = w[((co * cin_pg + ci) * geo.kh + ky) * geo.kw + kx];
                                 acc += xv as f64 * wv as f64;
                             }

@@ -40,9 +40,7 @@ pub fn pool2d(geo: &Pool2dGeometry, x: &[f32]) -> Result<Vec<f32>> {
                 }
                 y.push(match a.kind {
                     PoolKind::Max => max,
-                    PoolKind::Avg if a.count_include_pad => {
-                        (sum / ((y1 - y0) * (x1 - x0)) as f64) as f32
-                    }
+                    PoolKind::Avg if a.count_include_pad => (sum / ((y1 - y0) * (x1 - x0)) as f64) as f32,
                     PoolKind::Avg => (sum / inside.max(1) as f64) as f32,
                 });
             }

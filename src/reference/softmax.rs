@@ -12,9 +12,7 @@ pub fn softmax(shape: &[usize], x: &[f32]) -> Result<Vec<f32>> {
     for n in 0..n_ {
         for s in 0..s_ {
             let at = |c: usize| (n * c_ + c) * s_ + s;
-            let max = (0..c_)
-                .map(|c| x[at(c)] as f64)
-                .fold(f64::NEG_INFINITY, f64::max);
+            let max = (0..c_).map(|c| x[at(c)] as f64).fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = (0..c_).map(|c| (x[at(c)] as f64 - max).exp()).sum();
             for c in 0..c_ {
                 y[at(c)] = ((x[at(c)] as f64 - max).exp() / sum) as f32;

@@ -27,11 +27,5 @@ pub fn random(len: usize, seed: u64) -> Vec<f32> {
 /// Fails with the first mismatch (as coordinates of `shape`) when `got` is not within `tol`.
 pub fn assert_close(what: &str, got: &[f32], expected: &[f32], shape: &[usize], tol: Tolerance) {
     let c = tol.compare(got, expected);
-    assert!(
-        c.passed(),
-        "{what}: {} (atol {:e}, rtol {:e})",
-        c.describe(shape),
-        tol.atol,
-        tol.rtol
-    );
+    assert!(c.passed(), "{what}: {} (atol {:e}, rtol {:e})", c.describe(shape), tol.atol, tol.rtol);
 }

@@ -1,0 +1,228 @@
+//! Golden cases: an op, its inputs and the output another framework computed for them, laid
+//! out as `case.json` plus `.npy` files (the format is in the README). A case that cannot run
+//! (unknown op, missing file, wrong dtype, shapes that do not fit) fails with its reason;
+//! the run goes on.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::gpu::Gpu;
+use crate::ops::conv2d::{Conv2d, Padding, conv2d};
+use crate::ops::dense::dense;
+use crate::ops::elementwise::relu;
+use crate::ops::lrn::{Lrn, lrn};
+use crate::ops::pool2d::{Pool2d, PoolKind, global_avg_pool, pool2d};
+use crate::ops::softmax::softmax;
+use crate::tensor::Tensor;
+use crate::tolerance::Tolerance;
+use crate::validate::CaseResult;
+
+/// Every folder under `dir` (itself included) that holds a `case.json`, sorted.
+pub fn find_cases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if dir.join("case.json").is_file() {
+        found.push(dir.to_path_buf());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        if e.file_type()?.is_dir() {
+            found.extend(find_cases(&e.path())?);
+        }
+    }
+    Ok(found)
+}
+
+/// Runs every case under `dir`.
+pub fn run_dir(gpu: &Gpu, dir: &Path) -> std::io::Result<Vec<CaseResult>> {
+    let cases = find_cases(dir)?;
+    Ok(cases
+        .iter()
+        .map(|case| {
+            let name = case.strip_prefix(dir).unwrap_or(case).display().to_string();
+            let name = if name.is_empty() { ".".to_string() } else { name };
+            run_case(gpu, case).unwrap_or_else(|(op, reason)| CaseResult::broken(&op, &name, reason)).named(&name)
+        })
+        .collect())
+}
+
+impl CaseResult {
+    fn named(mut self, name: &str) -> CaseResult {
+        self.case = name.to_string();
+        self
+    }
+}
+
+type Failure = (String, String);
+
+/// A float32, C-order array from `dir/name`.
+fn load_npy(dir: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("{name} is not a valid .npy file: {e}"))?;
+    let dtype = npy.dtype();
+    match &dtype {
+        npyz::DType::Plain(t) if t.to_string() == "<f4" || t.to_string() == "|f4" => {}
+        other => {
+            return Err(format!("{name} has dtype {}, expected float32 (<f4)", dtype_name(other)));
+        }
+    }
+    if npy.order() == npyz::Order::Fortran {
+        return Err(format!("{name} is in Fortran order; golden arrays are C order"));
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let data = npy.into_vec::<f32>().map_err(|e| format!("cannot read {name}: {e}"))?;
+    Ok((shape, data))
+}
+
+fn dtype_name(d: &npyz::DType) -> String {
+    match d {
+        npyz::DType::Plain(t) => t.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `attrs[key]` as a list of `n` non-negative integers, or `default` when absent.
+fn ints<const N: usize>(attrs: &Value, key: &str, default: [usize; N]) -> Result<[usize; N], String> {
+    let Some(v) = attrs.get(key).filter(|v| !v.is_null()) else {
+        return Ok(default);
+    };
+    let list: Option<Vec<usize>> =
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as usize)).collect());
+    match list {
+        Some(l) if l.len() == N => Ok(l.try_into().unwrap_or(default)),
+        _ => Err(format!("attribute {key} must be a list of {N} non-negative integers, got {v}")),
+    }
+}
+
+fn int(attrs: &Value, key: &str, default: usize) -> Result<usize, String> {
+    match attrs.get(key).filter(|v| !v.is_null()) {
+        None => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .map(|x| x as usize)
+            .ok_or_else(|| format!("attribute {key} must be a non-negative integer, got {v}")),
+    }
+}
+
+fn float(attrs: &Value, key: &str, default: f64) -> Result<f64, String> {
+    match attrs.get(key).filter(|v| !v.is_null()) {
+        None => Ok(default),
+        Some(v) => v.as_f64().ok_or_else(|| format!("attribute {key} must be a number, got {v}")),
+    }
+}
+
+fn flag(attrs: &Value, key: &str) -> Result<bool, String> {
+    match attrs.get(key).filter(|v| !v.is_null()) {
+        None => Ok(false),
+        Some(v) => v.as_bool().ok_or_else(|| format!("attribute {key} must be true or false, got {v}")),
+    }
+}
+
+fn activation_relu(attrs: &Value) -> Result<bool, String> {
+    match attrs.get("activation") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::String(s)) if s == "relu" => Ok(true),
+        Some(v) => Err(format!("activation must be null or \"relu\", got {v}")),
+    }
+}
+
+fn padding(attrs: &Value) -> Result<Padding, String> {
+    let [t, l, b, r] = ints(attrs, "padding", [0; 4])?;
+    Ok(Padding::new(t, l, b, r))
+}
+
+fn run_case(gpu: &Gpu, dir: &Path) -> Result<CaseResult, Failure> {
+    let text = std::fs::read_to_string(dir.join("case.json"))
+        .map_err(|e| ("?".into(), format!("cannot read case.json: {e}")))?;
+    let spec: Value =
+        serde_json::from_str(&text).map_err(|e| ("?".into(), format!("case.json is not valid JSON: {e}")))?;
+    let op = spec.get("op").and_then(Value::as_str).unwrap_or("?").to_string();
+    let fail = |reason: String| (op.clone(), reason);
+    let attrs = spec.get("attrs").cloned().unwrap_or(Value::Null);
+    let tol = Tolerance {
+        atol: float(&spec, "atol", 1e-4).map_err(fail)? as f32,
+        rtol: float(&spec, "rtol", 1e-4).map_err(fail)? as f32,
+    };
+    let (xs, x) = load_npy(dir, "x.npy").map_err(fail)?;
+    let (ys, expected) = load_npy(dir, "y.npy").map_err(fail)?;
+    let upload = |shape: &[usize], data: &[f32]| Tensor::from_slice(gpu, data, shape).map_err(|e| fail(e.to_string()));
+    let xt = upload(&xs, &x)?;
+    let optional_bias = || -> Result<Option<Tensor>, Failure> {
+        if dir.join("b.npy").exists() {
+            let (bs, b) = load_npy(dir, "b.npy").map_err(fail)?;
+            Ok(Some(upload(&bs, &b)?))
+        } else {
+            Ok(None)
+        }
+    };
+
+    let result = match op.as_str() {
+        "conv2d" => {
+            let (ws, w) = load_npy(dir, "w.npy").map_err(fail)?;
+            let bt = optional_bias()?;
+            let attrs = Conv2d {
+                stride: ints(&attrs, "stride", [1, 1]).map_err(fail)?,
+                padding: padding(&attrs).map_err(fail)?,
+                dilation: ints(&attrs, "dilation", [1, 1]).map_err(fail)?,
+                groups: int(&attrs, "groups", 1).map_err(fail)?,
+                relu: activation_relu(&attrs).map_err(fail)?,
+            };
+            conv2d(&xt, &upload(&ws, &w)?, bt.as_ref(), &attrs)
+        }
+        "pool2d" => {
+            let kind = match attrs.get("kind").and_then(Value::as_str) {
+                Some("max") => PoolKind::Max,
+                Some("avg") => PoolKind::Avg,
+                other => {
+                    return Err(fail(format!("pool2d kind must be \"max\" or \"avg\", got {other:?}")));
+                }
+            };
+            let kernel = ints(&attrs, "kernel", [0, 0]).map_err(fail)?;
+            let p = Pool2d::new(kind, kernel, ints(&attrs, "stride", kernel).map_err(fail)?)
+                .with_padding(padding(&attrs).map_err(fail)?)
+                .with_ceil_mode(flag(&attrs, "ceil_mode").map_err(fail)?)
+                .with_count_include_pad(flag(&attrs, "count_include_pad").map_err(fail)?);
+            pool2d(&xt, &p)
+        }
+        "global_avg_pool" => global_avg_pool(&xt),
+        "dense" => {
+            let (ws, w) = load_npy(dir, "w.npy").map_err(fail)?;
+            let bt = optional_bias()?;
+            dense(&xt, &upload(&ws, &w)?, bt.as_ref(), activation_relu(&attrs).map_err(fail)?)
+        }
+        "relu" => relu(&xt),
+        "lrn" => {
+            let l = Lrn {
+                size: int(&attrs, "size", 0).map_err(fail)?,
+                alpha: float(&attrs, "alpha", 1e-4).map_err(fail)? as f32,
+                beta: float(&attrs, "beta", 0.75).map_err(fail)? as f32,
+                k: float(&attrs, "k", 1.0).map_err(fail)? as f32,
+                groups: int(&attrs, "groups", 1).map_err(fail)?,
+            };
+            lrn(&xt, &l)
+        }
+        "softmax" => match int(&attrs, "axis", 1).map_err(fail)? {
+            1 => softmax(&xt),
+            axis => return Err(fail(format!("softmax supports axis 1, got {axis}"))),
+        },
+        other => return Err(fail(format!("unknown op `{other}`"))),
+    };
+    let y = result.map_err(|e| fail(e.to_string()))?;
+    if y.shape() != ys.as_slice() {
+        return Err(fail(format!("output shape {:?} differs from y.npy's {:?}", y.shape(), ys)));
+    }
+    let got = y.download().map_err(|e| fail(e.to_string()))?;
+    let c = tol.compare(&got, &expected);
+    Ok(CaseResult {
+        op: op.clone(),
+        case: String::new(),
+        max_abs: c.max_abs,
+        max_rel: c.max_rel,
+        passed: c.passed(),
+        seconds: None,
+        work: None,
+        message: (!c.passed()).then(|| c.describe(&ys)),
+    })
+}

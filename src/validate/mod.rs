@@ -1,0 +1,143 @@
+//! What `dojang-validate` runs: each case computes on the GPU, compares with its expected
+//! output (the CPU reference, or another framework's golden file), and is timed.
+
+pub mod golden;
+pub mod ops;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::gpu::{Dispatch, Gpu};
+use crate::tensor::Tensor;
+use crate::tolerance::{Comparison, Tolerance};
+
+/// What a case's throughput is measured in.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub enum Work {
+    /// Floating-point operations (compute-bound ops).
+    Flops(u64),
+    /// Bytes moved (memory-bound ops).
+    Bytes(u64),
+}
+
+/// One line of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    pub op: String,
+    /// Shapes and attributes.
+    pub case: String,
+    pub max_abs: f32,
+    pub max_rel: f32,
+    pub passed: bool,
+    /// GPU time of one run (best of a few, after a warm-up), in seconds.
+    pub seconds: Option<f64>,
+    pub work: Option<Work>,
+    /// Why the case failed, when it did.
+    pub message: Option<String>,
+}
+
+impl CaseResult {
+    /// A case that could not run at all.
+    pub fn broken(op: &str, case: &str, message: String) -> CaseResult {
+        CaseResult {
+            op: op.into(),
+            case: case.into(),
+            max_abs: f32::NAN,
+            max_rel: f32::NAN,
+            passed: false,
+            seconds: None,
+            work: None,
+            message: Some(message),
+        }
+    }
+
+    fn from_comparison(op: &str, case: &str, c: &Comparison, shape: &[usize]) -> CaseResult {
+        CaseResult {
+            op: op.into(),
+            case: case.into(),
+            max_abs: c.max_abs,
+            max_rel: c.max_rel,
+            passed: c.passed(),
+            seconds: None,
+            work: None,
+            message: (!c.passed()).then(|| c.describe(shape)),
+        }
+    }
+
+    /// "12.3 GFLOP/s" or "4.5 GB/s".
+    pub fn throughput(&self) -> String {
+        match (self.seconds, self.work) {
+            (Some(s), Some(Work::Flops(f))) if s > 0.0 => {
+                format!("{:.1} GFLOP/s", f as f64 / s / 1e9)
+            }
+            (Some(s), Some(Work::Bytes(b))) if s > 0.0 => format!("{:.1} GB/s", b as f64 / s / 1e9),
+            _ => String::new(),
+        }
+    }
+
+    /// The report line: op, case, errors, verdict, time, throughput.
+    pub fn line(&self) -> String {
+        let time = self.seconds.map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_default();
+        let mut line = format!(
+            "{:<15} {:<48} {:>9.2e} {:>9.2e}  {:<4} {:>10} {:>14}",
+            self.op,
+            self.case,
+            self.max_abs,
+            self.max_rel,
+            if self.passed { "pass" } else { "FAIL" },
+            time,
+            self.throughput()
+        );
+        if let Some(m) = &self.message {
+            line.push_str(&format!("\n                └ {m}"));
+        }
+        line
+    }
+
+    /// Column titles matching [`CaseResult::line`].
+    pub fn header() -> String {
+        format!(
+            "{:<15} {:<48} {:>9} {:>9}  {:<4} {:>10} {:>14}",
+            "op", "case", "max abs", "max rel", "", "GPU time", "throughput"
+        )
+    }
+}
+
+/// A case ready to run: its recorded dispatches, where the result lands, what it should be.
+pub(crate) struct Prepared {
+    pub op: &'static str,
+    pub case: String,
+    pub dispatches: Vec<Dispatch>,
+    pub output: Tensor,
+    pub expected: Vec<f32>,
+    pub tolerance: Tolerance,
+    pub work: Work,
+}
+
+impl Prepared {
+    /// Runs once and compares, then times `reps` more runs and keeps the fastest.
+    pub fn run(self, gpu: &Gpu, reps: usize) -> Result<CaseResult> {
+        let dispatches: Vec<&Dispatch> = self.dispatches.iter().collect();
+        gpu.run(self.op, &dispatches)?;
+        let got = self.output.download()?;
+        let comparison = self.tolerance.compare(&got, &self.expected);
+        let mut result = CaseResult::from_comparison(self.op, &self.case, &comparison, self.output.shape());
+        let mut best = f64::INFINITY;
+        for _ in 0..reps {
+            let start = Instant::now();
+            gpu.run(self.op, &dispatches)?;
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        result.seconds = (reps > 0).then_some(best);
+        result.work = Some(self.work);
+        Ok(result)
+    }
+}
+
+/// The closing line, `N passed, M failed`.
+pub fn summary(results: &[CaseResult]) -> String {
+    let passed = results.iter().filter(|r| r.passed).count();
+    format!("{passed} passed, {} failed", results.len() - passed)
+}

@@ -1,0 +1,126 @@
+//! dojang-validate as a user runs it: golden fixtures pass; broken cases fail with their reason
+//! while the run goes on; exit codes 0, 1 and 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn validate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dojang-validate")).args(args).output().expect("dojang-validate runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// A scratch copy of the fixtures to break.
+fn copy_fixtures(name: &str) -> PathBuf {
+    let dst = std::env::temp_dir().join(format!("dojang-golden-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    copy_dir(&fixtures(), &dst);
+    dst
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// The report line of `case`.
+fn line_of<'a>(out: &'a str, case: &str) -> &'a str {
+    out.lines().find(|l| l.contains(case)).unwrap_or_else(|| panic!("no line for {case} in:\n{out}"))
+}
+
+fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) {
+    use npyz::WriterBuilder;
+    let mut bytes = Vec::new();
+    let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd().unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn golden_fixtures_all_pass() {
+    let out = validate(&["golden", fixtures().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let cases = text.lines().filter(|l| l.contains(" pass ")).count();
+    assert!(cases >= 17, "{text}");
+    assert!(text.trim_end().ends_with(&format!("{cases} passed, 0 failed")), "{text}");
+}
+
+#[test]
+fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
+    let dir = copy_fixtures("broken");
+    // Corrupted expected values.
+    let y = dir.join("conv2d/3x3_pad1/y.npy");
+    let mut bytes = std::fs::read(&y).unwrap();
+    let n = bytes.len();
+    bytes[n - 2] ^= 0x40;
+    std::fs::write(&y, bytes).unwrap();
+    // A missing weight.
+    std::fs::remove_file(dir.join("conv2d/depthwise/w.npy")).unwrap();
+    // A float64 input.
+    write_npy_f64(&dir.join("relu/basic/x.npy"), &[2, 3], &[1.0, -1.0, 2.0, -2.0, 3.0, -3.0]);
+    // An unknown op.
+    let case = dir.join("dense/bias_relu/case.json");
+    let text = std::fs::read_to_string(&case).unwrap().replace("\"dense\"", "\"convolve3d\"");
+    std::fs::write(&case, text).unwrap();
+
+    let json = dir.join("results.json");
+    let out = validate(&["golden", dir.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(line_of(&text, "conv2d/3x3_pad1").contains("FAIL"), "{text}");
+    assert!(text.contains("first at [1, 4, 8, 7]"), "the mismatch is located at the last element:\n{text}");
+    assert!(text.contains("cannot read w.npy"), "{text}");
+    assert!(text.contains("x.npy has dtype <f8, expected float32"), "{text}");
+    assert!(text.contains("unknown op `convolve3d`"), "{text}");
+    assert!(line_of(&text, "softmax/large_logits").contains("pass"), "later cases still run:\n{text}");
+    assert!(text.trim_end().ends_with("13 passed, 4 failed"), "{text}");
+
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 17);
+    assert_eq!(results.iter().filter(|r| r["passed"] == false).count(), 4);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn quiet_prints_only_failures_and_the_closing_line() {
+    let out = validate(&["golden", fixtures().to_str().unwrap(), "--quiet"]);
+    assert_eq!(stdout(&out).trim(), "17 passed, 0 failed");
+}
+
+#[test]
+fn environment_errors_exit_2_with_advice() {
+    let out = validate(&["golden", "/nonexistent/dojang"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the cases under /nonexistent/dojang"));
+    let out = validate(&["--adapter", "no-such-gpu-anywhere", "ops"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no adapter matches `no-such-gpu-anywhere`"));
+    let out = validate(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn devices_lists_the_adapter_and_its_limits() {
+    let out = validate(&["devices"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("0: "), "{text}");
+    assert!(text.contains("storage binding") && text.contains("workgroups per dimension"), "{text}");
+}

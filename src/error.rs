@@ -102,6 +102,17 @@ pub enum Error {
     #[error("{op}: {what} lives on device #{tensor_device}, the op runs on device #{op_device}")]
     WrongDevice { op: &'static str, what: &'static str, tensor_device: u64, op_device: u64 },
 
+    // --- models ------------------------------------------------------------------------
+    /// A layer that does not fit its input, found when the model is built.
+    #[error("layer {layer}: {message} (input shape {input})")]
+    Layer { layer: String, input: Shape, message: String },
+    /// A model name the zoo does not know.
+    #[error("unknown model `{0}`; the models are: alexnet, alexnet-notes, alexnet-torchvision, bottleneck")]
+    UnknownModel(String),
+    /// A weight file that lacks a tensor, holds a wrong shape or dtype, or cannot be read.
+    #[error("weights: tensor `{tensor}`: {message}")]
+    Weights { tensor: String, message: String },
+
     // --- limits ------------------------------------------------------------------------
     /// A buffer or dispatch above the device's limits that dojang cannot split.
     #[error("{op}: {what} needs {needed}, above the device limit of {limit}")]

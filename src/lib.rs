@@ -17,6 +17,7 @@
 
 pub mod error;
 pub mod gpu;
+pub mod model;
 pub mod ops;
 pub mod pipeline;
 pub mod reference;

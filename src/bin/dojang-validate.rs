@@ -1,13 +1,16 @@
 //! dojang-validate: does every kernel compute the right numbers on this GPU?
 //!
-//! `ops` (the default) runs every kernel over its validation matrix against the CPU reference;
-//! `golden DIR` runs cases computed by other frameworks; `devices` lists the adapters.
+//! `ops` runs every kernel over its validation matrix against the CPU reference; `alexnet`
+//! runs a whole model against it layer by layer; with no subcommand, both. `golden DIR` runs
+//! cases computed by other frameworks; `summary MODEL` prints the parameter arithmetic;
+//! `devices` lists the adapters.
 //! Exit codes: 0 all passed, 1 some case failed, 2 usage or environment error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use dojang::model::{Weights, zoo};
 use dojang::validate::{self, CaseResult};
 use dojang::{Gpu, gpu};
 
@@ -46,6 +49,26 @@ enum Command {
         /// Folder of cases.
         dir: PathBuf,
     },
+    /// Print a model's layers with output shapes, weights, biases and multiply-adds.
+    Summary {
+        /// alexnet, alexnet-notes, alexnet-torchvision or bottleneck.
+        model: String,
+    },
+    /// Run a whole model on the GPU and the CPU reference, and compare layer by layer.
+    Alexnet(ModelArgs),
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// alexnet, alexnet-notes, alexnet-torchvision or bottleneck.
+    #[arg(long, default_value = "alexnet")]
+    model: String,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Weights as .safetensors (default: seeded He-normal).
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -71,13 +94,31 @@ fn run(cli: &Cli) -> Result<bool, String> {
             validate::golden::run_dir(&gpu, dir)
                 .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?
         }
-        Some(Command::Ops) | None => {
+        Some(Command::Ops) => validate::ops::run_all(&open(cli)?, cli.seed, 3),
+        Some(Command::Summary { model }) => {
+            print!("{}", zoo::build(model).map_err(|e| e.to_string())?.summary());
+            return Ok(true);
+        }
+        Some(Command::Alexnet(args)) => run_model(&open(cli)?, args, cli.seed)?,
+        None => {
             let gpu = open(cli)?;
-            validate::ops::run_all(&gpu, cli.seed, 3)
+            let mut results = validate::ops::run_all(&gpu, cli.seed, 3);
+            let args = ModelArgs { model: "alexnet".into(), batch: 1, weights: None };
+            results.extend(run_model(&gpu, &args, cli.seed)?);
+            results
         }
     };
     report(cli, &results)?;
     Ok(results.iter().all(|r| r.passed))
+}
+
+fn run_model(gpu: &Gpu, args: &ModelArgs, seed: u64) -> Result<Vec<CaseResult>, String> {
+    let model = zoo::build(&args.model).map_err(|e| e.to_string())?;
+    let weights = match &args.weights {
+        Some(path) => Weights::load(path, &model).map_err(|e| e.to_string())?,
+        None => Weights::he_normal(&model, seed),
+    };
+    validate::model::run(gpu, &model, &weights, args.batch.max(1), seed).map_err(|e| e.to_string())
 }
 
 fn open(cli: &Cli) -> Result<Gpu, String> {

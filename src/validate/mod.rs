@@ -2,6 +2,7 @@
 //! output (the CPU reference, or another framework's golden file), and is timed.
 
 pub mod golden;
+pub mod model;
 pub mod ops;
 
 use std::time::Instant;

@@ -1,0 +1,91 @@
+//! Model parameters on the host: seeded He-normal initialisation, and .safetensors files (one
+//! tensor per parameter, named `<layer>.weight` / `<layer>.bias`; f16 and bf16 convert to f32).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand_distr::{Distribution, Normal};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// Parameter name → (shape, values).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Weights(pub BTreeMap<String, (Vec<usize>, Vec<f32>)>);
+
+impl Weights {
+    /// He-normal weights (std √(2 / fan-in)) and small uniform biases, from `seed`.
+    pub fn he_normal(model: &Model, seed: u64) -> Weights {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut map = BTreeMap::new();
+        for i in 0..model.layers.len() {
+            for (name, shape) in model.params_of(i) {
+                let len: usize = shape.iter().product();
+                let values = if name.ends_with(".weight") {
+                    let fan_in: usize = shape[1..].iter().product();
+                    let normal = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("a positive std");
+                    (0..len).map(|_| normal.sample(&mut rng) as f32).collect()
+                } else {
+                    (0..len).map(|_| rng.random_range(-0.1..0.1)).collect()
+                };
+                map.insert(name, (shape, values));
+            }
+        }
+        Weights(map)
+    }
+
+    /// Reads every parameter `model` needs from a .safetensors file, checking names, shapes
+    /// and dtypes before anything is used; extra tensors are ignored.
+    pub fn load(path: &Path, model: &Model) -> Result<Weights> {
+        let io = |message: String| Error::Weights { tensor: path.display().to_string(), message };
+        let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
+        let file = SafeTensors::deserialize(&bytes).map_err(|e| io(format!("not a .safetensors file: {e}")))?;
+        let mut map = BTreeMap::new();
+        for i in 0..model.layers.len() {
+            for (name, shape) in model.params_of(i) {
+                let fail = |message: String| Error::Weights { tensor: name.clone(), message };
+                let view = file.tensor(&name).map_err(|_| fail("missing from the file".into()))?;
+                if view.shape() != shape.as_slice() {
+                    return Err(fail(format!("has shape {:?}, the model expects {shape:?}", view.shape())));
+                }
+                let data = view.data();
+                let values: Vec<f32> = match view.dtype() {
+                    Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+                    Dtype::F16 => {
+                        data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
+                    }
+                    Dtype::BF16 => {
+                        data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
+                    }
+                    other => return Err(fail(format!("has dtype {other:?}; dojang reads F32, F16 and BF16"))),
+                };
+                map.insert(name, (shape, values));
+            }
+        }
+        Ok(Weights(map))
+    }
+
+    /// Writes every tensor as F32.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let fail = |message: String| Error::Weights { tensor: path.display().to_string(), message };
+        let bytes: Vec<(&String, Vec<u8>, &Vec<usize>)> =
+            self.0.iter().map(|(n, (s, v))| (n, bytemuck::cast_slice(v).to_vec(), s)).collect();
+        let views = bytes
+            .iter()
+            .map(|(n, b, s)| TensorView::new(Dtype::F32, s.to_vec(), b).map(|v| (n.as_str(), v)))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let data = safetensors::serialize(views, None).map_err(|e| fail(e.to_string()))?;
+        std::fs::write(path, data).map_err(|e| fail(format!("cannot write the file: {e}")))
+    }
+
+    /// The values of parameter `name`.
+    pub fn get(&self, name: &str) -> Result<&[f32]> {
+        self.0
+            .get(name)
+            .map(|(_, v)| v.as_slice())
+            .ok_or_else(|| Error::Weights { tensor: name.into(), message: "missing".into() })
+    }
+}

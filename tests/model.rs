@@ -1,0 +1,179 @@
+//! Models: the document's parameter arithmetic row by row, build-time shape errors, weights
+//! files, and GPU forward passes against the CPU reference.
+
+mod common;
+
+use common::{gpu, random};
+use dojang::error::Error;
+use dojang::model::summary::thousands;
+use dojang::model::{GpuModel, Layer, Model, Op, Weights, zoo};
+use dojang::ops::conv2d::Conv2d;
+use dojang::validate::model::layer_tolerance;
+
+fn weights_of(model: &Model) -> Vec<(String, u64)> {
+    model.rows().into_iter().filter(|r| r.weights > 0).map(|r| (r.name, r.weights)).collect()
+}
+
+#[test]
+fn alexnet_notes_weights_are_the_documents() {
+    let m = zoo::build("alexnet-notes").unwrap();
+    let expected = [
+        ("conv1", 34_848),
+        ("conv2", 307_200),
+        ("conv3", 884_736),
+        ("conv4", 663_552),
+        ("conv5", 442_368),
+        ("fc6", 177_209_344),
+        ("fc7", 16_777_216),
+        ("fc8", 4_096_000),
+    ];
+    assert_eq!(weights_of(&m), expected.map(|(n, w)| (n.to_string(), w)).to_vec());
+}
+
+#[test]
+fn alexnet_summary_matches_the_published_network() {
+    let m = zoo::build("alexnet").unwrap();
+    let w = weights_of(&m);
+    assert_eq!(w[5], ("fc6".to_string(), 37_748_736));
+    assert_eq!(m.parameter_count(), 60_965_224);
+    let macs: Vec<u64> = m.rows().iter().filter(|r| r.macs > 0).map(|r| r.macs).collect();
+    // conv1 105.4M, conv2 223.9M, conv3 149.5M, conv4 112.1M, conv5 74.8M, fc6..fc8.
+    assert_eq!(
+        macs,
+        vec![105_415_200, 223_948_800, 149_520_384, 112_140_288, 74_760_192, 37_748_736, 16_777_216, 4_096_000]
+    );
+    let shapes: Vec<Vec<usize>> = ["conv1", "pool1", "pool2", "pool5"]
+        .iter()
+        .map(|n| m.rows().into_iter().find(|r| r.name == *n).unwrap().output)
+        .collect();
+    assert_eq!(shapes, vec![vec![96, 55, 55], vec![96, 27, 27], vec![256, 13, 13], vec![256, 6, 6]]);
+    let text = m.summary();
+    assert!(text.contains("total parameters: 60,965,224"), "{text}");
+    assert!(text.contains("37,748,736"), "{text}");
+}
+
+#[test]
+fn torchvision_and_bottleneck_counts() {
+    // torchvision's AlexNet has 61,100,840 parameters.
+    assert_eq!(zoo::build("alexnet-torchvision").unwrap().parameter_count(), 61_100_840);
+    // 1x1 256→64 (16,384 + 64), 3x3 64→64 (36,864 + 64), 1x1 64→256 (16,384 + 256).
+    assert_eq!(zoo::build("bottleneck").unwrap().parameter_count(), 70_016);
+}
+
+#[test]
+fn the_documents_small_example() {
+    // 5x5 filters, 3 input channels, 4 outputs → 5·5·3·4 = 300 weights.
+    let conv = Layer { name: "c".into(), op: Op::Conv2d { out_channels: 4, kernel: [5, 5], attrs: Conv2d::default() } };
+    let m = Model::build("example", &[3, 32, 32], vec![conv]).unwrap();
+    assert_eq!(m.rows()[0].weights, 300);
+    assert_eq!(thousands(177_209_344), "177,209,344");
+    assert_eq!(thousands(999), "999");
+}
+
+#[test]
+fn a_misfit_layer_is_a_build_error_naming_it() {
+    let layers = vec![
+        Layer { name: "conv".into(), op: Op::Conv2d { out_channels: 8, kernel: [3, 3], attrs: Conv2d::default() } },
+        Layer { name: "fc".into(), op: Op::Dense { out_features: 10 } },
+    ];
+    let e = Model::build("bad", &[3, 8, 8], layers).unwrap_err();
+    assert!(matches!(&e, Error::Layer { layer, .. } if layer == "fc"), "{e}");
+    assert!(e.to_string().contains("[8, 6, 6]"), "{e}");
+    let grouped = Layer {
+        name: "g".into(),
+        op: Op::Conv2d { out_channels: 4, kernel: [1, 1], attrs: Conv2d::default().with_groups(2) },
+    };
+    let e = Model::build("bad", &[3, 8, 8], vec![grouped]).unwrap_err();
+    assert!(e.to_string().contains("layer g") && e.to_string().contains("(3) is not divisible by groups (2)"), "{e}");
+    assert!(matches!(zoo::build("vgg").unwrap_err(), Error::UnknownModel(_)));
+}
+
+/// GPU forward against the CPU reference, every layer, at `batch`.
+fn check_forward(name: &str, batch: usize) {
+    let model = zoo::build(name).unwrap();
+    let weights = Weights::he_normal(&model, 5);
+    let input = random(batch * model.input.iter().product::<usize>(), 6);
+    let expected = model.forward_reference(&weights, &input, batch).unwrap();
+    let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
+    for (run, exp) in g.forward_layers(&input, batch).unwrap().iter().zip(&expected) {
+        let c = layer_tolerance(exp).compare(&run.output, exp);
+        assert!(c.passed(), "{name} batch {batch}, layer {}: {}", run.name, c.describe(&run.shape));
+    }
+    // The single-submission pass gives the same output, twice (buffers reused).
+    for _ in 0..2 {
+        let out = g.forward(&input, batch).unwrap();
+        let last = expected.last().unwrap();
+        assert!(layer_tolerance(last).compare(&out, last).passed(), "{name} forward");
+    }
+}
+
+#[test]
+fn bottleneck_forward_matches_reference() {
+    check_forward("bottleneck", 1);
+    check_forward("bottleneck", 4);
+}
+
+#[test]
+fn alexnet_forward_matches_reference() {
+    check_forward("alexnet", 1);
+    check_forward("alexnet", 4);
+}
+
+#[test]
+fn torchvision_names_load_from_safetensors() {
+    let model = zoo::build("alexnet-torchvision").unwrap();
+    let weights = Weights::he_normal(&model, 9);
+    assert!(weights.0.contains_key("features.0.weight") && weights.0.contains_key("classifier.6.bias"));
+    let path = std::env::temp_dir().join(format!("dojang-tv-{}.safetensors", std::process::id()));
+    weights.save(&path).unwrap();
+    let loaded = Weights::load(&path, &model).unwrap();
+    assert_eq!(loaded, weights);
+    std::fs::remove_file(&path).unwrap();
+    check_forward("alexnet-torchvision", 1);
+}
+
+#[test]
+fn bad_weight_files_are_typed_errors() {
+    let model = zoo::build("bottleneck").unwrap();
+    let mut weights = Weights::he_normal(&model, 1);
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("dojang-bad-{}.safetensors", std::process::id()));
+
+    let mut missing = weights.clone();
+    missing.0.remove("expand.bias");
+    missing.save(&path).unwrap();
+    let e = Weights::load(&path, &model).unwrap_err();
+    assert!(matches!(&e, Error::Weights { tensor, .. } if tensor == "expand.bias"), "{e}");
+
+    weights.0.insert("reduce.weight".into(), (vec![64, 256, 3, 1], vec![0.0; 64 * 256 * 3]));
+    weights.save(&path).unwrap();
+    let e = Weights::load(&path, &model).unwrap_err();
+    assert!(e.to_string().contains("reduce.weight") && e.to_string().contains("[64, 256, 3, 1]"), "{e}");
+    // Nothing reaches the GPU from a mismatched set either.
+    assert!(matches!(GpuModel::new(&gpu(), &model, &weights), Err(Error::Weights { .. })));
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn half_precision_files_convert_on_load() {
+    use safetensors::{Dtype, tensor::TensorView};
+    let model = zoo::build("bottleneck").unwrap();
+    let weights = Weights::he_normal(&model, 2);
+    let halves: Vec<(String, Vec<u8>, Vec<usize>)> = weights
+        .0
+        .iter()
+        .map(|(n, (s, v))| {
+            (n.clone(), v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect(), s.clone())
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> =
+        halves.iter().map(|(n, b, s)| (n.clone(), TensorView::new(Dtype::F16, s.clone(), b).unwrap())).collect();
+    let path = std::env::temp_dir().join(format!("dojang-f16-{}.safetensors", std::process::id()));
+    std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let loaded = Weights::load(&path, &model).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    for (name, (_, v)) in &weights.0 {
+        let got = loaded.get(name).unwrap();
+        assert!(v.iter().zip(got).all(|(a, b)| (a - b).abs() <= 1e-3 * a.abs().max(1e-2)), "{name}");
+    }
+}

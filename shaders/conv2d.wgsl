@@ -1,7 +1,7 @@
 // conv2d.wgsl — direct 2-D convolution, NCHW input, OIHW weights, f32.
-// Each invocation computes a 4 x 4 block of y[n, co, oy, ox]: 4 output channels of one group
-// at 4 neighbouring output columns of one row. Per tap it loads 4 inputs (one vec4) and 4
-// weights for 16 fused multiply-adds (register blocking).
+// Each invocation computes a TILE_CO x 4 block of y[n, co, oy, ox]: TILE_CO (1..4) output
+// channels of one group at 4 neighbouring output columns of one row. Per tap it loads 4 inputs
+// (one vec4) and TILE_CO weights for 4·TILE_CO fused multiply-adds (register blocking).
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
 //   0 x  storage read        [N, Cin, H, W]
@@ -10,7 +10,8 @@
 //   3 y  storage read_write  [N, Cout, OH, OW]
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
 // Grid: x = output-column blocks, y = groups · channel blocks per group, z = N · OH.
-// Overrides: WG_X, WG_Y (workgroup shape). The 4 x 4 block is fixed: TILE_CO, TILE_X.
+// Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (channels per invocation, 1..4; the
+// branches on it fold away when the pipeline is built). TILE_X is the vec4 width.
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,
@@ -28,7 +29,7 @@ struct Params {
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
-const TILE_CO: u32 = 4u;
+override TILE_CO: u32 = 4u;
 const TILE_X: u32 = 4u;
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
@@ -75,9 +76,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 let xv = vec4<f32>(load_x(x_row, ix), load_x(x_row, ix + sx), load_x(x_row, ix + 2 * sx), load_x(x_row, ix + 3 * sx));
                 let t = w_row + kx;
                 acc0 = fma(vec4<f32>(wt[w0 + t]), xv, acc0);
-                acc1 = fma(vec4<f32>(wt[w1 + t]), xv, acc1);
-                acc2 = fma(vec4<f32>(wt[w2 + t]), xv, acc2);
-                acc3 = fma(vec4<f32>(wt[w3 + t]), xv, acc3);
+                if (TILE_CO > 1u) {
+                    acc1 = fma(vec4<f32>(wt[w1 + t]), xv, acc1);
+                }
+                if (TILE_CO > 2u) {
+                    acc2 = fma(vec4<f32>(wt[w2 + t]), xv, acc2);
+                }
+                if (TILE_CO > 3u) {
+                    acc3 = fma(vec4<f32>(wt[w3 + t]), xv, acc3);
+                }
             }
         }
     }

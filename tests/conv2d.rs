@@ -83,9 +83,9 @@ fn matches_reference_over_shape_matrix() {
 #[test]
 fn direct_kernel_workgroup_shapes_match_reference() {
     // Workgroups that do not divide the grid: ragged blocks at both edges.
-    for (wg_x, wg_y) in [(1, 1), (3, 5), (16, 16), (64, 1)] {
+    for (tile_co, wg_x, wg_y) in [(1, 1, 1), (3, 3, 5), (4, 16, 16), (2, 64, 1)] {
         for (name, xs, ws, bias, attrs) in matrix().into_iter().filter(|m| !m.0.starts_with("alexnet")) {
-            check(name, xs, ws, bias, attrs, ConvKernel::Direct { wg_x, wg_y });
+            check(name, xs, ws, bias, attrs, ConvKernel::Direct { tile_co, wg_x, wg_y });
         }
     }
 }

@@ -189,9 +189,9 @@ impl Conv2dGeometry {
 pub enum ConvKernel {
     /// GEMM for pointwise convolutions, the direct kernel otherwise.
     Auto,
-    /// The direct kernel (4 output channels x 4 columns per invocation) in workgroups of
-    /// `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit).
-    Direct { wg_x: u32, wg_y: u32 },
+    /// The direct kernel: `tile_co` (1..=4) output channels x 4 columns per invocation, in
+    /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit).
+    Direct { tile_co: u32, wg_x: u32, wg_y: u32 },
     /// The GEMM kernel (pointwise convolutions only) with a `tile_m` x `tile_n` block.
     Gemm { tile_m: u32, tile_n: u32 },
 }
@@ -252,9 +252,13 @@ pub(crate) fn plan(
             let (tile_m, tile_n) = matmul::default_tiles(geo.cout / geo.attrs.groups, geo.h * geo.w);
             plan_pointwise(geo, x, w, b, y, [tile_m, tile_n])
         }
-        ConvKernel::Auto => plan_direct(geo, x, w, b, y, (geo.cout / geo.attrs.groups).min(4) as u32, 4),
+        ConvKernel::Auto => {
+            // A workgroup spans as many column blocks as the row has, up to 16, and 64 in all.
+            let wg_x = blocks(geo.ow, DIRECT_TILE_X).next_power_of_two().min(16);
+            plan_direct(geo, x, w, b, y, (geo.cout / geo.attrs.groups).min(4) as u32, wg_x, 64 / wg_x)
+        }
         ConvKernel::Gemm { tile_m, tile_n } => plan_pointwise(geo, x, w, b, y, [tile_m, tile_n]),
-        ConvKernel::Direct { wg_x, wg_y } => plan_direct(geo, x, w, b, y, wg_x, wg_y),
+        ConvKernel::Direct { tile_co, wg_x, wg_y } => plan_direct(geo, x, w, b, y, tile_co, wg_x, wg_y),
     }
 }
 
@@ -293,19 +297,21 @@ fn plan_pointwise(
     matmul::plan_gemm(&gemm, w, x, b, y, tiles)
 }
 
-/// Output channels x columns per invocation of the direct kernel (TILE_CO, TILE_X in the WGSL).
-const DIRECT_TILE: [usize; 2] = [4, 4];
+/// Output columns per invocation of the direct kernel (TILE_X, the vec4 width, in the WGSL).
+const DIRECT_TILE_X: usize = 4;
 
-/// The direct kernel in `wg_x` x `wg_y` workgroups.
+/// The direct kernel with `tile_co` channels per invocation in `wg_x` x `wg_y` workgroups.
 fn plan_direct(
     geo: &Conv2dGeometry,
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     y: &Tensor,
+    tile_co: u32,
     wg_x: u32,
     wg_y: u32,
 ) -> Result<Dispatch> {
+    let tile_co = tile_co.clamp(1, 4);
     let a = &geo.attrs;
     let gpu = x.gpu();
     let params = Conv2dUniform {
@@ -339,13 +345,13 @@ fn plan_direct(
             limit: max as u64,
         });
     }
-    let col_blocks = blocks(geo.ow, DIRECT_TILE[1]);
-    let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, DIRECT_TILE[0]);
+    let col_blocks = blocks(geo.ow, DIRECT_TILE_X);
+    let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, tile_co as usize);
     let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), (geo.n * geo.oh) as u32];
     let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     gpu.dispatch(
         &DIRECT,
-        &[("WG_X", wg_x), ("WG_Y", wg_y)],
+        &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co)],
         &[x.buffer(), w.buffer(), bias, y.buffer()],
         bytemuck::bytes_of(&params),
         grid,

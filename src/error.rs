@@ -113,6 +113,10 @@ pub enum Error {
     #[error("weights: tensor `{tensor}`: {message}")]
     Weights { tensor: String, message: String },
 
+    /// A layer that cannot be split evenly across the devices of a group.
+    #[error("placement of layer {layer} on {devices} devices: {message}")]
+    Placement { layer: String, devices: usize, message: String },
+
     // --- limits ------------------------------------------------------------------------
     /// A buffer or dispatch above the device's limits that dojang cannot split.
     #[error("{op}: {what} needs {needed}, above the device limit of {limit}")]

@@ -21,6 +21,7 @@ pub mod model;
 pub mod ops;
 pub mod pipeline;
 pub mod reference;
+pub mod split;
 pub mod tensor;
 pub mod tolerance;
 pub mod validate;

@@ -84,6 +84,43 @@ impl Tensor {
         self.gpu.scoped("tensor write", || self.gpu.queue().write_buffer(&self.buffer, 0, bytemuck::cast_slice(data)))
     }
 
+    /// Writes `data` at element `offset` (the rest stays as it is).
+    pub fn write_at(&self, offset: usize, data: &[f32]) -> Result<()> {
+        if offset + data.len() > self.len() {
+            return Err(Error::DataLength {
+                shape: self.shape.as_slice().into(),
+                expected: self.len() - offset.min(self.len()),
+                got: data.len(),
+            });
+        }
+        self.gpu.scoped("tensor write", || {
+            self.gpu.queue().write_buffer(&self.buffer, 4 * offset as u64, bytemuck::cast_slice(data))
+        })
+    }
+
+    /// Copies element ranges (source offset, destination offset, length) from `self` into
+    /// `dst` on the device, without a host round trip. Both must live on the same device.
+    pub fn copy_regions_to(&self, dst: &Tensor, regions: &[(usize, usize, usize)]) -> Result<()> {
+        dst.check_on(&self.gpu, "copy", "destination")?;
+        if let Some(&(s, d, l)) = regions.iter().find(|&&(s, d, l)| s + l > self.len() || d + l > dst.len()) {
+            return Err(Error::Attribute {
+                op: "copy",
+                message: format!(
+                    "region of {l} from {s} to {d} passes the end ({} → {} elements)",
+                    self.len(),
+                    dst.len()
+                ),
+            });
+        }
+        self.gpu.scoped("copy", || {
+            let mut encoder = self.gpu.device().create_command_encoder(&Default::default());
+            for &(s, d, l) in regions {
+                encoder.copy_buffer_to_buffer(&self.buffer, 4 * s as u64, &dst.buffer, 4 * d as u64, 4 * l as u64);
+            }
+            self.gpu.queue().submit([encoder.finish()]);
+        })
+    }
+
     /// Copies the tensor back to the host, blocking until it is there.
     pub fn download(&self) -> Result<Vec<f32>> {
         pollster::block_on(self.download_async())

@@ -69,6 +69,10 @@ struct ModelArgs {
     /// Weights as .safetensors (default: seeded He-normal).
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
+    /// Split the channel groups over this many devices (one per adapter when there are
+    /// enough, else logical devices on one adapter), compared against one device.
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
 }
 
 fn main() -> ExitCode {
@@ -103,7 +107,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
         None => {
             let gpu = open(cli)?;
             let mut results = validate::ops::run_all(&gpu, cli.seed, 3);
-            let args = ModelArgs { model: "alexnet".into(), batch: 1, weights: None };
+            let args = ModelArgs { model: "alexnet".into(), batch: 1, weights: None, devices: 1 };
             results.extend(run_model(&gpu, &args, cli.seed)?);
             results
         }
@@ -118,7 +122,12 @@ fn run_model(gpu: &Gpu, args: &ModelArgs, seed: u64) -> Result<Vec<CaseResult>, 
         Some(path) => Weights::load(path, &model).map_err(|e| e.to_string())?,
         None => Weights::he_normal(&model, seed),
     };
-    validate::model::run(gpu, &model, &weights, args.batch.max(1), seed).map_err(|e| e.to_string())
+    let batch = args.batch.max(1);
+    if args.devices > 1 {
+        let gpus = Gpu::open_group(args.devices, Some(&gpu.info().name)).map_err(|e| e.to_string())?;
+        return validate::model::run_split(&gpus, &model, &weights, batch, seed).map_err(|e| e.to_string());
+    }
+    validate::model::run(gpu, &model, &weights, batch, seed).map_err(|e| e.to_string())
 }
 
 fn open(cli: &Cli) -> Result<Gpu, String> {

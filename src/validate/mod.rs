@@ -81,12 +81,13 @@ impl CaseResult {
     /// The report line: op, case, errors, verdict, time, throughput.
     pub fn line(&self) -> String {
         let time = self.seconds.map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_default();
+        let err = |v: f32| if v.is_nan() { "-".to_string() } else { format!("{v:.2e}") };
         let mut line = format!(
-            "{:<15} {:<48} {:>9.2e} {:>9.2e}  {:<4} {:>10} {:>14}",
+            "{:<15} {:<48} {:>9} {:>9}  {:<4} {:>10} {:>14}",
             self.op,
             self.case,
-            self.max_abs,
-            self.max_rel,
+            err(self.max_abs),
+            err(self.max_rel),
             if self.passed { "pass" } else { "FAIL" },
             time,
             self.throughput()

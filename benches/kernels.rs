@@ -32,8 +32,9 @@ fn conv(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("conv2d/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
         let mut variants = vec![
-            ("direct-16x4", ConvKernel::Direct { wg_x: 16, wg_y: 4 }),
-            ("direct-8x8", ConvKernel::Direct { wg_x: 8, wg_y: 8 }),
+            ("direct-4co-16x4", ConvKernel::Direct { tile_co: 4, wg_x: 16, wg_y: 4 }),
+            ("direct-2co-16x4", ConvKernel::Direct { tile_co: 2, wg_x: 16, wg_y: 4 }),
+            ("direct-4co-8x8", ConvKernel::Direct { tile_co: 4, wg_x: 8, wg_y: 8 }),
         ];
         if geo.is_pointwise() {
             variants.push(("gemm-4x4", ConvKernel::Gemm { tile_m: 4, tile_n: 4 }));

@@ -31,15 +31,13 @@ fn conv(c: &mut Criterion) {
         let w = Tensor::zeros(&gpu, &ws).unwrap();
         let mut group = c.benchmark_group(format!("conv2d/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
-        let mut variants = vec![
+        // Auto: 8 channels per invocation; pointwise convolutions over the flattened image.
+        let variants = [
+            ("auto", ConvKernel::Auto),
             ("direct-4co-16x4", ConvKernel::Direct { tile_co: 4, wg_x: 16, wg_y: 4 }),
-            ("direct-2co-16x4", ConvKernel::Direct { tile_co: 2, wg_x: 16, wg_y: 4 }),
-            ("direct-4co-8x8", ConvKernel::Direct { tile_co: 4, wg_x: 8, wg_y: 8 }),
+            ("direct-8co-16x4", ConvKernel::Direct { tile_co: 8, wg_x: 16, wg_y: 4 }),
+            ("direct-8co-4x16", ConvKernel::Direct { tile_co: 8, wg_x: 4, wg_y: 16 }),
         ];
-        if geo.is_pointwise() {
-            variants.push(("gemm-4x4", ConvKernel::Gemm { tile_m: 4, tile_n: 4 }));
-            variants.push(("gemm-8x8", ConvKernel::Gemm { tile_m: 8, tile_n: 8 }));
-        }
         for (variant, kernel) in variants {
             conv2d_with(&x, &w, None, &attrs, kernel).unwrap(); // warm the pipeline
             group.bench_function(variant, |b| b.iter(|| conv2d_with(&x, &w, None, &attrs, kernel).unwrap()));
@@ -57,10 +55,11 @@ fn dense(c: &mut Criterion) {
         let w = Tensor::zeros(&gpu, &[o, f]).unwrap();
         let mut group = c.benchmark_group(format!("dense/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
-        let mut variants = vec![("gemm-4x4", DenseKernel::Gemm { tile_m: 4, tile_n: 4 })];
+        let mut variants =
+            vec![("gemm-4x1", DenseKernel::Gemm { tile_n: 1 }), ("gemm-4x4", DenseKernel::Gemm { tile_n: 4 })];
         if n == 1 {
-            variants.push(("gemv-64x4", DenseKernel::Gemv { wg: 64, rows: 4 }));
-            variants.push(("gemv-256x1", DenseKernel::Gemv { wg: 256, rows: 1 }));
+            variants.push(("gemv-64", DenseKernel::Gemv { wg: 64 }));
+            variants.push(("gemv-256", DenseKernel::Gemv { wg: 256 }));
         }
         for (variant, kernel) in variants {
             dense_with(&x, &w, None, false, kernel).unwrap();

@@ -1,17 +1,21 @@
-// conv2d.wgsl — direct 2-D convolution, NCHW input, OIHW weights, f32.
-// Each invocation computes a TILE_CO x 4 block of y[n, co, oy, ox]: TILE_CO (1..4) output
-// channels of one group at 4 neighbouring output columns of one row. Per tap it loads 4 inputs
-// (one vec4) and TILE_CO weights for 4·TILE_CO fused multiply-adds (register blocking).
+// conv2d.wgsl — direct 2-D convolution, NCHW input, f32.
+// Each invocation computes a TILE_CO x 8 block of y[n, co, oy, ox]: TILE_CO (4 or 8) output
+// channels of one group at 8 neighbouring output columns of one row, held as vec4
+// accumulators (register blocking). Per tap it loads the 8 inputs and each block of 4
+// weights as vec4s: llvmpipe turns every storage load into a loop over the SIMD lanes, so the
+// kernel is shaped to issue as few load instructions per multiply-add as it can.
+// With stride 1 the 8 inputs are 8 consecutive words: three aligned vec4 loads and a shift
+// that is the same for every invocation of a row (ox0 is a multiple of 8).
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
-//   0 x  storage read        [N, Cin, H, W]
-//   1 w  storage read        [Cout, Cin/groups, KH, KW]
+//   0 x  storage read        [N, Cin, H, W] as vec4s (tensors are padded to whole vec4s)
+//   1 w  storage read        weights packed by pack.wgsl: [G, ceil(Cout/G / 4), Cin/G·KH·KW] vec4s
 //   2 b  storage read        [Cout] (unread when has_bias = 0)
 //   3 y  storage read_write  [N, Cout, OH, OW]
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
-// Grid: x = output-column blocks, y = groups · channel blocks per group, z = N · OH.
-// Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (channels per invocation, 1..4; the
-// branches on it fold away when the pipeline is built). TILE_X is the vec4 width.
+// Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
+// Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
+// when the pipeline is built).
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,
@@ -21,8 +25,8 @@ struct Params {
     cin_per_group: u32, cout_per_group: u32, has_bias: u32, relu: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> wt: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> wt: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -30,94 +34,157 @@ struct Params {
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 override TILE_CO: u32 = 4u;
-const TILE_X: u32 = 4u;
+
+// One input word.
+fn x_at(i: u32) -> f32 {
+    return x[i / 4u][i % 4u];
+}
+
+// (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair.
+fn funnel(a: vec4<f32>, b: vec4<f32>, shift: u32) -> vec4<f32> {
+    switch (shift) {
+        case 0u: { return a; }
+        case 1u: { return vec4<f32>(a.yzw, b.x); }
+        case 2u: { return vec4<f32>(a.zw, b.xy); }
+        default: { return vec4<f32>(a.w, b.xyz); }
+    }
+}
+
+// Inputs at columns col + t·s (t = 0..7) of the row starting at word `row`, zero outside
+// the row: columns 0..3 in .lo, 4..7 in .hi.
+struct Columns {
+    lo: vec4<f32>,
+    hi: vec4<f32>,
+}
+
+fn load_columns(row: u32, col: i32, s: i32) -> Columns {
+    let c_lo = vec4<i32>(col) + vec4<i32>(0, 1, 2, 3) * s;
+    let c_hi = c_lo + vec4<i32>(4 * s);
+    let w = vec4<i32>(i32(p.w));
+    var v: Columns;
+    if (s == 1) {
+        let start = i32(row) + col;
+        let q = start >> 2u; // floor(start / 4), also when start < 0
+        let a = x[u32(max(q, 0))];
+        let b = x[u32(max(q + 1, 0))];
+        let c = x[u32(max(q + 2, 0))];
+        let shift = u32(start & 3);
+        v = Columns(funnel(a, b, shift), funnel(b, c, shift));
+    } else {
+        let lo = vec4<u32>(max(vec4<i32>(i32(row)) + c_lo, vec4<i32>(0)));
+        let hi = vec4<u32>(max(vec4<i32>(i32(row)) + c_hi, vec4<i32>(0)));
+        v = Columns(
+            vec4<f32>(x_at(lo.x), x_at(lo.y), x_at(lo.z), x_at(lo.w)),
+            vec4<f32>(x_at(hi.x), x_at(hi.y), x_at(hi.z), x_at(hi.w)),
+        );
+    }
+    v.lo = select(vec4<f32>(0.0), v.lo, c_lo >= vec4<i32>(0) & c_lo < w);
+    v.hi = select(vec4<f32>(0.0), v.hi, c_hi >= vec4<i32>(0) & c_hi < w);
+    return v;
+}
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let blocks_per_group = (p.cout_per_group + TILE_CO - 1u) / TILE_CO;
-    let g = gid.y / blocks_per_group;
-    let ox0 = gid.x * TILE_X;
+    let tiles_per_group = (p.cout_per_group + TILE_CO - 1u) / TILE_CO;
+    let g = gid.y / tiles_per_group;
+    let ox0 = gid.x * 8u;
     if (g >= p.groups || ox0 >= p.ow) {
         return;
     }
-    let co0 = g * p.cout_per_group + (gid.y % blocks_per_group) * TILE_CO;
-    let co_end = min(co0 + TILE_CO, (g + 1u) * p.cout_per_group);
+    let tile = gid.y % tiles_per_group;
+    let co0 = g * p.cout_per_group + tile * TILE_CO;
+    let co_end = (g + 1u) * p.cout_per_group;
     let n = gid.z / p.oh;
     let oy = gid.z % p.oh;
 
-    // Four accumulators of four columns each: named vectors, not an indexed array, so that
-    // every compiler keeps them in registers (llvmpipe scalarises dynamically indexed arrays).
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    let taps = p.kh * p.kw;
-    let w_co_stride = p.cin_per_group * taps;
+    // Packed weight rows of this tile's (up to two) blocks of 4 channels. A second block
+    // past the group's end rereads the first; its results are not stored.
+    let taps = p.cin_per_group * p.kh * p.kw;
+    let blocks_per_group = (p.cout_per_group + 3u) / 4u;
+    let block0 = tile * TILE_CO / 4u;
+    let wb0 = (g * blocks_per_group + block0) * taps;
+    let wb1 = (g * blocks_per_group + min(block0 + 1u, blocks_per_group - 1u)) * taps;
+
+    // acc[j] holds channel j of the tile at columns 0..3 (.lo) and 4..7 (.hi).
+    var a0 = Columns(vec4<f32>(0.0), vec4<f32>(0.0));
+    var a1 = a0;
+    var a2 = a0;
+    var a3 = a0;
+    var a4 = a0;
+    var a5 = a0;
+    var a6 = a0;
+    var a7 = a0;
     let iy0 = i32(oy * p.stride_y) - i32(p.pad_top);
     let ix0 = i32(ox0 * p.stride_x) - i32(p.pad_left);
     let sx = i32(p.stride_x);
-    // Channels past the group's end reread its last channel; their results are not stored.
-    let w0 = min(co0, co_end - 1u) * w_co_stride;
-    let w1 = min(co0 + 1u, co_end - 1u) * w_co_stride;
-    let w2 = min(co0 + 2u, co_end - 1u) * w_co_stride;
-    let w3 = min(co0 + 3u, co_end - 1u) * w_co_stride;
 
+    var tap = 0u;
     for (var ci = 0u; ci < p.cin_per_group; ci++) {
-        let x_plane = (n * p.cin + g * p.cin_per_group + ci) * p.h * p.w;
+        let plane = (n * p.cin + g * p.cin_per_group + ci) * p.h * p.w;
         for (var ky = 0u; ky < p.kh; ky++) {
             let iy = iy0 + i32(ky * p.dil_y);
             if (iy < 0 || iy >= i32(p.h)) {
+                tap += p.kw;
                 continue;
             }
-            let x_row = x_plane + u32(iy) * p.w;
-            let w_row = ci * taps + ky * p.kw;
+            let row = plane + u32(iy) * p.w;
             for (var kx = 0u; kx < p.kw; kx++) {
-                let ix = ix0 + i32(kx * p.dil_x);
-                let xv = vec4<f32>(load_x(x_row, ix), load_x(x_row, ix + sx), load_x(x_row, ix + 2 * sx), load_x(x_row, ix + 3 * sx));
-                let t = w_row + kx;
-                acc0 = fma(vec4<f32>(wt[w0 + t]), xv, acc0);
-                if (TILE_CO > 1u) {
-                    acc1 = fma(vec4<f32>(wt[w1 + t]), xv, acc1);
+                let xv = load_columns(row, ix0 + i32(kx * p.dil_x), sx);
+                let w0 = wt[wb0 + tap];
+                a0 = madd(a0, w0.x, xv);
+                a1 = madd(a1, w0.y, xv);
+                a2 = madd(a2, w0.z, xv);
+                a3 = madd(a3, w0.w, xv);
+                if (TILE_CO > 4u) {
+                    let w1 = wt[wb1 + tap];
+                    a4 = madd(a4, w1.x, xv);
+                    a5 = madd(a5, w1.y, xv);
+                    a6 = madd(a6, w1.z, xv);
+                    a7 = madd(a7, w1.w, xv);
                 }
-                if (TILE_CO > 2u) {
-                    acc2 = fma(vec4<f32>(wt[w2 + t]), xv, acc2);
-                }
-                if (TILE_CO > 3u) {
-                    acc3 = fma(vec4<f32>(wt[w3 + t]), xv, acc3);
-                }
+                tap++;
             }
         }
     }
-    store(n, co0, co_end, oy, ox0, acc0);
-    store(n, co0 + 1u, co_end, oy, ox0, acc1);
-    store(n, co0 + 2u, co_end, oy, ox0, acc2);
-    store(n, co0 + 3u, co_end, oy, ox0, acc3);
+    store(n, co0, co_end, oy, ox0, a0);
+    store(n, co0 + 1u, co_end, oy, ox0, a1);
+    store(n, co0 + 2u, co_end, oy, ox0, a2);
+    store(n, co0 + 3u, co_end, oy, ox0, a3);
+    if (TILE_CO > 4u) {
+        store(n, co0 + 4u, co_end, oy, ox0, a4);
+        store(n, co0 + 5u, co_end, oy, ox0, a5);
+        store(n, co0 + 6u, co_end, oy, ox0, a6);
+        store(n, co0 + 7u, co_end, oy, ox0, a7);
+    }
 }
 
-// x[row + col], zero outside the image row.
-fn load_x(row: u32, col: i32) -> f32 {
-    if (col < 0 || col >= i32(p.w)) {
-        return 0.0;
-    }
-    return x[row + u32(col)];
+// acc + w · x over the 8 columns.
+fn madd(acc: Columns, w: f32, x: Columns) -> Columns {
+    return Columns(fma(vec4<f32>(w), x.lo, acc.lo), fma(vec4<f32>(w), x.hi, acc.hi));
 }
 
 // Adds the bias, applies ReLU, and writes the columns of `v` that exist.
-fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: vec4<f32>) {
+fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: Columns) {
     if (co >= co_end) {
         return;
     }
-    var r = v;
+    var lo = v.lo;
+    var hi = v.hi;
     if (p.has_bias != 0u) {
-        r += vec4<f32>(bias[co]);
+        lo += vec4<f32>(bias[co]);
+        hi += vec4<f32>(bias[co]);
     }
     if (p.relu != 0u) {
-        r = max(r, vec4<f32>(0.0));
+        lo = max(lo, vec4<f32>(0.0));
+        hi = max(hi, vec4<f32>(0.0));
     }
     let y_row = ((n * p.cout + co) * p.oh + oy) * p.ow;
     for (var t = 0u; t < 4u; t++) {
         if (ox0 + t < p.ow) {
-            y[y_row + ox0 + t] = r[t];
+            y[y_row + ox0 + t] = lo[t];
+        }
+        if (ox0 + 4u + t < p.ow) {
+            y[y_row + ox0 + 4u + t] = hi[t];
         }
     }
 }

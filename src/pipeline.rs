@@ -21,8 +21,9 @@ pub(crate) struct Kernel {
 /// Every kernel, for tests that validate all WGSL without a GPU.
 pub(crate) const ALL: &[&Kernel] = &[
     &crate::ops::conv2d::DIRECT,
-    &crate::ops::matmul::GEMM,
-    &crate::ops::matmul::GEMV,
+    &crate::ops::conv2d::PACK,
+    &crate::ops::dense::GEMM,
+    &crate::ops::dense::GEMV,
     &crate::ops::pool2d::POOL,
     &crate::ops::elementwise::ELEMENTWISE,
     &crate::ops::lrn::LRN,

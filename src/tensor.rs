@@ -21,14 +21,20 @@ impl Tensor {
             return Err(Error::DataLength { shape: shape.into(), expected, got: data.len() });
         }
         check_size(gpu, "tensor", shape)?;
-        let buffer = gpu.storage_buffer("tensor upload", bytemuck::cast_slice(data))?;
+        let buffer = if data.len() % 4 == 0 {
+            gpu.storage_buffer("tensor upload", bytemuck::cast_slice(data))?
+        } else {
+            let mut padded = data.to_vec();
+            padded.resize(data.len().next_multiple_of(4), 0.0);
+            gpu.storage_buffer("tensor upload", bytemuck::cast_slice(&padded))?
+        };
         Ok(Tensor { gpu: gpu.clone(), buffer: Arc::new(buffer), shape: shape.to_vec() })
     }
 
     /// A tensor of zeros.
     pub fn zeros(gpu: &Gpu, shape: &[usize]) -> Result<Tensor> {
         check_size(gpu, "tensor", shape)?;
-        let bytes = 4 * shape.iter().product::<usize>() as u64;
+        let bytes = padded_bytes(shape);
         let buffer = gpu.scoped("tensor alloc", || {
             gpu.device().create_buffer(&wgpu::BufferDescriptor {
                 label: Some("tensor"),
@@ -176,12 +182,17 @@ impl std::fmt::Debug for Tensor {
     }
 }
 
+/// Buffer bytes for `shape`: whole vec4s, so that kernels may read any tensor as vec4s.
+fn padded_bytes(shape: &[usize]) -> u64 {
+    16 * shape.iter().product::<usize>().div_ceil(4) as u64
+}
+
 /// A shape must have no empty dimension and fit one storage binding.
 fn check_size(gpu: &Gpu, op: &'static str, shape: &[usize]) -> Result<()> {
     if shape.is_empty() || shape.contains(&0) {
         return Err(Error::Empty { op, what: "shape", shape: Shape(shape.to_vec()) });
     }
-    let bytes = 4 * shape.iter().product::<usize>() as u64;
+    let bytes = padded_bytes(shape);
     if bytes > gpu.max_binding_bytes() {
         return Err(Error::Limit {
             op,

@@ -83,7 +83,7 @@ fn matches_reference_over_shape_matrix() {
 #[test]
 fn direct_kernel_workgroup_shapes_match_reference() {
     // Workgroups that do not divide the grid: ragged blocks at both edges.
-    for (tile_co, wg_x, wg_y) in [(1, 1, 1), (3, 3, 5), (4, 16, 16), (2, 64, 1)] {
+    for (tile_co, wg_x, wg_y) in [(4, 1, 1), (8, 3, 5), (4, 16, 16), (8, 64, 1)] {
         for (name, xs, ws, bias, attrs) in matrix().into_iter().filter(|m| !m.0.starts_with("alexnet")) {
             check(name, xs, ws, bias, attrs, ConvKernel::Direct { tile_co, wg_x, wg_y });
         }
@@ -91,18 +91,18 @@ fn direct_kernel_workgroup_shapes_match_reference() {
 }
 
 #[test]
-fn gemm_kernel_tiles_match_reference() {
+fn pointwise_convolutions_flattened_and_by_rows_match_reference() {
+    // Auto runs a pointwise convolution over the image flattened to one row; Direct by rows.
     let c = Conv2d::default();
-    for (tile_m, tile_n) in [(1, 1), (3, 5), (8, 8), (4, 4)] {
-        check("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, ConvKernel::Gemm { tile_m, tile_n });
-        check(
-            "groups 2, batch 3",
-            [3, 6, 5, 9],
-            [10, 3, 1, 1],
-            false,
-            c.with_groups(2),
-            ConvKernel::Gemm { tile_m, tile_n },
-        );
+    let kernels = [
+        ConvKernel::Auto,
+        ConvKernel::Direct { tile_co: 4, wg_x: 4, wg_y: 16 },
+        ConvKernel::Direct { tile_co: 8, wg_x: 16, wg_y: 4 },
+    ];
+    for kernel in kernels {
+        check("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, kernel);
+        check("groups 2, batch 3", [3, 6, 5, 9], [10, 3, 1, 1], false, c.with_groups(2), kernel);
+        check("odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true), kernel);
     }
 }
 
@@ -282,10 +282,10 @@ fn bad_input_is_a_typed_error_naming_the_numbers() {
     let e = Tensor::zeros(&gpu, &[2, 0, 3]).unwrap_err();
     assert!(matches!(e, Error::Empty { .. }), "{e}");
 
-    // The GEMM kernel only takes pointwise convolutions.
+    // A workgroup above the device's limit.
     let (x, w) = tensors(&gpu, &[1, 3, 8, 8], &[4, 3, 3, 3]);
-    let e = conv2d_with(&x, &w, None, &c, ConvKernel::Gemm { tile_m: 4, tile_n: 4 }).unwrap_err();
-    assert!(matches!(e, Error::Attribute { .. }), "{e}");
+    let e = conv2d_with(&x, &w, None, &c, ConvKernel::Direct { tile_co: 4, wg_x: 64, wg_y: 64 }).unwrap_err();
+    assert!(matches!(e, Error::Limit { needed: 4096, .. }), "{e}");
 }
 
 #[test]
@@ -294,7 +294,10 @@ fn tensor_above_the_binding_limit_is_refused() {
     let limit = gpu.max_binding_bytes();
     let elements = (limit / 4 + 1) as usize;
     let e = Tensor::zeros(&gpu, &[1, elements]).unwrap_err();
-    assert!(matches!(e, Error::Limit { needed, limit: l, .. } if needed == 4 * elements as u64 && l == limit), "{e}");
+    assert!(
+        matches!(e, Error::Limit { needed, limit: l, .. } if needed == 16 * elements.div_ceil(4) as u64 && needed > limit && l == limit),
+        "{e}"
+    );
 }
 
 #[test]

@@ -38,12 +38,16 @@ fn matches_reference_over_shape_matrix() {
 
 #[test]
 fn every_kernel_configuration_matches_reference() {
-    for (tile_m, tile_n) in [(1, 1), (3, 2), (8, 8)] {
-        check("gemm tiles", 3, 65, 19, true, true, DenseKernel::Gemm { tile_m, tile_n });
-        check("gemm batch 1", 1, 65, 19, true, false, DenseKernel::Gemm { tile_m, tile_n });
-    }
-    for (wg, rows) in [(32, 1), (64, 4), (256, 8), (64, 3)] {
-        check("gemv", 1, 1001, 37, true, true, DenseKernel::Gemv { wg, rows });
+    // In-features that are and are not a multiple of 4 (rows on and off vec4 boundaries).
+    for f in [64, 65] {
+        for tile_n in 1..=4 {
+            check("gemm tiles", 5, f, 19, true, true, DenseKernel::Gemm { tile_n });
+            check("gemm batch 1", 1, f, 19, true, false, DenseKernel::Gemm { tile_n });
+        }
+        for wg in [1, 32, 64, 256] {
+            check("gemv", 1, f * 16 + 1, 37, true, true, DenseKernel::Gemv { wg });
+            check("gemv", 1, f, 6, false, false, DenseKernel::Gemv { wg });
+        }
     }
 }
 
@@ -73,8 +77,11 @@ fn bad_input_is_a_typed_error() {
     let b = Tensor::zeros(&gpu, &[3]).unwrap();
     let e = dense(&x, &w, Some(&b), false).unwrap_err();
     assert!(matches!(e, Error::BiasLength { got: 3, expected: 4, .. }), "{e}");
-    let e = dense_with(&x, &w, None, false, DenseKernel::Gemv { wg: 64, rows: 4 }).unwrap_err();
+    let e = dense_with(&x, &w, None, false, DenseKernel::Gemv { wg: 64 }).unwrap_err();
     assert!(matches!(e, Error::Attribute { .. }), "{e}");
+    let x1 = Tensor::zeros(&gpu, &[1, 10]).unwrap();
+    let e = dense_with(&x1, &w, None, false, DenseKernel::Gemv { wg: 48 }).unwrap_err();
+    assert!(e.to_string().contains("power of two up to 256, got 48"), "{e}");
     let x4 = Tensor::zeros(&gpu, &[2, 10, 1, 1]).unwrap();
     assert!(matches!(dense(&x4, &w, None, false).unwrap_err(), Error::Rank { expected: 2, .. }));
 }

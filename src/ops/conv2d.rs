@@ -1,15 +1,16 @@
 //! 2-D convolution: attributes, output-size arithmetic, and the choice of kernel.
 //!
-//! A 1x1 kernel with stride 1 and no padding is a matrix product per image and group, and
-//! runs on `matmul.wgsl`'s GEMM; every other convolution runs the direct kernel in
-//! `conv2d.wgsl`.
+//! Every convolution runs the direct kernel of `conv2d.wgsl`. A 1x1 kernel with stride 1 and
+//! no padding is a matrix product per image and group, [Cout/G x Cin/G]·[Cin/G x H·W]: it runs
+//! the same kernel over the image flattened to one row, where the 8-channel x 8-pixel
+//! register tile is a GEMM tile.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::Dispatch;
-use crate::ops::{blocks, check_rank, check_same_device, matmul, window_out};
-use crate::pipeline::{Access, Kernel};
+use crate::ops::{blocks, check_rank, check_same_device, window_out};
+use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
 
 /// The direct convolution kernel.
@@ -18,6 +19,14 @@ pub(crate) const DIRECT: Kernel = Kernel {
     source: include_str!("../../shaders/conv2d.wgsl"),
     entry: "main",
     bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
+};
+
+/// Repacks OIHW weights into blocks of 4 output channels for the direct kernel.
+pub(crate) const PACK: Kernel = Kernel {
+    name: "pack",
+    source: include_str!("../../shaders/pack.wgsl"),
+    entry: "main",
+    bindings: &[Access::Read, Access::ReadWrite, Access::Uniform],
 };
 
 /// Zero padding on each side of the image, in pixels.
@@ -177,6 +186,11 @@ impl Conv2dGeometry {
     pub fn flops(&self) -> u64 {
         2 * self.macs()
     }
+    /// The same pointwise convolution over images seen as one row of H·W pixels.
+    fn flattened(&self) -> Conv2dGeometry {
+        Conv2dGeometry { h: 1, w: self.h * self.w, oh: 1, ow: self.oh * self.ow, ..*self }
+    }
+
     /// True when the convolution is a plain matrix product (1x1, stride 1, no padding).
     pub fn is_pointwise(&self) -> bool {
         let a = &self.attrs;
@@ -187,13 +201,11 @@ impl Conv2dGeometry {
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKernel {
-    /// GEMM for pointwise convolutions, the direct kernel otherwise.
+    /// The direct kernel; pointwise convolutions run it over the flattened image.
     Auto,
-    /// The direct kernel: `tile_co` (1..=4) output channels x 4 columns per invocation, in
+    /// The direct kernel: `tile_co` (4 or 8) output channels x 8 columns per invocation, in
     /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit).
     Direct { tile_co: u32, wg_x: u32, wg_y: u32 },
-    /// The GEMM kernel (pointwise convolutions only) with a `tile_m` x `tile_n` block.
-    Gemm { tile_m: u32, tile_n: u32 },
 }
 
 /// Field order matches `Params` in shaders/conv2d.wgsl.
@@ -248,57 +260,22 @@ pub(crate) fn plan(
     const OP: &str = "conv2d";
     check_same_device(OP, &[("input", Some(x)), ("weight", Some(w)), ("bias", b), ("output", Some(y))])?;
     match kernel {
-        ConvKernel::Auto if geo.is_pointwise() => {
-            let (tile_m, tile_n) = matmul::default_tiles(geo.cout / geo.attrs.groups, geo.h * geo.w);
-            plan_pointwise(geo, x, w, b, y, [tile_m, tile_n])
-        }
         ConvKernel::Auto => {
+            // A pointwise convolution is a matrix product over the image's pixels: the direct
+            // kernel sees the image as one row of H·W, and its 8 x 8 register tile becomes a
+            // GEMM tile (faster on lavapipe than the general GEMM, which loads scalars).
+            let geo = if geo.is_pointwise() { geo.flattened() } else { *geo };
             // A workgroup spans as many column blocks as the row has, up to 16, and 64 in all.
             let wg_x = blocks(geo.ow, DIRECT_TILE_X).next_power_of_two().min(16);
-            plan_direct(geo, x, w, b, y, (geo.cout / geo.attrs.groups).min(4) as u32, wg_x, 64 / wg_x)
+            let tile_co = if geo.cout / geo.attrs.groups >= 8 { 8 } else { 4 };
+            plan_direct(&geo, x, w, b, y, tile_co, wg_x, 64 / wg_x)
         }
-        ConvKernel::Gemm { tile_m, tile_n } => plan_pointwise(geo, x, w, b, y, [tile_m, tile_n]),
         ConvKernel::Direct { tile_co, wg_x, wg_y } => plan_direct(geo, x, w, b, y, tile_co, wg_x, wg_y),
     }
 }
 
-/// The pointwise convolution as a GEMM per image and group: W[g] (Cout/G x Cin/G) · x[n, g] (Cin/G x H·W).
-fn plan_pointwise(
-    geo: &Conv2dGeometry,
-    x: &Tensor,
-    w: &Tensor,
-    b: Option<&Tensor>,
-    y: &Tensor,
-    tiles: [u32; 2],
-) -> Result<Dispatch> {
-    if !geo.is_pointwise() {
-        return Err(Error::Attribute {
-            op: "conv2d",
-            message: format!(
-                "the GEMM kernel needs a 1x1 kernel, stride 1 and no padding; got {}x{}, stride {:?}, {:?}",
-                geo.kh, geo.kw, geo.attrs.stride, geo.attrs.padding
-            ),
-        });
-    }
-    let (g, hw) = (geo.attrs.groups, geo.h * geo.w);
-    let (cin_pg, cout_pg) = (geo.cin / g, geo.cout / g);
-    let gemm = matmul::Gemm {
-        m: cout_pg,
-        n: hw,
-        k: cin_pg,
-        batch: geo.n,
-        groups: g,
-        a: matmul::Strides { batch: 0, group: cout_pg * cin_pg, row: cin_pg, col: 1 },
-        b: matmul::Strides { batch: geo.cin * hw, group: cin_pg * hw, row: hw, col: 1 },
-        c: matmul::Strides { batch: geo.cout * hw, group: cout_pg * hw, row: hw, col: 1 },
-        c_offset: 0,
-        relu: geo.attrs.relu,
-    };
-    matmul::plan_gemm(&gemm, w, x, b, y, tiles)
-}
-
-/// Output columns per invocation of the direct kernel (TILE_X, the vec4 width, in the WGSL).
-const DIRECT_TILE_X: usize = 4;
+/// Output columns per invocation of the direct kernel (two vec4s in the WGSL).
+const DIRECT_TILE_X: usize = 8;
 
 /// The direct kernel with `tile_co` channels per invocation in `wg_x` x `wg_y` workgroups.
 fn plan_direct(
@@ -311,7 +288,7 @@ fn plan_direct(
     wg_x: u32,
     wg_y: u32,
 ) -> Result<Dispatch> {
-    let tile_co = tile_co.clamp(1, 4);
+    let tile_co = if tile_co > 4 { 8 } else { 4 };
     let a = &geo.attrs;
     let gpu = x.gpu();
     let params = Conv2dUniform {
@@ -349,11 +326,44 @@ fn plan_direct(
     let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, tile_co as usize);
     let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), (geo.n * geo.oh) as u32];
     let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    let packed = pack_weights(geo, w)?;
     gpu.dispatch(
         &DIRECT,
         &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co)],
-        &[x.buffer(), w.buffer(), bias, y.buffer()],
+        &[x.buffer(), packed.buffer(), bias, y.buffer()],
         bytemuck::bytes_of(&params),
         grid,
     )
+}
+
+/// Field order matches `Params` in shaders/pack.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct PackUniform {
+    k: u32,
+    cout_per_group: u32,
+    blocks_per_group: u32,
+    total: u32,
+}
+
+/// The weights in the direct kernel's layout, packed on the device once per plan (the bind
+/// group keeps the buffer alive).
+fn pack_weights(geo: &Conv2dGeometry, w: &Tensor) -> Result<Tensor> {
+    let gpu = w.gpu();
+    let groups = geo.attrs.groups;
+    let cout_pg = geo.cout / groups;
+    let blocks_per_group = cout_pg.div_ceil(4);
+    let k = geo.reduction_len();
+    let total = groups * blocks_per_group * k;
+    let packed = Tensor::zeros(gpu, &[total, 4])?;
+    let params = PackUniform {
+        k: k as u32,
+        cout_per_group: cout_pg as u32,
+        blocks_per_group: blocks_per_group as u32,
+        total: total as u32,
+    };
+    let grid = fold_grid(blocks(total, 64), gpu.limits().max_compute_workgroups_per_dimension);
+    let d = gpu.dispatch(&PACK, &[("WG", 64)], &[w.buffer(), packed.buffer()], bytemuck::bytes_of(&params), grid)?;
+    gpu.run("conv2d weight packing", &[&d])?;
+    Ok(packed)
 }

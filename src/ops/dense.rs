@@ -1,24 +1,52 @@
 //! Dense (fully connected) layers: y = x·Wᵀ + b with W [out, in], PyTorch `Linear`'s layout.
 //!
 //! Batch 1 is a matrix-vector product that streams W once (`gemv`); larger batches run the
-//! register-blocked GEMM. A weight may be given as slices of rows (a layer too large for one
-//! storage binding, or split across devices): each slice writes its rows of y.
+//! register-blocked GEMM (`gemm`), both in `shaders/dense.wgsl`. A weight may be given as
+//! slices of rows (a layer too large for one storage binding, or split across devices): each
+//! slice writes its rows of y.
+
+use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
-use crate::ops::matmul::{self, Gemm, Strides};
-use crate::ops::{check_len, check_rank, check_same_device};
+use crate::ops::{blocks, check_len, check_rank, check_same_device};
+use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
+
+const BINDINGS: &[Access] = &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform];
+
+/// The register-blocked product for batches.
+pub(crate) const GEMM: Kernel =
+    Kernel { name: "dense", source: include_str!("../../shaders/dense.wgsl"), entry: "gemm", bindings: BINDINGS };
+
+/// The streaming matrix-vector product for batch 1.
+pub(crate) const GEMV: Kernel =
+    Kernel { name: "dense", source: include_str!("../../shaders/dense.wgsl"), entry: "gemv", bindings: BINDINGS };
+
+/// Field order matches `Params` in shaders/dense.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct DenseUniform {
+    m: u32,
+    n: u32,
+    k: u32,
+    y_stride: u32,
+    y_offset: u32,
+    has_bias: u32,
+    relu: u32,
+    _pad: u32,
+}
 
 /// Which kernel runs a dense layer; `Auto` is what [`dense`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DenseKernel {
     /// `Gemv` for batch 1, `Gemm` otherwise.
     Auto,
-    /// The GEMM with a `tile_m` (outputs) x `tile_n` (batch) block per invocation.
-    Gemm { tile_m: u32, tile_n: u32 },
-    /// The matrix-vector kernel (batch 1 only): `rows` outputs per workgroup of `wg` lanes.
-    Gemv { wg: u32, rows: u32 },
+    /// The GEMM with a block of 4 outputs x `tile_n` (1..=4) samples per invocation.
+    Gemm { tile_n: u32 },
+    /// The matrix-vector kernel (batch 1 only): 4 outputs per workgroup of `wg` lanes (a
+    /// power of two, at most 256).
+    Gemv { wg: u32 },
 }
 
 /// A checked dense layer: batch, in and out features.
@@ -93,7 +121,8 @@ impl DenseWeight {
         if let Some(b) = b.filter(|b| b.len() != out_features) {
             return Err(Error::BiasLength { op: "dense", got: b.len(), expected: out_features });
         }
-        let rows_per_slice = (gpu.max_binding_bytes() / (4 * in_features as u64)) as usize;
+        // Tensors round up to whole vec4s (16 bytes): leave room for that.
+        let rows_per_slice = (gpu.max_binding_bytes().saturating_sub(16) / (4 * in_features as u64)) as usize;
         if rows_per_slice == 0 {
             return Err(Error::Limit {
                 op: "dense",
@@ -154,27 +183,48 @@ pub(crate) fn plan(
     if y.shape() != [geo.batch, total_out] || row_offset + geo.out_features > total_out {
         return Err(Error::Mismatch { op: OP, a: y.shape().into(), b: geo.output_shape()[..].into() });
     }
-    let f = geo.in_features;
-    let gemm = Gemm {
-        m: geo.out_features,
-        n: geo.batch,
-        k: f,
-        batch: 1,
-        groups: 1,
-        a: Strides { batch: 0, group: 0, row: f, col: 1 },
-        b: Strides { batch: 0, group: 0, row: 1, col: f },
-        c: Strides { batch: 0, group: 0, row: 1, col: total_out },
-        c_offset: row_offset,
-        relu,
+    let gpu = x.gpu();
+    let params = DenseUniform {
+        m: geo.out_features as u32,
+        n: geo.batch as u32,
+        k: geo.in_features as u32,
+        y_stride: total_out as u32,
+        y_offset: row_offset as u32,
+        has_bias: b.is_some() as u32,
+        relu: relu as u32,
+        _pad: 0,
     };
+    let buffers = [w.buffer(), x.buffer(), b.map(Tensor::buffer).unwrap_or(gpu.placeholder()), y.buffer()];
+    let max = gpu.limits().max_compute_workgroups_per_dimension;
     match kernel {
-        DenseKernel::Auto if geo.batch == 1 => matmul::plan_gemv(&gemm, w, x, b, y, 64, 4),
-        DenseKernel::Auto => matmul::plan_gemm(&gemm, w, x, b, y, [4, geo.batch.min(4) as u32]),
-        DenseKernel::Gemm { tile_m, tile_n } => matmul::plan_gemm(&gemm, w, x, b, y, [tile_m, tile_n]),
         DenseKernel::Gemv { .. } if geo.batch != 1 => Err(Error::Attribute {
             op: OP,
             message: format!("the matrix-vector kernel takes batch 1, got {}", geo.batch),
         }),
-        DenseKernel::Gemv { wg, rows } => matmul::plan_gemv(&gemm, w, x, b, y, wg, rows),
+        DenseKernel::Gemv { wg } if !wg.is_power_of_two() || wg > 256 => Err(Error::Attribute {
+            op: OP,
+            message: format!("the matrix-vector workgroup must be a power of two up to 256, got {wg}"),
+        }),
+        DenseKernel::Gemv { wg } => {
+            let grid = fold_grid(blocks(geo.out_features, 4), max);
+            gpu.dispatch(&GEMV, &[("WG", wg)], &buffers, bytemuck::bytes_of(&params), grid)
+        }
+        DenseKernel::Auto if geo.batch == 1 => plan(x, w, b, y, row_offset, relu, DenseKernel::Gemv { wg: 64 }),
+        DenseKernel::Auto => plan(x, w, b, y, row_offset, relu, DenseKernel::Gemm { tile_n: geo.batch.min(4) as u32 }),
+        DenseKernel::Gemm { tile_n } => {
+            let tile_n = tile_n.clamp(1, 4);
+            // Lanes go along the outputs, so that neighbouring lanes stream neighbouring rows.
+            let sample_blocks = blocks(geo.batch, tile_n as usize);
+            let wg_x = sample_blocks.next_power_of_two().min(4);
+            let wg_y = 64 / wg_x;
+            let grid = [sample_blocks.div_ceil(wg_x), blocks(geo.out_features, 4).div_ceil(wg_y), 1];
+            gpu.dispatch(
+                &GEMM,
+                &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_N", tile_n)],
+                &buffers,
+                bytemuck::bytes_of(&params),
+                grid,
+            )
+        }
     }
 }

@@ -5,7 +5,6 @@ pub mod conv2d;
 pub mod dense;
 pub mod elementwise;
 pub mod lrn;
-pub mod matmul;
 pub mod pool2d;
 pub mod softmax;
 

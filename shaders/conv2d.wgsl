@@ -60,7 +60,6 @@ struct Columns {
 fn load_columns(row: u32, col: i32, s: i32) -> Columns {
     let c_lo = vec4<i32>(col) + vec4<i32>(0, 1, 2, 3) * s;
     let c_hi = c_lo + vec4<i32>(4 * s);
-    let w = vec4<i32>(i32(p.w));
     var v: Columns;
     if (s == 1) {
         let start = i32(row) + col;
@@ -78,9 +77,26 @@ fn load_columns(row: u32, col: i32, s: i32) -> Columns {
             vec4<f32>(x_at(hi.x), x_at(hi.y), x_at(hi.z), x_at(hi.w)),
         );
     }
-    v.lo = select(vec4<f32>(0.0), v.lo, c_lo >= vec4<i32>(0) & c_lo < w);
-    v.hi = select(vec4<f32>(0.0), v.hi, c_hi >= vec4<i32>(0) & c_hi < w);
-    return v;
+    return inside_row(v, col, s);
+}
+
+// `v` with the columns outside the row (col + t·s < 0 or ≥ W) set to zero.
+fn inside_row(v: Columns, col: i32, s: i32) -> Columns {
+    let c_lo = vec4<i32>(col) + vec4<i32>(0, 1, 2, 3) * s;
+    let c_hi = c_lo + vec4<i32>(4 * s);
+    let w = vec4<i32>(i32(p.w));
+    return Columns(
+        select(vec4<f32>(0.0), v.lo, c_lo >= vec4<i32>(0) & c_lo < w),
+        select(vec4<f32>(0.0), v.hi, c_hi >= vec4<i32>(0) & c_hi < w),
+    );
+}
+
+// Words o .. o + 7 (o < 8) of the 16 words r0..r3.
+fn window(r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>, o: u32) -> Columns {
+    if (o >= 4u) {
+        return Columns(funnel(r1, r2, o - 4u), funnel(r2, r3, o - 4u));
+    }
+    return Columns(funnel(r0, r1, o), funnel(r1, r2, o));
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
@@ -117,6 +133,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let iy0 = i32(oy * p.stride_y) - i32(p.pad_top);
     let ix0 = i32(ox0 * p.stride_x) - i32(p.pad_left);
     let sx = i32(p.stride_x);
+    // Dense rows (stride 1, dilation 1, up to 5 taps wide): the 8 + KW − 1 inputs that all
+    // taps of a kernel row read fit in 4 aligned vec4s, loaded once per row.
+    let dense_rows = p.stride_x == 1u && p.dil_x == 1u && p.kw <= 5u;
 
     var tap = 0u;
     for (var ci = 0u; ci < p.cin_per_group; ci++) {
@@ -128,8 +147,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 continue;
             }
             let row = plane + u32(iy) * p.w;
+            let start = i32(row) + ix0;
+            let q = start >> 2u;
+            var r0 = vec4<f32>(0.0);
+            var r1 = r0;
+            var r2 = r0;
+            var r3 = r0;
+            if (dense_rows) {
+                r0 = x[u32(max(q, 0))];
+                r1 = x[u32(max(q + 1, 0))];
+                r2 = x[u32(max(q + 2, 0))];
+                r3 = x[u32(max(q + 3, 0))];
+            }
             for (var kx = 0u; kx < p.kw; kx++) {
-                let xv = load_columns(row, ix0 + i32(kx * p.dil_x), sx);
+                let col = ix0 + i32(kx * p.dil_x);
+                var xv: Columns;
+                if (dense_rows) {
+                    xv = inside_row(window(r0, r1, r2, r3, u32(start & 3) + kx), col, 1);
+                } else {
+                    xv = load_columns(row, col, sx);
+                }
                 let w0 = wt[wb0 + tap];
                 a0 = madd(a0, w0.x, xv);
                 a1 = madd(a1, w0.y, xv);

@@ -4,8 +4,9 @@
 // accumulators (register blocking). Per tap it loads the 8 inputs and each block of 4
 // weights as vec4s: llvmpipe turns every storage load into a loop over the SIMD lanes, so the
 // kernel is shaped to issue as few load instructions per multiply-add as it can.
-// With stride 1 the 8 inputs are 8 consecutive words: three aligned vec4 loads and a shift
-// that is the same for every invocation of a row (ox0 is a multiple of 8).
+// With stride 1 the 8 inputs are 8 consecutive words: aligned vec4 loads and a shift that is
+// the same for every invocation of a row (ox0 is a multiple of 8); for kernels up to 5 taps
+// wide, a kernel row's inputs are loaded once (4 vec4s) and shifted for each tap.
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
 //   0 x  storage read        [N, Cin, H, W] as vec4s (tensors are padded to whole vec4s)

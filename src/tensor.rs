@@ -134,23 +134,36 @@ impl Tensor {
 
     /// Copies the tensor back to the host.
     pub async fn download_async(&self) -> Result<Vec<f32>> {
+        let staging = self.staging_buffer()?;
+        self.download_via(&staging).await
+    }
+
+    /// A host-readable buffer the size of this tensor, for [`Tensor::download_via`].
+    pub(crate) fn staging_buffer(&self) -> Result<wgpu::Buffer> {
         let gpu = &self.gpu;
-        let bytes = 4 * self.len() as u64;
-        let staging = gpu.scoped("download", || {
-            let staging = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+        gpu.scoped("download", || {
+            gpu.device().create_buffer(&wgpu::BufferDescriptor {
                 label: Some("download"),
-                size: bytes,
+                size: 4 * self.len() as u64,
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
-            });
+            })
+        })
+    }
+
+    /// Copies the tensor back to the host through `staging` (from [`Tensor::staging_buffer`]),
+    /// so that repeated downloads allocate nothing.
+    pub(crate) async fn download_via(&self, staging: &wgpu::Buffer) -> Result<Vec<f32>> {
+        let gpu = &self.gpu;
+        let bytes = 4 * self.len() as u64;
+        gpu.scoped("download", || {
             let mut encoder = gpu.device().create_command_encoder(&Default::default());
-            encoder.copy_buffer_to_buffer(&self.buffer, 0, &staging, 0, bytes);
+            encoder.copy_buffer_to_buffer(&self.buffer, 0, staging, 0, bytes);
             gpu.queue().submit([encoder.finish()]);
-            staging
         })?;
         // Map, poll until the callback has fired, copy out, drop the view, unmap.
         let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
         });
         gpu.wait("download", None)?;
@@ -160,7 +173,7 @@ impl Tensor {
             None => return Err(Error::Map("the map callback never ran".into())),
         }
         let data = {
-            let view = staging.slice(..).get_mapped_range().map_err(|e| Error::Map(e.to_string()))?;
+            let view = staging.slice(..bytes).get_mapped_range().map_err(|e| Error::Map(e.to_string()))?;
             bytemuck::cast_slice(&view).to_vec()
         };
         staging.unmap();

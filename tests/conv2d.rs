@@ -99,6 +99,15 @@ fn direct_kernel_workgroup_shapes_match_reference() {
 }
 
 #[test]
+fn bottleneck_pointwise_shapes_match_reference() {
+    // The ResNet bottleneck's 1x1 convolutions, and AlexNet-sized 384→192 on 13x13.
+    let c = Conv2d::default();
+    check("256->64 on 56x56", [1, 256, 56, 56], [64, 256, 1, 1], true, c, ConvKernel::Auto);
+    check("64->256 on 56x56", [1, 64, 56, 56], [256, 64, 1, 1], true, c, ConvKernel::Auto);
+    check("384->192 on 13x13", [1, 384, 13, 13], [192, 384, 1, 1], false, c, ConvKernel::Auto);
+}
+
+#[test]
 fn pointwise_convolutions_flattened_and_by_rows_match_reference() {
     // Auto runs a pointwise convolution over the image flattened to one row; Direct by rows.
     let c = Conv2d::default();

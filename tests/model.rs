@@ -129,7 +129,26 @@ fn torchvision_names_load_from_safetensors() {
     let loaded = Weights::load(&path, &model).unwrap();
     assert_eq!(loaded, weights);
     std::fs::remove_file(&path).unwrap();
+    // The loaded file drives the forward pass.
+    let input = random(3 * 224 * 224, 10);
+    let expected = model.forward_reference(&weights, &input, 1).unwrap();
+    let got = GpuModel::new(&gpu(), &model, &loaded).unwrap().forward(&input, 1).unwrap();
+    let last = expected.last().unwrap();
+    let c = layer_tolerance(last).compare(&got, last);
+    assert!(c.passed(), "{}", c.describe(&[1, 1000]));
+}
+
+#[test]
+fn alexnet_torchvision_forward_matches_reference() {
     check_forward("alexnet-torchvision", 1);
+    check_forward("alexnet-torchvision", 4);
+}
+
+#[test]
+fn alexnet_notes_forward_matches_reference() {
+    // fc6 reads 13x13x256: 708 MB of weights, cut into slices that fit a storage binding.
+    check_forward("alexnet-notes", 1);
+    check_forward("alexnet-notes", 4);
 }
 
 #[test]

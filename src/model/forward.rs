@@ -21,11 +21,13 @@ enum Params {
     Dense(DenseWeight),
 }
 
-/// Everything one batch size needs: input, one output per layer, the recorded dispatches.
+/// Everything one batch size needs: input, one output per layer, the recorded dispatches,
+/// and the host-readable buffer the result comes back through.
 struct Plan {
     input: Tensor,
     outputs: Vec<Tensor>,
     steps: Vec<Vec<Dispatch>>,
+    readback: wgpu::Buffer,
 }
 
 /// A model with its weights uploaded to one device.
@@ -160,18 +162,20 @@ impl GpuModel {
             outputs.push(out);
             steps.push(dispatches);
         }
-        Ok(Plan { input, outputs, steps })
+        let readback = outputs.last().unwrap_or(&input).staging_buffer()?;
+        Ok(Plan { input, outputs, steps, readback })
     }
 
     /// Runs the whole model on `batch` images (`input` is [N, C, H, W] flattened) in one
-    /// submission and returns the last layer's output.
+    /// submission and returns the last layer's output. After the first pass at a batch size,
+    /// it allocates no GPU memory.
     pub fn forward(&mut self, input: &[f32], batch: usize) -> Result<Vec<f32>> {
         let gpu = self.gpu.clone();
         let plan = self.plan(batch)?;
         plan.input.write(input)?;
         let all: Vec<&Dispatch> = plan.steps.iter().flatten().collect();
         gpu.run("forward", &all)?;
-        plan.outputs.last().unwrap_or(&plan.input).download()
+        pollster::block_on(plan.outputs.last().unwrap_or(&plan.input).download_via(&plan.readback))
     }
 
     /// Runs layer by layer, waiting after each to time it, and downloads every output.

@@ -6,6 +6,7 @@
 //! `devices` lists the adapters.
 //! Exit codes: 0 all passed, 1 some case failed, 2 usage or environment error.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,6 +14,13 @@ use clap::{Parser, Subcommand};
 use dojang::model::{Weights, zoo};
 use dojang::validate::{self, CaseResult};
 use dojang::{Gpu, gpu};
+
+/// println! that stops quietly when stdout is closed (`dojang-validate | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -91,29 +99,60 @@ fn main() -> ExitCode {
 
 /// Ok(all passed), or Err(a usage or environment problem).
 fn run(cli: &Cli) -> Result<bool, String> {
-    let results = match &cli.command {
+    // Each section prints as soon as it is done; the closing line and --json cover them all.
+    let mut all = Vec::new();
+    match &cli.command {
         Some(Command::Devices) => return devices(),
-        Some(Command::Golden { dir }) => {
-            let gpu = open(cli)?;
-            validate::golden::run_dir(&gpu, dir)
-                .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?
-        }
-        Some(Command::Ops) => validate::ops::run_all(&open(cli)?, cli.seed, 3),
         Some(Command::Summary { model }) => {
-            print!("{}", zoo::build(model).map_err(|e| e.to_string())?.summary());
+            let summary = zoo::build(model).map_err(|e| e.to_string())?.summary();
+            let _ = write!(std::io::stdout(), "{summary}");
             return Ok(true);
         }
-        Some(Command::Alexnet(args)) => run_model(&open(cli)?, args, cli.seed)?,
+        Some(Command::Golden { dir }) => {
+            let gpu = open(cli)?;
+            let results = validate::golden::run_dir(&gpu, dir)
+                .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?;
+            section(cli, &format!("golden cases under {}", dir.display()), results, &mut all);
+        }
+        Some(Command::Ops) => {
+            let gpu = open(cli)?;
+            section(cli, "kernels against the CPU reference", validate::ops::run_all(&gpu, cli.seed, 3), &mut all);
+        }
+        Some(Command::Alexnet(args)) => {
+            let gpu = open(cli)?;
+            let title = model_title(args);
+            section(cli, &title, run_model(&gpu, args, cli.seed)?, &mut all);
+        }
         None => {
             let gpu = open(cli)?;
-            let mut results = validate::ops::run_all(&gpu, cli.seed, 3);
+            section(cli, "kernels against the CPU reference", validate::ops::run_all(&gpu, cli.seed, 3), &mut all);
             let args = ModelArgs { model: "alexnet".into(), batch: 1, weights: None, devices: 1 };
-            results.extend(run_model(&gpu, &args, cli.seed)?);
-            results
+            section(cli, &model_title(&args), run_model(&gpu, &args, cli.seed)?, &mut all);
         }
-    };
-    report(cli, &results)?;
-    Ok(results.iter().all(|r| r.passed))
+    }
+    say!("{}", validate::summary(&all));
+    if let Some(path) = &cli.json {
+        let text = serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(all.iter().all(|r| r.passed))
+}
+
+fn model_title(args: &ModelArgs) -> String {
+    let devices = if args.devices > 1 { format!(", split over {} devices", args.devices) } else { String::new() };
+    format!("{} at batch {}{devices}, layer by layer against the CPU reference", args.model, args.batch.max(1))
+}
+
+/// Prints a titled table of `results` (only failures with --quiet) and keeps them.
+fn section(cli: &Cli, title: &str, results: Vec<CaseResult>, all: &mut Vec<CaseResult>) {
+    if !cli.quiet {
+        say!("\n== {title}");
+        say!("{}", CaseResult::header());
+    }
+    for r in results.iter().filter(|r| !cli.quiet || !r.passed) {
+        say!("{}", r.line());
+    }
+    all.extend(results);
 }
 
 fn run_model(gpu: &Gpu, args: &ModelArgs, seed: u64) -> Result<Vec<CaseResult>, String> {
@@ -134,27 +173,16 @@ fn open(cli: &Cli) -> Result<Gpu, String> {
     let gpu = Gpu::with_adapter(cli.adapter.as_deref()).map_err(|e| e.to_string())?;
     let info = gpu.info();
     if !cli.quiet {
-        println!(
+        say!(
             "adapter: {} ({:?}, {:?}, driver {} {})",
-            info.name, info.backend, info.device_type, info.driver, info.driver_info
+            info.name,
+            info.backend,
+            info.device_type,
+            info.driver,
+            info.driver_info
         );
     }
     Ok(gpu)
-}
-
-fn report(cli: &Cli, results: &[CaseResult]) -> Result<(), String> {
-    if !cli.quiet {
-        println!("{}", CaseResult::header());
-    }
-    for r in results.iter().filter(|r| !cli.quiet || !r.passed) {
-        println!("{}", r.line());
-    }
-    println!("{}", validate::summary(results));
-    if let Some(path) = &cli.json {
-        let text = serde_json::to_string_pretty(results).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    Ok(())
 }
 
 fn devices() -> Result<bool, String> {
@@ -164,9 +192,9 @@ fn devices() -> Result<bool, String> {
     }
     for a in all {
         let (i, l, f) = (&a.info, &a.limits, &a.features);
-        println!("{}: {}", a.index, i.name);
-        println!("   backend {:?}, type {:?}, driver {} {}", i.backend, i.device_type, i.driver, i.driver_info);
-        println!(
+        say!("{}: {}", a.index, i.name);
+        say!("   backend {:?}, type {:?}, driver {} {}", i.backend, i.device_type, i.driver, i.driver_info);
+        say!(
             "   storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, workgroups per dimension {}, invocations per workgroup {}",
             l.max_storage_buffer_binding_size >> 20,
             l.max_buffer_size >> 20,
@@ -175,7 +203,7 @@ fn devices() -> Result<bool, String> {
             l.max_compute_invocations_per_workgroup
         );
         let has = |feature| if f.contains(feature) { "yes" } else { "no" };
-        println!(
+        say!(
             "   timestamp queries {}, shader-f16 {}, subgroups {}",
             has(wgpu::Features::TIMESTAMP_QUERY),
             has(wgpu::Features::SHADER_F16),

@@ -36,6 +36,8 @@ override TILE_N: u32 = 4u;
 override WG: u32 = 64u;
 
 // Words 4·k4 .. 4·k4 + 3 of row `row` of a [rows, K] matrix held as vec4s, zero past K.
+// w_row and x_row are one function for two bindings: WGSL takes no pointer to a storage
+// buffer as a function argument.
 fn w_row(row: u32, k4: u32) -> vec4<f32> {
     if (p.k % 4u == 0u) {
         return w[row * (p.k / 4u) + k4];

@@ -90,17 +90,18 @@ impl Gpu {
         Self::open(&adapter)
     }
 
-    /// Opens `n` devices: one per adapter when the machine has `n` adapters of the selected
-    /// kind, else `n` logical devices on the one adapter (each with its own queue).
+    /// Opens `n` devices: one per adapter when the machine has `n` adapters like the selected
+    /// one (same name and backend), else `n` logical devices on that adapter, each with its
+    /// own queue.
     pub fn open_group(n: usize, selector: Option<&str>) -> Result<Vec<Gpu>> {
         let instance = instance();
         let first = select_adapter(&instance, selector)?;
-        let name = first.get_info().name;
-        let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let mut same: Vec<_> = all.into_iter().filter(|a| a.get_info().name == name).collect();
-        if selector.is_none() && same.len() >= n {
-            same.truncate(n);
-            return same.iter().map(Self::open).collect();
+        let info = first.get_info();
+        // One physical GPU can show once per backend: count only the selected backend's.
+        let all = pollster::block_on(instance.enumerate_adapters(info.backend.into()));
+        let same: Vec<_> = all.into_iter().filter(|a| a.get_info().name == info.name).collect();
+        if same.len() >= n {
+            return same.iter().take(n).map(Self::open).collect();
         }
         (0..n).map(|_| Self::open(&first)).collect()
     }

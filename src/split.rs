@@ -120,7 +120,15 @@ fn block(layer: &str, n: usize, what: &str, count: usize) -> Result<usize> {
 impl SplitModel {
     /// Places `model` over `gpus` and uploads each device's share of `weights`.
     pub fn new(gpus: &[Gpu], model: &Model, weights: &Weights) -> Result<SplitModel> {
+        weights.check(model)?;
         let n = gpus.len();
+        if n == 0 {
+            return Err(Error::Placement {
+                layer: "(all)".into(),
+                devices: 0,
+                message: "a device group needs a device".into(),
+            });
+        }
         let mut placed: Vec<Placed> = Vec::new();
         let mut current = Placement::Whole;
         for (i, layer) in model.layers.iter().enumerate() {

@@ -48,29 +48,10 @@ pub struct LayerRun {
     pub seconds: f64,
 }
 
-/// Fails unless `weights` holds every parameter of `model` with its shape.
-fn check_weights(model: &Model, weights: &Weights) -> Result<()> {
-    for i in 0..model.layers.len() {
-        for (name, shape) in model.params_of(i) {
-            match weights.0.get(&name) {
-                None => return Err(Error::Weights { tensor: name, message: "missing".into() }),
-                Some((s, _)) if *s != shape => {
-                    return Err(Error::Weights {
-                        tensor: name,
-                        message: format!("has shape {s:?}, the model expects {shape:?}"),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    Ok(())
-}
-
 impl GpuModel {
     /// Uploads `weights` (checked in full first: nothing is half-loaded) to `gpu`.
     pub fn new(gpu: &Gpu, model: &Model, weights: &Weights) -> Result<GpuModel> {
-        check_weights(model, weights)?;
+        weights.check(model)?;
         let mut params = Vec::with_capacity(model.layers.len());
         for (i, layer) in model.layers.iter().enumerate() {
             let (w, b) = (format!("{}.weight", layer.name), format!("{}.bias", layer.name));
@@ -204,7 +185,7 @@ impl GpuModel {
 impl Model {
     /// Runs the model on the CPU reference and returns every layer's output.
     pub fn forward_reference(&self, weights: &Weights, input: &[f32], batch: usize) -> Result<Vec<Vec<f32>>> {
-        check_weights(self, weights)?;
+        weights.check(self)?;
         let with_batch = |s: &[usize]| [&[batch], s].concat();
         crate::ops::check_len(&with_batch(&self.input), input)?;
         let mut outputs: Vec<Vec<f32>> = Vec::new();

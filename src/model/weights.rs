@@ -81,6 +81,26 @@ impl Weights {
         std::fs::write(path, data).map_err(|e| fail(format!("cannot write the file: {e}")))
     }
 
+    /// Fails unless every parameter of `model` is here with its shape: checked before anything
+    /// is uploaded, so that a bad set never half-loads.
+    pub fn check(&self, model: &Model) -> Result<()> {
+        for i in 0..model.layers.len() {
+            for (name, shape) in model.params_of(i) {
+                match self.0.get(&name) {
+                    None => return Err(Error::Weights { tensor: name, message: "missing".into() }),
+                    Some((s, _)) if *s != shape => {
+                        return Err(Error::Weights {
+                            tensor: name,
+                            message: format!("has shape {s:?}, the model expects {shape:?}"),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The values of parameter `name`.
     pub fn get(&self, name: &str) -> Result<&[f32]> {
         self.0

@@ -9,7 +9,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::Dispatch;
-use crate::ops::{blocks, check_rank, check_same_device, window_out};
+use crate::ops::{blocks, check_output, check_rank, check_same_device, window_out};
 use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
 
@@ -129,22 +129,7 @@ impl Conv2d {
         let (eh, ew) = (self.dilation[0] * (kh - 1) + 1, self.dilation[1] * (kw - 1) + 1);
         let oh = window_out(h, p.top + p.bottom, eh, self.stride[0]);
         let ow = window_out(wd, p.left + p.right, ew, self.stride[1]);
-        if oh < 1 || ow < 1 {
-            return Err(Error::EmptyOutput {
-                op: OP,
-                out_h: oh,
-                out_w: ow,
-                in_h: h,
-                in_w: wd,
-                pt: p.top,
-                pl: p.left,
-                pb: p.bottom,
-                pr: p.right,
-                window_h: eh,
-                window_w: ew,
-            });
-        }
-        let (oh, ow) = (oh as usize, ow as usize);
+        let (oh, ow) = check_output(OP, [oh, ow], [h, wd], p, [eh, ew])?;
         Ok(Conv2dGeometry { attrs: *self, n, cin, h, w: wd, cout, kh, kw, oh, ow })
     }
 }

@@ -17,6 +17,33 @@ pub(crate) fn window_out(input: usize, pads: usize, window: usize, stride: usize
     (input as i64 + pads as i64 - window as i64).div_euclid(stride as i64) + 1
 }
 
+/// The output size of a window op, or the error that names why it would be empty.
+pub(crate) fn check_output(
+    op: &'static str,
+    out: [i64; 2],
+    input: [usize; 2],
+    padding: conv2d::Padding,
+    window: [usize; 2],
+) -> Result<(usize, usize)> {
+    let [out_h, out_w] = out;
+    if out_h < 1 || out_w < 1 {
+        return Err(Error::EmptyOutput {
+            op,
+            out_h,
+            out_w,
+            in_h: input[0],
+            in_w: input[1],
+            pt: padding.top,
+            pl: padding.left,
+            pb: padding.bottom,
+            pr: padding.right,
+            window_h: window[0],
+            window_w: window[1],
+        });
+    }
+    Ok((out_h as usize, out_w as usize))
+}
+
 /// Fails unless `shape` has `rank` dimensions, none of them zero.
 pub(crate) fn check_rank(op: &'static str, what: &'static str, shape: &[usize], rank: usize) -> Result<()> {
     if shape.len() != rank {

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::gpu::Dispatch;
 use crate::ops::conv2d::Padding;
-use crate::ops::{blocks, check_rank, check_same_device, window_out};
+use crate::ops::{blocks, check_output, check_rank, check_same_device, window_out};
 use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
 
@@ -92,22 +92,8 @@ impl Pool2d {
         };
         let oh = axis(h, p.top, p.bottom, kh, self.stride[0]);
         let ow = axis(w, p.left, p.right, kw, self.stride[1]);
-        if oh < 1 || ow < 1 {
-            return Err(Error::EmptyOutput {
-                op: OP,
-                out_h: oh,
-                out_w: ow,
-                in_h: h,
-                in_w: w,
-                pt: p.top,
-                pl: p.left,
-                pb: p.bottom,
-                pr: p.right,
-                window_h: kh,
-                window_w: kw,
-            });
-        }
-        Ok(Pool2dGeometry { attrs: *self, n: x[0], c: x[1], h, w, oh: oh as usize, ow: ow as usize })
+        let (oh, ow) = check_output(OP, [oh, ow], [h, w], p, [kh, kw])?;
+        Ok(Pool2dGeometry { attrs: *self, n: x[0], c: x[1], h, w, oh, ow })
     }
 }
 

@@ -10,7 +10,8 @@
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
 //   0 x  storage read        [N, Cin, H, W] as vec4s (tensors are padded to whole vec4s)
-//   1 w  storage read        weights packed by pack.wgsl: [G, ceil(Cout/G / 4), Cin/G·KH·KW] vec4s
+//   1 w  texture_2d<f32>     weights packed by pack.wgsl: [G, ceil(Cout/G / 4), Cin/G·KH·KW] vec4s,
+//                            texel i at (i mod 2^TEX_SHIFT, i >> TEX_SHIFT) (src/texture.rs)
 //   2 b  storage read        [Cout] (unread when has_bias = 0)
 //   3 y  storage read_write  [N, Cout, OH, OW]
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
@@ -27,16 +28,23 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> wt: array<vec4<f32>>;
+@group(0) @binding(1) var wt: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+const TEX_SHIFT: u32 = 12u;
+
+// Packed weight vec4 number i: texel i of the texture laid out by src/texture.rs.
+fn weight(i: u32) -> vec4<f32> {
+    return textureLoad(wt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
 
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 override TILE_CO: u32 = 4u;
 
-// One input word.
+// One input word (indexing the buffer, not a loaded vec4: llvmpipe then loads one word).
 fn x_at(i: u32) -> f32 {
     return x[i / 4u][i % 4u];
 }
@@ -168,13 +176,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 } else {
                     xv = load_columns(row, col, sx);
                 }
-                let w0 = wt[wb0 + tap];
+                let w0 = weight(wb0 + tap);
                 a0 = madd(a0, w0.x, xv);
                 a1 = madd(a1, w0.y, xv);
                 a2 = madd(a2, w0.z, xv);
                 a3 = madd(a3, w0.w, xv);
                 if (TILE_CO > 4u) {
-                    let w1 = wt[wb1 + tap];
+                    let w1 = weight(wb1 + tap);
                     a4 = madd(a4, w1.x, xv);
                     a5 = madd(a5, w1.y, xv);
                     a6 = madd(a6, w1.z, xv);

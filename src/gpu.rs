@@ -231,14 +231,21 @@ impl Gpu {
                 .map(|(i, access)| wgpu::BindGroupLayoutEntry {
                     binding: i as u32,
                     visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: match access {
-                            Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
-                            Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                            Access::Uniform => wgpu::BufferBindingType::Uniform,
+                    ty: match access {
+                        Access::Texture => wgpu::BindingType::Texture {
+                            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                            view_dimension: wgpu::TextureViewDimension::D2,
+                            multisampled: false,
                         },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
+                        buffer => wgpu::BindingType::Buffer {
+                            ty: match buffer {
+                                Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                                Access::Uniform => wgpu::BufferBindingType::Uniform,
+                                _ => wgpu::BufferBindingType::Storage { read_only: true },
+                            },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
                     },
                     count: None,
                 })
@@ -281,6 +288,19 @@ impl Gpu {
         params: &[u8],
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
+        let resources: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
+        self.dispatch_with(kernel, overrides, &resources, params, workgroups)
+    }
+
+    /// [`Gpu::dispatch`] with any resources (textures among them) bound in binding order.
+    pub(crate) fn dispatch_with(
+        &self,
+        kernel: &Kernel,
+        overrides: &[(&'static str, u32)],
+        resources: &[wgpu::BindingResource<'_>],
+        params: &[u8],
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
         let limit = self.inner.limits.max_compute_workgroups_per_dimension;
         if let Some(&n) = workgroups.iter().find(|&&n| n > limit) {
             return Err(Error::Limit {
@@ -298,12 +318,12 @@ impl Gpu {
                 contents: params,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
-            let mut entries: Vec<_> = buffers
+            let mut entries: Vec<_> = resources
                 .iter()
                 .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                .map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32, resource: r.clone() })
                 .collect();
-            entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: uniform.as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry { binding: resources.len() as u32, resource: uniform.as_entire_binding() });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(kernel.name),
                 layout: &pipeline.layout,

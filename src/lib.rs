@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod reference;
 pub mod split;
 pub mod tensor;
+mod texture;
 pub mod tolerance;
 pub mod validate;
 

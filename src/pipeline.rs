@@ -6,6 +6,8 @@ pub(crate) enum Access {
     Read,
     ReadWrite,
     Uniform,
+    /// A `texture_2d<f32>` of rgba32float texels, read with textureLoad.
+    Texture,
 }
 
 /// A compute entry point in one of the files under `shaders/`.

@@ -12,13 +12,14 @@ use crate::gpu::Dispatch;
 use crate::ops::{blocks, check_output, check_rank, check_same_device, window_out};
 use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
     source: include_str!("../../shaders/conv2d.wgsl"),
     entry: "main",
-    bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::Read, Access::Texture, Access::Read, Access::ReadWrite, Access::Uniform],
 };
 
 /// Repacks OIHW weights into blocks of 4 output channels for the direct kernel.
@@ -311,11 +312,16 @@ fn plan_direct(
     let co_blocks = a.groups as u32 * blocks(geo.cout / a.groups, tile_co as usize);
     let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), (geo.n * geo.oh) as u32];
     let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
-    let packed = pack_weights(geo, w)?;
-    gpu.dispatch(
+    let packed = LinearTexture::from_tensor(&pack_weights(geo, w)?)?;
+    gpu.dispatch_with(
         &DIRECT,
         &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co)],
-        &[x.buffer(), packed.buffer(), bias, y.buffer()],
+        &[
+            x.buffer().as_entire_binding(),
+            wgpu::BindingResource::TextureView(packed.view()),
+            bias.as_entire_binding(),
+            y.buffer().as_entire_binding(),
+        ],
         bytemuck::bytes_of(&params),
         grid,
     )
@@ -331,8 +337,8 @@ struct PackUniform {
     total: u32,
 }
 
-/// The weights in the direct kernel's layout, packed on the device once per plan (the bind
-/// group keeps the buffer alive).
+/// The weights in the direct kernel's layout, packed on the device once per plan (and then
+/// copied into a texture, which the bind group keeps alive).
 fn pack_weights(geo: &Conv2dGeometry, w: &Tensor) -> Result<Tensor> {
     let gpu = w.gpu();
     let groups = geo.attrs.groups;

@@ -1,7 +1,7 @@
 // dense.wgsl — dense layers, y[n, m] = act(Σ_k w[m, k] · x[n, k] + b[m]), f32.
-// W is [M, K] (PyTorch Linear), x is [N, K]; both are read as vec4s along k: llvmpipe turns
-// every storage load into a loop over the SIMD lanes, so four words per load matter. When K
-// is not a multiple of 4 the rows do not start on a vec4, and words are read one at a time.
+// W is [M, K] (PyTorch Linear), read from a texture; x is [N, K] in a buffer; both are read
+// as vec4s along k. When K is not a multiple of 4 the rows do not start on a vec4, and words
+// are read one at a time.
 // y rows are `y_stride` wide and this dispatch writes columns y_offset .. y_offset + M: the
 // rows of a weight cut into slices (too large for one binding, or split across devices).
 //
@@ -12,7 +12,8 @@
 //       workgroup memory. Grid: one workgroup per 4 rows, folded into (x, y).
 //
 // Bindings (group 0)              mirrors GEMM and GEMV in src/ops/dense.rs
-//   0 w     storage read        [M, K] as vec4s (tensors are padded to whole vec4s)
+//   0 w     texture_2d<f32>     [M, K] as vec4 texels, texel i at (i mod 2^TEX_SHIFT, i >> TEX_SHIFT)
+//                               (src/texture.rs): texture loads are llvmpipe's fast read path
 //   1 x     storage read        [N, K] as vec4s
 //   2 bias  storage read        [M] (unread when has_bias = 0)
 //   3 y     storage read_write  [N, y_stride]
@@ -24,11 +25,18 @@ struct Params {
     y_offset: u32, has_bias: u32, relu: u32, _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(0) var w: texture_2d<f32>;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+const TEX_SHIFT: u32 = 12u;
+
+// Weight vec4 number i.
+fn w4(i: u32) -> vec4<f32> {
+    return textureLoad(w, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+}
 
 override WG_X: u32 = 4u;
 override WG_Y: u32 = 16u;
@@ -36,18 +44,17 @@ override TILE_N: u32 = 4u;
 override WG: u32 = 64u;
 
 // Words 4·k4 .. 4·k4 + 3 of row `row` of a [rows, K] matrix held as vec4s, zero past K.
-// w_row and x_row are one function for two bindings: WGSL takes no pointer to a storage
-// buffer as a function argument.
+// When K is not a multiple of 4, rows start mid-vec4 and the words are gathered one by one.
 fn w_row(row: u32, k4: u32) -> vec4<f32> {
     if (p.k % 4u == 0u) {
-        return w[row * (p.k / 4u) + k4];
+        return w4(row * (p.k / 4u) + k4);
     }
     var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
         let k = 4u * k4 + j;
         if (k < p.k) {
             let i = row * p.k + k;
-            v[j] = w[i / 4u][i % 4u];
+            v[j] = w4(i / 4u)[i % 4u];
         }
     }
     return v;

@@ -323,7 +323,8 @@ impl Gpu {
                 .enumerate()
                 .map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32, resource: r.clone() })
                 .collect();
-            entries.push(wgpu::BindGroupEntry { binding: resources.len() as u32, resource: uniform.as_entire_binding() });
+            entries
+                .push(wgpu::BindGroupEntry { binding: resources.len() as u32, resource: uniform.as_entire_binding() });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(kernel.name),
                 layout: &pipeline.layout,

@@ -249,9 +249,7 @@ impl SplitModel {
             for (g, op) in p.ops.iter().enumerate() {
                 bytes[g] += match op {
                     Some(DeviceOp::Conv { w, b, .. }) => 4 * (w.len() + b.len()) as u64,
-                    Some(DeviceOp::Dense(d)) => {
-                        d.slices.iter().map(|(_, w, b)| 4 * (w.len() + b.as_ref().map_or(0, Tensor::len)) as u64).sum()
-                    }
+                    Some(DeviceOp::Dense(d)) => d.bytes(),
                     _ => 0,
                 };
             }

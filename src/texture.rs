@@ -15,11 +15,11 @@ use crate::tensor::Tensor;
 pub(crate) const TEXTURE_WIDTH: u32 = 1 << 12;
 
 pub(crate) struct LinearTexture {
-    /// The tensor the texture is filled from.
-    source: Tensor,
-    texture: wgpu::Texture,
     view: wgpu::TextureView,
-    texels: u32,
+    /// Floats held.
+    len: usize,
+    /// The device it lives on.
+    device: u64,
 }
 
 impl LinearTexture {
@@ -28,20 +28,8 @@ impl LinearTexture {
         4 * TEXTURE_WIDTH as u64 * gpu.limits().max_texture_dimension_2d as u64
     }
 
-    /// A copy of `t`'s contents, made on the device now.
+    /// A copy of `t`'s contents, made on the device.
     pub(crate) fn from_tensor(t: &Tensor) -> Result<LinearTexture> {
-        let texture = Self::for_tensor(t)?;
-        let gpu = t.gpu();
-        gpu.scoped("texture upload", || {
-            let mut encoder = gpu.device().create_command_encoder(&Default::default());
-            texture.record_refresh(&mut encoder);
-            gpu.queue().submit([encoder.finish()]);
-        })?;
-        Ok(texture)
-    }
-
-    /// A texture shaped for `t`, filled from it by [`LinearTexture::record_refresh`].
-    pub(crate) fn for_tensor(t: &Tensor) -> Result<LinearTexture> {
         let gpu = t.gpu();
         let texels = t.len().div_ceil(4) as u32;
         let rows = texels.div_ceil(TEXTURE_WIDTH);
@@ -54,8 +42,8 @@ impl LinearTexture {
                 limit: Self::capacity(gpu),
             });
         }
-        let texture = gpu.scoped("texture", || {
-            gpu.device().create_texture(&wgpu::TextureDescriptor {
+        gpu.scoped("texture upload", || {
+            let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
                 label: Some("linear texture"),
                 size: wgpu::Extent3d { width: TEXTURE_WIDTH, height: rows, depth_or_array_layers: 1 },
                 mip_level_count: 1,
@@ -64,45 +52,54 @@ impl LinearTexture {
                 format: wgpu::TextureFormat::Rgba32Float,
                 usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
                 view_formats: &[],
-            })
-        })?;
-        let view = texture.create_view(&Default::default());
-        Ok(LinearTexture { source: t.clone(), texture, view, texels })
-    }
-
-    /// Records the copy of the source tensor into the texture: whole rows in one copy, then
-    /// the last, partial row.
-    pub(crate) fn record_refresh(&self, encoder: &mut wgpu::CommandEncoder) {
-        let full_rows = self.texels / TEXTURE_WIDTH;
-        let rest = self.texels % TEXTURE_WIDTH;
-        let mut copy = |first_row: u32, width: u32, height: u32| {
-            encoder.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer: self.source.buffer(),
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: first_row as u64 * TEXTURE_WIDTH as u64 * 16,
-                        bytes_per_row: Some(TEXTURE_WIDTH * 16),
-                        rows_per_image: None,
+            });
+            let mut encoder = gpu.device().create_command_encoder(&Default::default());
+            // Whole rows in one copy, then the last, partial row.
+            let mut copy = |first_row: u32, width: u32, height: u32| {
+                encoder.copy_buffer_to_texture(
+                    wgpu::TexelCopyBufferInfo {
+                        buffer: t.buffer(),
+                        layout: wgpu::TexelCopyBufferLayout {
+                            offset: first_row as u64 * TEXTURE_WIDTH as u64 * 16,
+                            bytes_per_row: Some(TEXTURE_WIDTH * 16),
+                            rows_per_image: None,
+                        },
                     },
-                },
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d { x: 0, y: first_row, z: 0 },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
-            );
-        };
-        if full_rows > 0 {
-            copy(0, TEXTURE_WIDTH, full_rows);
-        }
-        if rest > 0 {
-            copy(full_rows, rest, 1);
-        }
+                    wgpu::TexelCopyTextureInfo {
+                        texture: &texture,
+                        mip_level: 0,
+                        origin: wgpu::Origin3d { x: 0, y: first_row, z: 0 },
+                        aspect: wgpu::TextureAspect::All,
+                    },
+                    wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+                );
+            };
+            let full_rows = texels / TEXTURE_WIDTH;
+            if full_rows > 0 {
+                copy(0, TEXTURE_WIDTH, full_rows);
+            }
+            if texels % TEXTURE_WIDTH > 0 {
+                copy(full_rows, texels % TEXTURE_WIDTH, 1);
+            }
+            gpu.queue().submit([encoder.finish()]);
+            LinearTexture { view: texture.create_view(&Default::default()), len: t.len(), device: gpu.id() }
+        })
     }
 
     pub(crate) fn view(&self) -> &wgpu::TextureView {
         &self.view
+    }
+
+    /// Floats held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Fails unless the texture lives on `gpu`.
+    pub(crate) fn check_on(&self, gpu: &crate::Gpu, op: &'static str, what: &'static str) -> Result<()> {
+        if self.device != gpu.id() {
+            return Err(Error::WrongDevice { op, what, tensor_device: self.device, op_device: gpu.id() });
+        }
+        Ok(())
     }
 }

@@ -12,8 +12,9 @@ use crate::gpu::{Dispatch, Gpu};
 use crate::ops::{blocks, check_len, check_rank, check_same_device};
 use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
-const BINDINGS: &[Access] = &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform];
+const BINDINGS: &[Access] = &[Access::Texture, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform];
 
 /// The register-blocked product for batches.
 pub(crate) const GEMM: Kernel =
@@ -92,23 +93,34 @@ pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool) -> Result<T
 /// [`dense`] with an explicit choice of kernel (for benchmarks and validation).
 pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool, kernel: DenseKernel) -> Result<Tensor> {
     let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
+    check_same_device("dense", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
     let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
-    let d = plan(x, w, b, &y, 0, relu, kernel)?;
+    let slice =
+        DenseSlice { start: 0, rows: geo.out_features, weight: LinearTexture::from_tensor(w)?, bias: b.cloned() };
+    let d = plan(x, geo.in_features, &slice, &y, relu, kernel)?;
     x.gpu().run("dense", &[&d])?;
     Ok(y)
 }
 
-/// A dense weight [out, in] (and bias) kept as slices of whole rows, each small enough for
-/// one storage binding: fc6 of AlexNet as the notes count it is 708 MB, lavapipe binds 128 MiB.
+/// Rows `start .. start + rows` of a dense weight, held in a texture, and their biases.
+pub struct DenseSlice {
+    pub start: usize,
+    pub rows: usize,
+    weight: LinearTexture,
+    bias: Option<Tensor>,
+}
+
+/// A dense weight [out, in] (and bias) kept as slices of whole rows, each small enough to
+/// upload through one storage buffer: fc6 of AlexNet as the notes count it is 708 MB,
+/// lavapipe binds 128 MiB.
 pub struct DenseWeight {
     pub in_features: usize,
     pub out_features: usize,
-    /// (first row, weight rows [rows, in], bias [rows]).
-    pub slices: Vec<(usize, Tensor, Option<Tensor>)>,
+    pub slices: Vec<DenseSlice>,
 }
 
 impl DenseWeight {
-    /// Uploads `w` [out, in] and `b` [out], cut into as few row slices as the binding limit allows.
+    /// Uploads `w` [out, in] and `b` [out], cut into as few row slices as the limits allow.
     pub fn upload(
         gpu: &Gpu,
         w: &[f32],
@@ -121,30 +133,36 @@ impl DenseWeight {
         if let Some(b) = b.filter(|b| b.len() != out_features) {
             return Err(Error::BiasLength { op: "dense", got: b.len(), expected: out_features });
         }
-        // Tensors round up to whole vec4s (16 bytes): leave room for that.
-        let rows_per_slice = (gpu.max_binding_bytes().saturating_sub(16) / (4 * in_features as u64)) as usize;
+        // Rows go up through a storage buffer (whole vec4s: leave 16 bytes) into a texture.
+        let limit = (gpu.max_binding_bytes().saturating_sub(16) / 4).min(LinearTexture::capacity(gpu));
+        let rows_per_slice = (limit / in_features as u64) as usize;
         if rows_per_slice == 0 {
             return Err(Error::Limit {
                 op: "dense",
                 what: format!("one weight row of {in_features} features"),
                 needed: 4 * in_features as u64,
-                limit: gpu.max_binding_bytes(),
+                limit: 4 * limit,
             });
         }
         let mut slices = Vec::new();
         for start in (0..out_features).step_by(rows_per_slice) {
             let rows = rows_per_slice.min(out_features - start);
-            let wt =
+            let staging =
                 Tensor::from_slice(gpu, &w[start * in_features..(start + rows) * in_features], &[rows, in_features])?;
-            let bt = b.map(|b| Tensor::from_slice(gpu, &b[start..start + rows], &[rows])).transpose()?;
-            slices.push((start, wt, bt));
+            let bias = b.map(|b| Tensor::from_slice(gpu, &b[start..start + rows], &[rows])).transpose()?;
+            slices.push(DenseSlice { start, rows, weight: LinearTexture::from_tensor(&staging)?, bias });
         }
         Ok(DenseWeight { in_features, out_features, slices })
     }
 
+    /// Bytes of weights and biases held on the device.
+    pub fn bytes(&self) -> u64 {
+        self.slices.iter().map(|s| 4 * (s.weight.len() + s.bias.as_ref().map_or(0, Tensor::len)) as u64).sum()
+    }
+
     /// Records y = x·Wᵀ + b (then ReLU), one dispatch per slice.
     pub(crate) fn plan(&self, x: &Tensor, y: &Tensor, relu: bool, kernel: DenseKernel) -> Result<Vec<Dispatch>> {
-        self.slices.iter().map(|(start, w, b)| plan(x, w, b.as_ref(), y, *start, relu, kernel)).collect()
+        self.slices.iter().map(|s| plan(x, self.in_features, s, y, relu, kernel)).collect()
     }
 
     /// y = x·Wᵀ + b (then ReLU) for x [N, in].
@@ -165,22 +183,22 @@ impl DenseWeight {
     }
 }
 
-/// Records rows `row_offset ..` of y [N, total_out] from the weight slice `w` [rows, F] and
-/// its bias slice `b` [rows].
+/// Records the rows of y [N, total_out] that `slice` holds, from x [N, in_features].
 pub(crate) fn plan(
     x: &Tensor,
-    w: &Tensor,
-    b: Option<&Tensor>,
+    in_features: usize,
+    slice: &DenseSlice,
     y: &Tensor,
-    row_offset: usize,
     relu: bool,
     kernel: DenseKernel,
 ) -> Result<Dispatch> {
     const OP: &str = "dense";
-    check_same_device(OP, &[("input", Some(x)), ("weight", Some(w)), ("bias", b), ("output", Some(y))])?;
-    let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
+    let b = slice.bias.as_ref();
+    check_same_device(OP, &[("input", Some(x)), ("bias", b), ("output", Some(y))])?;
+    slice.weight.check_on(x.gpu(), OP, "weight")?;
+    let geo = DenseGeometry::new(x.shape(), &[slice.rows, in_features], b.map(Tensor::len), relu)?;
     let total_out = y.shape()[1];
-    if y.shape() != [geo.batch, total_out] || row_offset + geo.out_features > total_out {
+    if y.shape() != [geo.batch, total_out] || slice.start + geo.out_features > total_out {
         return Err(Error::Mismatch { op: OP, a: y.shape().into(), b: geo.output_shape()[..].into() });
     }
     let gpu = x.gpu();
@@ -189,12 +207,18 @@ pub(crate) fn plan(
         n: geo.batch as u32,
         k: geo.in_features as u32,
         y_stride: total_out as u32,
-        y_offset: row_offset as u32,
+        y_offset: slice.start as u32,
         has_bias: b.is_some() as u32,
         relu: relu as u32,
         _pad: 0,
     };
-    let buffers = [w.buffer(), x.buffer(), b.map(Tensor::buffer).unwrap_or(gpu.placeholder()), y.buffer()];
+    let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    let resources = [
+        wgpu::BindingResource::TextureView(slice.weight.view()),
+        x.buffer().as_entire_binding(),
+        bias.as_entire_binding(),
+        y.buffer().as_entire_binding(),
+    ];
     let max = gpu.limits().max_compute_workgroups_per_dimension;
     match kernel {
         DenseKernel::Gemv { .. } if geo.batch != 1 => Err(Error::Attribute {
@@ -207,10 +231,12 @@ pub(crate) fn plan(
         }),
         DenseKernel::Gemv { wg } => {
             let grid = fold_grid(blocks(geo.out_features, 4), max);
-            gpu.dispatch(&GEMV, &[("WG", wg)], &buffers, bytemuck::bytes_of(&params), grid)
+            gpu.dispatch_with(&GEMV, &[("WG", wg)], &resources, bytemuck::bytes_of(&params), grid)
         }
-        DenseKernel::Auto if geo.batch == 1 => plan(x, w, b, y, row_offset, relu, DenseKernel::Gemv { wg: 64 }),
-        DenseKernel::Auto => plan(x, w, b, y, row_offset, relu, DenseKernel::Gemm { tile_n: geo.batch.min(4) as u32 }),
+        DenseKernel::Auto if geo.batch == 1 => plan(x, in_features, slice, y, relu, DenseKernel::Gemv { wg: 64 }),
+        DenseKernel::Auto => {
+            plan(x, in_features, slice, y, relu, DenseKernel::Gemm { tile_n: geo.batch.min(4) as u32 })
+        }
         DenseKernel::Gemm { tile_n } => {
             let tile_n = tile_n.clamp(1, 4);
             // Lanes go along the outputs, so that neighbouring lanes stream neighbouring rows.
@@ -218,10 +244,10 @@ pub(crate) fn plan(
             let wg_x = sample_blocks.next_power_of_two().min(4);
             let wg_y = 64 / wg_x;
             let grid = [sample_blocks.div_ceil(wg_x), blocks(geo.out_features, 4).div_ceil(wg_y), 1];
-            gpu.dispatch(
+            gpu.dispatch_with(
                 &GEMM,
                 &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_N", tile_n)],
-                &buffers,
+                &resources,
                 bytemuck::bytes_of(&params),
                 grid,
             )

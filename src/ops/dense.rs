@@ -41,7 +41,7 @@ struct DenseUniform {
 /// Which kernel runs a dense layer; `Auto` is what [`dense`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DenseKernel {
-    /// `Gemv` for batch 1, `Gemm` otherwise.
+    /// `Gemv` for batch 1, `Gemm` with one sample per invocation otherwise.
     Auto,
     /// The GEMM with a block of 4 outputs x `tile_n` (1..=4) samples per invocation.
     Gemm { tile_n: u32 },
@@ -167,6 +167,11 @@ impl DenseWeight {
 
     /// y = x·Wᵀ + b (then ReLU) for x [N, in].
     pub fn forward(&self, x: &Tensor, relu: bool) -> Result<Tensor> {
+        self.forward_with(x, relu, DenseKernel::Auto)
+    }
+
+    /// [`DenseWeight::forward`] with an explicit choice of kernel (for benchmarks).
+    pub fn forward_with(&self, x: &Tensor, relu: bool, kernel: DenseKernel) -> Result<Tensor> {
         check_rank("dense", "input", x.shape(), 2)?;
         if x.shape()[1] != self.in_features {
             return Err(Error::Channels {
@@ -177,7 +182,7 @@ impl DenseWeight {
             });
         }
         let y = Tensor::zeros(x.gpu(), &[x.shape()[0], self.out_features])?;
-        let dispatches = self.plan(x, &y, relu, DenseKernel::Auto)?;
+        let dispatches = self.plan(x, &y, relu, kernel)?;
         x.gpu().run("dense", &dispatches.iter().collect::<Vec<_>>())?;
         Ok(y)
     }
@@ -234,9 +239,9 @@ pub(crate) fn plan(
             gpu.dispatch_with(&GEMV, &[("WG", wg)], &resources, bytemuck::bytes_of(&params), grid)
         }
         DenseKernel::Auto if geo.batch == 1 => plan(x, in_features, slice, y, relu, DenseKernel::Gemv { wg: 64 }),
-        DenseKernel::Auto => {
-            plan(x, in_features, slice, y, relu, DenseKernel::Gemm { tile_n: geo.batch.min(4) as u32 })
-        }
+        // One sample per invocation: W comes from the texture cheaply, x from a buffer does not,
+        // so sharing W loads across samples loses to sharing x loads across rows (measured).
+        DenseKernel::Auto => plan(x, in_features, slice, y, relu, DenseKernel::Gemm { tile_n: 1 }),
         DenseKernel::Gemm { tile_n } => {
             let tile_n = tile_n.clamp(1, 4);
             // Lanes go along the outputs, so that neighbouring lanes stream neighbouring rows.

@@ -35,6 +35,11 @@ fn alexnet_summary_matches_the_published_network() {
     let m = zoo::build("alexnet").unwrap();
     let w = weights_of(&m);
     assert_eq!(w[5], ("fc6".to_string(), 37_748_736));
+    let biases: Vec<u64> = m.rows().iter().filter(|r| r.biases > 0).map(|r| r.biases).collect();
+    assert_eq!(biases, vec![96, 256, 384, 384, 256, 4096, 4096, 1000]);
+    // Layers without parameters have rows too, with zeros.
+    let relu1 = m.rows().into_iter().find(|r| r.name == "relu1").unwrap();
+    assert_eq!((relu1.weights, relu1.biases, relu1.macs, relu1.output), (0, 0, 0, vec![96, 55, 55]));
     assert_eq!(m.parameter_count(), 60_965_224);
     let macs: Vec<u64> = m.rows().iter().filter(|r| r.macs > 0).map(|r| r.macs).collect();
     // conv1 105.4M, conv2 223.9M, conv3 149.5M, conv4 112.1M, conv5 74.8M, fc6..fc8.

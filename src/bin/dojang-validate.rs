@@ -102,7 +102,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
     // Each section prints as soon as it is done; the closing line and --json cover them all.
     let mut all = Vec::new();
     match &cli.command {
-        Some(Command::Devices) => return devices(),
+        Some(Command::Devices) => return devices(cli),
         Some(Command::Summary { model }) => {
             let summary = zoo::build(model).map_err(|e| e.to_string())?.summary();
             let _ = write!(std::io::stdout(), "{summary}");
@@ -185,14 +185,20 @@ fn open(cli: &Cli) -> Result<Gpu, String> {
     Ok(gpu)
 }
 
-fn devices() -> Result<bool, String> {
+fn devices(cli: &Cli) -> Result<bool, String> {
     let all = gpu::adapters();
     if all.is_empty() {
         return Err(dojang::Error::NoAdapter.to_string());
     }
+    // The adapter the other subcommands would use, marked in the list.
+    let picked = Gpu::with_adapter(cli.adapter.as_deref()).map(|g| g.info().clone()).ok();
     for a in all {
         let (i, l, f) = (&a.info, &a.limits, &a.features);
-        say!("{}: {}", a.index, i.name);
+        let mark = match &picked {
+            Some(p) if p.name == i.name && p.backend == i.backend => "   <- used by dojang-validate",
+            _ => "",
+        };
+        say!("{}: {}{mark}", a.index, i.name);
         say!("   backend {:?}, type {:?}, driver {} {}", i.backend, i.device_type, i.driver, i.driver_info);
         say!(
             "   storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, workgroups per dimension {}, invocations per workgroup {}",

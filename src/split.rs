@@ -20,12 +20,10 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
-use crate::model::{Model, Op, Weights, adaptive_pool};
-use crate::ops::conv2d::{self, Conv2d, ConvKernel};
-use crate::ops::dense::{DenseKernel, DenseWeight};
-use crate::ops::lrn::Lrn;
-use crate::ops::pool2d::{self, global_avg_attrs};
-use crate::ops::{elementwise, lrn, softmax};
+use crate::model::forward::{Params, plan_layer};
+use crate::model::{Model, Op, Weights};
+use crate::ops::conv2d::Conv2d;
+use crate::ops::dense::DenseWeight;
 use crate::tensor::Tensor;
 
 /// Where a layer's output lives.
@@ -55,21 +53,9 @@ enum Gather {
 struct Placed {
     gather: Gather,
     output: Placement,
-    /// Per device: the op to run there (its share of the weights and channels).
-    ops: Vec<Option<DeviceOp>>,
-}
-
-enum DeviceOp {
-    Conv { attrs: Conv2d, w: Tensor, b: Tensor },
-    Dense(DenseWeight),
-    Pool(crate::ops::pool2d::Pool2d),
-    GlobalAvgPool,
-    AdaptiveAvgPool([usize; 2]),
-    Lrn(Lrn),
-    Relu,
-    View,
-    Softmax,
-    Add { from: Option<usize>, relu: bool },
+    /// Per device: the layer as it runs there (its share of the channels) and its share of
+    /// the weights; None where the layer does not run.
+    ops: Vec<Option<(Op, Params)>>,
 }
 
 /// One layer's row of the split report.
@@ -135,9 +121,11 @@ impl SplitModel {
             let name = &layer.name;
             let input = model.input_of(i);
             let fail = |message: String| Error::Placement { layer: name.clone(), devices: n, message };
-            let per_device = |f: &dyn Fn(usize, &Gpu) -> Result<DeviceOp>| -> Result<Vec<Option<DeviceOp>>> {
+            let per_device = |f: &dyn Fn(usize, &Gpu) -> Result<(Op, Params)>| -> Result<Vec<Option<(Op, Params)>>> {
                 gpus.iter().enumerate().map(|(g, gpu)| f(g, gpu).map(Some)).collect()
             };
+            // Layers whose op is the same on every device, with no parameters.
+            let everywhere = |op: Op| per_device(&|_, _| Ok((op.clone(), Params::None)));
             let (w_name, b_name) = (format!("{name}.weight"), format!("{name}.bias"));
             let p = match &layer.op {
                 Op::Conv2d { out_channels, kernel, attrs } => {
@@ -152,11 +140,12 @@ impl SplitModel {
                     let device_attrs = Conv2d { groups: if local { attrs.groups / n } else { 1 }, ..*attrs };
                     let ops = per_device(&|g, gpu| {
                         let shape = [cout_d, row / (kernel[0] * kernel[1]), kernel[0], kernel[1]];
-                        Ok(DeviceOp::Conv {
-                            attrs: device_attrs,
+                        let op = Op::Conv2d { out_channels: cout_d, kernel: *kernel, attrs: device_attrs };
+                        let params = Params::Conv {
                             w: Tensor::from_slice(gpu, &w[g * cout_d * row..(g + 1) * cout_d * row], &shape)?,
                             b: Tensor::from_slice(gpu, &b[g * cout_d..(g + 1) * cout_d], &[cout_d])?,
-                        })
+                        };
+                        Ok((op, params))
                     })?;
                     let gather = match (local, current) {
                         (true, Placement::Split) | (false, Placement::Whole) => Gather::None,
@@ -172,20 +161,16 @@ impl SplitModel {
                     let (w, b) = (weights.get(&w_name)?, weights.get(&b_name)?);
                     let ops = per_device(&|g, gpu| {
                         let rows = g * out_d..(g + 1) * out_d;
-                        Ok(DeviceOp::Dense(DenseWeight::upload(
-                            gpu,
-                            &w[rows.start * f..rows.end * f],
-                            Some(&b[rows]),
-                            out_d,
-                            f,
-                        )?))
+                        let weight =
+                            DenseWeight::upload(gpu, &w[rows.start * f..rows.end * f], Some(&b[rows]), out_d, f)?;
+                        Ok((Op::Dense { out_features: out_d }, Params::Dense(weight)))
                     })?;
                     let gather = if current == Placement::Split { Gather::All } else { Gather::None };
                     Placed { gather, output: Placement::Split, ops }
                 }
                 Op::Softmax => {
-                    let mut ops: Vec<Option<DeviceOp>> = (0..n).map(|_| None).collect();
-                    ops[0] = Some(DeviceOp::Softmax);
+                    let mut ops: Vec<Option<(Op, Params)>> = (0..n).map(|_| None).collect();
+                    ops[0] = Some((Op::Softmax, Params::None));
                     let gather = if current == Placement::Split { Gather::Root } else { Gather::None };
                     Placed { gather, output: Placement::Root, ops }
                 }
@@ -197,11 +182,7 @@ impl SplitModel {
                         )));
                     }
                     let device_lrn = if current == Placement::Split { l.with_groups(l.groups / n) } else { *l };
-                    Placed {
-                        gather: Gather::None,
-                        output: current,
-                        ops: per_device(&|_, _| Ok(DeviceOp::Lrn(device_lrn)))?,
-                    }
+                    Placed { gather: Gather::None, output: current, ops: everywhere(Op::Lrn(device_lrn))? }
                 }
                 Op::Add { from, relu } => {
                     let from_index = model.layers.iter().position(|l| &l.name == from);
@@ -211,24 +192,15 @@ impl SplitModel {
                         (Placement::Split, Placement::Whole) if from_index.is_none() => Gather::SliceInput,
                         _ => return Err(fail(format!("cannot add a {source:?} tensor to a {current:?} one"))),
                     };
-                    let op = |_: usize, _: &Gpu| Ok(DeviceOp::Add { from: from_index, relu: *relu });
-                    Placed { gather, output: current, ops: per_device(&op)? }
+                    let op = Op::Add { from: from.clone(), relu: *relu };
+                    Placed { gather, output: current, ops: everywhere(op)? }
                 }
                 simple => {
                     if current == Placement::Root {
                         return Err(fail("layers after the gathered softmax are not supported".into()));
                     }
                     // Per-channel layers run where their channels are.
-                    let op = |_: usize, _: &Gpu| {
-                        Ok(match simple {
-                            Op::Pool2d(p) => DeviceOp::Pool(*p),
-                            Op::GlobalAvgPool => DeviceOp::GlobalAvgPool,
-                            Op::AdaptiveAvgPool(s) => DeviceOp::AdaptiveAvgPool(*s),
-                            Op::Relu => DeviceOp::Relu,
-                            _ => DeviceOp::View,
-                        })
-                    };
-                    Placed { gather: Gather::None, output: current, ops: per_device(&op)? }
+                    Placed { gather: Gather::None, output: current, ops: everywhere(simple.clone())? }
                 }
             };
             current = p.output;
@@ -247,11 +219,7 @@ impl SplitModel {
         let mut bytes = vec![0u64; self.gpus.len()];
         for p in &self.placed {
             for (g, op) in p.ops.iter().enumerate() {
-                bytes[g] += match op {
-                    Some(DeviceOp::Conv { w, b, .. }) => 4 * (w.len() + b.len()) as u64,
-                    Some(DeviceOp::Dense(d)) => d.bytes(),
-                    _ => 0,
-                };
+                bytes[g] += op.as_ref().map_or(0, |(_, params)| params.bytes());
             }
         }
         bytes
@@ -322,44 +290,29 @@ impl SplitModel {
                     })?,
                 };
                 let shape = self.device_shape(i, batch);
+                let (op, params) = op;
                 let (out, dispatches) = match op {
-                    DeviceOp::View => (x.reshape(&shape)?, vec![]),
+                    // Views of their input: no buffer, no dispatch.
+                    Op::Dropout | Op::Flatten => (x.reshape(&shape)?, vec![]),
                     _ => {
                         let out = Tensor::zeros(gpu, &shape)?;
-                        let d = match op {
-                            DeviceOp::Conv { attrs, w, b } => {
-                                let geo = attrs.geometry(x.shape(), w.shape(), Some(b.len()))?;
-                                vec![conv2d::plan(&geo, &x, w, Some(b), &out, ConvKernel::Auto)?]
-                            }
-                            DeviceOp::Dense(weight) => weight.plan(&x, &out, false, DenseKernel::Auto)?,
-                            DeviceOp::Pool(pool) => vec![pool2d::plan(&pool.geometry(x.shape())?, &x, &out)?],
-                            DeviceOp::GlobalAvgPool => {
-                                vec![pool2d::plan(&global_avg_attrs(x.shape()).geometry(x.shape())?, &x, &out)?]
-                            }
-                            DeviceOp::AdaptiveAvgPool(size) => {
-                                let pool = adaptive_pool(&x.shape()[1..], *size)
-                                    .map_err(|message| Error::Attribute { op: "adaptive_avg_pool", message })?;
-                                vec![pool2d::plan(&pool.geometry(x.shape())?, &x, &out)?]
-                            }
-                            DeviceOp::Lrn(l) => vec![lrn::plan(&x, &out, l)?],
-                            DeviceOp::Relu => vec![elementwise::plan(&x, None, &out, true)?],
-                            DeviceOp::Softmax => vec![softmax::plan(&x, &out)?],
-                            DeviceOp::Add { from, relu } => {
-                                let other = match (from, p.gather) {
-                                    (Some(j), _) => outputs[*j][g].clone(),
-                                    (None, Gather::SliceInput) => input_block.get(g).cloned(),
-                                    (None, _) => Some(input_whole[g].clone()),
+                        let other = match op {
+                            Op::Add { from, .. } => {
+                                let other = match self.model.layers.iter().position(|l| &l.name == from) {
+                                    Some(j) => outputs[j][g].clone(),
+                                    None if p.gather == Gather::SliceInput => input_block.get(g).cloned(),
+                                    None => Some(input_whole[g].clone()),
                                 };
-                                let other = other.ok_or_else(|| Error::Placement {
+                                Some(other.ok_or_else(|| Error::Placement {
                                     layer: self.model.layers[i].name.clone(),
                                     devices: n,
                                     message: "the added tensor is not on this device".into(),
-                                })?;
-                                vec![elementwise::plan(&x, Some(&other), &out, *relu)?]
+                                })?)
                             }
-                            DeviceOp::View => unreachable!("handled above"),
+                            _ => None,
                         };
-                        (out, d)
+                        let dispatches = plan_layer(op, params, &x, other.as_ref(), &out)?;
+                        (out, dispatches)
                     }
                 };
                 gathered_here.push(gather_target);

@@ -14,11 +14,58 @@ use crate::ops::{elementwise, lrn, softmax};
 use crate::reference;
 use crate::tensor::Tensor;
 
-/// A layer's parameters on the device.
-enum Params {
+/// A layer's parameters on one device.
+pub(crate) enum Params {
     None,
     Conv { w: Tensor, b: Tensor },
     Dense(DenseWeight),
+}
+
+impl Params {
+    /// Bytes of weights and biases.
+    pub(crate) fn bytes(&self) -> u64 {
+        match self {
+            Params::None => 0,
+            Params::Conv { w, b } => 4 * (w.len() + b.len()) as u64,
+            Params::Dense(d) => d.bytes(),
+        }
+    }
+}
+
+/// Records layer `op` with `params` from `x` into `out`; `other` is what an add adds.
+/// Dropout and flatten are views, made by the caller: they record nothing.
+pub(crate) fn plan_layer(
+    op: &Op,
+    params: &Params,
+    x: &Tensor,
+    other: Option<&Tensor>,
+    out: &Tensor,
+) -> Result<Vec<Dispatch>> {
+    Ok(match (op, params) {
+        (Op::Conv2d { attrs, .. }, Params::Conv { w, b }) => {
+            let geo = attrs.geometry(x.shape(), w.shape(), Some(b.len()))?;
+            vec![conv2d::plan(&geo, x, w, Some(b), out, ConvKernel::Auto)?]
+        }
+        (Op::Dense { .. }, Params::Dense(weight)) => weight.plan(x, out, false, DenseKernel::Auto)?,
+        (Op::Pool2d(p), _) => vec![pool2d::plan(&p.geometry(x.shape())?, x, out)?],
+        (Op::GlobalAvgPool, _) => vec![pool2d::plan(&global_avg_attrs(x.shape()).geometry(x.shape())?, x, out)?],
+        (Op::AdaptiveAvgPool(size), _) => {
+            let p = adaptive_pool(&x.shape()[1..], *size)
+                .map_err(|message| Error::Attribute { op: "adaptive_avg_pool", message })?;
+            vec![pool2d::plan(&p.geometry(x.shape())?, x, out)?]
+        }
+        (Op::Lrn(l), _) => vec![lrn::plan(x, out, l)?],
+        (Op::Relu, _) => vec![elementwise::plan(x, None, out, true)?],
+        (Op::Softmax, _) => vec![softmax::plan(x, out)?],
+        (Op::Add { relu, .. }, _) => {
+            let other = other.ok_or_else(|| Error::Attribute { op: "add", message: "nothing to add".into() })?;
+            vec![elementwise::plan(x, Some(other), out, *relu)?]
+        }
+        (Op::Dropout | Op::Flatten, _) => vec![],
+        (op, _) => {
+            return Err(Error::Attribute { op: "model", message: format!("{op:?} is missing its parameters") });
+        }
+    })
 }
 
 /// Everything one batch size needs: input, one output per layer, the recorded dispatches,
@@ -113,33 +160,14 @@ impl GpuModel {
                 _ => {}
             }
             let out = Tensor::zeros(gpu, &shape)?;
-            let dispatches = match (&layer.op, &self.params[i]) {
-                (Op::Conv2d { attrs, .. }, Params::Conv { w, b }) => {
-                    let geo = attrs.geometry(prev.shape(), w.shape(), Some(b.len()))?;
-                    vec![conv2d::plan(&geo, &prev, w, Some(b), &out, ConvKernel::Auto)?]
-                }
-                (Op::Dense { .. }, Params::Dense(weight)) => weight.plan(&prev, &out, false, DenseKernel::Auto)?,
-                (Op::Pool2d(p), _) => vec![pool2d::plan(&p.geometry(prev.shape())?, &prev, &out)?],
-                (Op::GlobalAvgPool, _) => {
-                    vec![pool2d::plan(&global_avg_attrs(prev.shape()).geometry(prev.shape())?, &prev, &out)?]
-                }
-                (Op::AdaptiveAvgPool(size), _) => {
-                    let p = adaptive_pool(&prev.shape()[1..], *size)
-                        .map_err(|message| Error::Attribute { op: "adaptive_avg_pool", message })?;
-                    vec![pool2d::plan(&p.geometry(prev.shape())?, &prev, &out)?]
-                }
-                (Op::Lrn(l), _) => vec![lrn::plan(&prev, &out, l)?],
-                (Op::Relu, _) => vec![elementwise::plan(&prev, None, &out, true)?],
-                (Op::Softmax, _) => vec![softmax::plan(&prev, &out)?],
-                (Op::Add { from, relu }, _) => {
-                    let other = match self.model.layers.iter().position(|l| &l.name == from) {
-                        Some(j) => &outputs[j],
-                        None => &input,
-                    };
-                    vec![elementwise::plan(&prev, Some(other), &out, *relu)?]
-                }
-                (op, _) => unreachable!("parameters are made for every {op:?} in GpuModel::new"),
+            let other = match &layer.op {
+                Op::Add { from, .. } => match self.model.layers.iter().position(|l| &l.name == from) {
+                    Some(j) => Some(&outputs[j]),
+                    None => Some(&input),
+                },
+                _ => None,
             };
+            let dispatches = plan_layer(&layer.op, &self.params[i], &prev, other, &out)?;
             outputs.push(out);
             steps.push(dispatches);
         }

@@ -1,0 +1,77 @@
+//! The CPU reference against hand-computed values. Needs no GPU: these run anywhere, and they
+//! are what makes a GPU-vs-reference comparison mean something.
+
+use dojang::ops::conv2d::{Conv2d, Padding};
+use dojang::ops::dense::DenseGeometry;
+use dojang::ops::lrn::Lrn;
+use dojang::ops::pool2d::{Pool2d, PoolKind};
+use dojang::reference;
+
+/// The 4x4 ramp x[i][j] = 4i + j + 1.
+fn ramp() -> Vec<f32> {
+    (1..=16).map(|v| v as f32).collect()
+}
+
+#[test]
+fn conv_sobel_and_padding_by_hand() {
+    let sobel_x = [-1.0, 0.0, 1.0, -2.0, 0.0, 2.0, -1.0, 0.0, 1.0];
+    let geo = Conv2d::default().geometry(&[1, 1, 4, 4], &[1, 1, 3, 3], None).unwrap();
+    // The ramp rises by 1 per column: (1 + 2 + 1) · 2 = 8 everywhere.
+    assert_eq!(reference::conv2d(&geo, &ramp(), &sobel_x, None).unwrap(), vec![8.0; 4]);
+    // Padded corner: 2·x[0][1] + x[1][1] = 4 + 6 = 10; a bias of 0.5 adds to every output.
+    let same = Conv2d::default().with_padding(Padding::symmetric(1, 1));
+    let geo = same.geometry(&[1, 1, 4, 4], &[1, 1, 3, 3], Some(1)).unwrap();
+    let y = reference::conv2d(&geo, &ramp(), &sobel_x, Some(&[0.5])).unwrap();
+    assert_eq!((y[0], y[5]), (10.5, 8.5));
+}
+
+#[test]
+fn conv_groups_stride_dilation_by_hand() {
+    // Two channels, groups 2, 1x1 weights 2 and 3: each output channel sees only its own.
+    let geo = Conv2d::default().with_groups(2).geometry(&[1, 2, 1, 2], &[2, 1, 1, 1], None).unwrap();
+    assert_eq!(
+        reference::conv2d(&geo, &[1.0, 2.0, 10.0, 20.0], &[2.0, 3.0], None).unwrap(),
+        vec![2.0, 4.0, 30.0, 60.0]
+    );
+    // 5x5 image 0..24, 2x2 ones dilated by 2, stride (2, 2): 0+2+10+12 = 24, 32, 64, 72.
+    let x: Vec<f32> = (0..25).map(|v| v as f32).collect();
+    let geo =
+        Conv2d::default().with_dilation(2, 2).with_stride(2, 2).geometry(&[1, 1, 5, 5], &[1, 1, 2, 2], None).unwrap();
+    assert_eq!(reference::conv2d(&geo, &x, &[1.0; 4], None).unwrap(), vec![24.0, 32.0, 64.0, 72.0]);
+    // Stride (1, 3) on one row 0..6 with a 1x1 weight of 1: columns 0 and 3.
+    let x: Vec<f32> = (0..6).map(|v| v as f32).collect();
+    let geo = Conv2d::default().with_stride(1, 3).geometry(&[1, 1, 1, 6], &[1, 1, 1, 1], None).unwrap();
+    assert_eq!(reference::conv2d(&geo, &x, &[1.0], None).unwrap(), vec![0.0, 3.0]);
+}
+
+#[test]
+fn pooling_by_hand() {
+    let geo = Pool2d::new(PoolKind::Max, [2, 2], [2, 2]).geometry(&[1, 1, 4, 4]).unwrap();
+    assert_eq!(reference::pool2d(&geo, &ramp()).unwrap(), vec![6.0, 8.0, 14.0, 16.0]);
+    let avg = Pool2d::new(PoolKind::Avg, [3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1));
+    // Corner window: 1 + 2 + 5 + 6 = 14 over 4 cells inside, or 9 with the padding counted.
+    assert_eq!(reference::pool2d(&avg.geometry(&[1, 1, 4, 4]).unwrap(), &ramp()).unwrap()[0], 3.5);
+    let incl = avg.with_count_include_pad(true);
+    assert_eq!(reference::pool2d(&incl.geometry(&[1, 1, 4, 4]).unwrap(), &ramp()).unwrap()[0], 14.0 / 9.0);
+}
+
+#[test]
+fn dense_lrn_softmax_by_hand() {
+    let geo = DenseGeometry::new(&[1, 3], &[2, 3], Some(2), true).unwrap();
+    let y = reference::dense(&geo, &[1.0, 2.0, 3.0], &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], Some(&[0.5, -20.0])).unwrap();
+    assert_eq!(y, vec![0.0, 0.0]); // relu(-1.5), relu(-8)
+    let lrn = Lrn { size: 3, alpha: 3.0, beta: 1.0, k: 1.0, groups: 1 };
+    let y = reference::lrn([1, 4, 1, 1], &[1.0, 2.0, 3.0, 4.0], &lrn).unwrap();
+    assert!((y[1] - 2.0 / 15.0).abs() < 1e-7, "{y:?}");
+    let y = reference::softmax(&[1, 4], &[1.0f32.ln(), 2.0f32.ln(), 3.0f32.ln(), 4.0f32.ln()]).unwrap();
+    for (got, want) in y.iter().zip([0.1, 0.2, 0.3, 0.4]) {
+        assert!((got - want).abs() < 1e-6, "{y:?}");
+    }
+}
+
+#[test]
+fn mismatched_data_is_an_error_not_a_panic() {
+    let geo = Conv2d::default().geometry(&[1, 1, 4, 4], &[1, 1, 3, 3], None).unwrap();
+    assert!(reference::conv2d(&geo, &[0.0; 15], &[0.0; 9], None).is_err());
+    assert!(reference::add(&[1.0, 2.0], &[1.0], false).is_err());
+}

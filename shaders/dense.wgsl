@@ -7,9 +7,10 @@
 //
 // gemm: each invocation computes 4 outputs (m) x TILE_N samples (n), a vec4 accumulator per
 //       sample (register blocking). Grid: x = sample blocks, y = output blocks.
-// gemv: batch 1, streaming W once. A workgroup of WG lanes owns 4 rows; neighbouring lanes
-//       read neighbouring vec4s of each row, then the lanes' partial sums are reduced in
-//       workgroup memory. Grid: one workgroup per 4 rows, folded into (x, y).
+// gemv: batch 1, streaming W once. A workgroup of WG lanes owns 8 rows; neighbouring lanes
+//       read neighbouring vec4s of each row (each x vec4 serves 8 rows), then the lanes'
+//       partial sums are reduced in workgroup memory. Grid: one workgroup per 8 rows, folded
+//       into (x, y).
 //
 // Bindings (group 0)              mirrors GEMM and GEMV in src/ops/dense.rs
 //   0 w     texture_2d<f32>     [M, K] as vec4 texels, texel i at (i mod 2^TEX_SHIFT, i >> TEX_SHIFT)
@@ -139,7 +140,8 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-var<workgroup> partial: array<vec4<f32>, 256>;
+// Two vec4s of partial sums per lane: rows 0..3 and 4..7 of the workgroup.
+var<workgroup> partial: array<vec4<f32>, 512>;
 
 @compute @workgroup_size(WG, 1, 1)
 fn gemv(
@@ -147,25 +149,32 @@ fn gemv(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let m0 = (wid.x + wid.y * nwg.x) * 4u;
-    var sum = vec4<f32>(0.0);
+    let m0 = (wid.x + wid.y * nwg.x) * 8u;
+    var lo = vec4<f32>(0.0);
+    var hi = vec4<f32>(0.0);
     if (m0 < p.m) {
+        // Rows past the end reread the last one; their results are not stored.
         let r = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.m - 1u));
+        let s = min(r + vec4<u32>(4u), vec4<u32>(p.m - 1u));
         for (var k4 = lane; k4 < (p.k + 3u) / 4u; k4 += WG) {
             let xv = x_row(0u, k4);
-            sum += vec4<f32>(dot(w_row(r.x, k4), xv), dot(w_row(r.y, k4), xv), dot(w_row(r.z, k4), xv), dot(w_row(r.w, k4), xv));
+            lo += vec4<f32>(dot(w_row(r.x, k4), xv), dot(w_row(r.y, k4), xv), dot(w_row(r.z, k4), xv), dot(w_row(r.w, k4), xv));
+            hi += vec4<f32>(dot(w_row(s.x, k4), xv), dot(w_row(s.y, k4), xv), dot(w_row(s.z, k4), xv), dot(w_row(s.w, k4), xv));
         }
     }
-    partial[lane] = sum;
+    partial[lane] = lo;
+    partial[WG + lane] = hi;
     // Tree reduction over the WG lanes.
     for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
         workgroupBarrier();
         if (lane < stride) {
             partial[lane] += partial[lane + stride];
+            partial[WG + lane] += partial[WG + lane + stride];
         }
     }
     workgroupBarrier();
     if (lane == 0u && m0 < p.m) {
         store(0u, m0, partial[0]);
+        store(0u, m0 + 4u, partial[WG]);
     }
 }

@@ -45,7 +45,7 @@ pub enum DenseKernel {
     Auto,
     /// The GEMM with a block of 4 outputs x `tile_n` (1..=4) samples per invocation.
     Gemm { tile_n: u32 },
-    /// The matrix-vector kernel (batch 1 only): 4 outputs per workgroup of `wg` lanes (a
+    /// The matrix-vector kernel (batch 1 only): 8 outputs per workgroup of `wg` lanes (a
     /// power of two, at most 256).
     Gemv { wg: u32 },
 }
@@ -235,7 +235,7 @@ pub(crate) fn plan(
             message: format!("the matrix-vector workgroup must be a power of two up to 256, got {wg}"),
         }),
         DenseKernel::Gemv { wg } => {
-            let grid = fold_grid(blocks(geo.out_features, 4), max);
+            let grid = fold_grid(blocks(geo.out_features, 8), max);
             gpu.dispatch_with(&GEMV, &[("WG", wg)], &resources, bytemuck::bytes_of(&params), grid)
         }
         DenseKernel::Auto if geo.batch == 1 => plan(x, in_features, slice, y, relu, DenseKernel::Gemv { wg: 64 }),

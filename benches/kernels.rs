@@ -23,6 +23,7 @@ fn conv(c: &mut Criterion) {
             [256, 48, 5, 5],
             Conv2d::default().with_padding(Padding::symmetric(2, 2)).with_groups(2),
         ),
+        ("alexnet-conv3", [1, 256, 13, 13], [384, 256, 3, 3], same),
         ("resnet-3x3-64", [1, 64, 56, 56], [64, 64, 3, 3], same),
         ("resnet-1x1-256-64", [1, 256, 56, 56], [64, 256, 1, 1], Conv2d::default()),
     ];

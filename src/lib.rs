@@ -3,7 +3,9 @@
 //! Kernels are WGSL compute shaders (in `shaders/`) run through wgpu; every op has a plain
 //! CPU twin in [`reference`] that defines what it computes. Tensors are f32, NCHW, and live on
 //! one [`Gpu`]; every op checks shapes and devices and returns a typed [`Error`] naming the
-//! numbers, never panicking on user input.
+//! numbers, never panicking on user input. Layers compose into [`model::Model`]s (AlexNet
+//! and a ResNet bottleneck in [`model::zoo`]) that run on one device ([`model::GpuModel`]) or
+//! with their channel groups split across several ([`split::SplitModel`]).
 //!
 //! ```no_run
 //! use dojang::{Gpu, Tensor, ops::conv2d::{conv2d, Conv2d, Padding}};

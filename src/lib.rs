@@ -1,7 +1,7 @@
 //! dojang (도장, "stamp"): a GPU engine for convolutional networks.
 //!
 //! Kernels are WGSL compute shaders (in `shaders/`) run through wgpu; every op has a plain
-//! CPU twin in [`reference`] that defines what it computes. Tensors are f32, NCHW, and live on
+//! CPU twin in [`reference`](mod@reference) that defines what it computes. Tensors are f32, NCHW, and live on
 //! one [`Gpu`]; every op checks shapes and devices and returns a typed [`Error`] naming the
 //! numbers, never panicking on user input. Layers compose into [`model::Model`]s (AlexNet
 //! and a ResNet bottleneck in [`model::zoo`]) that run on one device ([`model::GpuModel`]) or

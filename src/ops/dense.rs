@@ -120,7 +120,7 @@ pub struct DenseWeight {
 }
 
 impl DenseWeight {
-    /// Uploads `w` [out, in] and `b` [out], cut into as few row slices as the limits allow.
+    /// Uploads `w` `[out, in]` and `b` `[out]`, cut into as few row slices as the limits allow.
     pub fn upload(
         gpu: &Gpu,
         w: &[f32],

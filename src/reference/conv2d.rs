@@ -1,5 +1,5 @@
 //! Convolution by definition:
-//! y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[n, g·Cin/G + ci, iy, ix]
+//! `y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[n, g·Cin/G + ci, iy, ix]`
 //! with iy = oy·sh − pt + ky·dh, ix = ox·sw − pl + kx·dw, and cells outside the image zero.
 
 use crate::error::Result;

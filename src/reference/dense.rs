@@ -1,4 +1,4 @@
-//! Dense layer by definition: y[n, o] = b[o] + Σ_i x[n, i] · W[o, i].
+//! Dense layer by definition: `y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]`.
 
 use crate::error::Result;
 use crate::ops::check_len;

@@ -54,7 +54,7 @@ impl CaseResult {
         }
     }
 
-    fn from_comparison(op: &str, case: &str, c: &Comparison, shape: &[usize]) -> CaseResult {
+    pub(crate) fn from_comparison(op: &str, case: &str, c: &Comparison, shape: &[usize]) -> CaseResult {
         CaseResult {
             op: op.into(),
             case: case.into(),

@@ -3,9 +3,8 @@
 //! CPU cores, so the split cannot be faster there; it measures what the exchanges cost.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dojang::Gpu;
-use dojang::model::{GpuModel, Weights, zoo};
-use dojang::split::SplitModel;
+use dojang::model::{Weights, zoo};
+use dojang::{Gpu, GpuModel};
 
 fn alexnet(c: &mut Criterion) {
     let gpu = Gpu::new().unwrap_or_else(|e| panic!("benches need an adapter: {e}"));
@@ -15,7 +14,7 @@ fn alexnet(c: &mut Criterion) {
     let input = vec![0.5f32; batch * 3 * 227 * 227];
     let mut one = GpuModel::new(&gpu, &model, &weights).unwrap();
     let gpus = Gpu::open_group(2, Some(&gpu.info().name)).unwrap();
-    let mut two = SplitModel::new(&gpus, &model, &weights).unwrap();
+    let mut two = GpuModel::split(&gpus, &model, &weights).unwrap();
 
     let mut group = c.benchmark_group("alexnet/forward-batch1");
     group.sample_size(10).throughput(Throughput::Elements(batch as u64));

@@ -1,15 +1,21 @@
 //! Kernel throughput, variants side by side: `cargo bench`. Each group is op/algorithm/shape
 //! and reports GFLOP/s (criterion's "elements" are floating-point operations). A measured
-//! iteration is one call: submit, wait for the GPU, output allocation included; conv calls
-//! also repack their weights, dense weights are uploaded once.
+//! iteration is one recorded launch, submitted and waited for; weights are prepared once, as
+//! a model holds them.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dojang::ops::conv2d::{Conv2d, ConvKernel, Padding, conv2d_with};
-use dojang::ops::dense::{DenseGeometry, DenseKernel, DenseWeight};
-use dojang::{Gpu, Tensor};
+use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding};
+use dojang::ops::{Pool2d, PoolKind, conv2d, pool2d, record_pool2d, record_relu, relu};
+use dojang::{Gpu, Launch, Tensor};
 
 fn gpu() -> Gpu {
     Gpu::new().unwrap_or_else(|e| panic!("benches need an adapter: {e}"))
+}
+
+/// Runs a recording and waits for it.
+fn run(launch: &Launch) {
+    launch.run().unwrap();
+    launch.gpu().wait_idle().unwrap();
 }
 
 fn conv(c: &mut Criterion) {
@@ -30,7 +36,8 @@ fn conv(c: &mut Criterion) {
     for (name, xs, ws, attrs) in cases {
         let geo = attrs.geometry(&xs, &ws, None).unwrap();
         let x = Tensor::zeros(&gpu, &xs).unwrap();
-        let w = Tensor::zeros(&gpu, &ws).unwrap();
+        let w = ConvWeight::new(&Tensor::zeros(&gpu, &ws).unwrap(), None, attrs.groups).unwrap();
+        let y = Tensor::zeros(&gpu, &geo.output_shape()).unwrap();
         let mut group = c.benchmark_group(format!("conv2d/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
         // Auto: 8 channels per invocation; pointwise convolutions over the flattened image.
@@ -41,8 +48,9 @@ fn conv(c: &mut Criterion) {
             ("direct-8co-4x16", ConvKernel::Direct { tile_co: 8, wg_x: 4, wg_y: 16 }),
         ];
         for (variant, kernel) in variants {
-            conv2d_with(&x, &w, None, &attrs, kernel).unwrap(); // warm the pipeline
-            group.bench_function(variant, |b| b.iter(|| conv2d_with(&x, &w, None, &attrs, kernel).unwrap()));
+            let launch = w.record_with(&x, &y, &attrs, kernel).unwrap();
+            run(&launch); // warm the pipeline
+            group.bench_function(variant, |b| b.iter(|| run(&launch)));
         }
         group.finish();
     }
@@ -52,9 +60,9 @@ fn dense(c: &mut Criterion) {
     let gpu = gpu();
     for (name, n, f, o) in [("fc7-batch1", 1, 4096, 4096), ("fc8-batch1", 1, 4096, 1000), ("fc7-batch4", 4, 4096, 4096)]
     {
-        let geo = DenseGeometry::new(&[n, f], &[o, f], None, false).unwrap();
+        let geo = Dense::default().geometry(&[n, f], &[o, f], None).unwrap();
         let x = Tensor::zeros(&gpu, &[n, f]).unwrap();
-        // Uploaded once, as a model holds it: the iterations time the kernel, not the upload.
+        let y = Tensor::zeros(&gpu, &[n, o]).unwrap();
         let w = DenseWeight::upload(&gpu, &vec![0.0; o * f], None, o, f).unwrap();
         let mut group = c.benchmark_group(format!("dense/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
@@ -65,12 +73,57 @@ fn dense(c: &mut Criterion) {
             variants.push(("gemv-256", DenseKernel::Gemv { wg: 256 }));
         }
         for (variant, kernel) in variants {
-            w.forward_with(&x, false, kernel).unwrap();
-            group.bench_function(variant, |b| b.iter(|| w.forward_with(&x, false, kernel).unwrap()));
+            let launch = w.record_with(&x, &y, &Dense::default(), kernel).unwrap();
+            run(&launch);
+            group.bench_function(variant, |b| b.iter(|| run(&launch)));
         }
         group.finish();
     }
 }
 
-criterion_group!(benches, conv, dense);
+/// conv → ReLU → max pool, three op calls: each waited for (a round trip per op, as ops ran
+/// before they stopped waiting), enqueued with one wait at the end, and as one recording.
+fn chain(c: &mut Criterion) {
+    let gpu = gpu();
+    let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1));
+    let pool = Pool2d::new(PoolKind::Max, [2, 2], [2, 2]);
+    let x = Tensor::zeros(&gpu, &[1, 64, 56, 56]).unwrap();
+    let w = Tensor::zeros(&gpu, &[64, 64, 3, 3]).unwrap();
+    let geo = attrs.geometry(x.shape(), w.shape(), None).unwrap();
+    let mut group = c.benchmark_group("chain/conv3x3-relu-maxpool-64x56x56");
+    group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
+    group.bench_function("calls-each-waited", |b| {
+        b.iter(|| {
+            let y = conv2d(&x, &w, None, &attrs).unwrap();
+            gpu.wait_idle().unwrap();
+            let r = relu(&y).unwrap();
+            gpu.wait_idle().unwrap();
+            let z = pool2d(&r, &pool).unwrap();
+            z.download().unwrap()
+        })
+    });
+    group.bench_function("calls-enqueued", |b| {
+        b.iter(|| pool2d(&relu(&conv2d(&x, &w, None, &attrs).unwrap()).unwrap(), &pool).unwrap().download().unwrap())
+    });
+    let weight = ConvWeight::new(&w, None, 1).unwrap();
+    let (y, r, z) = (
+        Tensor::zeros(&gpu, &geo.output_shape()).unwrap(),
+        Tensor::zeros(&gpu, &geo.output_shape()).unwrap(),
+        Tensor::zeros(&gpu, &[1, 64, 28, 28]).unwrap(),
+    );
+    let recorded = weight
+        .record(&x, &y, &attrs)
+        .and_then(|l| l.then(record_relu(&y, &r)?))
+        .and_then(|l| l.then(record_pool2d(&r, &z, &pool)?))
+        .unwrap();
+    group.bench_function("recorded", |b| {
+        b.iter(|| {
+            recorded.run().unwrap();
+            z.download().unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, conv, dense, chain);
 criterion_main!(benches);

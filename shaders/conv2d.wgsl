@@ -17,7 +17,8 @@
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
 // Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
 // Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
-// when the pipeline is built).
+// when the pipeline is built), TEX_SHIFT (log2 of the weight texture's row width, set by
+// src/texture.rs).
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,
@@ -33,7 +34,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-const TEX_SHIFT: u32 = 12u;
+override TEX_SHIFT: u32;
 
 // Packed weight vec4 number i: texel i of the texture laid out by src/texture.rs.
 fn weight(i: u32) -> vec4<f32> {
@@ -109,7 +110,7 @@ fn window(r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>, o: u32) ->
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tiles_per_group = (p.cout_per_group + TILE_CO - 1u) / TILE_CO;
     let g = gid.y / tiles_per_group;
     let ox0 = gid.x * 8u;

@@ -5,9 +5,9 @@
 // y rows are `y_stride` wide and this dispatch writes columns y_offset .. y_offset + M: the
 // rows of a weight cut into slices (too large for one binding, or split across devices).
 //
-// gemm: each invocation computes 4 outputs (m) x TILE_N samples (n), a vec4 accumulator per
+// dense_gemm: each invocation computes 4 outputs (m) x TILE_N samples (n), a vec4 accumulator per
 //       sample (register blocking). Grid: x = sample blocks, y = output blocks.
-// gemv: batch 1, streaming W once. A workgroup of WG lanes owns 8 rows; neighbouring lanes
+// dense_gemv: batch 1, streaming W once. A workgroup of WG lanes owns 8 rows; neighbouring lanes
 //       read neighbouring vec4s of each row (each x vec4 serves 8 rows), then the lanes'
 //       partial sums are reduced in workgroup memory. Grid: one workgroup per 8 rows, folded
 //       into (x, y).
@@ -19,7 +19,8 @@
 //   2 bias  storage read        [M] (unread when has_bias = 0)
 //   3 y     storage read_write  [N, y_stride]
 //   4 p     uniform             Params (field order of DenseUniform in src/ops/dense.rs)
-// Overrides: WG_X, WG_Y, TILE_N (1..4) for gemm; WG (a power of two ≤ 256) for gemv.
+// Overrides: WG_X, WG_Y, TILE_N (1..4) for gemm; WG (a power of two ≤ 256) for gemv;
+// TEX_SHIFT (log2 of the weight texture's row width, set by src/texture.rs) for both.
 
 struct Params {
     m: u32, n: u32, k: u32, y_stride: u32,
@@ -32,7 +33,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-const TEX_SHIFT: u32 = 12u;
+override TEX_SHIFT: u32;
 
 // Weight vec4 number i.
 fn w4(i: u32) -> vec4<f32> {
@@ -94,7 +95,7 @@ fn store(n: u32, m0: u32, v: vec4<f32>) {
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
-fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn dense_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n0 = gid.x * TILE_N;
     let m0 = gid.y * 4u;
     if (n0 >= p.n || m0 >= p.m) {
@@ -144,7 +145,7 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
 var<workgroup> partial: array<vec4<f32>, 512>;
 
 @compute @workgroup_size(WG, 1, 1)
-fn gemv(
+fn dense_gemv(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,

@@ -20,7 +20,7 @@ struct Params {
 override WG: u32 = 64u;
 
 @compute @workgroup_size(WG, 1, 1)
-fn main(
+fn pack_conv_weights(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,

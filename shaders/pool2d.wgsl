@@ -29,7 +29,7 @@ fn is_nan(v: f32) -> bool {
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn main(
+fn pool2d(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,

@@ -36,7 +36,7 @@ fn reduce(lane: u32, value: f32, op: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn main(
+fn softmax(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,

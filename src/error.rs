@@ -1,5 +1,5 @@
-//! The crate's error type. Every shape variant names the op and the offending numbers, so a
-//! message alone says what to fix; nothing in dojang panics on user input.
+//! The crate's error type. Every variant names the op and the offending numbers, so a message
+//! alone says what to fix; nothing in dojang panics on user input.
 
 use std::fmt;
 
@@ -51,7 +51,7 @@ pub enum Error {
     #[error("reading a buffer back from the GPU failed: {0}")]
     Map(String),
 
-    // --- shapes ------------------------------------------------------------------------
+    // --- shapes and attributes ---------------------------------------------------------
     /// A tensor has the wrong number of dimensions.
     #[error("{op}: {what} must have {expected} dimensions, got shape {got}")]
     Rank { op: &'static str, what: &'static str, expected: usize, got: Shape },
@@ -70,7 +70,7 @@ pub enum Error {
     /// The bias length differs from the number of outputs.
     #[error("{op}: bias has {got} values, expected {expected} (one per output)")]
     BiasLength { op: &'static str, got: usize, expected: usize },
-    /// A stride, dilation or window of zero.
+    /// A stride, dilation, window or group count of zero.
     #[error("{op}: {what} must be at least 1, got ({0}, {1})", value[0], value[1])]
     Zero { op: &'static str, what: &'static str, value: [usize; 2] },
     /// The output would have no elements.
@@ -95,32 +95,88 @@ pub enum Error {
     /// Two shapes that must agree do not.
     #[error("{op}: shapes {a} and {b} do not match")]
     Mismatch { op: &'static str, a: Shape, b: Shape },
-    /// An attribute outside its valid range.
-    #[error("{op}: {message}")]
-    Attribute { op: &'static str, message: String },
+    /// Pooling padding wider than half the window: a window could lie wholly in the padding.
+    #[error(
+        "pool2d: padding (top {0}, left {1}, bottom {2}, right {3}) must be at most half the \
+         {4}x{5} window ({6}, {7})", pads[0], pads[1], pads[2], pads[3], window[0], window[1],
+        window[0] / 2, window[1] / 2
+    )]
+    PoolPadding { pads: [usize; 4], window: [usize; 2] },
+    /// An LRN window that cannot centre on its channel.
+    #[error("lrn: size must be odd (a window centred on each channel), got {size}")]
+    LrnSize { size: usize },
+    /// An adaptive pool whose output size does not divide its input size.
+    #[error("adaptive_avg_pool: pooling {0}x{1} to {2}x{3} needs sizes that divide", from[0], from[1], to[0], to[1])]
+    AdaptivePool { from: [usize; 2], to: [usize; 2] },
+    /// A kernel choice or tuning value the kernel does not support.
+    #[error("{op}: {knob} = {value} is not supported; it must be {allowed}")]
+    Tuning { op: &'static str, knob: &'static str, value: u64, allowed: &'static str },
+    /// A prepared convolution weight used with other groups than it was packed for.
+    #[error("conv2d: the weight was prepared for groups {prepared}, the attributes ask for {asked}")]
+    WeightGroups { prepared: usize, asked: usize },
+    /// A copy region that passes the end of a tensor.
+    #[error("{op}: {len} elements at {offset} pass the end of a tensor of {size}")]
+    OutOfRange { op: &'static str, offset: usize, len: usize, size: usize },
     /// A tensor that lives on another device than the op runs on.
     #[error("{op}: {what} lives on device #{tensor_device}, the op runs on device #{op_device}")]
     WrongDevice { op: &'static str, what: &'static str, tensor_device: u64, op_device: u64 },
 
     // --- models ------------------------------------------------------------------------
+    /// A model of no layers.
+    #[error("model {model} has no layers")]
+    NoLayers { model: String },
     /// A layer that does not fit its input, found when the model is built.
-    #[error("layer {layer}: {message} (input shape {input})")]
-    Layer { layer: String, input: Shape, message: String },
+    #[error("layer {layer}: {source} (input shape {input})")]
+    Layer { layer: String, input: Shape, source: Box<Error> },
+    /// An `Add` layer whose source is not an earlier layer (nor `input`).
+    #[error("layer {layer}: adds `{from}`, which is not an earlier layer")]
+    AddSource { layer: String, from: String },
     /// A model name the zoo does not know.
-    #[error("unknown model `{0}`; the models are: alexnet, alexnet-notes, alexnet-torchvision, bottleneck")]
-    UnknownModel(String),
-    /// A weight file that lacks a tensor, holds a wrong shape or dtype, or cannot be read.
-    #[error("weights: tensor `{tensor}`: {message}")]
-    Weights { tensor: String, message: String },
-
-    /// A layer that cannot be split evenly across the devices of a group.
-    #[error("placement of layer {layer} on {devices} devices: {message}")]
-    Placement { layer: String, devices: usize, message: String },
+    #[error("unknown model `{name}`; the models are: {}", known.join(", "))]
+    UnknownModel { name: String, known: &'static [&'static str] },
+    /// A parameter the weights lack.
+    #[error("weights: tensor `{tensor}` is missing")]
+    WeightMissing { tensor: String },
+    /// A parameter of another shape than the model's.
+    #[error("weights: tensor `{tensor}` has shape {got}, the model expects {expected}")]
+    WeightShape { tensor: String, got: Shape, expected: Shape },
+    /// A parameter whose values do not fill its shape.
+    #[error("weights: tensor `{tensor}` of shape {shape} needs {expected} values, got {got}")]
+    WeightValues { tensor: String, shape: Shape, expected: usize, got: usize },
+    /// A parameter stored in a type dojang does not read.
+    #[error("weights: tensor `{tensor}` has dtype {dtype}; dojang reads F32, F16 and BF16")]
+    WeightDtype { tensor: String, dtype: String },
+    /// A weights file that cannot be read or written.
+    #[error("weights file {path}: {reason}")]
+    WeightFile { path: String, reason: String },
+    /// A layer that cannot be placed on the devices of a group.
+    #[error("placement of layer {layer} on {devices} devices: {problem}")]
+    Placement { layer: String, devices: usize, problem: PlacementProblem },
 
     // --- limits ------------------------------------------------------------------------
     /// A buffer or dispatch above the device's limits that dojang cannot split.
     #[error("{op}: {what} needs {needed}, above the device limit of {limit}")]
     Limit { op: &'static str, what: String, needed: u64, limit: u64 },
+}
+
+/// Why a layer cannot be placed on a device group.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlacementProblem {
+    /// A group of no devices.
+    #[error("a device group needs at least one device")]
+    NoDevices,
+    /// Channels, features or groups that do not split evenly.
+    #[error("{what} ({count}) do not divide evenly by {devices} devices")]
+    Uneven { what: &'static str, count: usize, devices: usize },
+    /// An LRN window that would reach into another device's channels.
+    #[error("LRN with groups {groups} would normalise across devices; it needs groups a multiple of {devices}")]
+    LrnAcrossDevices { groups: usize, devices: usize },
+    /// A layer that cannot take its input as the previous layer left it.
+    #[error("it cannot read an input held {held}")]
+    Input { held: &'static str },
+    /// Layers after the gathered softmax.
+    #[error("layers after the gathered softmax are not supported")]
+    AfterSoftmax,
 }
 
 /// `Result` with dojang's [`Error`].

@@ -4,14 +4,14 @@
 //! an [`Error`] rather than a panic in wgpu's default handler; device loss is recorded by a
 //! callback and reported by the next call.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use parking_lot::Mutex;
 use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
-use crate::pipeline::{Access, Kernel};
+use crate::pipeline::{self, Dispatch, Kernel, Pipeline, PipelineCache};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -52,29 +52,10 @@ struct Inner {
     device: wgpu::Device,
     queue: wgpu::Queue,
     limits: wgpu::Limits,
-    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+    pipelines: PipelineCache,
     lost: Arc<Mutex<Option<String>>>,
     /// Bound where a kernel's optional input (a bias) is absent.
     placeholder: wgpu::Buffer,
-}
-
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct PipelineKey {
-    kernel: &'static str,
-    entry: &'static str,
-    overrides: Vec<(&'static str, u32)>,
-}
-
-pub(crate) struct Pipeline {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
-}
-
-/// One recorded kernel launch: pipeline, bound buffers and grid. Built once, run many times.
-pub(crate) struct Dispatch {
-    pipeline: Arc<Pipeline>,
-    bind_group: wgpu::BindGroup,
-    workgroups: [u32; 3],
 }
 
 impl Gpu {
@@ -123,7 +104,7 @@ impl Gpu {
         let lost = Arc::new(Mutex::new(None));
         let lost_cb = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
-            *lost_cb.lock().unwrap() = Some(format!("{reason:?}: {message}"));
+            *lost_cb.lock() = Some(format!("{reason:?}: {message}"));
         });
         // Errors outside a scope are logged, never a panic inside wgpu's callback.
         device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured wgpu error: {e}")));
@@ -140,7 +121,7 @@ impl Gpu {
                 device,
                 queue,
                 limits,
-                pipelines: Mutex::new(HashMap::new()),
+                pipelines: PipelineCache::default(),
                 lost,
                 placeholder,
             }),
@@ -176,12 +157,12 @@ impl Gpu {
 
     /// The largest buffer a kernel can bind, in bytes.
     pub fn max_binding_bytes(&self) -> u64 {
-        (self.inner.limits.max_storage_buffer_binding_size as u64).min(self.inner.limits.max_buffer_size)
+        self.inner.limits.max_storage_buffer_binding_size.min(self.inner.limits.max_buffer_size)
     }
 
     /// Fails with [`Error::DeviceLost`] once the device is gone.
     pub(crate) fn check_alive(&self) -> Result<()> {
-        match self.inner.lost.lock().unwrap().as_ref() {
+        match self.inner.lost.lock().as_ref() {
             Some(reason) => Err(Error::DeviceLost(reason.clone())),
             None => Ok(()),
         }
@@ -214,86 +195,15 @@ impl Gpu {
 
     /// The pipeline for `kernel` with these override values, built on first use.
     pub(crate) fn pipeline(&self, kernel: &Kernel, overrides: &[(&'static str, u32)]) -> Result<Arc<Pipeline>> {
-        let key = PipelineKey { kernel: kernel.name, entry: kernel.entry, overrides: overrides.to_vec() };
-        if let Some(p) = self.inner.pipelines.lock().unwrap().get(&key) {
-            return Ok(p.clone());
-        }
         let device = &self.inner.device;
-        let pipeline = self.scoped(kernel.name, || {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.name),
-                source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
-            });
-            let entries: Vec<_> = kernel
-                .bindings
-                .iter()
-                .enumerate()
-                .map(|(i, access)| wgpu::BindGroupLayoutEntry {
-                    binding: i as u32,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: match access {
-                        Access::Texture => wgpu::BindingType::Texture {
-                            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                            view_dimension: wgpu::TextureViewDimension::D2,
-                            multisampled: false,
-                        },
-                        buffer => wgpu::BindingType::Buffer {
-                            ty: match buffer {
-                                Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                                Access::Uniform => wgpu::BufferBindingType::Uniform,
-                                _ => wgpu::BufferBindingType::Storage { read_only: true },
-                            },
-                            has_dynamic_offset: false,
-                            min_binding_size: None,
-                        },
-                    },
-                    count: None,
-                })
-                .collect();
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(kernel.name),
-                entries: &entries,
-            });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(kernel.name),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let constants: Vec<(&str, f64)> = overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.name),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(kernel.entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            });
-            Pipeline { layout, pipeline }
-        })?;
-        let pipeline = Arc::new(pipeline);
-        self.inner.pipelines.lock().unwrap().insert(key, pipeline.clone());
-        Ok(pipeline)
+        self.inner
+            .pipelines
+            .get_or_build(kernel, overrides, || self.scoped(kernel.name, || pipeline::build(device, kernel, overrides)))
     }
 
-    /// Records a launch of `kernel` over `workgroups` with `buffers` bound in the kernel's
+    /// Records a launch of `kernel` over `workgroups` with `resources` bound in the kernel's
     /// binding order and `params` as its trailing uniform.
     pub(crate) fn dispatch(
-        &self,
-        kernel: &Kernel,
-        overrides: &[(&'static str, u32)],
-        buffers: &[&wgpu::Buffer],
-        params: &[u8],
-        workgroups: [u32; 3],
-    ) -> Result<Dispatch> {
-        let resources: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
-        self.dispatch_with(kernel, overrides, &resources, params, workgroups)
-    }
-
-    /// [`Gpu::dispatch`] with any resources (textures among them) bound in binding order.
-    pub(crate) fn dispatch_with(
         &self,
         kernel: &Kernel,
         overrides: &[(&'static str, u32)],
@@ -301,6 +211,8 @@ impl Gpu {
         params: &[u8],
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
+        debug_assert_eq!(params.len(), kernel.uniform_size, "{}: uniform size", kernel.name);
+        debug_assert_eq!(resources.len() + 1, kernel.bindings.len(), "{}: bindings", kernel.name);
         let limit = self.inner.limits.max_compute_workgroups_per_dimension;
         if let Some(&n) = workgroups.iter().find(|&&n| n > limit) {
             return Err(Error::Limit {
@@ -334,25 +246,20 @@ impl Gpu {
         Ok(Dispatch { pipeline, bind_group, workgroups })
     }
 
-    /// Submits `dispatches` in order as one command buffer and waits for them to finish.
-    pub(crate) fn run(&self, op: &str, dispatches: &[&Dispatch]) -> Result<()> {
-        let index = self.submit(op, dispatches)?;
-        self.wait(op, Some(index))
-    }
-
-    /// Submits `dispatches` in order as one command buffer without waiting.
-    pub(crate) fn submit(&self, op: &str, dispatches: &[&Dispatch]) -> Result<wgpu::SubmissionIndex> {
+    /// Submits `dispatches` in order as one command buffer, without waiting.
+    pub(crate) fn submit<'a>(
+        &self,
+        label: &str,
+        dispatches: impl IntoIterator<Item = &'a Dispatch>,
+    ) -> Result<wgpu::SubmissionIndex> {
         let device = &self.inner.device;
-        self.scoped(op, || {
-            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+        self.scoped(label, || {
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
             {
                 let mut pass = encoder
-                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(op), timestamp_writes: None });
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None });
                 for d in dispatches {
-                    pass.set_pipeline(&d.pipeline.pipeline);
-                    pass.set_bind_group(0, &d.bind_group, &[]);
-                    let [x, y, z] = d.workgroups;
-                    pass.dispatch_workgroups(x, y, z);
+                    d.record(&mut pass);
                 }
             }
             self.inner.queue.submit([encoder.finish()])
@@ -360,13 +267,19 @@ impl Gpu {
     }
 
     /// Blocks until the submission (or all work, with `None`) has finished.
-    pub(crate) fn wait(&self, op: &str, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+    pub(crate) fn wait(&self, label: &str, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
         let poll = match index {
             Some(i) => wgpu::PollType::Wait { submission_index: Some(i), timeout: None },
             None => wgpu::PollType::wait_indefinitely(),
         };
-        self.inner.device.poll(poll).map_err(|e| Error::Wgpu { op: op.to_string(), message: e.to_string() })?;
+        self.inner.device.poll(poll).map_err(|e| Error::Wgpu { op: label.to_string(), message: e.to_string() })?;
         self.check_alive()
+    }
+
+    /// Blocks until every op enqueued on this device has finished. Ops do not wait (only
+    /// downloads do); call this to time them or to bound the work in flight.
+    pub fn wait_idle(&self) -> Result<()> {
+        self.wait("wait_idle", None)
     }
 }
 

@@ -1,14 +1,24 @@
 //! dojang (도장, "stamp"): a GPU engine for convolutional networks.
 //!
 //! Kernels are WGSL compute shaders (in `shaders/`) run through wgpu; every op has a plain
-//! CPU twin in [`reference`](mod@reference) that defines what it computes. Tensors are f32, NCHW, and live on
-//! one [`Gpu`]; every op checks shapes and devices and returns a typed [`Error`] naming the
-//! numbers, never panicking on user input. Layers compose into [`model::Model`]s (AlexNet
-//! and a ResNet bottleneck in [`model::zoo`]) that run on one device ([`model::GpuModel`]) or
-//! with their channel groups split across several ([`split::SplitModel`]).
+//! CPU twin in [`reference`](mod@reference) that defines what it computes.
+//!
+//! - Tensors are f32, NCHW (`[N, C, H, W]`; `[N, F]` for features) and live on one [`Gpu`];
+//!   convolution weights are OIHW (`[Cout, Cin/groups, KH, KW]`) and dense weights `[out, in]`,
+//!   the PyTorch/ONNX layouts.
+//! - Every op checks shapes and devices first ([`params`]) and returns a typed [`Error`]
+//!   naming the numbers, never panicking on user input; a failed call leaves the device usable.
+//! - Ops enqueue their work and return at once; only [`Tensor::download`] waits. A
+//!   [`Launch`] records ops into given tensors once, to be replayed.
+//! - A GPU result passes when |gpu − cpu| ≤ atol + rtol·|cpu| ([`tolerance`]); for sums of K
+//!   products atol grows like √K, the growth of f32 rounding.
+//! - Layers compose into [`model::Model`]s (AlexNet and a ResNet bottleneck in
+//!   [`model::zoo`]) that run on one device or with their channel groups split over a device
+//!   group ([`GpuModel`], [`split`]).
 //!
 //! ```no_run
-//! use dojang::{Gpu, Tensor, ops::conv2d::{conv2d, Conv2d, Padding}};
+//! use dojang::ops::{Conv2d, Padding, conv2d};
+//! use dojang::{Gpu, Tensor};
 //! let gpu = Gpu::new()?;
 //! let x = Tensor::from_slice(&gpu, &vec![1.0; 3 * 8 * 8], &[1, 3, 8, 8])?;
 //! let w = Tensor::from_slice(&gpu, &vec![0.1; 4 * 3 * 3 * 3], &[4, 3, 3, 3])?;
@@ -17,18 +27,22 @@
 //! # Ok::<(), dojang::Error>(())
 //! ```
 
+pub mod cases;
 pub mod error;
 pub mod gpu;
+mod launch;
 pub mod model;
 pub mod ops;
+pub mod params;
 pub mod pipeline;
 pub mod reference;
 pub mod split;
 pub mod tensor;
 mod texture;
 pub mod tolerance;
-pub mod validate;
 
 pub use error::{Error, Result};
 pub use gpu::Gpu;
+pub use launch::Launch;
+pub use split::GpuModel;
 pub use tensor::Tensor;

@@ -1,36 +1,44 @@
-//! What a kernel declares to the host: its WGSL source, entry point and bindings.
+//! What a kernel declares to the host — its WGSL source, entry point, bindings, uniform size
+//! and override names — and what is built from it: the bind group layout and compute
+//! pipeline (cached per device and override values), and recorded launches.
+//!
+//! This module knows wgpu and nothing of the ops: the ops declare their kernels with it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 /// How a kernel accesses one binding; the uniform of parameters always comes last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Access {
+pub enum Access {
+    /// `var<storage, read>`.
     Read,
+    /// `var<storage, read_write>`.
     ReadWrite,
+    /// `var<uniform>`.
     Uniform,
     /// A `texture_2d<f32>` of rgba32float texels, read with textureLoad.
     Texture,
 }
 
-/// A compute entry point in one of the files under `shaders/`.
-pub(crate) struct Kernel {
-    /// Shader file stem and entry, for labels and the pipeline cache.
+/// A compute entry point in one of the files under `shaders/`, as the host sees it. Its
+/// fields mirror the WGSL file's header; a test checks them against the WGSL through naga.
+#[derive(Debug)]
+pub struct Kernel {
+    /// Label for pipelines and errors: the shader's file stem.
     pub name: &'static str,
+    /// The WGSL text.
     pub source: &'static str,
+    /// The entry point.
     pub entry: &'static str,
-    /// Binding `i` of group 0 is `bindings[i]`; mirrors the WGSL file's header.
+    /// Binding `i` of group 0 is `bindings[i]`.
     pub bindings: &'static [Access],
+    /// Bytes of the trailing uniform (the Rust struct's size).
+    pub uniform_size: usize,
+    /// The override constants the host sets.
+    pub overrides: &'static [&'static str],
 }
-
-/// Every kernel, for tests that validate all WGSL without a GPU.
-pub(crate) const ALL: &[&Kernel] = &[
-    &crate::ops::conv2d::DIRECT,
-    &crate::ops::conv2d::PACK,
-    &crate::ops::dense::GEMM,
-    &crate::ops::dense::GEMV,
-    &crate::ops::pool2d::POOL,
-    &crate::ops::elementwise::ELEMENTWISE,
-    &crate::ops::lrn::LRN,
-    &crate::ops::softmax::SOFTMAX,
-];
 
 /// Workgroup grid for `count` workgroups of a 1-D kernel: folded into (x, y) so that no
 /// dimension passes `max_per_dim`; kernels rebuild the linear index as `x + y * num_x`.
@@ -43,7 +51,110 @@ pub(crate) fn fold_grid(count: u32, max_per_dim: u32) -> [u32; 3] {
     }
 }
 
-/// The source of every kernel as wgpu sees it: the shader file's text.
-pub fn kernel_sources() -> Vec<(&'static str, &'static str, &'static str)> {
-    ALL.iter().map(|k| (k.name, k.entry, k.source)).collect()
+/// A kernel's layout and pipeline on one device.
+pub(crate) struct Pipeline {
+    pub(crate) layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    kernel: &'static str,
+    entry: &'static str,
+    overrides: Vec<(&'static str, u32)>,
+}
+
+/// The pipelines built on one device, by kernel and override values.
+#[derive(Default)]
+pub(crate) struct PipelineCache {
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+}
+
+impl PipelineCache {
+    /// The cached pipeline, or the one `build` makes (and the cache then keeps).
+    pub(crate) fn get_or_build<E>(
+        &self,
+        kernel: &Kernel,
+        overrides: &[(&'static str, u32)],
+        build: impl FnOnce() -> Result<Pipeline, E>,
+    ) -> Result<Arc<Pipeline>, E> {
+        let key = PipelineKey { kernel: kernel.name, entry: kernel.entry, overrides: overrides.to_vec() };
+        if let Some(p) = self.pipelines.lock().get(&key) {
+            return Ok(p.clone());
+        }
+        let pipeline = Arc::new(build()?);
+        self.pipelines.lock().insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+}
+
+/// Builds `kernel`'s bind group layout (from its binding table) and compute pipeline.
+/// Errors surface through the device's error scopes, which the caller holds.
+pub(crate) fn build(device: &wgpu::Device, kernel: &Kernel, overrides: &[(&'static str, u32)]) -> Pipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(kernel.name),
+        source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
+    });
+    let entries: Vec<_> = kernel
+        .bindings
+        .iter()
+        .enumerate()
+        .map(|(i, access)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: binding_type(*access),
+            count: None,
+        })
+        .collect();
+    let layout = device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(kernel.name), entries: &entries });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(kernel.name),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let constants: Vec<(&str, f64)> = overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(kernel.name),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some(kernel.entry),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &constants,
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    });
+    Pipeline { layout, pipeline }
+}
+
+fn binding_type(access: Access) -> wgpu::BindingType {
+    let buffer = |ty| wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None };
+    match access {
+        Access::Read => buffer(wgpu::BufferBindingType::Storage { read_only: true }),
+        Access::ReadWrite => buffer(wgpu::BufferBindingType::Storage { read_only: false }),
+        Access::Uniform => buffer(wgpu::BufferBindingType::Uniform),
+        Access::Texture => wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+    }
+}
+
+/// One recorded kernel launch: pipeline, bound resources and grid. Built once, run many times.
+pub(crate) struct Dispatch {
+    pub(crate) pipeline: Arc<Pipeline>,
+    pub(crate) bind_group: wgpu::BindGroup,
+    pub(crate) workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    /// Adds the launch to a compute pass.
+    pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
 }

@@ -16,12 +16,9 @@ pub struct Tensor {
 impl Tensor {
     /// Uploads `data` as a tensor of `shape`.
     pub fn from_slice(gpu: &Gpu, data: &[f32], shape: &[usize]) -> Result<Tensor> {
-        let expected: usize = shape.iter().product();
-        if data.len() != expected {
-            return Err(Error::DataLength { shape: shape.into(), expected, got: data.len() });
-        }
+        crate::params::check_len(shape, data)?;
         check_size(gpu, "tensor", shape)?;
-        let buffer = if data.len() % 4 == 0 {
+        let buffer = if data.len().is_multiple_of(4) {
             gpu.storage_buffer("tensor upload", bytemuck::cast_slice(data))?
         } else {
             let mut padded = data.to_vec();
@@ -33,8 +30,7 @@ impl Tensor {
 
     /// A tensor of zeros.
     pub fn zeros(gpu: &Gpu, shape: &[usize]) -> Result<Tensor> {
-        check_size(gpu, "tensor", shape)?;
-        let bytes = padded_bytes(shape);
+        let bytes = check_size(gpu, "tensor", shape)?;
         let buffer = gpu.scoped("tensor alloc", || {
             gpu.device().create_buffer(&wgpu::BufferDescriptor {
                 label: Some("tensor"),
@@ -92,12 +88,8 @@ impl Tensor {
 
     /// Writes `data` at element `offset` (the rest stays as it is).
     pub fn write_at(&self, offset: usize, data: &[f32]) -> Result<()> {
-        if offset + data.len() > self.len() {
-            return Err(Error::DataLength {
-                shape: self.shape.as_slice().into(),
-                expected: self.len() - offset.min(self.len()),
-                got: data.len(),
-            });
+        if offset.checked_add(data.len()).is_none_or(|end| end > self.len()) {
+            return Err(Error::OutOfRange { op: "write", offset, len: data.len(), size: self.len() });
         }
         self.gpu.scoped("tensor write", || {
             self.gpu.queue().write_buffer(&self.buffer, 4 * offset as u64, bytemuck::cast_slice(data))
@@ -108,15 +100,12 @@ impl Tensor {
     /// `dst` on the device, without a host round trip. Both must live on the same device.
     pub fn copy_regions_to(&self, dst: &Tensor, regions: &[(usize, usize, usize)]) -> Result<()> {
         dst.check_on(&self.gpu, "copy", "destination")?;
-        if let Some(&(s, d, l)) = regions.iter().find(|&&(s, d, l)| s + l > self.len() || d + l > dst.len()) {
-            return Err(Error::Attribute {
-                op: "copy",
-                message: format!(
-                    "region of {l} from {s} to {d} passes the end ({} → {} elements)",
-                    self.len(),
-                    dst.len()
-                ),
-            });
+        for &(s, d, l) in regions {
+            for (offset, size) in [(s, self.len()), (d, dst.len())] {
+                if offset.checked_add(l).is_none_or(|end| end > size) {
+                    return Err(Error::OutOfRange { op: "copy", offset, len: l, size });
+                }
+            }
         }
         self.gpu.scoped("copy", || {
             let mut encoder = self.gpu.device().create_command_encoder(&Default::default());
@@ -195,24 +184,26 @@ impl std::fmt::Debug for Tensor {
     }
 }
 
-/// Buffer bytes for `shape`: whole vec4s, so that kernels may read any tensor as vec4s.
-fn padded_bytes(shape: &[usize]) -> u64 {
-    16 * shape.iter().product::<usize>().div_ceil(4) as u64
+/// Buffer bytes for `shape`: whole vec4s, so that kernels may read any tensor as vec4s; None
+/// when the count overflows.
+fn padded_bytes(shape: &[usize]) -> Option<u64> {
+    let elements = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64))?;
+    elements.div_ceil(4).checked_mul(16)
 }
 
 /// A shape must have no empty dimension and fit one storage binding.
-fn check_size(gpu: &Gpu, op: &'static str, shape: &[usize]) -> Result<()> {
+fn check_size(gpu: &Gpu, op: &'static str, shape: &[usize]) -> Result<u64> {
     if shape.is_empty() || shape.contains(&0) {
         return Err(Error::Empty { op, what: "shape", shape: Shape(shape.to_vec()) });
     }
-    let bytes = padded_bytes(shape);
-    if bytes > gpu.max_binding_bytes() {
-        return Err(Error::Limit {
+    let limit = gpu.max_binding_bytes();
+    match padded_bytes(shape) {
+        Some(bytes) if bytes <= limit => Ok(bytes),
+        bytes => Err(Error::Limit {
             op,
-            what: format!("a tensor of shape {shape:?} ({bytes} bytes)"),
-            needed: bytes,
-            limit: gpu.max_binding_bytes(),
-        });
+            what: format!("a tensor of shape {shape:?} ({} bytes)", bytes.map_or("too many".into(), |b| b.to_string())),
+            needed: bytes.unwrap_or(u64::MAX),
+            limit,
+        }),
     }
-    Ok(())
 }

@@ -10,9 +10,11 @@
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// Texels per row (a power of two, so that kernels split an index with a shift and a mask);
-/// mirrors TEX_SHIFT in the WGSL files that read weights.
-pub(crate) const TEXTURE_WIDTH: u32 = 1 << 12;
+/// log2 of the texels per row: kernels split an index with a shift and a mask. The WGSL
+/// files that read weights take it as their `TEX_SHIFT` override ([`LinearTexture::OVERRIDE`]).
+pub(crate) const TEXTURE_SHIFT: u32 = 12;
+/// Texels per row.
+pub(crate) const TEXTURE_WIDTH: u32 = 1 << TEXTURE_SHIFT;
 
 pub(crate) struct LinearTexture {
     view: wgpu::TextureView,
@@ -23,6 +25,9 @@ pub(crate) struct LinearTexture {
 }
 
 impl LinearTexture {
+    /// The override that tells a kernel the row width.
+    pub(crate) const OVERRIDE: (&'static str, u32) = ("TEX_SHIFT", TEXTURE_SHIFT);
+
     /// Floats a texture can hold on `gpu`.
     pub(crate) fn capacity(gpu: &crate::Gpu) -> u64 {
         4 * TEXTURE_WIDTH as u64 * gpu.limits().max_texture_dimension_2d as u64
@@ -78,7 +83,7 @@ impl LinearTexture {
             if full_rows > 0 {
                 copy(0, TEXTURE_WIDTH, full_rows);
             }
-            if texels % TEXTURE_WIDTH > 0 {
+            if !texels.is_multiple_of(TEXTURE_WIDTH) {
                 copy(full_rows, texels % TEXTURE_WIDTH, 1);
             }
             gpu.queue().submit([encoder.finish()]);

@@ -63,6 +63,13 @@ impl Tolerance {
         Tolerance { atol: 1e-5 * (terms.max(1) as f32).sqrt(), rtol: 1e-4 }
     }
 
+    /// For a layer deep in a network, whose errors compound through the layers before it: a
+    /// bound relative to the layer's own scale, |gpu − cpu| ≤ 1e-4·max|cpu| + 1e-3·|cpu|.
+    pub fn for_layer(expected: &[f32]) -> Tolerance {
+        let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+        Tolerance { atol: 1e-4 * scale.max(1e-3), rtol: 1e-3 }
+    }
+
     /// Compares `got` with `expected` element by element.
     pub fn compare(&self, got: &[f32], expected: &[f32]) -> Comparison {
         let mut c = Comparison { max_abs: 0.0, max_rel: 0.0, first_bad: None, bad: 0 };

@@ -5,9 +5,9 @@ mod common;
 
 use common::{assert_close, gpu, random};
 use dojang::error::Error;
-use dojang::ops::conv2d::{Conv2d, ConvKernel, Padding, conv2d, conv2d_with};
+use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Padding, conv2d, conv2d_with};
 use dojang::tolerance::Tolerance;
-use dojang::{Gpu, Tensor, reference};
+use dojang::{Gpu, Tensor, cases, reference};
 
 /// Runs `attrs` on x [xs] and w [ws] (+ bias) with `kernel`, compares with the reference.
 fn check(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, kernel: ConvKernel) {
@@ -27,84 +27,22 @@ fn check(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, 
     assert_close(name, &got, &expected, &geo.output_shape(), Tolerance::for_reduction(geo.reduction_len()));
 }
 
-/// The shape matrix: (name, input, weight, bias, attributes).
-fn matrix() -> Vec<(&'static str, [usize; 4], [usize; 4], bool, Conv2d)> {
-    let c = Conv2d::default();
-    vec![
-        ("alexnet conv1 11x11/4", [1, 3, 227, 227], [96, 3, 11, 11], true, c.with_stride(4, 4).with_relu(true)),
-        (
-            "alexnet conv2 5x5 pad 2 groups 2",
-            [1, 96, 27, 27],
-            [256, 48, 5, 5],
-            true,
-            c.with_padding(Padding::symmetric(2, 2)).with_groups(2),
-        ),
-        ("3x3 pad 1, batch 3", [3, 5, 13, 11], [17, 5, 3, 3], true, c.with_padding(Padding::symmetric(1, 1))),
-        ("asymmetric padding", [1, 3, 10, 9], [5, 3, 3, 4], false, c.with_padding(Padding::new(1, 2, 0, 3))),
-        ("stride (2, 1)", [2, 3, 15, 12], [5, 3, 3, 3], true, c.with_stride(2, 1)),
-        (
-            "stride (1, 3), pad",
-            [1, 4, 9, 20],
-            [3, 4, 2, 5],
-            false,
-            c.with_stride(1, 3).with_padding(Padding::new(0, 2, 1, 2)),
-        ),
-        (
-            "dilation 2",
-            [1, 3, 17, 17],
-            [5, 3, 3, 3],
-            true,
-            c.with_dilation(2, 2).with_padding(Padding::symmetric(2, 2)),
-        ),
-        ("dilation (3, 1)", [2, 2, 14, 9], [3, 2, 3, 2], false, c.with_dilation(3, 1)),
-        ("depthwise 5", [2, 5, 12, 10], [5, 1, 3, 3], true, c.with_groups(5).with_padding(Padding::symmetric(1, 1))),
-        ("depthwise x2 multiplier", [1, 5, 8, 8], [10, 1, 3, 3], false, c.with_groups(5).with_stride(2, 2)),
-        ("groups 3 odd channels", [1, 9, 7, 7], [15, 3, 3, 3], true, c.with_groups(3).with_relu(true)),
-        ("cin 1 cout 1", [1, 1, 6, 6], [1, 1, 3, 3], false, c),
-        (
-            "7x7 stride 1, wider than a row preload",
-            [1, 2, 12, 15],
-            [3, 2, 7, 7],
-            true,
-            c.with_padding(Padding::symmetric(3, 3)),
-        ),
-        ("5x5 pad (0, 3)", [2, 3, 9, 23], [9, 3, 5, 5], true, c.with_padding(Padding::new(0, 3, 1, 0))),
-        ("cin 17 cout 5", [1, 17, 9, 8], [5, 17, 3, 3], true, c.with_padding(Padding::symmetric(1, 1))),
-        ("cin 5 cout 17 batch 3", [3, 5, 6, 7], [17, 5, 2, 2], false, c),
-        ("non-square 7x19", [1, 3, 7, 19], [5, 3, 3, 3], true, c.with_padding(Padding::symmetric(1, 1))),
-        ("1x1 output", [2, 3, 5, 5], [4, 3, 5, 5], true, c),
-        ("1x1 output by stride", [1, 2, 6, 6], [3, 2, 3, 3], false, c.with_stride(4, 4)),
-        ("pointwise 3->5 on 7x19", [1, 3, 7, 19], [5, 3, 1, 1], true, c.with_relu(true)),
-        ("pointwise groups 2", [3, 6, 5, 9], [4, 3, 1, 1], true, c.with_groups(2)),
-        ("pointwise with stride", [1, 4, 9, 9], [6, 4, 1, 1], false, c.with_stride(2, 2)),
-        ("pointwise with padding", [1, 4, 5, 6], [6, 4, 1, 1], true, c.with_padding(Padding::new(1, 0, 0, 1))),
-    ]
-}
-
 #[test]
-fn matches_reference_over_shape_matrix() {
-    for (name, xs, ws, bias, attrs) in matrix() {
-        check(name, xs, ws, bias, attrs, ConvKernel::Auto);
+fn matches_reference_over_the_case_table() {
+    for c in cases::conv2d() {
+        check(c.name, c.input, c.weight, c.bias, c.attrs, ConvKernel::Auto);
     }
 }
 
 #[test]
 fn direct_kernel_workgroup_shapes_match_reference() {
     // Workgroups that do not divide the grid: ragged blocks at both edges.
+    let small: Vec<_> = cases::conv2d().into_iter().filter(|c| c.input.iter().product::<usize>() < 20_000).collect();
     for (tile_co, wg_x, wg_y) in [(4, 1, 1), (8, 3, 5), (4, 16, 16), (8, 64, 1)] {
-        for (name, xs, ws, bias, attrs) in matrix().into_iter().filter(|m| !m.0.starts_with("alexnet")) {
-            check(name, xs, ws, bias, attrs, ConvKernel::Direct { tile_co, wg_x, wg_y });
+        for c in &small {
+            check(c.name, c.input, c.weight, c.bias, c.attrs, ConvKernel::Direct { tile_co, wg_x, wg_y });
         }
     }
-}
-
-#[test]
-fn bottleneck_pointwise_shapes_match_reference() {
-    // The ResNet bottleneck's 1x1 convolutions, and AlexNet-sized 384→192 on 13x13.
-    let c = Conv2d::default();
-    check("256->64 on 56x56", [1, 256, 56, 56], [64, 256, 1, 1], true, c, ConvKernel::Auto);
-    check("64->256 on 56x56", [1, 64, 56, 56], [256, 64, 1, 1], true, c, ConvKernel::Auto);
-    check("384->192 on 13x13", [1, 384, 13, 13], [192, 384, 1, 1], false, c, ConvKernel::Auto);
 }
 
 #[test]
@@ -204,7 +142,7 @@ fn same_padding_keeps_the_size() {
         let p = Padding::same([h, h + 3], [k, k], [s, s], [d, d]);
         let geo = Conv2d::default().with_stride(s, s).with_dilation(d, d).with_padding(p);
         let geo = geo.geometry(&[1, 1, h, h + 3], &[1, 1, k, k], None).unwrap();
-        assert_eq!([geo.oh, geo.ow], [h.div_ceil(s), (h + 3).div_ceil(s)], "k {k} s {s} d {d}");
+        assert_eq!(geo.output_shape()[2..], [h.div_ceil(s), (h + 3).div_ceil(s)], "k {k} s {s} d {d}");
     }
     assert_eq!(Padding::same([8, 8], [4, 4], [1, 1], [1, 1]), Padding::new(1, 1, 2, 2));
 }
@@ -299,10 +237,30 @@ fn bad_input_is_a_typed_error_naming_the_numbers() {
     let e = Tensor::zeros(&gpu, &[2, 0, 3]).unwrap_err();
     assert!(matches!(e, Error::Empty { .. }), "{e}");
 
-    // A workgroup above the device's limit.
+    // A workgroup above the device's limit, one whose size overflows 32 bits, and a tile the
+    // kernel does not have.
     let (x, w) = tensors(&gpu, &[1, 3, 8, 8], &[4, 3, 3, 3]);
     let e = conv2d_with(&x, &w, None, &c, ConvKernel::Direct { tile_co: 4, wg_x: 64, wg_y: 64 }).unwrap_err();
     assert!(matches!(e, Error::Limit { needed: 4096, .. }), "{e}");
+    let huge = ConvKernel::Direct { tile_co: 4, wg_x: u32::MAX / 2, wg_y: 4 };
+    let e = conv2d_with(&x, &w, None, &c, huge).unwrap_err();
+    assert!(matches!(e, Error::Limit { needed, .. } if needed == (u32::MAX / 2) as u64 * 4), "{e}");
+    for tile_co in [0, 2, 6, 16] {
+        let e = conv2d_with(&x, &w, None, &c, ConvKernel::Direct { tile_co, wg_x: 8, wg_y: 8 }).unwrap_err();
+        assert_eq!(e.to_string(), format!("conv2d: tile_co = {tile_co} is not supported; it must be 4 or 8"));
+    }
+
+    // Attributes beyond the kernels' 32-bit parameters are refused, not truncated.
+    let (x, w) = tensors(&gpu, &[1, 1, 4, 4], &[1, 1, 1, 1]);
+    let e = conv2d(&x, &w, None, &c.with_stride(1, 1 << 33)).unwrap_err();
+    assert!(matches!(e, Error::Limit { op: "conv2d", needed, .. } if needed == 1 << 33), "{e}");
+
+    // A prepared weight used with other groups than it was packed for.
+    let (x, w) = tensors(&gpu, &[1, 4, 8, 8], &[4, 2, 3, 3]);
+    let weight = ConvWeight::new(&w, None, 2).unwrap();
+    let e = weight.forward(&x, &c).unwrap_err();
+    assert!(matches!(e, Error::WeightGroups { prepared: 2, asked: 1 }), "{e}");
+    assert_eq!(weight.forward(&x, &c.with_groups(2)).unwrap().shape(), [1, 4, 6, 6]);
 }
 
 #[test]

@@ -4,35 +4,35 @@ mod common;
 
 use common::{assert_close, gpu, random};
 use dojang::error::Error;
-use dojang::ops::dense::{DenseGeometry, DenseKernel, dense, dense_with};
+use dojang::ops::{Dense, DenseKernel, DenseWeight, dense, dense_with};
 use dojang::tolerance::Tolerance;
-use dojang::{Tensor, reference};
+use dojang::{Tensor, cases, reference};
 
+/// The layer through a prepared weight (cut into row slices where it passes a binding) and,
+/// where it fits one tensor, through the one-call op; both against the reference.
 fn check(name: &str, n: usize, f: usize, o: usize, bias: bool, relu: bool, kernel: DenseKernel) {
     let gpu = gpu();
     let (x, w, b) = (random(n * f, 21), random(o * f, 22), random(o, 23));
     let b = bias.then_some(b.as_slice());
-    let geo = DenseGeometry::new(&[n, f], &[o, f], b.map(<[f32]>::len), relu).unwrap();
+    let attrs = Dense { relu };
+    let geo = attrs.geometry(&[n, f], &[o, f], b.map(<[f32]>::len)).unwrap();
     let cpu = reference::dense(&geo, &x, &w, b).unwrap();
     let xt = Tensor::from_slice(&gpu, &x, &[n, f]).unwrap();
-    let wt = Tensor::from_slice(&gpu, &w, &[o, f]).unwrap();
-    let bt = b.map(|b| Tensor::from_slice(&gpu, b, &[o]).unwrap());
-    let got = dense_with(&xt, &wt, bt.as_ref(), relu, kernel).unwrap().download().unwrap();
-    assert_close(name, &got, &cpu, &[n, o], Tolerance::for_reduction(f));
+    let weight = DenseWeight::upload(&gpu, &w, b, o, f).unwrap();
+    let got = weight.forward_with(&xt, &attrs, kernel).unwrap().download().unwrap();
+    let what = format!("{name}, {} slice(s)", weight.slice_count());
+    assert_close(&what, &got, &cpu, &[n, o], Tolerance::for_reduction(f));
+    if let Ok(wt) = Tensor::from_slice(&gpu, &w, &[o, f]) {
+        let bt = b.map(|b| Tensor::from_slice(&gpu, b, &[o]).unwrap());
+        let got = dense_with(&xt, &wt, bt.as_ref(), &attrs, kernel).unwrap().download().unwrap();
+        assert_close(name, &got, &cpu, &[n, o], Tolerance::for_reduction(f));
+    }
 }
 
 #[test]
-fn matches_reference_over_shape_matrix() {
-    for (name, n, f, o, bias, relu) in [
-        ("fc7-like batch 1", 1, 4096, 1000, true, true),
-        ("batch 3", 3, 257, 129, true, false),
-        ("batch 4 relu", 4, 100, 37, true, true),
-        ("odd everything", 5, 17, 3, false, false),
-        ("one output", 2, 9, 1, true, false),
-        ("one feature", 3, 1, 5, true, true),
-        ("batch 1 small", 1, 5, 3, false, true),
-    ] {
-        check(name, n, f, o, bias, relu, DenseKernel::Auto);
+fn matches_reference_over_the_case_table() {
+    for c in cases::dense() {
+        check(c.name, c.batch, c.in_features, c.out_features, c.bias, c.relu, DenseKernel::Auto);
     }
 }
 
@@ -59,10 +59,10 @@ fn hand_computed() {
     let x = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0], &[1, 3]).unwrap();
     let w = Tensor::from_slice(&gpu, &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], &[2, 3]).unwrap();
     let b = Tensor::from_slice(&gpu, &[0.5, -20.0], &[2]).unwrap();
-    assert_eq!(dense(&x, &w, Some(&b), false).unwrap().download().unwrap(), vec![-1.5, -8.0]);
-    assert_eq!(dense(&x, &w, Some(&b), true).unwrap().download().unwrap(), vec![0.0, 0.0]);
+    assert_eq!(dense(&x, &w, Some(&b), &Dense::default()).unwrap().download().unwrap(), vec![-1.5, -8.0]);
+    assert_eq!(dense(&x, &w, Some(&b), &Dense { relu: true }).unwrap().download().unwrap(), vec![0.0, 0.0]);
     let x2 = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
-    assert_eq!(dense(&x2, &w, None, false).unwrap().download().unwrap(), vec![-2.0, 12.0, -1.0, 2.0]);
+    assert_eq!(dense(&x2, &w, None, &Dense::default()).unwrap().download().unwrap(), vec![-2.0, 12.0, -1.0, 2.0]);
 }
 
 #[test]
@@ -70,18 +70,20 @@ fn bad_input_is_a_typed_error() {
     let gpu = gpu();
     let x = Tensor::zeros(&gpu, &[2, 10]).unwrap();
     let w = Tensor::zeros(&gpu, &[4, 9]).unwrap();
-    let e = dense(&x, &w, None, false).unwrap_err();
+    let e = dense(&x, &w, None, &Dense::default()).unwrap_err();
     assert!(matches!(e, Error::Channels { got: 10, expected: 9, .. }), "{e}");
     assert_eq!(e.to_string(), "dense: input has 10 features, weight expects 9");
     let w = Tensor::zeros(&gpu, &[4, 10]).unwrap();
     let b = Tensor::zeros(&gpu, &[3]).unwrap();
-    let e = dense(&x, &w, Some(&b), false).unwrap_err();
+    let e = dense(&x, &w, Some(&b), &Dense::default()).unwrap_err();
     assert!(matches!(e, Error::BiasLength { got: 3, expected: 4, .. }), "{e}");
-    let e = dense_with(&x, &w, None, false, DenseKernel::Gemv { wg: 64 }).unwrap_err();
-    assert!(matches!(e, Error::Attribute { .. }), "{e}");
+    let e = dense_with(&x, &w, None, &Dense::default(), DenseKernel::Gemv { wg: 64 }).unwrap_err();
+    assert!(matches!(e, Error::Tuning { value: 2, .. }), "{e}");
     let x1 = Tensor::zeros(&gpu, &[1, 10]).unwrap();
-    let e = dense_with(&x1, &w, None, false, DenseKernel::Gemv { wg: 48 }).unwrap_err();
-    assert!(e.to_string().contains("power of two up to 256, got 48"), "{e}");
+    let e = dense_with(&x1, &w, None, &Dense::default(), DenseKernel::Gemv { wg: 48 }).unwrap_err();
+    assert_eq!(e.to_string(), "dense: gemv workgroup = 48 is not supported; it must be a power of two up to 256");
+    let e = dense_with(&x1, &w, None, &Dense::default(), DenseKernel::Gemm { tile_n: 5 }).unwrap_err();
+    assert!(matches!(e, Error::Tuning { knob: "tile_n", value: 5, .. }), "{e}");
     let x4 = Tensor::zeros(&gpu, &[2, 10, 1, 1]).unwrap();
-    assert!(matches!(dense(&x4, &w, None, false).unwrap_err(), Error::Rank { expected: 2, .. }));
+    assert!(matches!(dense(&x4, &w, None, &Dense::default()).unwrap_err(), Error::Rank { expected: 2, .. }));
 }

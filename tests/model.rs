@@ -4,11 +4,12 @@
 mod common;
 
 use common::{gpu, random};
+use dojang::GpuModel;
 use dojang::error::Error;
 use dojang::model::summary::thousands;
-use dojang::model::{GpuModel, Layer, Model, Op, Weights, zoo};
-use dojang::ops::conv2d::Conv2d;
-use dojang::validate::model::layer_tolerance;
+use dojang::model::{Layer, Model, Op, Weights, zoo};
+use dojang::ops::Conv2d;
+use dojang::tolerance::Tolerance;
 
 fn weights_of(model: &Model) -> Vec<(String, u64)> {
     model.rows().into_iter().filter(|r| r.weights > 0).map(|r| (r.name, r.weights)).collect()
@@ -90,25 +91,52 @@ fn a_misfit_layer_is_a_build_error_naming_it() {
     };
     let e = Model::build("bad", &[3, 8, 8], vec![grouped]).unwrap_err();
     assert!(e.to_string().contains("layer g") && e.to_string().contains("(3) is not divisible by groups (2)"), "{e}");
-    assert!(matches!(zoo::build("vgg").unwrap_err(), Error::UnknownModel(_)));
+    let e = zoo::build("vgg").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown model `vgg`; the models are: alexnet, alexnet-notes, alexnet-torchvision, bottleneck"
+    );
+}
+
+#[test]
+fn hand_built_layers_go_through_build() {
+    // Groups 0 would divide by zero in the parameter shapes: build refuses it by name.
+    let layer = |op| vec![Layer { name: "c".into(), op }];
+    let zero = Op::Conv2d { out_channels: 4, kernel: [1, 1], attrs: Conv2d::default().with_groups(0) };
+    let e = Model::build("bad", &[4, 8, 8], layer(zero)).unwrap_err();
+    assert!(matches!(&e, Error::Layer { source, .. } if matches!(**source, Error::Zero { what: "groups", .. })), "{e}");
+    // An add of a layer that does not exist, or of another shape.
+    let add = |from: &str| Layer { name: "a".into(), op: Op::Add { from: from.into(), relu: false } };
+    let e = Model::build("bad", &[4, 8, 8], vec![add("nowhere")]).unwrap_err();
+    assert_eq!(e.to_string(), "layer a: adds `nowhere`, which is not an earlier layer");
+    let pool = Layer { name: "p".into(), op: Op::GlobalAvgPool };
+    let e = Model::build("bad", &[4, 8, 8], vec![pool, add("input")]).unwrap_err();
+    assert!(matches!(&e, Error::Layer { layer, .. } if layer == "a") && e.to_string().contains("[4, 8, 8]"), "{e}");
+    let e = Model::build("empty", &[4, 8, 8], vec![]).unwrap_err();
+    assert!(matches!(e, Error::NoLayers { .. }), "{e}");
+    // An adaptive pool whose sizes do not divide.
+    let e = Model::build("bad", &[4, 8, 8], layer(Op::AdaptiveAvgPool([3, 3]))).unwrap_err();
+    assert!(e.to_string().contains("pooling 8x8 to 3x3 needs sizes that divide"), "{e}");
 }
 
 /// GPU forward against the CPU reference, every layer, at `batch`.
 fn check_forward(name: &str, batch: usize) {
     let model = zoo::build(name).unwrap();
     let weights = Weights::he_normal(&model, 5);
-    let input = random(batch * model.input.iter().product::<usize>(), 6);
+    let input = random(batch * model.input().iter().product::<usize>(), 6);
     let expected = model.forward_reference(&weights, &input, batch).unwrap();
     let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
-    for (run, exp) in g.forward_layers(&input, batch).unwrap().iter().zip(&expected) {
-        let c = layer_tolerance(exp).compare(&run.output, exp);
+    let report = g.forward_report(&input, batch).unwrap();
+    assert_eq!(report.len(), model.layers().len());
+    for (run, exp) in report.iter().zip(&expected) {
+        let c = Tolerance::for_layer(exp).compare(&run.output, exp);
         assert!(c.passed(), "{name} batch {batch}, layer {}: {}", run.name, c.describe(&run.shape));
     }
     // The single-submission pass gives the same output, twice (buffers reused).
     for _ in 0..2 {
         let out = g.forward(&input, batch).unwrap();
         let last = expected.last().unwrap();
-        assert!(layer_tolerance(last).compare(&out, last).passed(), "{name} forward");
+        assert!(Tolerance::for_layer(last).compare(&out, last).passed(), "{name} forward");
     }
 }
 
@@ -128,7 +156,7 @@ fn alexnet_forward_matches_reference() {
 fn torchvision_names_load_from_safetensors() {
     let model = zoo::build("alexnet-torchvision").unwrap();
     let weights = Weights::he_normal(&model, 9);
-    assert!(weights.0.contains_key("features.0.weight") && weights.0.contains_key("classifier.6.bias"));
+    assert!(weights.shape("features.0.weight").is_some() && weights.shape("classifier.6.bias").is_some());
     let path = std::env::temp_dir().join(format!("dojang-tv-{}.safetensors", std::process::id()));
     weights.save(&path).unwrap();
     let loaded = Weights::load(&path, &model).unwrap();
@@ -139,7 +167,7 @@ fn torchvision_names_load_from_safetensors() {
     let expected = model.forward_reference(&weights, &input, 1).unwrap();
     let got = GpuModel::new(&gpu(), &model, &loaded).unwrap().forward(&input, 1).unwrap();
     let last = expected.last().unwrap();
-    let c = layer_tolerance(last).compare(&got, last);
+    let c = Tolerance::for_layer(last).compare(&got, last);
     assert!(c.passed(), "{}", c.describe(&[1, 1000]));
 }
 
@@ -164,18 +192,27 @@ fn bad_weight_files_are_typed_errors() {
     let path = dir.join(format!("dojang-bad-{}.safetensors", std::process::id()));
 
     let mut missing = weights.clone();
-    missing.0.remove("expand.bias");
+    missing.remove("expand.bias");
     missing.save(&path).unwrap();
     let e = Weights::load(&path, &model).unwrap_err();
-    assert!(matches!(&e, Error::Weights { tensor, .. } if tensor == "expand.bias"), "{e}");
+    assert!(matches!(&e, Error::WeightMissing { tensor } if tensor == "expand.bias"), "{e}");
 
-    weights.0.insert("reduce.weight".into(), (vec![64, 256, 3, 1], vec![0.0; 64 * 256 * 3]));
+    weights.insert("reduce.weight", &[64, 256, 3, 1], vec![0.0; 64 * 256 * 3]).unwrap();
     weights.save(&path).unwrap();
     let e = Weights::load(&path, &model).unwrap_err();
-    assert!(e.to_string().contains("reduce.weight") && e.to_string().contains("[64, 256, 3, 1]"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "weights: tensor `reduce.weight` has shape [64, 256, 3, 1], the model expects [64, 256, 1, 1]"
+    );
     // Nothing reaches the GPU from a mismatched set either.
-    assert!(matches!(GpuModel::new(&gpu(), &model, &weights), Err(Error::Weights { .. })));
+    assert!(matches!(GpuModel::new(&gpu(), &model, &weights), Err(Error::WeightShape { .. })));
     std::fs::remove_file(&path).unwrap();
+
+    // Values that do not fill their shape never enter a weight set.
+    let e = weights.insert("reduce.weight", &[64, 256, 1, 1], vec![0.0; 100]).unwrap_err();
+    assert!(matches!(e, Error::WeightValues { expected: 16384, got: 100, .. }), "{e}");
+    let e = Weights::load(std::path::Path::new("/nonexistent/w.safetensors"), &model).unwrap_err();
+    assert!(matches!(e, Error::WeightFile { .. }) && e.to_string().contains("cannot read it"), "{e}");
 }
 
 #[test]
@@ -184,10 +221,9 @@ fn half_precision_files_convert_on_load() {
     let model = zoo::build("bottleneck").unwrap();
     let weights = Weights::he_normal(&model, 2);
     let halves: Vec<(String, Vec<u8>, Vec<usize>)> = weights
-        .0
         .iter()
-        .map(|(n, (s, v))| {
-            (n.clone(), v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect(), s.clone())
+        .map(|(n, s, v)| {
+            (n.to_string(), v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect(), s.to_vec())
         })
         .collect();
     let views: Vec<(String, TensorView)> =
@@ -196,7 +232,7 @@ fn half_precision_files_convert_on_load() {
     std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
     let loaded = Weights::load(&path, &model).unwrap();
     std::fs::remove_file(&path).unwrap();
-    for (name, (_, v)) in &weights.0 {
+    for (name, _, v) in weights.iter() {
         let got = loaded.get(name).unwrap();
         assert!(v.iter().zip(got).all(|(a, b)| (a - b).abs() <= 1e-3 * a.abs().max(1e-2)), "{name}");
     }

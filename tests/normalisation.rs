@@ -4,25 +4,18 @@ mod common;
 
 use common::{assert_close, gpu, random};
 use dojang::error::Error;
-use dojang::ops::elementwise::{add, relu};
-use dojang::ops::lrn::{Lrn, lrn};
-use dojang::ops::softmax::softmax;
+use dojang::ops::{Lrn, Softmax, add, lrn, relu, softmax};
 use dojang::tolerance::Tolerance;
-use dojang::{Gpu, Tensor, reference};
+use dojang::{Gpu, Tensor, cases, reference};
 
 #[test]
 fn lrn_matches_reference() {
-    for (name, xs, attrs) in [
-        ("alexnet lrn1", [1, 96, 55, 55], Lrn::alexnet()),
-        ("alexnet lrn2 groups 2", [3, 256, 13, 13], Lrn::alexnet().with_groups(2)),
-        ("odd channels, size 3", [2, 7, 5, 9], Lrn { size: 3, alpha: 0.5, beta: 0.6, k: 1.0, groups: 1 }),
-        ("window wider than a group", [1, 6, 3, 3], Lrn { size: 7, alpha: 2.0, beta: 0.75, k: 1.0, groups: 3 }),
-    ] {
+    for c in cases::lrn() {
         // Inputs of order 10, so that the sum of squares matters next to k.
-        let x: Vec<f32> = random(xs.iter().product(), 31).iter().map(|v| v * 10.0).collect();
-        let cpu = reference::lrn(xs, &x, &attrs).unwrap();
-        let got = lrn(&Tensor::from_slice(&gpu(), &x, &xs).unwrap(), &attrs).unwrap().download().unwrap();
-        assert_close(name, &got, &cpu, &xs, Tolerance { atol: 1e-5, rtol: 1e-4 });
+        let x: Vec<f32> = random(c.input.iter().product(), 31).iter().map(|v| v * 10.0).collect();
+        let cpu = reference::lrn(&c.attrs.geometry(&c.input).unwrap(), &x).unwrap();
+        let got = lrn(&Tensor::from_slice(&gpu(), &x, &c.input).unwrap(), &c.attrs).unwrap().download().unwrap();
+        assert_close(c.name, &got, &cpu, &c.input, Tolerance { atol: 1e-5, rtol: 1e-4 });
     }
 }
 
@@ -50,10 +43,8 @@ fn lrn_bad_input() {
     let x = Tensor::zeros(&gpu(), &[1, 6, 2, 2]).unwrap();
     for size in [0, 4] {
         let e = lrn(&x, &Lrn { size, ..Lrn::alexnet() }).unwrap_err();
-        assert!(
-            matches!(e, Error::Attribute { op: "lrn", .. }) && e.to_string().contains(&format!("got {size}")),
-            "{e}"
-        );
+        assert!(matches!(e, Error::LrnSize { size: s } if s == size), "{e}");
+        assert!(e.to_string().contains(&format!("got {size}")), "{e}");
     }
     let e = lrn(&x, &Lrn::alexnet().with_groups(4)).unwrap_err();
     assert!(matches!(e, Error::Groups { channels: 6, groups: 4, .. }), "{e}");
@@ -61,19 +52,15 @@ fn lrn_bad_input() {
 
 #[test]
 fn softmax_matches_reference_and_survives_large_logits() {
-    for (name, shape, scale, offset) in [
-        ("1000 classes, batch 3", vec![3, 1000], 5.0, 0.0),
-        ("logits near 1000", vec![2, 1000], 30.0, 1000.0),
-        ("4-D", vec![2, 5, 3, 2], 1.0, 0.0),
-    ] {
-        let x: Vec<f32> = random(shape.iter().product(), 41).iter().map(|v| v * scale + offset).collect();
-        let cpu = reference::softmax(&shape, &x).unwrap();
-        let got = softmax(&Tensor::from_slice(&gpu(), &x, &shape).unwrap()).unwrap().download().unwrap();
-        assert!(got.iter().all(|v| v.is_finite()), "{name}: non-finite probabilities");
-        assert_close(name, &got, &cpu, &shape, Tolerance { atol: 1e-6, rtol: 1e-4 });
-        for row in got.chunks(shape[1]).take(if shape.len() == 2 { shape[0] } else { 0 }) {
+    for c in cases::softmax() {
+        let x: Vec<f32> = random(c.shape.iter().product(), 41).iter().map(|v| v * c.scale + c.offset).collect();
+        let cpu = reference::softmax(&Softmax.geometry(&c.shape).unwrap(), &x).unwrap();
+        let got = softmax(&Tensor::from_slice(&gpu(), &x, &c.shape).unwrap()).unwrap().download().unwrap();
+        assert!(got.iter().all(|v| v.is_finite()), "{}: non-finite probabilities", c.name);
+        assert_close(c.name, &got, &cpu, &c.shape, Tolerance { atol: 1e-6, rtol: 1e-4 });
+        for row in got.chunks(c.shape[1]).take(if c.shape.len() == 2 { c.shape[0] } else { 0 }) {
             let sum: f32 = row.iter().sum();
-            assert!((sum - 1.0).abs() < 1e-5, "{name}: row sums to {sum}");
+            assert!((sum - 1.0).abs() < 1e-5, "{}: row sums to {sum}", c.name);
         }
     }
 }
@@ -96,13 +83,23 @@ fn relu_and_add() {
     assert_eq!(relu(&a).unwrap().download().unwrap(), vec![0.0, 0.5, 2.0, 0.0]);
     assert_eq!(add(&a, &b, false).unwrap().download().unwrap(), vec![-0.5, -0.5, 3.0, 1.0]);
     assert_eq!(add(&a, &b, true).unwrap().download().unwrap(), vec![0.0, 0.0, 3.0, 1.0]);
-    // A large odd length crosses many workgroups.
-    let xs = [3, 17, 33, 29];
-    let x = random(xs.iter().product(), 51);
-    let y = random(xs.iter().product(), 52);
-    let (xt, yt) = (Tensor::from_slice(&gpu, &x, &xs).unwrap(), Tensor::from_slice(&gpu, &y, &xs).unwrap());
-    assert_eq!(relu(&xt).unwrap().download().unwrap(), reference::relu(&x));
-    assert_eq!(add(&xt, &yt, true).unwrap().download().unwrap(), reference::add(&x, &y, true).unwrap());
+    // Large and odd lengths cross many workgroups.
+    for c in cases::elementwise() {
+        let x = random(c.shape.iter().product(), 51);
+        let y = random(c.shape.iter().product(), 52);
+        let (xt, yt) =
+            (Tensor::from_slice(&gpu, &x, &c.shape).unwrap(), Tensor::from_slice(&gpu, &y, &c.shape).unwrap());
+        if c.add {
+            assert_eq!(
+                add(&xt, &yt, true).unwrap().download().unwrap(),
+                reference::add(&x, &y, true).unwrap(),
+                "{}",
+                c.name
+            );
+        } else {
+            assert_eq!(relu(&xt).unwrap().download().unwrap(), reference::relu(&x), "{}", c.name);
+        }
+    }
 }
 
 #[test]

@@ -5,10 +5,9 @@ mod common;
 
 use common::{assert_close, gpu, random};
 use dojang::error::Error;
-use dojang::ops::conv2d::Padding;
-use dojang::ops::pool2d::{Pool2d, PoolKind, global_avg_pool, pool2d};
+use dojang::ops::{Padding, Pool2d, PoolKind, global_avg_pool, pool2d};
 use dojang::tolerance::Tolerance;
-use dojang::{Tensor, reference};
+use dojang::{Tensor, cases, reference};
 
 fn run(x: &[f32], xs: [usize; 4], attrs: &Pool2d) -> (Vec<f32>, Vec<f32>, [usize; 4]) {
     let geo = attrs.geometry(&xs).unwrap();
@@ -20,37 +19,11 @@ fn run(x: &[f32], xs: [usize; 4], attrs: &Pool2d) -> (Vec<f32>, Vec<f32>, [usize
 }
 
 #[test]
-fn matches_reference_over_shape_matrix() {
-    let max = |k, s| Pool2d::new(PoolKind::Max, k, s);
-    let avg = |k, s| Pool2d::new(PoolKind::Avg, k, s);
-    let cases: Vec<(&str, [usize; 4], Pool2d)> = vec![
-        ("alexnet pool1 55->27", [1, 96, 55, 55], max([3, 3], [2, 2])),
-        ("alexnet pool2 27->13", [3, 256, 27, 27], max([3, 3], [2, 2])),
-        ("alexnet pool5 13->6", [1, 256, 13, 13], max([3, 3], [2, 2])),
-        ("2x2 avg", [2, 5, 8, 8], avg([2, 2], [2, 2])),
-        ("non-square 7x19 max", [1, 3, 7, 19], max([2, 3], [1, 2])),
-        ("asymmetric pad max", [1, 3, 9, 8], max([3, 3], [2, 1]).with_padding(Padding::new(1, 0, 0, 1))),
-        ("avg pad excl", [3, 17, 9, 11], avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1))),
-        (
-            "avg pad incl",
-            [1, 5, 9, 11],
-            avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1)).with_count_include_pad(true),
-        ),
-        ("ceil max", [1, 3, 10, 10], max([3, 3], [2, 2]).with_ceil_mode(true)),
-        (
-            "ceil avg pad incl",
-            [2, 3, 10, 7],
-            avg([3, 2], [2, 2])
-                .with_padding(Padding::new(1, 1, 1, 0))
-                .with_ceil_mode(true)
-                .with_count_include_pad(true),
-        ),
-        ("1x1 output", [2, 3, 4, 4], max([4, 4], [1, 1])),
-    ];
-    for (name, xs, attrs) in cases {
-        let x = random(xs.iter().product(), 11);
-        let (cpu, got, ys) = run(&x, xs, &attrs);
-        assert_close(name, &got, &cpu, &ys, Tolerance::default());
+fn matches_reference_over_the_case_table() {
+    for c in cases::pool2d() {
+        let x = random(c.input.iter().product(), 11);
+        let (cpu, got, ys) = run(&x, c.input, &c.attrs);
+        assert_close(c.name, &got, &cpu, &ys, Tolerance::default());
     }
 }
 
@@ -58,7 +31,7 @@ fn matches_reference_over_shape_matrix() {
 fn alexnet_pool_sizes() {
     let p = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
     for (i, o) in [(55, 27), (27, 13), (13, 6)] {
-        assert_eq!(p.geometry(&[1, 1, i, i]).unwrap().oh, o);
+        assert_eq!(p.geometry(&[1, 1, i, i]).unwrap().output_shape()[2], o);
     }
 }
 
@@ -84,12 +57,12 @@ fn hand_computed_windows() {
 fn ceil_mode_follows_pytorch() {
     // 6 wide, window 3, stride 2: floor gives 2, ceil 3 (last window covers 4..6, clipped).
     let p = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
-    assert_eq!(p.geometry(&[1, 1, 6, 6]).unwrap().ow, 2);
-    assert_eq!(p.with_ceil_mode(true).geometry(&[1, 1, 6, 6]).unwrap().ow, 3);
+    assert_eq!(p.geometry(&[1, 1, 6, 6]).unwrap().output_shape()[3], 2);
+    assert_eq!(p.with_ceil_mode(true).geometry(&[1, 1, 6, 6]).unwrap().output_shape()[3], 3);
     // 5 wide, window 2, stride 2, pad 1: ceil((5+2−2)/2)+1 = 4, but that window would start at
     // 3·2 − 1 = 5, inside the right padding, so it is dropped: 3.
     let p = Pool2d::new(PoolKind::Max, [2, 2], [2, 2]).with_padding(Padding::symmetric(1, 1)).with_ceil_mode(true);
-    assert_eq!(p.geometry(&[1, 1, 5, 5]).unwrap().ow, 3);
+    assert_eq!(p.geometry(&[1, 1, 5, 5]).unwrap().output_shape()[3], 3);
     // ceil mode with count_include_pad: the clipped last window divides by its clipped size.
     let x: Vec<f32> = (0..6).map(|v| v as f32).collect();
     let p = Pool2d::new(PoolKind::Avg, [1, 4], [1, 4]).with_ceil_mode(true).with_count_include_pad(true);
@@ -123,7 +96,11 @@ fn bad_input_is_a_typed_error() {
     let e = pool2d(&x, &Pool2d::new(PoolKind::Max, [5, 5], [1, 1])).unwrap_err();
     assert!(matches!(e, Error::EmptyOutput { out_h: 0, out_w: 0, window_h: 5, .. }), "{e}");
     let e = pool2d(&x, &Pool2d::new(PoolKind::Max, [3, 3], [1, 1]).with_padding(Padding::new(2, 0, 0, 0))).unwrap_err();
-    assert!(matches!(e, Error::Attribute { .. }) && e.to_string().contains("at most half"), "{e}");
+    assert!(matches!(e, Error::PoolPadding { pads: [2, 0, 0, 0], window: [3, 3] }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "pool2d: padding (top 2, left 0, bottom 0, right 0) must be at most half the 3x3 window (1, 1)"
+    );
     let e = pool2d(&x, &Pool2d::new(PoolKind::Avg, [2, 2], [0, 1])).unwrap_err();
     assert!(matches!(e, Error::Zero { what: "stride", .. }), "{e}");
     let e = pool2d(&x, &Pool2d::new(PoolKind::Avg, [0, 2], [1, 1])).unwrap_err();

@@ -1,10 +1,7 @@
 //! The CPU reference against hand-computed values. Needs no GPU: these run anywhere, and they
 //! are what makes a GPU-vs-reference comparison mean something.
 
-use dojang::ops::conv2d::{Conv2d, Padding};
-use dojang::ops::dense::DenseGeometry;
-use dojang::ops::lrn::Lrn;
-use dojang::ops::pool2d::{Pool2d, PoolKind};
+use dojang::params::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, Softmax};
 use dojang::reference;
 
 /// The 4x4 ramp x[i][j] = 4i + j + 1.
@@ -57,13 +54,14 @@ fn pooling_by_hand() {
 
 #[test]
 fn dense_lrn_softmax_by_hand() {
-    let geo = DenseGeometry::new(&[1, 3], &[2, 3], Some(2), true).unwrap();
+    let geo = Dense { relu: true }.geometry(&[1, 3], &[2, 3], Some(2)).unwrap();
     let y = reference::dense(&geo, &[1.0, 2.0, 3.0], &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], Some(&[0.5, -20.0])).unwrap();
     assert_eq!(y, vec![0.0, 0.0]); // relu(-1.5), relu(-8)
     let lrn = Lrn { size: 3, alpha: 3.0, beta: 1.0, k: 1.0, groups: 1 };
-    let y = reference::lrn([1, 4, 1, 1], &[1.0, 2.0, 3.0, 4.0], &lrn).unwrap();
+    let y = reference::lrn(&lrn.geometry(&[1, 4, 1, 1]).unwrap(), &[1.0, 2.0, 3.0, 4.0]).unwrap();
     assert!((y[1] - 2.0 / 15.0).abs() < 1e-7, "{y:?}");
-    let y = reference::softmax(&[1, 4], &[1.0f32.ln(), 2.0f32.ln(), 3.0f32.ln(), 4.0f32.ln()]).unwrap();
+    let geo = Softmax.geometry(&[1, 4]).unwrap();
+    let y = reference::softmax(&geo, &[1.0f32.ln(), 2.0f32.ln(), 3.0f32.ln(), 4.0f32.ln()]).unwrap();
     for (got, want) in y.iter().zip([0.1, 0.2, 0.3, 0.4]) {
         assert!((got - want).abs() < 1e-6, "{y:?}");
     }

@@ -4,38 +4,36 @@
 mod common;
 
 use common::{gpu, random};
-use dojang::error::Error;
-use dojang::model::{GpuModel, Layer, Model, Op, Weights, zoo};
-use dojang::ops::conv2d::{Conv2d, Padding};
-use dojang::ops::lrn::Lrn;
-use dojang::ops::pool2d::{Pool2d, PoolKind};
-use dojang::split::SplitModel;
-use dojang::validate::model::layer_tolerance;
-use dojang::{Gpu, Tensor};
+use dojang::error::{Error, PlacementProblem};
+use dojang::model::{Layer, Model, Op, Weights, zoo};
+use dojang::ops::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind};
+use dojang::tolerance::Tolerance;
+use dojang::{Gpu, GpuModel, Tensor};
 
 fn group(n: usize) -> Vec<Gpu> {
     Gpu::open_group(n, Some(&gpu().info().name)).expect("logical devices on the test adapter")
 }
 
 /// Split over `n` devices vs one device vs the CPU reference, at `batch`.
-fn check(model: &Model, n: usize, batch: usize) -> SplitModel {
+fn check(model: &Model, n: usize, batch: usize) -> GpuModel {
     let weights = Weights::he_normal(model, 3);
-    let input = random(batch * model.input.iter().product::<usize>(), 4);
+    let input = random(batch * model.input().iter().product::<usize>(), 4);
     let expected = model.forward_reference(&weights, &input, batch).unwrap();
-    let expected = expected.last().unwrap();
     let single = GpuModel::new(&gpu(), model, &weights).unwrap().forward(&input, batch).unwrap();
-    let mut split = SplitModel::new(&group(n), model, &weights).unwrap();
+    let mut split = GpuModel::split(&group(n), model, &weights).unwrap();
+    let name = model.name();
+    // Every layer, gathered from the devices, against the reference.
+    for (layer, exp) in split.forward_report(&input, batch).unwrap().iter().zip(&expected) {
+        let c = Tolerance::for_layer(exp).compare(&layer.output, exp);
+        assert!(c.passed(), "{name} on {n} devices, batch {batch}, layer {}: {}", layer.name, c.describe(&layer.shape));
+    }
+    let expected = expected.last().unwrap();
     for _ in 0..2 {
         let got = split.forward(&input, batch).unwrap();
-        let c = layer_tolerance(expected).compare(&got, expected);
-        assert!(c.passed(), "{} on {n} devices, batch {batch}, vs reference: {}", model.name, c.describe(&[got.len()]));
-        let c = layer_tolerance(&single).compare(&got, &single);
-        assert!(
-            c.passed(),
-            "{} on {n} devices, batch {batch}, vs one device: {}",
-            model.name,
-            c.describe(&[got.len()])
-        );
+        let c = Tolerance::for_layer(expected).compare(&got, expected);
+        assert!(c.passed(), "{name} on {n} devices, batch {batch}, vs reference: {}", c.describe(&[got.len()]));
+        let c = Tolerance::for_layer(&single).compare(&got, &single);
+        assert!(c.passed(), "{name} on {n} devices, batch {batch}, vs one device: {}", c.describe(&[got.len()]));
     }
     split
 }
@@ -46,12 +44,11 @@ fn alexnet_on_two_devices_matches_one_and_the_reference() {
     check(&model, 2, 4);
     let mut split = check(&model, 2, 1);
 
-    // Each device holds half the weights (conv1's filters split by tower too).
+    // Each device holds half the weights (conv1's filters split by tower too), as placed.
     let bytes = split.weight_bytes();
     let total = 4 * model.parameter_count();
-    for b in &bytes {
-        assert!((*b as f64 - total as f64 / 2.0).abs() <= 0.01 * total as f64 / 2.0, "{bytes:?} of {total}");
-    }
+    assert_eq!(bytes, vec![total / 2; 2]);
+    assert_eq!(bytes, split.placement().weight_bytes());
 
     // Exchanges, from the layer shapes: conv3 gathers pool2 (256x13x13), fc6 the flattened
     // pool5 (9216), fc7 and fc8 their 4096 inputs; each device reads back its half once and
@@ -59,9 +56,12 @@ fn alexnet_on_two_devices_matches_one_and_the_reference() {
     // 500 go down and up.
     let gather_all = |elements: u64| 4 * elements / 2 * 2 + 4 * elements / 2 * 2;
     let expected: u64 = [256 * 13 * 13, 9216, 4096, 4096].iter().map(|&e| gather_all(e)).sum::<u64>() + 4 * 500 * 2;
-    let (_, report) = split.forward_report(&random(3 * 227 * 227, 5), 1).unwrap();
+    let report = split.forward_report(&random(3 * 227 * 227, 5), 1).unwrap();
     let exchanged: u64 = report.iter().map(|r| r.bytes_exchanged).sum();
     assert_eq!(exchanged, expected);
+    for (i, r) in report.iter().enumerate() {
+        assert_eq!(r.bytes_exchanged, split.placement().exchange_bytes(&model, i, 1), "{}", r.name);
+    }
     let conv3 = report.iter().find(|r| r.name == "conv3").unwrap();
     assert_eq!(conv3.bytes_exchanged, 4 * 256 * 13 * 13 * 2);
     let conv2 = report.iter().find(|r| r.name == "conv2").unwrap();
@@ -126,21 +126,25 @@ fn uneven_splits_are_placement_errors_naming_the_numbers() {
     let gpus = group(2);
 
     let m = Model::build("odd", &[2, 4, 4], vec![layer("c", conv(5, 1))]).unwrap();
-    let e = SplitModel::new(&gpus, &m, &Weights::he_normal(&m, 1)).err().unwrap();
+    let e = GpuModel::split(&gpus, &m, &Weights::he_normal(&m, 1)).err().unwrap();
     assert!(matches!(&e, Error::Placement { layer, devices: 2, .. } if layer == "c"), "{e}");
     assert!(e.to_string().contains("output channels (5) do not divide evenly by 2 devices"), "{e}");
 
     let m = Model::build("g3", &[6, 4, 4], vec![layer("c", conv(6, 3))]).unwrap();
-    let e = SplitModel::new(&gpus, &m, &Weights::he_normal(&m, 1)).err().unwrap();
+    let e = GpuModel::split(&gpus, &m, &Weights::he_normal(&m, 1)).err().unwrap();
     assert!(e.to_string().contains("groups (3) do not divide evenly by 2 devices"), "{e}");
 
     let layers = vec![layer("c", conv(4, 1)), layer("n", Op::Lrn(Lrn::alexnet()))];
     let m = Model::build("lrn", &[2, 4, 4], layers).unwrap();
-    let e = SplitModel::new(&gpus, &m, &Weights::he_normal(&m, 1)).err().unwrap();
+    let e = GpuModel::split(&gpus, &m, &Weights::he_normal(&m, 1)).err().unwrap();
     assert!(e.to_string().contains("layer n") && e.to_string().contains("across devices"), "{e}");
 
     // A tensor from one logical device is refused by another.
     let x = Tensor::zeros(&gpus[0], &[1, 4]).unwrap();
     let w = Tensor::zeros(&gpus[1], &[2, 4]).unwrap();
-    assert!(matches!(dojang::ops::dense::dense(&x, &w, None, false), Err(Error::WrongDevice { .. })));
+    assert!(matches!(dojang::ops::dense(&x, &w, None, &Dense::default()), Err(Error::WrongDevice { .. })));
+
+    // A group of no devices is refused, not indexed.
+    let e = GpuModel::split(&[], &m, &Weights::he_normal(&m, 1)).err().unwrap();
+    assert!(matches!(e, Error::Placement { problem: PlacementProblem::NoDevices, .. }), "{e}");
 }

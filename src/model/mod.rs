@@ -1,18 +1,15 @@
 //! Models: a sequence of layers with shapes inferred at build time, the parameter arithmetic
-//! of the source document (`summary`), weights, and forward passes on the GPU and the CPU.
+//! of the source document (`summary`), weights, and the forward pass on the CPU reference.
+//! The GPU runs models through `GpuModel` (in `split`), on one device or several.
 
-pub mod forward;
+mod cpu;
 pub mod summary;
 pub mod weights;
 pub mod zoo;
 
 use crate::error::{Error, Result, Shape};
-use crate::ops::conv2d::Conv2d;
-use crate::ops::dense::DenseGeometry;
-use crate::ops::lrn::Lrn;
-use crate::ops::pool2d::{Pool2d, PoolKind};
+use crate::params::{Conv2d, Dense, Lrn, Pool2d};
 
-pub use forward::GpuModel;
 pub use weights::Weights;
 
 /// What a layer computes.
@@ -46,6 +43,26 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The pooling window of a pooling op given its per-image input `[C, H, W]`; None for
+    /// the other ops.
+    pub(crate) fn pool(&self, input: &[usize]) -> Result<Option<Pool2d>> {
+        if !matches!(self, Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_)) {
+            return Ok(None);
+        }
+        if input.len() != 3 {
+            return Err(Error::Rank { op: "pool2d", what: "input per image", expected: 3, got: Shape(input.to_vec()) });
+        }
+        let hw = [input[1], input[2]];
+        Ok(match self {
+            Op::Pool2d(p) => Some(*p),
+            Op::GlobalAvgPool => Some(Pool2d::global_avg(hw)),
+            Op::AdaptiveAvgPool(out) => Some(Pool2d::adaptive_avg(hw, *out)?),
+            _ => None,
+        })
+    }
+}
+
 /// A named layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
@@ -53,76 +70,85 @@ pub struct Layer {
     pub op: Op,
 }
 
-/// A model whose layer shapes have been checked: `shapes[i]` is layer i's output per image.
+/// Where an `Add` layer's second operand comes from, resolved when the model is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The model's input.
+    Input,
+    /// The output of layer `i`.
+    Layer(usize),
+}
+
+/// A model whose layer shapes have been checked. Only [`Model::build`] makes one.
 #[derive(Clone, Debug)]
 pub struct Model {
-    pub name: String,
-    /// Per-image input shape, [C, H, W].
-    pub input: Vec<usize>,
-    pub layers: Vec<Layer>,
-    pub shapes: Vec<Vec<usize>>,
+    name: String,
+    input: Vec<usize>,
+    layers: Vec<Layer>,
+    /// `shapes[i]`: layer i's output per image.
+    shapes: Vec<Vec<usize>>,
+    /// `sources[i]`: what layer i adds, for `Add` layers.
+    sources: Vec<Option<Source>>,
 }
 
 impl Model {
     /// Checks every layer against the shape it receives; the first misfit is an error naming
-    /// the layer and both shapes.
+    /// the layer and its input shape.
     pub fn build(name: &str, input: &[usize], layers: Vec<Layer>) -> Result<Model> {
+        if layers.is_empty() {
+            return Err(Error::NoLayers { model: name.into() });
+        }
         let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(layers.len());
-        for layer in &layers {
+        let mut sources = Vec::with_capacity(layers.len());
+        for (i, layer) in layers.iter().enumerate() {
             let current = shapes.last().cloned().unwrap_or_else(|| input.to_vec());
-            let fail =
-                |message: String| Error::Layer { layer: layer.name.clone(), input: Shape(current.clone()), message };
-            // Op checks see a batch of one; their errors become this layer's.
-            let with_batch = |s: &[usize]| [&[1], s].concat();
+            let fail = |source: Error| Error::Layer {
+                layer: layer.name.clone(),
+                input: Shape(current.clone()),
+                source: Box::new(source),
+            };
+            let mut source = None;
             let out = match &layer.op {
-                Op::Conv2d { out_channels, kernel, attrs } => {
-                    if current.len() != 3 {
-                        return Err(fail("a convolution needs a [C, H, W] input".into()));
-                    }
-                    let w = [*out_channels, current[0] / attrs.groups.max(1), kernel[0], kernel[1]];
-                    let geo = attrs.geometry(&with_batch(&current), &w, None).map_err(|e| fail(e.to_string()))?;
-                    geo.output_shape()[1..].to_vec()
-                }
-                Op::Pool2d(p) => pool_shape(p, &current).map_err(|e| fail(e.to_string()))?,
-                Op::GlobalAvgPool if current.len() == 3 => vec![current[0], 1, 1],
-                Op::AdaptiveAvgPool([oh, ow]) if current.len() == 3 => {
-                    adaptive_pool(&current, [*oh, *ow]).map_err(fail)?;
-                    vec![current[0], *oh, *ow]
-                }
-                Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) => {
-                    return Err(fail("pooling needs a [C, H, W] input".into()));
-                }
-                Op::Lrn(l) => {
-                    l.check(&with_batch(&current)).map_err(|e| fail(e.to_string()))?;
-                    current.clone()
-                }
-                Op::Relu | Op::Dropout | Op::Softmax => current.clone(),
-                Op::Flatten => vec![current.iter().product()],
-                Op::Dense { out_features } => {
-                    if current.len() != 1 {
-                        return Err(fail("a dense layer needs a flat input: add a flatten layer".into()));
-                    }
-                    DenseGeometry::new(&[1, current[0]], &[*out_features, current[0]], None, false)
-                        .map_err(|e| fail(e.to_string()))?;
-                    vec![*out_features]
-                }
                 Op::Add { from, .. } => {
-                    let other = if from == "input" {
-                        input.to_vec()
+                    let (s, other) = if from == "input" {
+                        (Source::Input, input.to_vec())
                     } else {
-                        let i = layers.iter().position(|l| &l.name == from).filter(|&i| i < shapes.len());
-                        let i = i.ok_or_else(|| fail(format!("adds `{from}`, which is not an earlier layer")))?;
-                        shapes[i].clone()
+                        let j = layers[..i].iter().position(|l| &l.name == from);
+                        let j = j.ok_or_else(|| Error::AddSource { layer: layer.name.clone(), from: from.clone() })?;
+                        (Source::Layer(j), shapes[j].clone())
                     };
                     if other != current {
-                        return Err(fail(format!("adds `{from}` of shape {other:?}")));
+                        return Err(fail(Error::Mismatch { op: "add", a: Shape(current.clone()), b: Shape(other) }));
                     }
+                    source = Some(s);
                     current.clone()
                 }
+                op => output_shape(op, &current).map_err(fail)?,
             };
             shapes.push(out);
+            sources.push(source);
         }
-        Ok(Model { name: name.to_string(), input: input.to_vec(), layers, shapes })
+        Ok(Model { name: name.to_string(), input: input.to_vec(), layers, shapes, sources })
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Per-image input shape, `[C, H, W]`.
+    pub fn input(&self) -> &[usize] {
+        &self.input
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The output shape of layer `i`, per image.
+    pub fn output_of(&self, i: usize) -> &[usize] {
+        &self.shapes[i]
     }
 
     /// The input shape of layer `i`, per image.
@@ -133,6 +159,11 @@ impl Model {
     /// Per-image output shape.
     pub fn output_shape(&self) -> &[usize] {
         self.shapes.last().map(Vec::as_slice).unwrap_or(&self.input)
+    }
+
+    /// What layer `i` adds, when it is an `Add`.
+    pub fn source_of(&self, i: usize) -> Option<Source> {
+        self.sources[i]
     }
 
     /// The parameter tensors of layer `i`: (name, shape), weight first.
@@ -153,17 +184,36 @@ impl Model {
     }
 }
 
-fn pool_shape(p: &Pool2d, current: &[usize]) -> Result<Vec<usize>> {
-    let geo = p.geometry(&[&[1], current].concat())?;
-    Ok(geo.output_shape()[1..].to_vec())
-}
-
-/// The uniform pooling that an adaptive average pool to `out` is, for sizes that divide.
-pub(crate) fn adaptive_pool(input: &[usize], out: [usize; 2]) -> std::result::Result<Pool2d, String> {
-    let (h, w) = (input[1], input[2]);
-    if out.contains(&0) || h % out[0] != 0 || w % out[1] != 0 {
-        return Err(format!("adaptive pooling from {h}x{w} to {}x{} needs sizes that divide", out[0], out[1]));
+/// The per-image output shape of `op` (not an `Add`) on a per-image input `current`, checked
+/// by the op's own geometry (seen at batch 1).
+fn output_shape(op: &Op, current: &[usize]) -> Result<Vec<usize>> {
+    let batch1 = |s: &[usize]| [&[1], s].concat();
+    let per_image = |what: &'static str, op_name: &'static str, expected: usize| {
+        if current.len() != expected {
+            return Err(Error::Rank { op: op_name, what, expected, got: Shape(current.to_vec()) });
+        }
+        Ok(())
+    };
+    if let Some(pool) = op.pool(current)? {
+        return Ok(pool.geometry(&batch1(current))?.output_shape()[1..].to_vec());
     }
-    let k = [h / out[0], w / out[1]];
-    Ok(Pool2d::new(PoolKind::Avg, k, k))
+    Ok(match op {
+        Op::Conv2d { out_channels, kernel, attrs } => {
+            per_image("input per image", "conv2d", 3)?;
+            let w = [*out_channels, current[0] / attrs.groups.max(1), kernel[0], kernel[1]];
+            attrs.geometry(&batch1(current), &w, None)?.output_shape()[1..].to_vec()
+        }
+        Op::Lrn(l) => {
+            l.geometry(&batch1(current))?;
+            current.to_vec()
+        }
+        Op::Relu | Op::Dropout | Op::Softmax => current.to_vec(),
+        Op::Flatten => vec![current.iter().product()],
+        Op::Dense { out_features } => {
+            per_image("input per image (flatten it first)", "dense", 1)?;
+            Dense::default().geometry(&batch1(current), &[*out_features, current[0]], None)?;
+            vec![*out_features]
+        }
+        Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) | Op::Add { .. } => current.to_vec(),
+    })
 }

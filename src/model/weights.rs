@@ -8,19 +8,56 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, Normal};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
 use crate::model::Model;
 
-/// Parameter name → (shape, values).
+/// Parameter name → (shape, values); every tensor's values fill its shape.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Weights(pub BTreeMap<String, (Vec<usize>, Vec<f32>)>);
+pub struct Weights {
+    tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+}
 
 impl Weights {
+    /// No tensors.
+    pub fn new() -> Weights {
+        Weights::default()
+    }
+
+    /// Adds (or replaces) tensor `name` of `shape`; its values must fill the shape.
+    pub fn insert(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<()> {
+        let expected = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if expected != Some(values.len()) {
+            return Err(Error::WeightValues {
+                tensor: name.into(),
+                shape: Shape(shape.to_vec()),
+                expected: expected.unwrap_or(usize::MAX),
+                got: values.len(),
+            });
+        }
+        self.tensors.insert(name.to_string(), (shape.to_vec(), values));
+        Ok(())
+    }
+
+    /// Takes tensor `name` out, if it is there.
+    pub fn remove(&mut self, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
+        self.tensors.remove(name)
+    }
+
+    /// The shape of tensor `name`.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.tensors.get(name).map(|(s, _)| s.as_slice())
+    }
+
+    /// (name, shape, values) of every tensor, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[usize], &[f32])> {
+        self.tensors.iter().map(|(n, (s, v))| (n.as_str(), s.as_slice(), v.as_slice()))
+    }
+
     /// He-normal weights (std √(2 / fan-in)) and small uniform biases, from `seed`.
     pub fn he_normal(model: &Model, seed: u64) -> Weights {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut map = BTreeMap::new();
-        for i in 0..model.layers.len() {
+        for i in 0..model.layers().len() {
             for (name, shape) in model.params_of(i) {
                 let len: usize = shape.iter().product();
                 let values = if name.ends_with(".weight") {
@@ -33,22 +70,25 @@ impl Weights {
                 map.insert(name, (shape, values));
             }
         }
-        Weights(map)
+        Weights { tensors: map }
     }
 
     /// Reads every parameter `model` needs from a .safetensors file, checking names, shapes
     /// and dtypes before anything is used; extra tensors are ignored.
     pub fn load(path: &Path, model: &Model) -> Result<Weights> {
-        let io = |message: String| Error::Weights { tensor: path.display().to_string(), message };
-        let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
+        let io = |reason: String| Error::WeightFile { path: path.display().to_string(), reason };
+        let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read it: {e}")))?;
         let file = SafeTensors::deserialize(&bytes).map_err(|e| io(format!("not a .safetensors file: {e}")))?;
         let mut map = BTreeMap::new();
-        for i in 0..model.layers.len() {
+        for i in 0..model.layers().len() {
             for (name, shape) in model.params_of(i) {
-                let fail = |message: String| Error::Weights { tensor: name.clone(), message };
-                let view = file.tensor(&name).map_err(|_| fail("missing from the file".into()))?;
+                let view = file.tensor(&name).map_err(|_| Error::WeightMissing { tensor: name.clone() })?;
                 if view.shape() != shape.as_slice() {
-                    return Err(fail(format!("has shape {:?}, the model expects {shape:?}", view.shape())));
+                    return Err(Error::WeightShape {
+                        tensor: name,
+                        got: Shape(view.shape().to_vec()),
+                        expected: Shape(shape),
+                    });
                 }
                 let data = view.data();
                 let values: Vec<f32> = match view.dtype() {
@@ -59,40 +99,37 @@ impl Weights {
                     Dtype::BF16 => {
                         data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
                     }
-                    other => return Err(fail(format!("has dtype {other:?}; dojang reads F32, F16 and BF16"))),
+                    other => return Err(Error::WeightDtype { tensor: name, dtype: format!("{other:?}") }),
                 };
                 map.insert(name, (shape, values));
             }
         }
-        Ok(Weights(map))
+        Ok(Weights { tensors: map })
     }
 
     /// Writes every tensor as F32.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let fail = |message: String| Error::Weights { tensor: path.display().to_string(), message };
+        let fail = |reason: String| Error::WeightFile { path: path.display().to_string(), reason };
         let bytes: Vec<(&String, Vec<u8>, &Vec<usize>)> =
-            self.0.iter().map(|(n, (s, v))| (n, bytemuck::cast_slice(v).to_vec(), s)).collect();
+            self.tensors.iter().map(|(n, (s, v))| (n, bytemuck::cast_slice(v).to_vec(), s)).collect();
         let views = bytes
             .iter()
             .map(|(n, b, s)| TensorView::new(Dtype::F32, s.to_vec(), b).map(|v| (n.as_str(), v)))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| fail(e.to_string()))?;
         let data = safetensors::serialize(views, None).map_err(|e| fail(e.to_string()))?;
-        std::fs::write(path, data).map_err(|e| fail(format!("cannot write the file: {e}")))
+        std::fs::write(path, data).map_err(|e| fail(format!("cannot write it: {e}")))
     }
 
     /// Fails unless every parameter of `model` is here with its shape: checked before anything
     /// is uploaded, so that a bad set never half-loads.
     pub fn check(&self, model: &Model) -> Result<()> {
-        for i in 0..model.layers.len() {
+        for i in 0..model.layers().len() {
             for (name, shape) in model.params_of(i) {
-                match self.0.get(&name) {
-                    None => return Err(Error::Weights { tensor: name, message: "missing".into() }),
+                match self.tensors.get(&name) {
+                    None => return Err(Error::WeightMissing { tensor: name }),
                     Some((s, _)) if *s != shape => {
-                        return Err(Error::Weights {
-                            tensor: name,
-                            message: format!("has shape {s:?}, the model expects {shape:?}"),
-                        });
+                        return Err(Error::WeightShape { tensor: name, got: Shape(s.clone()), expected: Shape(shape) });
                     }
                     Some(_) => {}
                 }
@@ -103,9 +140,6 @@ impl Weights {
 
     /// The values of parameter `name`.
     pub fn get(&self, name: &str) -> Result<&[f32]> {
-        self.0
-            .get(name)
-            .map(|(_, v)| v.as_slice())
-            .ok_or_else(|| Error::Weights { tensor: name.into(), message: "missing".into() })
+        self.tensors.get(name).map(|(_, v)| v.as_slice()).ok_or_else(|| Error::WeightMissing { tensor: name.into() })
     }
 }

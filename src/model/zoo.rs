@@ -2,9 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Layer, Model, Op};
-use crate::ops::conv2d::{Conv2d, Padding};
-use crate::ops::lrn::Lrn;
-use crate::ops::pool2d::{Pool2d, PoolKind};
+use crate::params::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
 
 /// The names [`build`] accepts.
 pub const MODELS: &[&str] = &["alexnet", "alexnet-notes", "alexnet-torchvision", "bottleneck"];
@@ -16,7 +14,7 @@ pub fn build(name: &str) -> Result<Model> {
         "alexnet-notes" => alexnet(false),
         "alexnet-torchvision" => alexnet_torchvision(),
         "bottleneck" => bottleneck(),
-        other => Err(Error::UnknownModel(other.to_string())),
+        other => Err(Error::UnknownModel { name: other.to_string(), known: MODELS }),
     }
 }
 

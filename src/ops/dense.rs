@@ -1,28 +1,42 @@
-//! Dense (fully connected) layers: y = x·Wᵀ + b with W [out, in], PyTorch `Linear`'s layout.
+//! Dense (fully connected) layers on the GPU: y = x·Wᵀ + b with W `[out, in]`.
 //!
-//! Batch 1 is a matrix-vector product that streams W once (`gemv`); larger batches run the
-//! register-blocked GEMM (`gemm`), both in `shaders/dense.wgsl`. A weight may be given as
-//! slices of rows (a layer too large for one storage binding, or split across devices): each
-//! slice writes its rows of y.
+//! Batch 1 is a matrix-vector product that streams W once (`dense_gemv`); larger batches run
+//! the register-blocked GEMM (`dense_gemm`), both in `shaders/dense.wgsl`. A weight is held as
+//! slices of rows in textures ([`DenseWeight`]): a layer too large for one storage binding is
+//! cut, and each slice writes its rows of y.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu};
-use crate::ops::{blocks, check_len, check_rank, check_same_device};
-use crate::pipeline::{Access, Kernel, fold_grid};
+use crate::gpu::Gpu;
+use crate::launch::Launch;
+use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
+use crate::params::{Dense, DenseGeometry, check_len, check_rank};
+use crate::pipeline::{Access, Dispatch, Kernel, fold_grid};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
 
 const BINDINGS: &[Access] = &[Access::Texture, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform];
 
 /// The register-blocked product for batches.
-pub(crate) const GEMM: Kernel =
-    Kernel { name: "dense", source: include_str!("../../shaders/dense.wgsl"), entry: "gemm", bindings: BINDINGS };
+pub(crate) const GEMM: Kernel = Kernel {
+    name: "dense",
+    source: include_str!("../../shaders/dense.wgsl"),
+    entry: "dense_gemm",
+    bindings: BINDINGS,
+    uniform_size: size_of::<DenseUniform>(),
+    overrides: &["WG_X", "WG_Y", "TILE_N", "TEX_SHIFT"],
+};
 
 /// The streaming matrix-vector product for batch 1.
-pub(crate) const GEMV: Kernel =
-    Kernel { name: "dense", source: include_str!("../../shaders/dense.wgsl"), entry: "gemv", bindings: BINDINGS };
+pub(crate) const GEMV: Kernel = Kernel {
+    name: "dense",
+    source: include_str!("../../shaders/dense.wgsl"),
+    entry: "dense_gemv",
+    bindings: BINDINGS,
+    uniform_size: size_of::<DenseUniform>(),
+    overrides: &["WG", "TEX_SHIFT"],
+};
 
 /// Field order matches `Params` in shaders/dense.wgsl.
 #[repr(C)]
@@ -50,73 +64,37 @@ pub enum DenseKernel {
     Gemv { wg: u32 },
 }
 
-/// A checked dense layer: batch, in and out features.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DenseGeometry {
-    pub batch: usize,
-    pub in_features: usize,
-    pub out_features: usize,
-    pub relu: bool,
-}
-
-impl DenseGeometry {
-    /// Checks x [N, F], W [out, F] and an optional bias length.
-    pub fn new(x: &[usize], w: &[usize], bias_len: Option<usize>, relu: bool) -> Result<DenseGeometry> {
-        const OP: &str = "dense";
-        check_rank(OP, "input", x, 2)?;
-        check_rank(OP, "weight", w, 2)?;
-        if x[1] != w[1] {
-            return Err(Error::Channels { op: OP, what: "features", got: x[1], expected: w[1] });
-        }
-        if let Some(len) = bias_len.filter(|&l| l != w[0]) {
-            return Err(Error::BiasLength { op: OP, got: len, expected: w[0] });
-        }
-        Ok(DenseGeometry { batch: x[0], in_features: x[1], out_features: w[0], relu })
-    }
-
-    pub fn output_shape(&self) -> [usize; 2] {
-        [self.batch, self.out_features]
-    }
-    pub fn macs(&self) -> u64 {
-        (self.batch * self.in_features * self.out_features) as u64
-    }
-    pub fn flops(&self) -> u64 {
-        2 * self.macs()
-    }
-}
-
-/// y = x·Wᵀ + b, optionally followed by ReLU.
-pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool) -> Result<Tensor> {
-    dense_with(x, w, b, relu, DenseKernel::Auto)
+/// y = x·Wᵀ + b (then ReLU), enqueued. The weight is copied into a texture for this call;
+/// hold a [`DenseWeight`] to do that once for many.
+pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense) -> Result<Tensor> {
+    dense_with(x, w, b, attrs, DenseKernel::Auto)
 }
 
 /// [`dense`] with an explicit choice of kernel (for benchmarks and validation).
-pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, relu: bool, kernel: DenseKernel) -> Result<Tensor> {
-    let geo = DenseGeometry::new(x.shape(), w.shape(), b.map(Tensor::len), relu)?;
+pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense, kernel: DenseKernel) -> Result<Tensor> {
+    let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     check_same_device("dense", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
-    let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
     let slice =
         DenseSlice { start: 0, rows: geo.out_features, weight: LinearTexture::from_tensor(w)?, bias: b.cloned() };
-    let d = plan(x, geo.in_features, &slice, &y, relu, kernel)?;
-    x.gpu().run("dense", &[&d])?;
-    Ok(y)
+    let weight = DenseWeight { in_features: geo.in_features, out_features: geo.out_features, slices: vec![slice] };
+    weight.forward_with(x, attrs, kernel)
 }
 
 /// Rows `start .. start + rows` of a dense weight, held in a texture, and their biases.
-pub struct DenseSlice {
-    pub start: usize,
-    pub rows: usize,
+struct DenseSlice {
+    start: usize,
+    rows: usize,
     weight: LinearTexture,
     bias: Option<Tensor>,
 }
 
-/// A dense weight [out, in] (and bias) kept as slices of whole rows, each small enough to
-/// upload through one storage buffer: fc6 of AlexNet as the notes count it is 708 MB,
-/// lavapipe binds 128 MiB.
+/// A dense weight `[out, in]` (and bias) kept as slices of whole rows in textures, each
+/// small enough to upload through one storage buffer: fc6 of AlexNet as the notes count it
+/// is 708 MB, lavapipe binds 128 MiB.
 pub struct DenseWeight {
-    pub in_features: usize,
-    pub out_features: usize,
-    pub slices: Vec<DenseSlice>,
+    in_features: usize,
+    out_features: usize,
+    slices: Vec<DenseSlice>,
 }
 
 impl DenseWeight {
@@ -155,66 +133,75 @@ impl DenseWeight {
         Ok(DenseWeight { in_features, out_features, slices })
     }
 
+    /// `[out, in]`.
+    pub fn shape(&self) -> [usize; 2] {
+        [self.out_features, self.in_features]
+    }
+
+    /// Row slices the weight is held in.
+    pub fn slice_count(&self) -> usize {
+        self.slices.len()
+    }
+
     /// Bytes of weights and biases held on the device.
     pub fn bytes(&self) -> u64 {
         self.slices.iter().map(|s| 4 * (s.weight.len() + s.bias.as_ref().map_or(0, Tensor::len)) as u64).sum()
     }
 
-    /// Records y = x·Wᵀ + b (then ReLU), one dispatch per slice.
-    pub(crate) fn plan(&self, x: &Tensor, y: &Tensor, relu: bool, kernel: DenseKernel) -> Result<Vec<Dispatch>> {
-        self.slices.iter().map(|s| plan(x, self.in_features, s, y, relu, kernel)).collect()
+    /// The checked geometry of this weight applied to `x`.
+    pub fn geometry(&self, x: &[usize], attrs: &Dense) -> Result<DenseGeometry> {
+        attrs.geometry(x, &self.shape(), None)
     }
 
-    /// y = x·Wᵀ + b (then ReLU) for x [N, in].
-    pub fn forward(&self, x: &Tensor, relu: bool) -> Result<Tensor> {
-        self.forward_with(x, relu, DenseKernel::Auto)
+    /// y = x·Wᵀ + b (then ReLU) for x `[N, in]`, enqueued.
+    pub fn forward(&self, x: &Tensor, attrs: &Dense) -> Result<Tensor> {
+        self.forward_with(x, attrs, DenseKernel::Auto)
     }
 
-    /// [`DenseWeight::forward`] with an explicit choice of kernel (for benchmarks).
-    pub fn forward_with(&self, x: &Tensor, relu: bool, kernel: DenseKernel) -> Result<Tensor> {
-        check_rank("dense", "input", x.shape(), 2)?;
-        if x.shape()[1] != self.in_features {
-            return Err(Error::Channels {
-                op: "dense",
-                what: "features",
-                got: x.shape()[1],
-                expected: self.in_features,
-            });
-        }
-        let y = Tensor::zeros(x.gpu(), &[x.shape()[0], self.out_features])?;
-        let dispatches = self.plan(x, &y, relu, kernel)?;
-        x.gpu().run("dense", &dispatches.iter().collect::<Vec<_>>())?;
+    /// [`DenseWeight::forward`] with an explicit choice of kernel.
+    pub fn forward_with(&self, x: &Tensor, attrs: &Dense, kernel: DenseKernel) -> Result<Tensor> {
+        let geo = self.geometry(x.shape(), attrs)?;
+        let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
+        self.record_with(x, &y, attrs, kernel)?.run()?;
         Ok(y)
+    }
+
+    /// Records y = x·Wᵀ + b (then ReLU), one launch per slice.
+    pub fn record(&self, x: &Tensor, y: &Tensor, attrs: &Dense) -> Result<Launch> {
+        self.record_with(x, y, attrs, DenseKernel::Auto)
+    }
+
+    /// [`DenseWeight::record`] with an explicit choice of kernel.
+    pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Dense, kernel: DenseKernel) -> Result<Launch> {
+        let geo = self.geometry(x.shape(), attrs)?;
+        check_same_device("dense", &[("input", Some(x)), ("output", Some(y))])?;
+        check_output("dense", y, &geo.output_shape())?;
+        let dispatches = self.slices.iter().map(|s| record_slice(&geo, x, s, y, kernel)).collect::<Result<_>>()?;
+        Ok(Launch::new(x.gpu(), "dense", dispatches))
     }
 }
 
-/// Records the rows of y [N, total_out] that `slice` holds, from x [N, in_features].
-pub(crate) fn plan(
+/// Records the rows of y `[N, out]` that `slice` holds, from x `[N, in]`.
+fn record_slice(
+    geo: &DenseGeometry,
     x: &Tensor,
-    in_features: usize,
     slice: &DenseSlice,
     y: &Tensor,
-    relu: bool,
     kernel: DenseKernel,
 ) -> Result<Dispatch> {
     const OP: &str = "dense";
     let b = slice.bias.as_ref();
-    check_same_device(OP, &[("input", Some(x)), ("bias", b), ("output", Some(y))])?;
+    check_same_device(OP, &[("input", Some(x)), ("bias", b)])?;
     slice.weight.check_on(x.gpu(), OP, "weight")?;
-    let geo = DenseGeometry::new(x.shape(), &[slice.rows, in_features], b.map(Tensor::len), relu)?;
-    let total_out = y.shape()[1];
-    if y.shape() != [geo.batch, total_out] || slice.start + geo.out_features > total_out {
-        return Err(Error::Mismatch { op: OP, a: y.shape().into(), b: geo.output_shape()[..].into() });
-    }
     let gpu = x.gpu();
     let params = DenseUniform {
-        m: geo.out_features as u32,
-        n: geo.batch as u32,
-        k: geo.in_features as u32,
-        y_stride: total_out as u32,
-        y_offset: slice.start as u32,
+        m: to_u32(OP, "output features", slice.rows)?,
+        n: to_u32(OP, "batch", geo.batch)?,
+        k: to_u32(OP, "input features", geo.in_features)?,
+        y_stride: to_u32(OP, "output features", geo.out_features)?,
+        y_offset: to_u32(OP, "output features", slice.start)?,
         has_bias: b.is_some() as u32,
-        relu: relu as u32,
+        relu: geo.attrs.relu as u32,
         _pad: 0,
     };
     let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
@@ -224,38 +211,33 @@ pub(crate) fn plan(
         bias.as_entire_binding(),
         y.buffer().as_entire_binding(),
     ];
-    let max = gpu.limits().max_compute_workgroups_per_dimension;
+    let uniform = bytemuck::bytes_of(&params);
     match kernel {
-        DenseKernel::Gemv { .. } if geo.batch != 1 => Err(Error::Attribute {
-            op: OP,
-            message: format!("the matrix-vector kernel takes batch 1, got {}", geo.batch),
-        }),
-        DenseKernel::Gemv { wg } if !wg.is_power_of_two() || wg > 256 => Err(Error::Attribute {
-            op: OP,
-            message: format!("the matrix-vector workgroup must be a power of two up to 256, got {wg}"),
-        }),
-        DenseKernel::Gemv { wg } => {
-            let grid = fold_grid(blocks(geo.out_features, 8), max);
-            gpu.dispatch_with(&GEMV, &[("WG", wg)], &resources, bytemuck::bytes_of(&params), grid)
-        }
-        DenseKernel::Auto if geo.batch == 1 => plan(x, in_features, slice, y, relu, DenseKernel::Gemv { wg: 64 }),
+        DenseKernel::Auto if geo.batch == 1 => record_slice(geo, x, slice, y, DenseKernel::Gemv { wg: 64 }),
         // One sample per invocation: W comes from the texture cheaply, x from a buffer does not,
         // so sharing W loads across samples loses to sharing x loads across rows (measured).
-        DenseKernel::Auto => plan(x, in_features, slice, y, relu, DenseKernel::Gemm { tile_n: 1 }),
+        DenseKernel::Auto => record_slice(geo, x, slice, y, DenseKernel::Gemm { tile_n: 1 }),
+        DenseKernel::Gemv { .. } if geo.batch != 1 => {
+            Err(Error::Tuning { op: OP, knob: "batch of the gemv kernel", value: geo.batch as u64, allowed: "1" })
+        }
+        DenseKernel::Gemv { wg } if !wg.is_power_of_two() || wg > 256 => {
+            Err(Error::Tuning { op: OP, knob: "gemv workgroup", value: wg as u64, allowed: "a power of two up to 256" })
+        }
+        DenseKernel::Gemv { wg } => {
+            let grid = fold_grid(blocks(slice.rows, 8), max_groups(gpu));
+            gpu.dispatch(&GEMV, &[("WG", wg), LinearTexture::OVERRIDE], &resources, uniform, grid)
+        }
+        DenseKernel::Gemm { tile_n } if !(1..=4).contains(&tile_n) => {
+            Err(Error::Tuning { op: OP, knob: "tile_n", value: tile_n as u64, allowed: "1, 2, 3 or 4" })
+        }
         DenseKernel::Gemm { tile_n } => {
-            let tile_n = tile_n.clamp(1, 4);
             // Lanes go along the outputs, so that neighbouring lanes stream neighbouring rows.
             let sample_blocks = blocks(geo.batch, tile_n as usize);
             let wg_x = sample_blocks.next_power_of_two().min(4);
             let wg_y = 64 / wg_x;
-            let grid = [sample_blocks.div_ceil(wg_x), blocks(geo.out_features, 4).div_ceil(wg_y), 1];
-            gpu.dispatch_with(
-                &GEMM,
-                &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_N", tile_n)],
-                &resources,
-                bytemuck::bytes_of(&params),
-                grid,
-            )
+            let grid = [sample_blocks.div_ceil(wg_x), blocks(slice.rows, 4).div_ceil(wg_y), 1];
+            let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_N", tile_n), LinearTexture::OVERRIDE];
+            gpu.dispatch(&GEMM, &overrides, &resources, uniform, grid)
         }
     }
 }

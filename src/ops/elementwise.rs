@@ -1,20 +1,23 @@
-//! Element-wise ops: ReLU and the residual add (with an optional fused ReLU).
+//! Element-wise ops on the GPU: ReLU and the residual add (with an optional fused ReLU).
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::Dispatch;
-use crate::ops::{blocks, check_same_device};
+use crate::launch::Launch;
+use crate::ops::{blocks, check_same_device, max_groups, to_u32};
 use crate::pipeline::{Access, Kernel, fold_grid};
 use crate::tensor::Tensor;
 
 pub(crate) const ELEMENTWISE: Kernel = Kernel {
     name: "elementwise",
     source: include_str!("../../shaders/elementwise.wgsl"),
-    entry: "main",
+    entry: "elementwise",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
+    uniform_size: size_of::<ElementwiseUniform>(),
+    overrides: &["WG"],
 };
 
+/// Field order matches `Params` in shaders/elementwise.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct ElementwiseUniform {
@@ -24,24 +27,32 @@ struct ElementwiseUniform {
     _pad: u32,
 }
 
-/// max(x, 0).
+/// max(x, 0), enqueued.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     let y = Tensor::zeros(x.gpu(), x.shape())?;
-    let d = plan(x, None, &y, true)?;
-    x.gpu().run("relu", &[&d])?;
+    record_relu(x, &y)?.run()?;
     Ok(y)
 }
 
-/// a + b for tensors of one shape, then ReLU when `relu` is set.
+/// a + b for tensors of one shape, then ReLU when `relu` is set; enqueued.
 pub fn add(a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
     let y = Tensor::zeros(a.gpu(), a.shape())?;
-    let d = plan(a, Some(b), &y, relu)?;
-    a.gpu().run("add", &[&d])?;
+    record_add(a, b, &y, relu)?.run()?;
     Ok(y)
+}
+
+/// Records y = max(x, 0).
+pub fn record_relu(x: &Tensor, y: &Tensor) -> Result<Launch> {
+    record(x, None, y, true)
+}
+
+/// Records y = a + b (then ReLU).
+pub fn record_add(a: &Tensor, b: &Tensor, y: &Tensor, relu: bool) -> Result<Launch> {
+    record(a, Some(b), y, relu)
 }
 
 /// Records y = a (+ b) (then ReLU) over tensors of one shape.
-pub(crate) fn plan(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Dispatch> {
+fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Launch> {
     let op = if b.is_some() { "add" } else { "relu" };
     check_same_device(op, &[("a", Some(a)), ("b", b), ("output", Some(y))])?;
     for other in b.into_iter().chain([y]) {
@@ -50,8 +61,15 @@ pub(crate) fn plan(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Re
         }
     }
     let gpu = a.gpu();
-    let params = ElementwiseUniform { len: a.len() as u32, has_b: b.is_some() as u32, relu: relu as u32, _pad: 0 };
-    let grid = fold_grid(blocks(a.len(), 256), gpu.limits().max_compute_workgroups_per_dimension);
+    let params = ElementwiseUniform {
+        len: to_u32(op, "elements", a.len())?,
+        has_b: b.is_some() as u32,
+        relu: relu as u32,
+        _pad: 0,
+    };
+    let grid = fold_grid(blocks(a.len(), 256), max_groups(gpu));
     let b = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
-    gpu.dispatch(&ELEMENTWISE, &[("WG", 256)], &[a.buffer(), b, y.buffer()], bytemuck::bytes_of(&params), grid)
+    let resources = [a.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
+    let d = gpu.dispatch(&ELEMENTWISE, &[("WG", 256)], &resources, bytemuck::bytes_of(&params), grid)?;
+    Ok(Launch::new(gpu, op, vec![d]))
 }

@@ -1,59 +1,45 @@
-//! The GPU ops. Each file holds one op family: its attributes, the shape checks that both the
-//! GPU op and the CPU reference rely on, and the launch of its kernel(s) from `shaders/`.
+//! The GPU ops, one family per file, each launching its kernels from `shaders/<op>.wgsl`.
+//!
+//! Every op comes two ways: a call that allocates its output and enqueues the work without
+//! waiting (`conv2d`, `pool2d`, …; only [`Tensor::download`] waits), and a recording into
+//! given tensors that can be replayed ([`Launch`], from `record_pool2d`, `ConvWeight::record`,
+//! …). Attributes and geometry come from [`params`](crate::params), re-exported here.
 
-pub mod conv2d;
-pub mod dense;
-pub mod elementwise;
-pub mod lrn;
-pub mod pool2d;
-pub mod softmax;
+mod conv2d;
+mod dense;
+mod elementwise;
+mod lrn;
+mod pool2d;
+mod softmax;
+
+pub use crate::launch::Launch;
+pub use crate::params::{
+    Conv2d, Conv2dGeometry, Dense, DenseGeometry, Lrn, LrnGeometry, Padding, Pool2d, Pool2dGeometry, PoolKind, Softmax,
+    SoftmaxGeometry,
+};
+pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
+pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
+pub use elementwise::{add, record_add, record_relu, relu};
+pub use lrn::{lrn, record_lrn};
+pub use pool2d::{global_avg_pool, pool2d, record_pool2d};
+pub use softmax::{record_softmax, softmax};
 
 use crate::error::{Error, Result, Shape};
+use crate::gpu::Gpu;
+use crate::pipeline::Kernel;
 use crate::tensor::Tensor;
 
-/// Output length of a sliding window along one axis: floor((input + pads − window) / stride) + 1,
-/// where `window` is the dilated extent; below 1 when the window does not fit.
-pub(crate) fn window_out(input: usize, pads: usize, window: usize, stride: usize) -> i64 {
-    (input as i64 + pads as i64 - window as i64).div_euclid(stride as i64) + 1
-}
-
-/// The output size of a window op, or the error that names why it would be empty.
-pub(crate) fn check_output(
-    op: &'static str,
-    out: [i64; 2],
-    input: [usize; 2],
-    padding: conv2d::Padding,
-    window: [usize; 2],
-) -> Result<(usize, usize)> {
-    let [out_h, out_w] = out;
-    if out_h < 1 || out_w < 1 {
-        return Err(Error::EmptyOutput {
-            op,
-            out_h,
-            out_w,
-            in_h: input[0],
-            in_w: input[1],
-            pt: padding.top,
-            pl: padding.left,
-            pb: padding.bottom,
-            pr: padding.right,
-            window_h: window[0],
-            window_w: window[1],
-        });
-    }
-    Ok((out_h as usize, out_w as usize))
-}
-
-/// Fails unless `shape` has `rank` dimensions, none of them zero.
-pub(crate) fn check_rank(op: &'static str, what: &'static str, shape: &[usize], rank: usize) -> Result<()> {
-    if shape.len() != rank {
-        return Err(Error::Rank { op, what, expected: rank, got: Shape(shape.to_vec()) });
-    }
-    if shape.contains(&0) {
-        return Err(Error::Empty { op, what, shape: Shape(shape.to_vec()) });
-    }
-    Ok(())
-}
+/// Every kernel the ops launch, for the checks that read the WGSL without a GPU.
+pub const KERNELS: &[&Kernel] = &[
+    &conv2d::DIRECT,
+    &conv2d::PACK,
+    &dense::GEMM,
+    &dense::GEMV,
+    &pool2d::POOL,
+    &elementwise::ELEMENTWISE,
+    &lrn::LRN,
+    &softmax::SOFTMAX,
+];
 
 /// Fails unless every tensor lives on the first one's device.
 pub(crate) fn check_same_device(op: &'static str, tensors: &[(&'static str, Option<&Tensor>)]) -> Result<()> {
@@ -64,16 +50,30 @@ pub(crate) fn check_same_device(op: &'static str, tensors: &[(&'static str, Opti
     present.try_for_each(|(what, t)| t.check_on(first.gpu(), op, what))
 }
 
-/// Fails unless a host slice holds as many values as its shape needs.
-pub(crate) fn check_len(shape: &[usize], data: &[f32]) -> Result<()> {
-    let expected: usize = shape.iter().product();
-    if data.len() != expected {
-        return Err(Error::DataLength { shape: Shape(shape.to_vec()), expected, got: data.len() });
+/// Fails unless the output tensor has the shape the op computes.
+pub(crate) fn check_output(op: &'static str, y: &Tensor, expected: &[usize]) -> Result<()> {
+    if y.shape() != expected {
+        return Err(Error::Mismatch { op, a: Shape(expected.to_vec()), b: y.shape().into() });
     }
     Ok(())
 }
 
+/// A size or attribute as the kernels' 32-bit uniforms hold it, or an error naming it.
+pub(crate) fn to_u32(op: &'static str, what: &str, value: usize) -> Result<u32> {
+    u32::try_from(value).map_err(|_| Error::Limit {
+        op,
+        what: format!("{what} = {value} in a 32-bit kernel parameter"),
+        needed: value as u64,
+        limit: u32::MAX as u64,
+    })
+}
+
 /// The ragged-workgroup count for `items` spread over groups of `per_group`.
 pub(crate) fn blocks(items: usize, per_group: usize) -> u32 {
-    items.div_ceil(per_group) as u32
+    u32::try_from(items.div_ceil(per_group)).unwrap_or(u32::MAX)
+}
+
+/// The largest workgroup count per grid dimension.
+pub(crate) fn max_groups(gpu: &Gpu) -> u32 {
+    gpu.limits().max_compute_workgroups_per_dimension
 }

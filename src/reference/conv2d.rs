@@ -3,8 +3,7 @@
 //! with iy = oy·sh − pt + ky·dh, ix = ox·sw − pl + kx·dw, and cells outside the image zero.
 
 use crate::error::Result;
-use crate::ops::check_len;
-use crate::ops::conv2d::Conv2dGeometry;
+use crate::params::{Conv2dGeometry, check_len};
 
 /// The convolution `geo` of `x` with `w` (and `b`), NCHW in and out.
 pub fn conv2d(geo: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Result<Vec<f32>> {

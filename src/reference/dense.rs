@@ -1,10 +1,9 @@
 //! Dense layer by definition: `y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]`.
 
 use crate::error::Result;
-use crate::ops::check_len;
-use crate::ops::dense::DenseGeometry;
+use crate::params::{DenseGeometry, check_len};
 
-/// y = x·Wᵀ + b (then ReLU when `geo.relu`), x [N, F], W [out, F].
+/// y = x·Wᵀ + b (then ReLU when the attributes ask), x [N, F], W [out, F].
 pub fn dense(geo: &DenseGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Result<Vec<f32>> {
     let (n_, f, o_) = (geo.batch, geo.in_features, geo.out_features);
     check_len(&[n_, f], x)?;
@@ -19,7 +18,7 @@ pub fn dense(geo: &DenseGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Re
             for i in 0..f {
                 acc += x[n * f + i] as f64 * w[o * f + i] as f64;
             }
-            if geo.relu {
+            if geo.attrs.relu {
                 acc = acc.max(0.0);
             }
             y[n * o_ + o] = acc as f32;

@@ -1,6 +1,6 @@
 //! ReLU and the element-wise sum.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
 
 /// max(x, 0) per element (NaN stays NaN).
 pub fn relu(x: &[f32]) -> Vec<f32> {
@@ -10,11 +10,7 @@ pub fn relu(x: &[f32]) -> Vec<f32> {
 /// a + b per element, then ReLU when `relu`.
 pub fn add(a: &[f32], b: &[f32], relu: bool) -> Result<Vec<f32>> {
     if a.len() != b.len() {
-        return Err(Error::Mismatch {
-            op: "add",
-            a: crate::error::Shape(vec![a.len()]),
-            b: crate::error::Shape(vec![b.len()]),
-        });
+        return Err(Error::Mismatch { op: "add", a: Shape(vec![a.len()]), b: Shape(vec![b.len()]) });
     }
     Ok(a.iter()
         .zip(b)

@@ -2,15 +2,15 @@
 //! `size` channels centred on c and clipped to c's channel group.
 
 use crate::error::Result;
-use crate::ops::check_len;
-use crate::ops::lrn::Lrn;
+use crate::params::{LrnGeometry, check_len};
 
-/// LRN of `x` [N, C, H, W] = `shape`.
-pub fn lrn(shape: [usize; 4], x: &[f32], attrs: &Lrn) -> Result<Vec<f32>> {
-    attrs.check(&shape)?;
+/// LRN of `x` as `geo` says.
+pub fn lrn(geo: &LrnGeometry, x: &[f32]) -> Result<Vec<f32>> {
+    let shape = geo.shape();
     check_len(&shape, x)?;
+    let attrs = geo.attrs();
     let [n_, c_, h, w] = shape;
-    let cpg = c_ / attrs.groups;
+    let cpg = geo.channels_per_group();
     let half = (attrs.size - 1) / 2;
     let mut y = vec![0f32; x.len()];
     for n in 0..n_ {

@@ -4,8 +4,7 @@
 //! or, with count_include_pad, by the window's extent clipped to the padded input.
 
 use crate::error::Result;
-use crate::ops::check_len;
-use crate::ops::pool2d::{Pool2dGeometry, PoolKind};
+use crate::params::{Pool2dGeometry, PoolKind, check_len};
 
 /// The pooling `geo` of `x`.
 pub fn pool2d(geo: &Pool2dGeometry, x: &[f32]) -> Result<Vec<f32>> {

@@ -1,13 +1,12 @@
 //! Softmax over dimension 1 by definition: exp(x − max) / Σ exp(x − max).
 
 use crate::error::Result;
-use crate::ops::check_len;
-use crate::ops::softmax::softmax_dims;
+use crate::params::{SoftmaxGeometry, check_len};
 
-/// Softmax of `x` (of `shape`, at least 2-D) over dimension 1.
-pub fn softmax(shape: &[usize], x: &[f32]) -> Result<Vec<f32>> {
-    let (n_, c_, s_) = softmax_dims(shape)?;
-    check_len(shape, x)?;
+/// Softmax of `x` as `geo` says.
+pub fn softmax(geo: &SoftmaxGeometry, x: &[f32]) -> Result<Vec<f32>> {
+    let (n_, c_, s_) = geo.dims();
+    check_len(geo.shape(), x)?;
     let mut y = vec![0f32; x.len()];
     for n in 0..n_ {
         for s in 0..s_ {

@@ -7,16 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::gpu::Gpu;
-use crate::ops::conv2d::{Conv2d, Padding, conv2d};
-use crate::ops::dense::dense;
-use crate::ops::elementwise::relu;
-use crate::ops::lrn::{Lrn, lrn};
-use crate::ops::pool2d::{Pool2d, PoolKind, global_avg_pool, pool2d};
-use crate::ops::softmax::softmax;
-use crate::tensor::Tensor;
-use crate::tolerance::Tolerance;
-use crate::validate::CaseResult;
+use dojang::ops::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, global_avg_pool, lrn, pool2d};
+use dojang::ops::{relu, softmax};
+use dojang::tolerance::Tolerance;
+use dojang::{Gpu, Tensor};
+
+use crate::report::CaseResult;
 
 /// Every folder under `dir` (itself included) that holds a `case.json`, sorted.
 pub fn find_cases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -145,84 +141,66 @@ fn run_case(gpu: &Gpu, dir: &Path) -> Result<CaseResult, Failure> {
         atol: float(&spec, "atol", 1e-4).map_err(fail)? as f32,
         rtol: float(&spec, "rtol", 1e-4).map_err(fail)? as f32,
     };
-    let (xs, x) = load_npy(dir, "x.npy").map_err(fail)?;
     let (ys, expected) = load_npy(dir, "y.npy").map_err(fail)?;
-    let upload = |shape: &[usize], data: &[f32]| Tensor::from_slice(gpu, data, shape).map_err(|e| fail(e.to_string()));
-    let xt = upload(&xs, &x)?;
-    let optional_bias = || -> Result<Option<Tensor>, Failure> {
-        if dir.join("b.npy").exists() {
-            let (bs, b) = load_npy(dir, "b.npy").map_err(fail)?;
-            Ok(Some(upload(&bs, &b)?))
-        } else {
-            Ok(None)
-        }
-    };
-
-    let result = match op.as_str() {
-        "conv2d" => {
-            let (ws, w) = load_npy(dir, "w.npy").map_err(fail)?;
-            let bt = optional_bias()?;
-            let attrs = Conv2d {
-                stride: ints(&attrs, "stride", [1, 1]).map_err(fail)?,
-                padding: padding(&attrs).map_err(fail)?,
-                dilation: ints(&attrs, "dilation", [1, 1]).map_err(fail)?,
-                groups: int(&attrs, "groups", 1).map_err(fail)?,
-                relu: activation_relu(&attrs).map_err(fail)?,
-            };
-            conv2d(&xt, &upload(&ws, &w)?, bt.as_ref(), &attrs)
-        }
-        "pool2d" => {
-            let kind = match attrs.get("kind").and_then(Value::as_str) {
-                Some("max") => PoolKind::Max,
-                Some("avg") => PoolKind::Avg,
-                other => {
-                    return Err(fail(format!("pool2d kind must be \"max\" or \"avg\", got {other:?}")));
-                }
-            };
-            let kernel = ints(&attrs, "kernel", [0, 0]).map_err(fail)?;
-            let p = Pool2d::new(kind, kernel, ints(&attrs, "stride", kernel).map_err(fail)?)
-                .with_padding(padding(&attrs).map_err(fail)?)
-                .with_ceil_mode(flag(&attrs, "ceil_mode").map_err(fail)?)
-                .with_count_include_pad(flag(&attrs, "count_include_pad").map_err(fail)?);
-            pool2d(&xt, &p)
-        }
-        "global_avg_pool" => global_avg_pool(&xt),
-        "dense" => {
-            let (ws, w) = load_npy(dir, "w.npy").map_err(fail)?;
-            let bt = optional_bias()?;
-            dense(&xt, &upload(&ws, &w)?, bt.as_ref(), activation_relu(&attrs).map_err(fail)?)
-        }
-        "relu" => relu(&xt),
-        "lrn" => {
-            let l = Lrn {
-                size: int(&attrs, "size", 0).map_err(fail)?,
-                alpha: float(&attrs, "alpha", 1e-4).map_err(fail)? as f32,
-                beta: float(&attrs, "beta", 0.75).map_err(fail)? as f32,
-                k: float(&attrs, "k", 1.0).map_err(fail)? as f32,
-                groups: int(&attrs, "groups", 1).map_err(fail)?,
-            };
-            lrn(&xt, &l)
-        }
-        "softmax" => match int(&attrs, "axis", 1).map_err(fail)? {
-            1 => softmax(&xt),
-            axis => return Err(fail(format!("softmax supports axis 1, got {axis}"))),
-        },
-        other => return Err(fail(format!("unknown op `{other}`"))),
-    };
-    let y = result.map_err(|e| fail(e.to_string()))?;
+    let y = compute(gpu, dir, &op, &attrs).map_err(fail)?;
     if y.shape() != ys.as_slice() {
         return Err(fail(format!("output shape {:?} differs from y.npy's {:?}", y.shape(), ys)));
     }
     let got = y.download().map_err(|e| fail(e.to_string()))?;
-    let c = tol.compare(&got, &expected);
-    Ok(CaseResult {
-        op: op.clone(),
-        case: String::new(),
-        max_abs: c.max_abs,
-        max_rel: c.max_rel,
-        passed: c.passed(),
-        seconds: None,
-        work: None,
-        message: (!c.passed()).then(|| c.describe(&ys)),
-    })
+    Ok(CaseResult::from_comparison(&op, "", &tol.compare(&got, &expected), &ys))
+}
+
+/// The case's op run on the GPU over the case's arrays.
+fn compute(gpu: &Gpu, dir: &Path, op: &str, attrs: &Value) -> Result<Tensor, String> {
+    let upload = |name: &str| -> Result<Tensor, String> {
+        let (shape, data) = load_npy(dir, name)?;
+        Tensor::from_slice(gpu, &data, &shape).map_err(|e| e.to_string())
+    };
+    let bias = || dir.join("b.npy").exists().then(|| upload("b.npy")).transpose();
+    let x = upload("x.npy")?;
+    let result = match op {
+        "conv2d" => {
+            let attrs = Conv2d {
+                stride: ints(attrs, "stride", [1, 1])?,
+                padding: padding(attrs)?,
+                dilation: ints(attrs, "dilation", [1, 1])?,
+                groups: int(attrs, "groups", 1)?,
+                relu: activation_relu(attrs)?,
+            };
+            conv2d(&x, &upload("w.npy")?, bias()?.as_ref(), &attrs)
+        }
+        "pool2d" => pool2d(&x, &pool_attrs(attrs)?),
+        "global_avg_pool" => global_avg_pool(&x),
+        "dense" => dense(&x, &upload("w.npy")?, bias()?.as_ref(), &Dense { relu: activation_relu(attrs)? }),
+        "relu" => relu(&x),
+        "lrn" => {
+            let l = Lrn {
+                size: int(attrs, "size", 0)?,
+                alpha: float(attrs, "alpha", 1e-4)? as f32,
+                beta: float(attrs, "beta", 0.75)? as f32,
+                k: float(attrs, "k", 1.0)? as f32,
+                groups: int(attrs, "groups", 1)?,
+            };
+            lrn(&x, &l)
+        }
+        "softmax" => match int(attrs, "axis", 1)? {
+            1 => softmax(&x),
+            axis => return Err(format!("softmax supports axis 1, got {axis}")),
+        },
+        other => return Err(format!("unknown op `{other}`")),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+fn pool_attrs(attrs: &Value) -> Result<Pool2d, String> {
+    let kind = match attrs.get("kind").and_then(Value::as_str) {
+        Some("max") => PoolKind::Max,
+        Some("avg") => PoolKind::Avg,
+        other => return Err(format!("pool2d kind must be \"max\" or \"avg\", got {other:?}")),
+    };
+    let kernel = ints(attrs, "kernel", [0, 0])?;
+    Ok(Pool2d::new(kind, kernel, ints(attrs, "stride", kernel)?)
+        .with_padding(padding(attrs)?)
+        .with_ceil_mode(flag(attrs, "ceil_mode")?)
+        .with_count_include_pad(flag(attrs, "count_include_pad")?))
 }

@@ -1,18 +1,11 @@
-//! What `dojang-validate` runs: each case computes on the GPU, compares with its expected
-//! output (the CPU reference, or another framework's golden file), and is timed.
-
-pub mod golden;
-pub mod model;
-pub mod ops;
+//! A case's result as `dojang-validate` reports it: computed on the GPU, compared with its
+//! expected output (the CPU reference, or another framework's golden file), and timed.
 
 use std::time::Instant;
 
+use dojang::tolerance::{Comparison, Tolerance};
+use dojang::{Launch, Result, Tensor};
 use serde::Serialize;
-
-use crate::error::Result;
-use crate::gpu::{Dispatch, Gpu};
-use crate::tensor::Tensor;
-use crate::tolerance::{Comparison, Tolerance};
 
 /// What a case's throughput is measured in.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -54,7 +47,7 @@ impl CaseResult {
         }
     }
 
-    pub(crate) fn from_comparison(op: &str, case: &str, c: &Comparison, shape: &[usize]) -> CaseResult {
+    pub fn from_comparison(op: &str, case: &str, c: &Comparison, shape: &[usize]) -> CaseResult {
         CaseResult {
             op: op.into(),
             case: case.into(),
@@ -107,11 +100,11 @@ impl CaseResult {
     }
 }
 
-/// A case ready to run: its recorded dispatches, where the result lands, what it should be.
-pub(crate) struct Prepared {
+/// A case ready to run: its recorded launch, where the result lands, what it should be.
+pub struct Prepared {
     pub op: &'static str,
     pub case: String,
-    pub dispatches: Vec<Dispatch>,
+    pub launch: Launch,
     pub output: Tensor,
     pub expected: Vec<f32>,
     pub tolerance: Tolerance,
@@ -119,17 +112,18 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Runs once and compares, then times `reps` more runs and keeps the fastest.
-    pub fn run(self, gpu: &Gpu, reps: usize) -> Result<CaseResult> {
-        let dispatches: Vec<&Dispatch> = self.dispatches.iter().collect();
-        gpu.run(self.op, &dispatches)?;
+    /// Runs once and compares, then times `reps` more runs (submit to completion) and keeps
+    /// the fastest.
+    pub fn run(self, reps: usize) -> Result<CaseResult> {
+        self.launch.run()?;
         let got = self.output.download()?;
         let comparison = self.tolerance.compare(&got, &self.expected);
         let mut result = CaseResult::from_comparison(self.op, &self.case, &comparison, self.output.shape());
         let mut best = f64::INFINITY;
         for _ in 0..reps {
             let start = Instant::now();
-            gpu.run(self.op, &dispatches)?;
+            self.launch.run()?;
+            self.launch.gpu().wait_idle()?;
             best = best.min(start.elapsed().as_secs_f64());
         }
         result.seconds = (reps > 0).then_some(best);

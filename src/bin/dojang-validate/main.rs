@@ -10,10 +10,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod golden;
+mod model;
+mod ops;
+mod report;
+
 use clap::{Parser, Subcommand};
 use dojang::model::{Weights, zoo};
-use dojang::validate::{self, CaseResult};
 use dojang::{Gpu, gpu};
+use report::CaseResult;
 
 /// println! that stops quietly when stdout is closed (`dojang-validate | head`).
 macro_rules! say {
@@ -110,13 +115,13 @@ fn run(cli: &Cli) -> Result<bool, String> {
         }
         Some(Command::Golden { dir }) => {
             let gpu = open(cli)?;
-            let results = validate::golden::run_dir(&gpu, dir)
+            let results = golden::run_dir(&gpu, dir)
                 .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?;
             section(cli, &format!("golden cases under {}", dir.display()), results, &mut all);
         }
         Some(Command::Ops) => {
             let gpu = open(cli)?;
-            section(cli, "kernels against the CPU reference", validate::ops::run_all(&gpu, cli.seed, 3), &mut all);
+            section(cli, "kernels against the CPU reference", ops::run_all(&gpu, cli.seed, 3), &mut all);
         }
         Some(Command::Alexnet(args)) => {
             let gpu = open(cli)?;
@@ -125,12 +130,12 @@ fn run(cli: &Cli) -> Result<bool, String> {
         }
         None => {
             let gpu = open(cli)?;
-            section(cli, "kernels against the CPU reference", validate::ops::run_all(&gpu, cli.seed, 3), &mut all);
+            section(cli, "kernels against the CPU reference", ops::run_all(&gpu, cli.seed, 3), &mut all);
             let args = ModelArgs { model: "alexnet".into(), batch: 1, weights: None, devices: 1 };
             section(cli, &model_title(&args), run_model(&gpu, &args, cli.seed)?, &mut all);
         }
     }
-    say!("{}", validate::summary(&all));
+    say!("{}", report::summary(&all));
     if let Some(path) = &cli.json {
         let text = serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -162,11 +167,12 @@ fn run_model(gpu: &Gpu, args: &ModelArgs, seed: u64) -> Result<Vec<CaseResult>, 
         None => Weights::he_normal(&model, seed),
     };
     let batch = args.batch.max(1);
-    if args.devices > 1 {
-        let gpus = Gpu::open_group(args.devices, Some(&gpu.info().name)).map_err(|e| e.to_string())?;
-        return validate::model::run_split(&gpus, &model, &weights, batch, seed).map_err(|e| e.to_string());
-    }
-    validate::model::run(gpu, &model, &weights, batch, seed).map_err(|e| e.to_string())
+    let gpus = if args.devices > 1 {
+        Gpu::open_group(args.devices, Some(&gpu.info().name)).map_err(|e| e.to_string())?
+    } else {
+        vec![gpu.clone()]
+    };
+    model::run(&gpus, &model, &weights, batch, seed).map_err(|e| e.to_string())
 }
 
 fn open(cli: &Cli) -> Result<Gpu, String> {

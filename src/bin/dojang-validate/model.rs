@@ -1,0 +1,74 @@
+//! `dojang-validate alexnet`: a whole model on the GPU — one device or split over several —
+//! against the CPU reference, layer by layer.
+
+use std::time::Instant;
+
+use dojang::model::{Model, Weights};
+use dojang::tolerance::Tolerance;
+use dojang::{Error, Gpu, GpuModel, Result};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use crate::report::{CaseResult, Work};
+
+/// `batch` images of the model's input shape, uniform in [-1, 1) from `seed`.
+fn random_input(model: &Model, batch: usize, seed: u64) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..batch * model.input().iter().product::<usize>()).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Per layer: output shape (and, split, devices and bytes exchanged), errors against the
+/// reference, time; then a whole-model line timing one single-submission forward (and, split,
+/// comparing it with one device).
+pub fn run(gpus: &[Gpu], model: &Model, weights: &Weights, batch: usize, seed: u64) -> Result<Vec<CaseResult>> {
+    let first = gpus.first().ok_or(Error::Placement {
+        layer: "(all)".into(),
+        devices: 0,
+        problem: dojang::error::PlacementProblem::NoDevices,
+    })?;
+    let input = random_input(model, batch, seed);
+    let expected = model.forward_reference(weights, &input, batch)?;
+    let mut gpu_model = GpuModel::split(gpus, model, weights)?;
+    let split = gpus.len() > 1;
+    let mut results: Vec<CaseResult> = gpu_model
+        .forward_report(&input, batch)?
+        .iter()
+        .zip(&expected)
+        .map(|(r, exp)| {
+            let c = Tolerance::for_layer(exp).compare(&r.output, exp);
+            let case = if split {
+                format!("{:?} dev {:?} {} B exchanged", r.shape, r.devices, r.bytes_exchanged)
+            } else {
+                format!("{:?}", r.shape)
+            };
+            CaseResult { seconds: Some(r.seconds), ..CaseResult::from_comparison(&r.name, &case, &c, &r.shape) }
+        })
+        .collect();
+    let start = Instant::now();
+    let out = gpu_model.forward(&input, batch)?;
+    let seconds = start.elapsed().as_secs_f64();
+    // Split: the pass is compared with one device; one device: with the reference.
+    let against = if split {
+        GpuModel::new(first, model, weights)?.forward(&input, batch)?
+    } else {
+        expected.last().cloned().unwrap_or_default()
+    };
+    let c = Tolerance::for_layer(&against).compare(&out, &against);
+    let case = if split {
+        let per_device =
+            gpu_model.weight_bytes().iter().map(|b| format!("{:.1} MB", *b as f64 / 1e6)).collect::<Vec<_>>();
+        format!(
+            "{} devices vs one, batch {batch}: {:.2} images/s, weights per device {}",
+            gpus.len(),
+            batch as f64 / seconds,
+            per_device.join(" / ")
+        )
+    } else {
+        format!("batch {batch}, one submission: {:.2} images/s", batch as f64 / seconds)
+    };
+    results.push(CaseResult {
+        seconds: Some(seconds),
+        work: Some(Work::Flops(2 * batch as u64 * model.rows().iter().map(|r| r.macs).sum::<u64>())),
+        ..CaseResult::from_comparison(model.name(), &case, &c, &[batch, out.len() / batch.max(1)])
+    });
+    Ok(results)
+}

@@ -1,0 +1,218 @@
+//! The validation cases: every op over representative and awkward shapes — AlexNet's and
+//! ResNet's layers, odd channel counts, asymmetric padding, a stride per axis, dilation,
+//! groups and depthwise, batch > 1, 1x1 outputs, non-square images. One table feeds both the
+//! validator (`dojang-validate ops`) and the test suite.
+
+use crate::params::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
+
+/// A convolution of an `input` by a `weight` (OIHW), with or without bias.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvCase {
+    pub name: &'static str,
+    pub input: [usize; 4],
+    pub weight: [usize; 4],
+    pub bias: bool,
+    pub attrs: Conv2d,
+}
+
+/// Every convolution case; the first ones are the layers of real networks.
+pub fn conv2d() -> Vec<ConvCase> {
+    let c = Conv2d::default();
+    let pad = |p| c.with_padding(Padding::symmetric(p, p));
+    let case = |name, input, weight, bias, attrs| ConvCase { name, input, weight, bias, attrs };
+    vec![
+        case("alexnet conv1 11x11/4", [1, 3, 227, 227], [96, 3, 11, 11], true, c.with_stride(4, 4).with_relu(true)),
+        case(
+            "alexnet conv2 5x5 groups 2",
+            [1, 96, 27, 27],
+            [256, 48, 5, 5],
+            true,
+            pad(2).with_groups(2).with_relu(true),
+        ),
+        case("alexnet conv3 3x3", [1, 256, 13, 13], [384, 256, 3, 3], true, pad(1).with_relu(true)),
+        case("resnet 3x3 64->64", [1, 64, 56, 56], [64, 64, 3, 3], true, pad(1).with_relu(true)),
+        case("resnet 1x1 256->64", [1, 256, 56, 56], [64, 256, 1, 1], true, c.with_relu(true)),
+        case("resnet 1x1 64->256", [1, 64, 56, 56], [256, 64, 1, 1], true, c),
+        case("1x1 384->192 on 13x13", [1, 384, 13, 13], [192, 384, 1, 1], false, c.with_relu(true)),
+        case("depthwise 32, batch 2", [2, 32, 28, 28], [32, 1, 3, 3], true, pad(1).with_groups(32).with_relu(true)),
+        case("3x3 pad 1, batch 3", [3, 5, 13, 11], [17, 5, 3, 3], true, pad(1)),
+        case("asymmetric padding", [1, 3, 10, 9], [5, 3, 3, 4], false, c.with_padding(Padding::new(1, 2, 0, 3))),
+        case(
+            "asymmetric padding, batch 3",
+            [3, 5, 17, 13],
+            [17, 5, 3, 3],
+            true,
+            c.with_padding(Padding::new(1, 2, 0, 1)),
+        ),
+        case("stride (2, 1)", [2, 3, 15, 12], [5, 3, 3, 3], true, c.with_stride(2, 1)),
+        case(
+            "stride (1, 3), pad",
+            [1, 4, 9, 20],
+            [3, 4, 2, 5],
+            false,
+            c.with_stride(1, 3).with_padding(Padding::new(0, 2, 1, 2)),
+        ),
+        case(
+            "dilation 2",
+            [1, 3, 17, 17],
+            [5, 3, 3, 3],
+            true,
+            c.with_dilation(2, 2).with_padding(Padding::symmetric(2, 2)),
+        ),
+        case("dilation (3, 1)", [2, 2, 14, 9], [3, 2, 3, 2], false, c.with_dilation(3, 1)),
+        case("depthwise 5", [2, 5, 12, 10], [5, 1, 3, 3], true, pad(1).with_groups(5)),
+        case("depthwise x2 multiplier", [1, 5, 8, 8], [10, 1, 3, 3], false, c.with_groups(5).with_stride(2, 2)),
+        case("groups 3 odd channels", [1, 9, 7, 7], [15, 3, 3, 3], true, c.with_groups(3).with_relu(true)),
+        case("cin 1 cout 1", [1, 1, 6, 6], [1, 1, 3, 3], false, c),
+        case("7x7, wider than a row preload", [1, 2, 12, 15], [3, 2, 7, 7], true, pad(3)),
+        case("5x5 pad (0, 3)", [2, 3, 9, 23], [9, 3, 5, 5], true, c.with_padding(Padding::new(0, 3, 1, 0))),
+        case("cin 17 cout 5", [1, 17, 9, 8], [5, 17, 3, 3], true, pad(1)),
+        case("cin 5 cout 17 batch 3", [3, 5, 6, 7], [17, 5, 2, 2], false, c),
+        case("non-square 7x19", [1, 3, 7, 19], [5, 3, 3, 3], true, pad(1).with_relu(true)),
+        case("1x1 output", [2, 3, 5, 5], [4, 3, 5, 5], true, c.with_relu(true)),
+        case("1x1 output by stride", [1, 2, 6, 6], [3, 2, 3, 3], false, c.with_stride(4, 4)),
+        case("pointwise 3->5 on 7x19", [1, 3, 7, 19], [5, 3, 1, 1], true, c.with_relu(true)),
+        case("pointwise groups 2, batch 3", [3, 6, 5, 9], [4, 3, 1, 1], true, c.with_groups(2)),
+        case("pointwise groups 2 on 14x14", [3, 64, 14, 14], [64, 32, 1, 1], true, c.with_groups(2).with_relu(true)),
+        case("pointwise odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true)),
+        case("pointwise with stride", [1, 4, 9, 9], [6, 4, 1, 1], false, c.with_stride(2, 2)),
+        case("pointwise with padding", [1, 4, 5, 6], [6, 4, 1, 1], true, c.with_padding(Padding::new(1, 0, 0, 1))),
+    ]
+}
+
+/// A pooling of an `input`.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolCase {
+    pub name: &'static str,
+    pub input: [usize; 4],
+    pub attrs: Pool2d,
+}
+
+/// Every pooling case.
+pub fn pool2d() -> Vec<PoolCase> {
+    let max = |k, s| Pool2d::new(PoolKind::Max, k, s);
+    let avg = |k, s| Pool2d::new(PoolKind::Avg, k, s);
+    let case = |name, input, attrs| PoolCase { name, input, attrs };
+    vec![
+        case("alexnet pool1 55->27", [1, 96, 55, 55], max([3, 3], [2, 2])),
+        case("alexnet pool2 27->13, batch 3", [3, 256, 27, 27], max([3, 3], [2, 2])),
+        case("alexnet pool5 13->6", [1, 256, 13, 13], max([3, 3], [2, 2])),
+        case("global average 7x7", [2, 512, 7, 7], Pool2d::global_avg([7, 7])),
+        case("2x2 avg", [2, 5, 8, 8], avg([2, 2], [2, 2])),
+        case("non-square 7x19 max", [1, 3, 7, 19], max([2, 3], [1, 2])),
+        case("asymmetric pad max", [1, 3, 9, 8], max([3, 3], [2, 1]).with_padding(Padding::new(1, 0, 0, 1))),
+        case("avg pad excl", [3, 17, 9, 11], avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1))),
+        case(
+            "avg pad incl",
+            [1, 5, 9, 11],
+            avg([3, 3], [2, 2]).with_padding(Padding::symmetric(1, 1)).with_count_include_pad(true),
+        ),
+        case("ceil max", [1, 3, 10, 10], max([3, 3], [2, 2]).with_ceil_mode(true)),
+        case(
+            "ceil max asymmetric pad",
+            [2, 3, 10, 7],
+            max([3, 3], [2, 2]).with_padding(Padding::new(1, 1, 0, 1)).with_ceil_mode(true),
+        ),
+        case(
+            "ceil avg pad incl",
+            [2, 3, 10, 7],
+            avg([3, 2], [2, 2])
+                .with_padding(Padding::new(1, 1, 1, 0))
+                .with_ceil_mode(true)
+                .with_count_include_pad(true),
+        ),
+        case("1x1 output", [2, 3, 4, 4], max([4, 4], [1, 1])),
+    ]
+}
+
+/// A dense layer: x `[batch, in]`, W `[out, in]`.
+#[derive(Clone, Copy, Debug)]
+pub struct DenseCase {
+    pub name: &'static str,
+    pub batch: usize,
+    pub in_features: usize,
+    pub out_features: usize,
+    pub bias: bool,
+    pub relu: bool,
+}
+
+/// Every dense case.
+pub fn dense() -> Vec<DenseCase> {
+    let case = |name, batch, in_features, out_features, bias, relu| DenseCase {
+        name,
+        batch,
+        in_features,
+        out_features,
+        bias,
+        relu,
+    };
+    vec![
+        case("alexnet fc6", 1, 9216, 4096, true, true),
+        case("alexnet fc7", 1, 4096, 4096, true, true),
+        case("alexnet fc8", 1, 4096, 1000, true, false),
+        case("alexnet fc6, batch 4", 4, 9216, 4096, true, true),
+        case("batch 3", 3, 257, 129, true, false),
+        case("batch 4 relu", 4, 100, 37, true, true),
+        case("odd everything", 5, 17, 3, false, false),
+        case("one output", 2, 9, 1, true, false),
+        case("one feature", 3, 1, 5, true, true),
+        case("batch 1 small", 1, 5, 3, false, true),
+    ]
+}
+
+/// An LRN of an `input`.
+#[derive(Clone, Copy, Debug)]
+pub struct LrnCase {
+    pub name: &'static str,
+    pub input: [usize; 4],
+    pub attrs: Lrn,
+}
+
+/// Every LRN case.
+pub fn lrn() -> Vec<LrnCase> {
+    let case = |name, input, attrs| LrnCase { name, input, attrs };
+    vec![
+        case("alexnet lrn1, groups 2", [1, 96, 55, 55], Lrn::alexnet().with_groups(2)),
+        case("alexnet lrn2, batch 3", [3, 256, 13, 13], Lrn::alexnet()),
+        case("odd channels, size 3", [2, 7, 5, 9], Lrn { size: 3, alpha: 0.5, beta: 0.6, k: 1.0, groups: 1 }),
+        case("window wider than a group", [1, 6, 3, 3], Lrn { size: 7, alpha: 2.0, beta: 0.75, k: 1.0, groups: 3 }),
+    ]
+}
+
+/// A softmax of random logits of `scale` around `offset`.
+#[derive(Clone, Debug)]
+pub struct SoftmaxCase {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub scale: f32,
+    pub offset: f32,
+}
+
+/// Every softmax case.
+pub fn softmax() -> Vec<SoftmaxCase> {
+    let case = |name, shape: &[usize], scale, offset| SoftmaxCase { name, shape: shape.to_vec(), scale, offset };
+    vec![
+        case("1000 classes, batch 4", &[4, 1000], 20.0, 0.0),
+        case("logits near 1000", &[3, 1000], 20.0, 1000.0),
+        case("4-D", &[2, 5, 3, 2], 1.0, 0.0),
+    ]
+}
+
+/// ReLU of an input, or the sum of two then ReLU.
+#[derive(Clone, Copy, Debug)]
+pub struct ElementwiseCase {
+    pub name: &'static str,
+    pub shape: [usize; 4],
+    pub add: bool,
+}
+
+/// Every element-wise case.
+pub fn elementwise() -> Vec<ElementwiseCase> {
+    let case = |name, shape, add| ElementwiseCase { name, shape, add };
+    vec![
+        case("alexnet relu1", [1, 96, 55, 55], false),
+        case("resnet residual", [1, 256, 56, 56], true),
+        case("odd length", [3, 17, 33, 29], false),
+        case("odd length", [3, 17, 33, 29], true),
+    ]
+}

@@ -1,0 +1,85 @@
+//! `Launch`: kernel launches recorded once — pipelines, bound tensors, grids — and replayed
+//! as often as needed. Each op records one (`record_conv2d`, `record_pool2d`, …); launches on
+//! the same device chain into one, and [`Launch::run`] enqueues them as one command buffer
+//! without waiting. Change the inputs between runs with [`Tensor::write`](crate::Tensor::write).
+//!
+//! ```no_run
+//! use dojang::ops::{Conv2d, ConvWeight, Pool2d, PoolKind, record_pool2d};
+//! use dojang::{Gpu, Tensor};
+//! let gpu = Gpu::new()?;
+//! let x = Tensor::zeros(&gpu, &[1, 3, 32, 32])?;
+//! let weight = ConvWeight::upload(&gpu, &vec![0.1; 8 * 3 * 3 * 3], None, [8, 3, 3, 3], 1)?;
+//! let conv = Conv2d::default().with_relu(true);
+//! let pool = Pool2d::new(PoolKind::Max, [2, 2], [2, 2]);
+//! let (y, z) = (Tensor::zeros(&gpu, &[1, 8, 30, 30])?, Tensor::zeros(&gpu, &[1, 8, 15, 15])?);
+//! let step = weight.record(&x, &y, &conv)?.then(record_pool2d(&y, &z, &pool)?)?;
+//! for _ in 0..3 {
+//!     x.write(&vec![1.0; 3 * 32 * 32])?;
+//!     step.run()?;
+//!     let out = z.download()?; // the only wait
+//!     assert_eq!(out.len(), 8 * 15 * 15);
+//! }
+//! # Ok::<(), dojang::Error>(())
+//! ```
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::pipeline::Dispatch;
+
+/// Recorded kernel launches on one device, run in order.
+pub struct Launch {
+    gpu: Gpu,
+    label: &'static str,
+    dispatches: Vec<Dispatch>,
+}
+
+impl Launch {
+    pub(crate) fn new(gpu: &Gpu, label: &'static str, dispatches: Vec<Dispatch>) -> Launch {
+        Launch { gpu: gpu.clone(), label, dispatches }
+    }
+
+    /// Enqueues the launches as one command buffer and returns without waiting.
+    pub fn run(&self) -> Result<()> {
+        self.gpu.submit(self.label, &self.dispatches).map(|_| ())
+    }
+
+    /// These launches, then `next`'s: one recording, run as one command buffer.
+    pub fn then(mut self, next: Launch) -> Result<Launch> {
+        if next.gpu.id() != self.gpu.id() {
+            return Err(Error::WrongDevice {
+                op: "launch",
+                what: "the next launch",
+                tensor_device: next.gpu.id(),
+                op_device: self.gpu.id(),
+            });
+        }
+        self.dispatches.extend(next.dispatches);
+        Ok(self)
+    }
+
+    /// The device the launches run on.
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// Kernel launches recorded.
+    pub fn len(&self) -> usize {
+        self.dispatches.len()
+    }
+
+    /// True when nothing is recorded (a view such as flatten records nothing).
+    pub fn is_empty(&self) -> bool {
+        self.dispatches.is_empty()
+    }
+
+    /// Submits several recordings of one device as one command buffer, without waiting.
+    pub(crate) fn submit_all<'a>(gpu: &Gpu, label: &str, launches: impl IntoIterator<Item = &'a Launch>) -> Result<()> {
+        gpu.submit(label, launches.into_iter().flat_map(|l| &l.dispatches)).map(|_| ())
+    }
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Launch({}, {} dispatches on device #{})", self.label, self.dispatches.len(), self.gpu.id())
+    }
+}

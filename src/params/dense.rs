@@ -1,0 +1,63 @@
+//! Dense (fully connected) layers: y = x·Wᵀ + b with W `[out, in]`, PyTorch `Linear`'s layout.
+
+use crate::error::{Error, Result};
+use crate::params::check_rank;
+
+/// Attributes of a dense layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dense {
+    /// Apply max(0, ·) to the result.
+    pub relu: bool,
+}
+
+impl Dense {
+    /// Checks x `[N, F]`, W `[out, F]` and an optional bias length.
+    pub fn geometry(&self, x: &[usize], w: &[usize], bias_len: Option<usize>) -> Result<DenseGeometry> {
+        const OP: &str = "dense";
+        check_rank(OP, "input", x, 2)?;
+        check_rank(OP, "weight", w, 2)?;
+        if x[1] != w[1] {
+            return Err(Error::Channels { op: OP, what: "features", got: x[1], expected: w[1] });
+        }
+        if let Some(len) = bias_len.filter(|&l| l != w[0]) {
+            return Err(Error::BiasLength { op: OP, got: len, expected: w[0] });
+        }
+        Ok(DenseGeometry { attrs: *self, batch: x[0], in_features: x[1], out_features: w[0] })
+    }
+}
+
+/// A checked dense layer: batch, in and out features. Only [`Dense::geometry`] makes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DenseGeometry {
+    pub(crate) attrs: Dense,
+    pub(crate) batch: usize,
+    pub(crate) in_features: usize,
+    pub(crate) out_features: usize,
+}
+
+impl DenseGeometry {
+    /// The attributes checked.
+    pub fn attrs(&self) -> &Dense {
+        &self.attrs
+    }
+    /// `[N, in]`.
+    pub fn input_shape(&self) -> [usize; 2] {
+        [self.batch, self.in_features]
+    }
+    /// `[out, in]`.
+    pub fn weight_shape(&self) -> [usize; 2] {
+        [self.out_features, self.in_features]
+    }
+    /// `[N, out]`.
+    pub fn output_shape(&self) -> [usize; 2] {
+        [self.batch, self.out_features]
+    }
+    /// Multiply-adds: N · in · out.
+    pub fn macs(&self) -> u64 {
+        (self.batch * self.in_features) as u64 * self.out_features as u64
+    }
+    /// Floating-point operations, two per multiply-add.
+    pub fn flops(&self) -> u64 {
+        2 * self.macs()
+    }
+}

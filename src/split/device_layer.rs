@@ -1,0 +1,95 @@
+//! A layer as one device runs it: its op with that device's share of the parameters uploaded,
+//! and the recording of its launch.
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::launch::Launch;
+use crate::model::{Model, Op, Weights};
+use crate::ops::{ConvWeight, DenseWeight, record_add, record_lrn, record_pool2d, record_relu, record_softmax};
+use crate::params::{Conv2d, Dense, Lrn, Pool2d};
+use crate::split::placement::{ParamRange, Share};
+use crate::tensor::Tensor;
+
+/// What one device runs for one layer.
+pub(crate) enum DeviceLayer {
+    Conv {
+        attrs: Conv2d,
+        weight: ConvWeight,
+    },
+    Dense(DenseWeight),
+    Pool(Pool2d),
+    Lrn(Lrn),
+    Relu,
+    /// Dropout and flatten: a view of the input, nothing to run.
+    View,
+    Softmax,
+    Add {
+        relu: bool,
+    },
+}
+
+impl DeviceLayer {
+    /// Uploads `share` of layer `i` of `model` to `gpu`.
+    pub(crate) fn upload(gpu: &Gpu, model: &Model, i: usize, share: &Share, weights: &Weights) -> Result<DeviceLayer> {
+        let name = &model.layers()[i].name;
+        let param = |suffix: &str, range: &std::ops::Range<usize>| -> Result<&[f32]> {
+            let tensor = format!("{name}.{suffix}");
+            let values = weights.get(&tensor)?;
+            values.get(range.clone()).ok_or(Error::WeightValues {
+                tensor,
+                shape: weights.shape(&format!("{name}.{suffix}")).unwrap_or_default().into(),
+                expected: range.end,
+                got: values.len(),
+            })
+        };
+        // Placement gives every convolution and dense layer its range.
+        let params =
+            |p: &Option<ParamRange>| p.clone().ok_or(Error::WeightMissing { tensor: format!("{name}.weight") });
+        if let Some(pool) = share.op.pool(model.input_of(i))? {
+            return Ok(DeviceLayer::Pool(pool));
+        }
+        Ok(match &share.op {
+            Op::Conv2d { attrs, .. } => {
+                let p = params(&share.params)?;
+                let shape = [p.weight_shape[0], p.weight_shape[1], p.weight_shape[2], p.weight_shape[3]];
+                let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
+                DeviceLayer::Conv { attrs: *attrs, weight: ConvWeight::upload(gpu, w, Some(b), shape, attrs.groups)? }
+            }
+            Op::Dense { .. } => {
+                let p = params(&share.params)?;
+                let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
+                DeviceLayer::Dense(DenseWeight::upload(gpu, w, Some(b), p.weight_shape[0], p.weight_shape[1])?)
+            }
+            Op::Lrn(l) => DeviceLayer::Lrn(*l),
+            Op::Relu => DeviceLayer::Relu,
+            // Pooling layers returned above.
+            Op::Dropout | Op::Flatten | Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) => DeviceLayer::View,
+            Op::Softmax => DeviceLayer::Softmax,
+            Op::Add { relu, .. } => DeviceLayer::Add { relu: *relu },
+        })
+    }
+
+    /// Bytes of parameters held.
+    pub(crate) fn bytes(&self) -> u64 {
+        match self {
+            DeviceLayer::Conv { weight, .. } => weight.bytes(),
+            DeviceLayer::Dense(weight) => weight.bytes(),
+            _ => 0,
+        }
+    }
+
+    /// Records the layer from `x` into `out`; None for views. `other` is what an add adds
+    /// (the other layers leave it unread).
+    pub(crate) fn record(&self, x: &Tensor, other: &Tensor, out: &Tensor) -> Result<Option<Launch>> {
+        Ok(Some(match self {
+            DeviceLayer::Conv { attrs, weight } => weight.record(x, out, attrs)?,
+            DeviceLayer::Dense(weight) => weight.record(x, out, &Dense::default())?,
+            DeviceLayer::Pool(p) => record_pool2d(x, out, p)?,
+            DeviceLayer::Lrn(l) => record_lrn(x, out, l)?,
+            DeviceLayer::Relu => record_relu(x, out)?,
+            DeviceLayer::View => return Ok(None),
+            DeviceLayer::Softmax => record_softmax(x, out)?,
+            DeviceLayer::Add { relu } => record_add(x, other, out, *relu)?,
+        }))
+    }
+}

@@ -1,0 +1,87 @@
+//! Moving activations between the devices of a group. wgpu offers no path between devices
+//! but the host: a block is read back once and written to each device that lacks it; a
+//! device's own block is copied on the device.
+
+use crate::error::Result;
+use crate::split::placement::Spread;
+use crate::split::runner::Plan;
+use crate::tensor::Tensor;
+
+/// Assembles layer i's whole input on the devices that gather it. Returns the bytes read back
+/// plus the bytes sent.
+pub(crate) fn exchange(plan: &Plan, i: usize, batch: usize) -> Result<u64> {
+    let blocks = &plan.outputs[i - 1];
+    let targets = &plan.gathered[i];
+    let needed = |g: usize| targets.iter().enumerate().any(|(t, x)| x.is_some() && t != g);
+    let parts: Vec<Option<Vec<f32>>> = blocks
+        .iter()
+        .enumerate()
+        .map(|(g, b)| match b {
+            Some(b) if needed(g) => b.download().map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let mut bytes: u64 = parts.iter().flatten().map(|p| 4 * p.len() as u64).sum();
+    for (t, target) in targets.iter().enumerate() {
+        let Some(target) = target else { continue };
+        let per_image = target.len() / batch;
+        let per = per_image / blocks.len();
+        let mut own = Vec::new();
+        for (g, part) in parts.iter().enumerate() {
+            for k in 0..batch {
+                let dst = k * per_image + g * per;
+                match part {
+                    Some(p) if g != t => {
+                        target.write_at(dst, &p[k * per..(k + 1) * per])?;
+                        bytes += 4 * per as u64;
+                    }
+                    _ => own.push((k * per, dst, per)),
+                }
+            }
+        }
+        if let Some(b) = &blocks[t] {
+            b.copy_regions_to(target, &own)?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// A layer's whole output from its per-device `parts`, read back through `staging` (one
+/// host-readable buffer per part).
+pub(crate) fn gather_output(
+    parts: &[Option<Tensor>],
+    spread: Spread,
+    batch: usize,
+    staging: &[Option<wgpu::Buffer>],
+) -> Result<Vec<f32>> {
+    let download = |g: usize| -> Result<Vec<f32>> {
+        match (&parts[g], &staging[g]) {
+            (Some(t), Some(s)) => pollster::block_on(t.download_via(s)),
+            (Some(t), None) => t.download(),
+            _ => Ok(vec![]),
+        }
+    };
+    match spread {
+        Spread::Split => Ok(interleave(&(0..parts.len()).map(download).collect::<Result<Vec<_>>>()?, batch)),
+        Spread::Whole | Spread::Root => download(0),
+    }
+}
+
+/// Whole `[N, …]` from per-device blocks `[N, …/G]`: image by image, blocks in device order.
+fn interleave(parts: &[Vec<f32>], batch: usize) -> Vec<f32> {
+    let mut whole = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for n in 0..batch {
+        for p in parts {
+            let per = p.len() / batch;
+            whole.extend_from_slice(&p[n * per..(n + 1) * per]);
+        }
+    }
+    whole
+}
+
+/// Device g's channel block of a whole `[N, C, …]` tensor split over `devices`.
+pub(crate) fn take_block(whole: &[f32], batch: usize, devices: usize, g: usize) -> Vec<f32> {
+    let per_image = whole.len() / batch;
+    let per = per_image / devices;
+    (0..batch).flat_map(|n| whole[n * per_image + g * per..n * per_image + (g + 1) * per].iter().copied()).collect()
+}

@@ -1,0 +1,281 @@
+//! Placement: which device holds which channels of every layer, and which slice of its
+//! weights — a pure function of the model and the device count, decided before any GPU work.
+//!
+//! Every activation is split (device g holds channel block g of every image), whole (each
+//! device holds all of it; only the model input is whole) or at the root (device 0 holds all
+//! of it). Per layer:
+//! - a convolution whose groups divide by N keeps group block g on device g: no traffic;
+//! - a convolution with groups = 1, and a dense layer, is split by output channels: device g
+//!   holds Cout/N filters and computes them from the whole input, which it first gathers;
+//! - ReLU, pooling, dropout and flatten run where their channels are; LRN with groups a
+//!   multiple of N runs per device over its own channels;
+//! - softmax gathers on device 0, where the output ends.
+//!
+//! One device is the N = 1 case: everything "split" into one block, nothing gathered.
+
+use std::ops::Range;
+
+use crate::error::{Error, PlacementProblem, Result};
+use crate::model::{Model, Op, Source};
+use crate::params::Conv2d;
+
+/// Where a layer's output lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spread {
+    /// Device g holds block g of the channels (or features).
+    Split,
+    /// Every device holds all of it (the model input).
+    Whole,
+    /// Device 0 holds all of it (the gathered output).
+    Root,
+}
+
+/// What a layer needs before it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gather {
+    /// Nothing: its input is where it runs.
+    None,
+    /// Every device needs the whole input.
+    All,
+    /// Device 0 needs the whole input.
+    Root,
+    /// Each device needs its block of the model input.
+    SliceInput,
+}
+
+/// The part of a layer's parameters one device holds: contiguous element ranges of the
+/// weight (whole rows of output channels or features) and of the bias.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamRange {
+    pub weight: Range<usize>,
+    pub weight_shape: Vec<usize>,
+    pub bias: Range<usize>,
+}
+
+/// A layer as it runs on one device: the op over its share of the channels, and its share
+/// of the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Share {
+    pub op: Op,
+    pub params: Option<ParamRange>,
+}
+
+/// One layer as placed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlacedLayer {
+    pub gather: Gather,
+    pub output: Spread,
+    /// Per device; None where the layer does not run.
+    pub shares: Vec<Option<Share>>,
+}
+
+/// A model placed over a number of devices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placement {
+    devices: usize,
+    layers: Vec<PlacedLayer>,
+}
+
+fn uneven(layer: &str, devices: usize, what: &'static str, count: usize) -> Error {
+    Error::Placement { layer: layer.into(), devices, problem: PlacementProblem::Uneven { what, count, devices } }
+}
+
+/// `count / devices`, or the error naming what does not divide.
+fn block(layer: &str, devices: usize, what: &'static str, count: usize) -> Result<usize> {
+    if !count.is_multiple_of(devices) {
+        return Err(uneven(layer, devices, what, count));
+    }
+    Ok(count / devices)
+}
+
+/// Places `model` over `devices` devices.
+pub fn place(model: &Model, devices: usize) -> Result<Placement> {
+    if devices == 0 {
+        return Err(Error::Placement { layer: "(all)".into(), devices, problem: PlacementProblem::NoDevices });
+    }
+    let mut layers: Vec<PlacedLayer> = Vec::with_capacity(model.layers().len());
+    let mut current = Spread::Whole;
+    for i in 0..model.layers().len() {
+        let mut placed = place_layer(model, i, devices, current, &layers)?;
+        if devices == 1 {
+            placed.gather = Gather::None; // one block is the whole tensor
+        }
+        current = placed.output;
+        layers.push(placed);
+    }
+    Ok(Placement { devices, layers })
+}
+
+fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[PlacedLayer]) -> Result<PlacedLayer> {
+    let layer = &model.layers()[i];
+    let fail = |problem| Error::Placement { layer: layer.name.clone(), devices: n, problem };
+    let everywhere = |op: &Op| (0..n).map(|_| Some(Share { op: op.clone(), params: None })).collect();
+    Ok(match &layer.op {
+        Op::Conv2d { out_channels, kernel, attrs } => {
+            place_conv(model, i, n, current, (*out_channels, *kernel, attrs))?
+        }
+        Op::Dense { out_features } => {
+            let gather = match current {
+                Spread::Split => Gather::All,
+                Spread::Whole => Gather::None,
+                Spread::Root => return Err(fail(cannot_read(current))),
+            };
+            let shares = split_rows(&layer.name, n, *out_features, &[model.input_of(i)[0]], |out| Op::Dense {
+                out_features: out,
+            })?;
+            PlacedLayer { gather, output: Spread::Split, shares }
+        }
+        Op::Softmax => {
+            let mut shares: Vec<Option<Share>> = vec![None; n];
+            shares[0] = Some(Share { op: Op::Softmax, params: None });
+            let gather = if current == Spread::Split { Gather::Root } else { Gather::None };
+            PlacedLayer { gather, output: Spread::Root, shares }
+        }
+        _ if current == Spread::Root => return Err(fail(PlacementProblem::AfterSoftmax)),
+        Op::Lrn(l) => {
+            if current == Spread::Split && l.groups % n != 0 {
+                return Err(fail(PlacementProblem::LrnAcrossDevices { groups: l.groups, devices: n }));
+            }
+            let device_lrn = if current == Spread::Split { l.with_groups(l.groups / n) } else { *l };
+            PlacedLayer { gather: Gather::None, output: current, shares: everywhere(&Op::Lrn(device_lrn)) }
+        }
+        Op::Add { .. } => {
+            let source = match model.source_of(i) {
+                Some(Source::Layer(j)) => before[j].output,
+                _ => Spread::Whole,
+            };
+            let gather = match (current, source) {
+                (a, b) if a == b => Gather::None,
+                (Spread::Split, Spread::Whole) => Gather::SliceInput,
+                (_, held) => return Err(fail(cannot_read(held))),
+            };
+            if gather == Gather::SliceInput {
+                block(&layer.name, n, "input channels", model.input()[0])?;
+            }
+            PlacedLayer { gather, output: current, shares: everywhere(&layer.op) }
+        }
+        // Per-channel layers run where their channels are.
+        op => PlacedLayer { gather: Gather::None, output: current, shares: everywhere(op) },
+    })
+}
+
+/// A convolution: kept on its devices when its groups divide by N, else split by output
+/// channels after gathering its input.
+fn place_conv(
+    model: &Model,
+    i: usize,
+    n: usize,
+    current: Spread,
+    (out_channels, kernel, attrs): (usize, [usize; 2], &Conv2d),
+) -> Result<PlacedLayer> {
+    let name = model.layers()[i].name.as_str();
+    let input = model.input_of(i);
+    let local = attrs.groups % n == 0;
+    if attrs.groups > 1 && !local {
+        return Err(uneven(name, n, "groups", attrs.groups));
+    }
+    if local {
+        block(name, n, "input channels", input[0])?;
+    }
+    let gather = match (local, current) {
+        (true, Spread::Split) | (false, Spread::Whole) => Gather::None,
+        (true, Spread::Whole) if i == 0 => Gather::SliceInput,
+        (false, Spread::Split) => Gather::All,
+        (_, held) => {
+            return Err(Error::Placement { layer: name.into(), devices: n, problem: cannot_read(held) });
+        }
+    };
+    let device_attrs = Conv2d { groups: if local { attrs.groups / n } else { 1 }, ..*attrs };
+    let row = [input[0] / attrs.groups, kernel[0], kernel[1]];
+    let shares =
+        split_rows(name, n, out_channels, &row, |out| Op::Conv2d { out_channels: out, kernel, attrs: device_attrs })?;
+    Ok(PlacedLayer { gather, output: Spread::Split, shares })
+}
+
+/// Shares of a layer whose `outputs` rows of weights (each of shape `row`) and biases are
+/// cut into N contiguous blocks; device g runs `op(outputs / N)` over block g.
+fn split_rows(
+    layer: &str,
+    n: usize,
+    outputs: usize,
+    row: &[usize],
+    op: impl Fn(usize) -> Op,
+) -> Result<Vec<Option<Share>>> {
+    let what = if row.len() == 1 { "output features" } else { "output channels" };
+    let per = block(layer, n, what, outputs)?;
+    let row_len: usize = row.iter().product();
+    Ok((0..n)
+        .map(|g| {
+            Some(Share {
+                op: op(per),
+                params: Some(ParamRange {
+                    weight: g * per * row_len..(g + 1) * per * row_len,
+                    weight_shape: [&[per], row].concat(),
+                    bias: g * per..(g + 1) * per,
+                }),
+            })
+        })
+        .collect())
+}
+
+/// The problem of a layer that cannot read its input as `held`.
+fn cannot_read(held: Spread) -> PlacementProblem {
+    PlacementProblem::Input {
+        held: match held {
+            Spread::Split => "split across the devices",
+            Spread::Whole => "whole on every device",
+            Spread::Root => "on device 0 alone",
+        },
+    }
+}
+
+impl Placement {
+    /// Devices placed over.
+    pub fn devices(&self) -> usize {
+        self.devices
+    }
+
+    /// Per layer, in the model's order.
+    pub fn layers(&self) -> &[PlacedLayer] {
+        &self.layers
+    }
+
+    /// The devices layer `i` runs on.
+    pub fn devices_of(&self, i: usize) -> Vec<usize> {
+        (0..self.devices).filter(|&g| self.layers[i].shares[g].is_some()).collect()
+    }
+
+    /// Per device, the shape of layer `i`'s output there for `batch` images.
+    pub fn device_shape(&self, model: &Model, i: usize, batch: usize) -> Vec<usize> {
+        let mut s = [&[batch], model.output_of(i)].concat();
+        if self.layers[i].output == Spread::Split {
+            s[1] /= self.devices;
+        }
+        s
+    }
+
+    /// Bytes of weights and biases each device holds.
+    pub fn weight_bytes(&self) -> Vec<u64> {
+        let mut bytes = vec![0u64; self.devices];
+        for layer in &self.layers {
+            for (g, share) in layer.shares.iter().enumerate() {
+                if let Some(p) = share.as_ref().and_then(|s| s.params.as_ref()) {
+                    bytes[g] += 4 * (p.weight.len() + p.bias.len()) as u64;
+                }
+            }
+        }
+        bytes
+    }
+
+    /// Bytes layer `i` exchanges before it runs, for `batch` images: each block another device
+    /// needs is read back once, and sent to each device that lacks it.
+    pub fn exchange_bytes(&self, model: &Model, i: usize, batch: usize) -> u64 {
+        let n = self.devices as u64;
+        let block = 4 * (batch * model.input_of(i).iter().product::<usize>()) as u64 / n;
+        match self.layers[i].gather {
+            Gather::All if n > 1 => n * block + n * (n - 1) * block,
+            Gather::Root => 2 * (n - 1) * block,
+            _ => 0,
+        }
+    }
+}

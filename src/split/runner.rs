@@ -1,0 +1,280 @@
+//! `GpuModel`: a model placed over a group of devices — one device is the N = 1 case — with
+//! each device's share of the weights uploaded once, and per batch size a plan recorded once:
+//! every activation buffer and launch, so that a pass allocates nothing on the devices after
+//! the first at that size.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::error::{Error, Result, Shape};
+use crate::gpu::Gpu;
+use crate::launch::Launch;
+use crate::model::{Model, Source, Weights};
+use crate::params::check_len;
+use crate::split::device_layer::DeviceLayer;
+use crate::split::exchange::{exchange, gather_output, take_block};
+use crate::split::placement::{Gather, Placement, place};
+use crate::tensor::Tensor;
+
+/// A model with its weights on one device or split across a group (see [`crate::split`]).
+pub struct GpuModel {
+    model: Model,
+    gpus: Vec<Gpu>,
+    placement: Placement,
+    /// layers[i][g]: layer i as device g runs it (None where it does not run there).
+    layers: Vec<Vec<Option<DeviceLayer>>>,
+    plans: HashMap<usize, Plan>,
+}
+
+/// Per batch size: per device, the input copies and one output per layer, with launches.
+pub(crate) struct Plan {
+    /// Per device: the whole input and (where some layer needs it) its channel block.
+    pub(crate) input_whole: Vec<Tensor>,
+    pub(crate) input_block: Vec<Tensor>,
+    /// For layer i that gathers: per device, the tensor the gathered input is written to.
+    pub(crate) gathered: Vec<Vec<Option<Tensor>>>,
+    /// outputs[i][g]: layer i's output on device g (None where the layer does not run there).
+    pub(crate) outputs: Vec<Vec<Option<Tensor>>>,
+    launches: Vec<Vec<Option<Launch>>>,
+    /// Per device: the host-readable buffer the last layer's output comes back through.
+    readback: Vec<Option<wgpu::Buffer>>,
+}
+
+/// One layer of [`GpuModel::forward_report`].
+#[derive(Clone, Debug)]
+pub struct LayerReport {
+    pub name: String,
+    /// Devices the layer ran on.
+    pub devices: Vec<usize>,
+    /// Time from the layer's start to the slowest device's finish, exchange included.
+    pub seconds: f64,
+    /// Bytes read back from devices plus bytes sent to them before the layer ran.
+    pub bytes_exchanged: u64,
+    /// `[N, …]` output shape of the whole layer.
+    pub shape: Vec<usize>,
+    /// The whole output, gathered from the devices.
+    pub output: Vec<f32>,
+}
+
+impl GpuModel {
+    /// Uploads `weights` (checked in full first: nothing is half-loaded) to `gpu`.
+    pub fn new(gpu: &Gpu, model: &Model, weights: &Weights) -> Result<GpuModel> {
+        Self::split(std::slice::from_ref(gpu), model, weights)
+    }
+
+    /// Places `model` over `gpus` and uploads each device's share of `weights`.
+    pub fn split(gpus: &[Gpu], model: &Model, weights: &Weights) -> Result<GpuModel> {
+        weights.check(model)?;
+        let placement = place(model, gpus.len())?;
+        let mut layers = Vec::with_capacity(model.layers().len());
+        for (i, placed) in placement.layers().iter().enumerate() {
+            let per_device = placed
+                .shares
+                .iter()
+                .zip(gpus)
+                .map(|(share, gpu)| share.as_ref().map(|s| DeviceLayer::upload(gpu, model, i, s, weights)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            layers.push(per_device);
+        }
+        Ok(GpuModel { model: model.clone(), gpus: gpus.to_vec(), placement, layers, plans: HashMap::new() })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The devices of the group.
+    pub fn gpus(&self) -> &[Gpu] {
+        &self.gpus
+    }
+
+    /// Who holds what.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// Bytes of weights and biases held by each device.
+    pub fn weight_bytes(&self) -> Vec<u64> {
+        (0..self.gpus.len())
+            .map(|g| self.layers.iter().filter_map(|l| l[g].as_ref()).map(DeviceLayer::bytes).sum())
+            .collect()
+    }
+
+    /// Runs `batch` images (`input` is `[N, C, H, W]` flattened) and returns the output.
+    pub fn forward(&mut self, input: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let mut reports = self.run(input, batch, false)?;
+        Ok(reports.pop().map(|r| r.output).unwrap_or_default())
+    }
+
+    /// Like [`GpuModel::forward`], but waits after each layer to time it and downloads every
+    /// layer's output: one report per layer.
+    pub fn forward_report(&mut self, input: &[f32], batch: usize) -> Result<Vec<LayerReport>> {
+        self.run(input, batch, true)
+    }
+
+    fn build_plan(&self, batch: usize) -> Result<Plan> {
+        let n = self.gpus.len();
+        let placed = self.placement.layers();
+        let whole = [&[batch], self.model.input()].concat();
+        let input_whole = self.gpus.iter().map(|g| Tensor::zeros(g, &whole)).collect::<Result<Vec<_>>>()?;
+        let input_block = if placed.iter().any(|p| p.gather == Gather::SliceInput) {
+            let mut block = whole.clone();
+            block[1] /= n;
+            self.gpus.iter().map(|g| Tensor::zeros(g, &block)).collect::<Result<Vec<_>>>()?
+        } else {
+            vec![]
+        };
+        let mut plan =
+            Plan { input_whole, input_block, gathered: vec![], outputs: vec![], launches: vec![], readback: vec![] };
+        for (i, p) in placed.iter().enumerate() {
+            let full_in = [&[batch], self.model.input_of(i)].concat();
+            let (mut gathered, mut outs, mut launches) = (vec![], vec![], vec![]);
+            for (g, gpu) in self.gpus.iter().enumerate() {
+                let Some(layer) = &self.layers[i][g] else {
+                    gathered.push(None);
+                    outs.push(None);
+                    launches.push(None);
+                    continue;
+                };
+                let target = match p.gather {
+                    Gather::All => Some(Tensor::zeros(gpu, &full_in)?),
+                    Gather::Root if g == 0 => Some(Tensor::zeros(gpu, &full_in)?),
+                    _ => None,
+                };
+                let x = match (&target, p.gather) {
+                    (Some(t), _) => t.clone(),
+                    _ => self.input_on(&plan, i, g, p.gather)?,
+                };
+                let other = match self.model.source_of(i) {
+                    Some(Source::Layer(j)) => plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?,
+                    Some(Source::Input) => self.model_input_on(&plan, g, p.gather)?,
+                    None => x.clone(),
+                };
+                let shape = self.placement.device_shape(&self.model, i, batch);
+                let (out, launch) = match layer {
+                    DeviceLayer::View => (x.reshape(&shape)?, None),
+                    _ => {
+                        let out = Tensor::zeros(gpu, &shape)?;
+                        let launch = layer.record(&x, &other, &out)?;
+                        (out, launch)
+                    }
+                };
+                gathered.push(target);
+                outs.push(Some(out));
+                launches.push(launch);
+            }
+            plan.gathered.push(gathered);
+            plan.outputs.push(outs);
+            plan.launches.push(launches);
+        }
+        let last = plan.outputs.last().map(Vec::as_slice).unwrap_or_default();
+        plan.readback =
+            last.iter().map(|t| t.as_ref().map(Tensor::staging_buffer).transpose()).collect::<Result<_>>()?;
+        Ok(plan)
+    }
+
+    /// What layer `i` reads on device `g` when it gathers nothing: the previous layer's output
+    /// there, or for the first layer the model's input.
+    fn input_on(&self, plan: &Plan, i: usize, g: usize, gather: Gather) -> Result<Tensor> {
+        match i {
+            0 => self.model_input_on(plan, g, gather),
+            _ => plan.outputs[i - 1][g].clone().ok_or_else(|| self.misplaced(i)),
+        }
+    }
+
+    /// The model's input on device `g`: its channel block when the layer takes one.
+    fn model_input_on(&self, plan: &Plan, g: usize, gather: Gather) -> Result<Tensor> {
+        match gather {
+            Gather::SliceInput => plan.input_block.get(g).cloned().ok_or_else(|| self.misplaced(0)),
+            _ => Ok(plan.input_whole[g].clone()),
+        }
+    }
+
+    /// Layer `i` found its input missing on a device: a placement that cannot run.
+    fn misplaced(&self, i: usize) -> Error {
+        Error::Placement {
+            layer: self.model.layers()[i].name.clone(),
+            devices: self.gpus.len(),
+            problem: crate::error::PlacementProblem::Input { held: "on another device" },
+        }
+    }
+
+    fn run(&mut self, input: &[f32], batch: usize, timed: bool) -> Result<Vec<LayerReport>> {
+        let whole = [&[batch], self.model.input()].concat();
+        if batch == 0 {
+            return Err(Error::Empty { op: "forward", what: "input", shape: Shape(whole) });
+        }
+        check_len(&whole, input)?;
+        if !self.plans.contains_key(&batch) {
+            let plan = self.build_plan(batch)?;
+            self.plans.insert(batch, plan);
+        }
+        let plan = &self.plans[&batch];
+        let n = self.gpus.len();
+        for t in &plan.input_whole {
+            t.write(input)?;
+        }
+        for (g, t) in plan.input_block.iter().enumerate() {
+            t.write(&take_block(input, batch, n, g))?;
+        }
+        let mut pending: Vec<Vec<&Launch>> = vec![vec![]; n];
+        let mut reports = Vec::new();
+        for (i, p) in self.placement.layers().iter().enumerate() {
+            let start = Instant::now();
+            let mut bytes = 0u64;
+            if matches!(p.gather, Gather::All | Gather::Root) {
+                // Submit every device's work before waiting on any.
+                self.submit(&mut pending)?;
+                bytes = exchange(plan, i, batch)?;
+            }
+            for (g, launch) in plan.launches[i].iter().enumerate() {
+                pending[g].extend(launch);
+            }
+            if timed || i + 1 == plan.launches.len() {
+                self.submit(&mut pending)?;
+            }
+            if timed {
+                self.gpus.iter().try_for_each(Gpu::wait_idle)?;
+                reports.push(self.report(plan, i, batch, start.elapsed().as_secs_f64(), bytes)?);
+            }
+        }
+        if !timed {
+            let last = self.model.layers().len() - 1;
+            let output =
+                gather_output(&plan.outputs[last], self.placement.layers()[last].output, batch, &plan.readback)?;
+            reports.push(LayerReport {
+                name: self.model.layers()[last].name.clone(),
+                devices: self.placement.devices_of(last),
+                seconds: 0.0,
+                bytes_exchanged: 0,
+                shape: [&[batch], self.model.output_of(last)].concat(),
+                output,
+            });
+        }
+        Ok(reports)
+    }
+
+    fn submit(&self, pending: &mut [Vec<&Launch>]) -> Result<()> {
+        for (gpu, launches) in self.gpus.iter().zip(pending) {
+            Launch::submit_all(gpu, "forward", std::mem::take(launches))?;
+        }
+        Ok(())
+    }
+
+    /// Layer `i`'s report, its output gathered from the devices.
+    fn report(&self, plan: &Plan, i: usize, batch: usize, seconds: f64, bytes: u64) -> Result<LayerReport> {
+        let staging: Vec<_> = plan.outputs[i]
+            .iter()
+            .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
+            .collect::<Result<_>>()?;
+        Ok(LayerReport {
+            name: self.model.layers()[i].name.clone(),
+            devices: self.placement.devices_of(i),
+            seconds,
+            bytes_exchanged: bytes,
+            shape: [&[batch], self.model.output_of(i)].concat(),
+            output: gather_output(&plan.outputs[i], self.placement.layers()[i].output, batch, &staging)?,
+        })
+    }
+}

@@ -4,7 +4,7 @@
 //! a model holds them.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding};
+use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding, Tile};
 use dojang::ops::{Pool2d, PoolKind, conv2d, pool2d, record_pool2d, record_relu, relu};
 use dojang::{Gpu, Launch, Tensor};
 
@@ -16,6 +16,18 @@ fn gpu() -> Gpu {
 fn run(launch: &Launch) {
     launch.run().unwrap();
     launch.gpu().wait_idle().unwrap();
+}
+
+/// The adapter's yardstick: a plain 1024³ GEMM with the 16x16 tile, operands in textures.
+fn roofline(c: &mut Criterion) {
+    let gpu = gpu();
+    let n = 1024;
+    let launch = dojang::ops::roofline_gemm(&gpu, n).unwrap();
+    run(&launch);
+    let mut group = c.benchmark_group("gemm/roofline");
+    group.sample_size(10).throughput(Throughput::Elements(2 * (n * n * n) as u64));
+    group.bench_function("1024", |b| b.iter(|| run(&launch)));
+    group.finish();
 }
 
 fn conv(c: &mut Criterion) {
@@ -41,13 +53,11 @@ fn conv(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("conv2d/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
         // Auto: 8 channels per invocation; pointwise convolutions over the flattened image.
-        let variants = [
-            ("auto", ConvKernel::Auto),
-            ("direct-4co-16x4", ConvKernel::Direct { tile_co: 4, wg_x: 16, wg_y: 4 }),
-            ("direct-8co-16x4", ConvKernel::Direct { tile_co: 8, wg_x: 16, wg_y: 4 }),
-            ("direct-8co-4x16", ConvKernel::Direct { tile_co: 8, wg_x: 4, wg_y: 16 }),
-        ];
-        for (variant, kernel) in variants {
+        // Every candidate the autotuner would time, and its choice.
+        let mut variants = ConvKernel::candidates(&geo);
+        variants.push(ConvKernel::Auto);
+        for kernel in variants {
+            let variant = kernel.name();
             let launch = w.record_with(&x, &y, &attrs, kernel).unwrap();
             run(&launch); // warm the pipeline
             group.bench_function(variant, |b| b.iter(|| run(&launch)));
@@ -66,13 +76,12 @@ fn dense(c: &mut Criterion) {
         let w = DenseWeight::upload(&gpu, &vec![0.0; o * f], None, o, f).unwrap();
         let mut group = c.benchmark_group(format!("dense/{name}"));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
-        let mut variants =
-            vec![("gemm-4x1", DenseKernel::Gemm { tile_n: 1 }), ("gemm-4x4", DenseKernel::Gemm { tile_n: 4 })];
+        let mut variants = vec![DenseKernel::Gemm(Tile { tm: 16, tn: 4 }), DenseKernel::Gemm(Tile { tm: 16, tn: 16 })];
         if n == 1 {
-            variants.push(("gemv-64", DenseKernel::Gemv { wg: 64 }));
-            variants.push(("gemv-256", DenseKernel::Gemv { wg: 256 }));
+            variants.extend([DenseKernel::Gemv { tm: 4 }, DenseKernel::Gemv { tm: 8 }]);
         }
-        for (variant, kernel) in variants {
+        for kernel in variants {
+            let variant = kernel.name();
             let launch = w.record_with(&x, &y, &Dense::default(), kernel).unwrap();
             run(&launch);
             group.bench_function(variant, |b| b.iter(|| run(&launch)));
@@ -125,5 +134,5 @@ fn chain(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv, dense, chain);
+criterion_group!(benches, roofline, conv, dense, chain);
 criterion_main!(benches);

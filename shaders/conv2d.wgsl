@@ -10,15 +10,14 @@
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
 //   0 x  storage read        [N, Cin, H, W] as vec4s (tensors are padded to whole vec4s)
-//   1 w  texture_2d<f32>     weights packed by pack.wgsl: [G, ceil(Cout/G / 4), Cin/G·KH·KW] vec4s,
-//                            texel i at (i mod 2^TEX_SHIFT, i >> TEX_SHIFT) (src/texture.rs)
+//   1 w  texture_storage_2d<rgba32float, read>   weights packed by pack.wgsl: texel
+//                            (g · w_blocks + b, tap) holds channels 4b .. 4b + 3 of group g
 //   2 b  storage read        [Cout] (unread when has_bias = 0)
 //   3 y  storage read_write  [N, Cout, OH, OW]
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
 // Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
 // Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
-// when the pipeline is built), TEX_SHIFT (log2 of the weight texture's row width, set by
-// src/texture.rs).
+// when the pipeline is built).
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,
@@ -26,19 +25,18 @@ struct Params {
     oh: u32, ow: u32, stride_y: u32, stride_x: u32,
     pad_top: u32, pad_left: u32, dil_y: u32, dil_x: u32,
     cin_per_group: u32, cout_per_group: u32, has_bias: u32, relu: u32,
+    w_blocks: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var wt: texture_2d<f32>;
+@group(0) @binding(1) var wt: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-override TEX_SHIFT: u32;
-
-// Packed weight vec4 number i: texel i of the texture laid out by src/texture.rs.
-fn weight(i: u32) -> vec4<f32> {
-    return textureLoad(wt, vec2<u32>(i & ((1u << TEX_SHIFT) - 1u), i >> TEX_SHIFT), 0);
+// The 4 packed output channels of texel column `col` at reduction index `tap`.
+fn weight(col: u32, tap: u32) -> vec4<f32> {
+    return textureLoad(wt, vec2<u32>(col, tap));
 }
 
 override WG_X: u32 = 16u;
@@ -123,13 +121,11 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n = gid.z / p.oh;
     let oy = gid.z % p.oh;
 
-    // Packed weight rows of this tile's (up to two) blocks of 4 channels. A second block
-    // past the group's end rereads the first; its results are not stored.
-    let taps = p.cin_per_group * p.kh * p.kw;
-    let blocks_per_group = (p.cout_per_group + 3u) / 4u;
+    // Packed weight columns of this tile's (up to two) blocks of 4 channels. A second block
+    // past the group's end reads the zero padding; its results are not stored.
     let block0 = tile * TILE_CO / 4u;
-    let wb0 = (g * blocks_per_group + block0) * taps;
-    let wb1 = (g * blocks_per_group + min(block0 + 1u, blocks_per_group - 1u)) * taps;
+    let wb0 = g * p.w_blocks + block0;
+    let wb1 = wb0 + 1u;
 
     // acc[j] holds channel j of the tile at columns 0..3 (.lo) and 4..7 (.hi).
     var a0 = Columns(vec4<f32>(0.0), vec4<f32>(0.0));
@@ -177,13 +173,13 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
                 } else {
                     xv = load_columns(row, col, sx);
                 }
-                let w0 = weight(wb0 + tap);
+                let w0 = weight(wb0, tap);
                 a0 = madd(a0, w0.x, xv);
                 a1 = madd(a1, w0.y, xv);
                 a2 = madd(a2, w0.z, xv);
                 a3 = madd(a3, w0.w, xv);
                 if (TILE_CO > 4u) {
-                    let w1 = weight(wb1 + tap);
+                    let w1 = weight(wb1, tap);
                     a4 = madd(a4, w1.x, xv);
                     a5 = madd(a5, w1.y, xv);
                     a6 = madd(a6, w1.z, xv);

@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
-use crate::pipeline::{self, Dispatch, Kernel, Pipeline, PipelineCache};
+use crate::pipeline::{self, Dispatch, Kernel, Pipeline, PipelineCache, Step};
+use crate::tune::{Autotune, Tuner};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -56,6 +57,7 @@ struct Inner {
     lost: Arc<Mutex<Option<String>>>,
     /// Bound where a kernel's optional input (a bias) is absent.
     placeholder: wgpu::Buffer,
+    tuner: Tuner,
 }
 
 impl Gpu {
@@ -114,6 +116,7 @@ impl Gpu {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        let tuner = Tuner::new(Autotune::from_env(), &info);
         Ok(Gpu {
             inner: Arc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -124,6 +127,7 @@ impl Gpu {
                 pipelines: PipelineCache::default(),
                 lost,
                 placeholder,
+                tuner,
             }),
         })
     }
@@ -153,6 +157,21 @@ impl Gpu {
 
     pub(crate) fn placeholder(&self) -> &wgpu::Buffer {
         &self.inner.placeholder
+    }
+
+    pub(crate) fn tuner(&self) -> &Tuner {
+        &self.inner.tuner
+    }
+
+    /// How this device picks among candidate kernels (from `DOJANG_AUTOTUNE` and
+    /// `DOJANG_AUTOTUNE_CACHE` when it opens).
+    pub fn set_autotune(&self, mode: Autotune) {
+        self.inner.tuner.set_mode(mode);
+    }
+
+    /// Candidate kernels this device has timed while autotuning.
+    pub fn autotune_trials(&self) -> u64 {
+        self.inner.tuner.trials()
     }
 
     /// The largest buffer a kernel can bind, in bytes.
@@ -246,20 +265,27 @@ impl Gpu {
         Ok(Dispatch { pipeline, bind_group, workgroups })
     }
 
-    /// Submits `dispatches` in order as one command buffer, without waiting.
+    /// Submits `steps` in order as one command buffer, without waiting: runs of launches in
+    /// compute passes, copies between them.
     pub(crate) fn submit<'a>(
         &self,
         label: &str,
-        dispatches: impl IntoIterator<Item = &'a Dispatch>,
+        steps: impl IntoIterator<Item = &'a Step>,
     ) -> Result<wgpu::SubmissionIndex> {
         let device = &self.inner.device;
         self.scoped(label, || {
             let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-            {
+            let mut steps = steps.into_iter().peekable();
+            while steps.peek().is_some() {
                 let mut pass = encoder
-                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None });
-                for d in dispatches {
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None })
+                    .forget_lifetime();
+                while let Some(Step::Dispatch(d)) = steps.next_if(|s| matches!(s, Step::Dispatch(_))) {
                     d.record(&mut pass);
+                }
+                drop(pass);
+                while let Some(copy) = steps.next_if(|s| !matches!(s, Step::Dispatch(_))) {
+                    copy.encode_copy(&mut encoder);
                 }
             }
             self.inner.queue.submit([encoder.finish()])

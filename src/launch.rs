@@ -24,23 +24,38 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::pipeline::Dispatch;
+use crate::pipeline::{Dispatch, Step};
 
 /// Recorded kernel launches on one device, run in order.
 pub struct Launch {
     gpu: Gpu,
     label: &'static str,
-    dispatches: Vec<Dispatch>,
+    kernel: String,
+    steps: Vec<Step>,
 }
 
 impl Launch {
     pub(crate) fn new(gpu: &Gpu, label: &'static str, dispatches: Vec<Dispatch>) -> Launch {
-        Launch { gpu: gpu.clone(), label, dispatches }
+        Launch::with_steps(gpu, label, dispatches.into_iter().map(Step::Dispatch).collect())
+    }
+
+    pub(crate) fn with_steps(gpu: &Gpu, label: &'static str, steps: Vec<Step>) -> Launch {
+        Launch { gpu: gpu.clone(), label, kernel: label.to_string(), steps }
+    }
+
+    /// The same launch, described as running `kernel`.
+    pub(crate) fn with_kernel(self, kernel: String) -> Launch {
+        Launch { kernel, ..self }
+    }
+
+    /// The kernels recorded, by name (`gemm-16x16`, or `a + b` for a chain).
+    pub fn kernel(&self) -> &str {
+        &self.kernel
     }
 
     /// Enqueues the launches as one command buffer and returns without waiting.
     pub fn run(&self) -> Result<()> {
-        self.gpu.submit(self.label, &self.dispatches).map(|_| ())
+        self.gpu.submit(self.label, &self.steps).map(|_| ())
     }
 
     /// These launches, then `next`'s: one recording, run as one command buffer.
@@ -53,7 +68,8 @@ impl Launch {
                 op_device: self.gpu.id(),
             });
         }
-        self.dispatches.extend(next.dispatches);
+        self.steps.extend(next.steps);
+        self.kernel = format!("{} + {}", self.kernel, next.kernel);
         Ok(self)
     }
 
@@ -64,22 +80,22 @@ impl Launch {
 
     /// Kernel launches recorded.
     pub fn len(&self) -> usize {
-        self.dispatches.len()
+        self.steps.iter().filter(|s| matches!(s, Step::Dispatch(_))).count()
     }
 
     /// True when nothing is recorded (a view such as flatten records nothing).
     pub fn is_empty(&self) -> bool {
-        self.dispatches.is_empty()
+        self.steps.is_empty()
     }
 
     /// Submits several recordings of one device as one command buffer, without waiting.
     pub(crate) fn submit_all<'a>(gpu: &Gpu, label: &str, launches: impl IntoIterator<Item = &'a Launch>) -> Result<()> {
-        gpu.submit(label, launches.into_iter().flat_map(|l| &l.dispatches)).map(|_| ())
+        gpu.submit(label, launches.into_iter().flat_map(|l| &l.steps)).map(|_| ())
     }
 }
 
 impl std::fmt::Debug for Launch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Launch({}, {} dispatches on device #{})", self.label, self.dispatches.len(), self.gpu.id())
+        write!(f, "Launch({}, {} dispatches on device #{})", self.label, self.len(), self.gpu.id())
     }
 }

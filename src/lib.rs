@@ -40,9 +40,11 @@ pub mod split;
 pub mod tensor;
 mod texture;
 pub mod tolerance;
+mod tune;
 
 pub use error::{Error, Result};
 pub use gpu::Gpu;
 pub use launch::Launch;
 pub use split::GpuModel;
 pub use tensor::Tensor;
+pub use tune::Autotune;

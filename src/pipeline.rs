@@ -18,8 +18,10 @@ pub enum Access {
     ReadWrite,
     /// `var<uniform>`.
     Uniform,
-    /// A `texture_2d<f32>` of rgba32float texels, read with textureLoad.
-    Texture,
+    /// A `texture_storage_2d<rgba32float, read>`: llvmpipe's fastest read path.
+    TextureRead,
+    /// A `texture_storage_2d<rgba32float, write>`.
+    TextureWrite,
 }
 
 /// A compute entry point in one of the files under `shaders/`, as the host sees it. Its
@@ -134,11 +136,62 @@ fn binding_type(access: Access) -> wgpu::BindingType {
         Access::Read => buffer(wgpu::BufferBindingType::Storage { read_only: true }),
         Access::ReadWrite => buffer(wgpu::BufferBindingType::Storage { read_only: false }),
         Access::Uniform => buffer(wgpu::BufferBindingType::Uniform),
-        Access::Texture => wgpu::BindingType::Texture {
-            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
+        Access::TextureRead => storage_texture(wgpu::StorageTextureAccess::ReadOnly),
+        Access::TextureWrite => storage_texture(wgpu::StorageTextureAccess::WriteOnly),
+    }
+}
+
+fn storage_texture(access: wgpu::StorageTextureAccess) -> wgpu::BindingType {
+    wgpu::BindingType::StorageTexture {
+        access,
+        format: wgpu::TextureFormat::Rgba32Float,
+        view_dimension: wgpu::TextureViewDimension::D2,
+    }
+}
+
+/// One recorded command: a kernel launch, or a copy that feeds one.
+pub(crate) enum Step {
+    Dispatch(Dispatch),
+    /// A buffer's first `texels` texels into a texture `width` texels wide, row after row.
+    CopyToTexture {
+        buffer: wgpu::Buffer,
+        texture: wgpu::Texture,
+        width: u32,
+        texels: u32,
+    },
+}
+
+impl Step {
+    /// Records a copy into `encoder` (dispatches are recorded into a compute pass instead).
+    pub(crate) fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder) {
+        let Step::CopyToTexture { buffer, texture, width, texels } = self else { return };
+        let mut copy = |first_row: u32, columns: u32, rows: u32| {
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: first_row as u64 * *width as u64 * 16,
+                        bytes_per_row: Some(width * 16),
+                        rows_per_image: None,
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d { x: 0, y: first_row, z: 0 },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d { width: columns, height: rows, depth_or_array_layers: 1 },
+            );
+        };
+        // Whole rows in one copy, then the last, partial row.
+        let full_rows = texels / width;
+        if full_rows > 0 {
+            copy(0, *width, full_rows);
+        }
+        if texels % width > 0 {
+            copy(full_rows, texels % width, 1);
+        }
     }
 }
 

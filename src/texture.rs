@@ -1,13 +1,17 @@
-//! `LinearTexture`: a read-only f32 array held in a 2-D rgba32float texture, 4 words to a
-//! texel and `TEXTURE_WIDTH` texels to a row, so texel i is at (i mod width, i / width).
+//! Textures the kernels read instead of storage buffers: read-only storage textures are the
+//! fast read path of llvmpipe, where a storage-buffer load becomes one scalar load per SIMD
+//! lane and word and a texel fetch is vectorised (about 10x faster streaming, measured); on
+//! GPUs it is the texture cache's path.
 //!
-//! Kernels read weights through it because texel fetches are the fast read path of software
-//! rasterisers: on llvmpipe a texture load streams about 10x faster than a storage-buffer
-//! load, which it splits into one scalar load per SIMD lane. On GPUs it is the texture
-//! cache's path. (Reading activations the same way, refreshed by a copy before each launch,
-//! measured slower overall on AlexNet's small maps, so activations stay in buffers.)
+//! - `LinearTexture`: an f32 array, 4 words to a texel and `TEXTURE_WIDTH` texels to a row,
+//!   so texel i is at (i mod width, i / width): a tensor copied in by a recorded step, so that
+//!   im2col, pointwise GEMMs and the batch-1 dense kernel read their input through it.
+//! - `MatrixTexture`: a matrix with 4 columns to a texel, one matrix row per texture row: the
+//!   GEMM's operands (packed weights, input windows).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
+use crate::gpu::Gpu;
+use crate::pipeline::Step;
 use crate::tensor::Tensor;
 
 /// log2 of the texels per row: kernels split an index with a shift and a mask. The WGSL
@@ -16,7 +20,9 @@ pub(crate) const TEXTURE_SHIFT: u32 = 12;
 /// Texels per row.
 pub(crate) const TEXTURE_WIDTH: u32 = 1 << TEXTURE_SHIFT;
 
+/// An f32 array in a linear texture (see the module's notes).
 pub(crate) struct LinearTexture {
+    texture: wgpu::Texture,
     view: wgpu::TextureView,
     /// Floats held.
     len: usize,
@@ -29,65 +35,52 @@ impl LinearTexture {
     pub(crate) const OVERRIDE: (&'static str, u32) = ("TEX_SHIFT", TEXTURE_SHIFT);
 
     /// Floats a texture can hold on `gpu`.
-    pub(crate) fn capacity(gpu: &crate::Gpu) -> u64 {
+    pub(crate) fn capacity(gpu: &Gpu) -> u64 {
         4 * TEXTURE_WIDTH as u64 * gpu.limits().max_texture_dimension_2d as u64
     }
 
-    /// A copy of `t`'s contents, made on the device.
-    pub(crate) fn from_tensor(t: &Tensor) -> Result<LinearTexture> {
-        let gpu = t.gpu();
-        let texels = t.len().div_ceil(4) as u32;
-        let rows = texels.div_ceil(TEXTURE_WIDTH);
-        let max_rows = gpu.limits().max_texture_dimension_2d;
-        if rows > max_rows || TEXTURE_WIDTH > max_rows {
+    /// A zeroed texture of `len` floats, read as a read-only storage texture.
+    pub(crate) fn zeros(gpu: &Gpu, op: &'static str, len: usize) -> Result<LinearTexture> {
+        let rows = len.div_ceil(4).div_ceil(TEXTURE_WIDTH as usize);
+        let max_rows = gpu.limits().max_texture_dimension_2d as usize;
+        if rows > max_rows || TEXTURE_WIDTH as usize > max_rows {
             return Err(Error::Limit {
-                op: "texture",
-                what: format!("{} floats as a {TEXTURE_WIDTH}-texel-wide texture", t.len()),
-                needed: 4 * t.len() as u64,
-                limit: Self::capacity(gpu),
+                op,
+                what: format!("{len} floats as a {TEXTURE_WIDTH}-texel-wide texture"),
+                needed: 4 * len as u64,
+                limit: 4 * Self::capacity(gpu),
             });
         }
-        gpu.scoped("texture upload", || {
+        gpu.scoped(op, || {
             let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
                 label: Some("linear texture"),
-                size: wgpu::Extent3d { width: TEXTURE_WIDTH, height: rows, depth_or_array_layers: 1 },
+                size: wgpu::Extent3d { width: TEXTURE_WIDTH, height: rows.max(1) as u32, depth_or_array_layers: 1 },
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
                 format: wgpu::TextureFormat::Rgba32Float,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
                 view_formats: &[],
             });
-            let mut encoder = gpu.device().create_command_encoder(&Default::default());
-            // Whole rows in one copy, then the last, partial row.
-            let mut copy = |first_row: u32, width: u32, height: u32| {
-                encoder.copy_buffer_to_texture(
-                    wgpu::TexelCopyBufferInfo {
-                        buffer: t.buffer(),
-                        layout: wgpu::TexelCopyBufferLayout {
-                            offset: first_row as u64 * TEXTURE_WIDTH as u64 * 16,
-                            bytes_per_row: Some(TEXTURE_WIDTH * 16),
-                            rows_per_image: None,
-                        },
-                    },
-                    wgpu::TexelCopyTextureInfo {
-                        texture: &texture,
-                        mip_level: 0,
-                        origin: wgpu::Origin3d { x: 0, y: first_row, z: 0 },
-                        aspect: wgpu::TextureAspect::All,
-                    },
-                    wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
-                );
-            };
-            let full_rows = texels / TEXTURE_WIDTH;
-            if full_rows > 0 {
-                copy(0, TEXTURE_WIDTH, full_rows);
-            }
-            if !texels.is_multiple_of(TEXTURE_WIDTH) {
-                copy(full_rows, texels % TEXTURE_WIDTH, 1);
-            }
-            gpu.queue().submit([encoder.finish()]);
-            LinearTexture { view: texture.create_view(&Default::default()), len: t.len(), device: gpu.id() }
+            let view = texture.create_view(&Default::default());
+            LinearTexture { texture, view, len, device: gpu.id() }
+        })
+    }
+
+    /// The recorded copy of `t` (as long as the texture) into this texture.
+    pub(crate) fn copy_from(&self, t: &Tensor) -> Result<Step> {
+        if t.gpu().id() != self.device {
+            let (tensor_device, op_device) = (t.gpu().id(), self.device);
+            return Err(Error::WrongDevice { op: "copy", what: "source", tensor_device, op_device });
+        }
+        if t.len() != self.len {
+            return Err(Error::Mismatch { op: "copy", a: Shape(vec![self.len]), b: t.shape().into() });
+        }
+        Ok(Step::CopyToTexture {
+            buffer: t.buffer().clone(),
+            texture: self.texture.clone(),
+            width: TEXTURE_WIDTH,
+            texels: t.len().div_ceil(4) as u32,
         })
     }
 
@@ -95,13 +88,75 @@ impl LinearTexture {
         &self.view
     }
 
-    /// Floats held.
+    /// Fails unless the texture lives on `gpu`.
+    pub(crate) fn check_on(&self, gpu: &Gpu, op: &'static str, what: &'static str) -> Result<()> {
+        if self.device != gpu.id() {
+            return Err(Error::WrongDevice { op, what, tensor_device: self.device, op_device: gpu.id() });
+        }
+        Ok(())
+    }
+}
+
+/// Columns a texture row is padded to: the widest tile a kernel reads at once.
+pub(crate) const TILE_COLS: usize = 16;
+
+/// A matrix `[rows, cols]` in a 2-D rgba32float storage texture, 4 columns to a texel: element
+/// (r, c) is component c % 4 of texel (c / 4, r). Rows are padded with zeros to whole
+/// [`TILE_COLS`]-column tiles, so that a kernel reading a whole tile never passes the edge.
+/// Kernels read it as `texture_storage_2d<rgba32float, read>`, llvmpipe's fastest read path.
+pub(crate) struct MatrixTexture {
+    view: wgpu::TextureView,
+    rows: usize,
+    cols: usize,
+    device: u64,
+}
+
+impl MatrixTexture {
+    /// A zeroed matrix of `rows` x `cols` on `gpu`, or the limit it passes.
+    pub(crate) fn zeros(gpu: &Gpu, op: &'static str, rows: usize, cols: usize) -> Result<MatrixTexture> {
+        let width = cols.div_ceil(TILE_COLS) * TILE_COLS / 4;
+        let max = gpu.limits().max_texture_dimension_2d;
+        for (what, n) in [("rows", rows), ("texels per row", width)] {
+            if n > max as usize || n == 0 {
+                return Err(Error::Limit {
+                    op,
+                    what: format!("a [{rows}, {cols}] matrix texture ({n} {what})"),
+                    needed: n as u64,
+                    limit: max as u64,
+                });
+            }
+        }
+        gpu.scoped(op, || {
+            let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
+                label: Some(op),
+                size: wgpu::Extent3d { width: width as u32, height: rows as u32, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba32Float,
+                usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            });
+            MatrixTexture { view: texture.create_view(&Default::default()), rows, cols, device: gpu.id() }
+        })
+    }
+
+    pub(crate) fn view(&self) -> &wgpu::TextureView {
+        &self.view
+    }
+
+    /// Texels per row.
+    pub(crate) fn width(&self) -> usize {
+        self.cols.div_ceil(TILE_COLS) * TILE_COLS / 4
+    }
+
+    /// Floats held, padding included.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.rows * self.width() * 4
     }
 
     /// Fails unless the texture lives on `gpu`.
-    pub(crate) fn check_on(&self, gpu: &crate::Gpu, op: &'static str, what: &'static str) -> Result<()> {
+    pub(crate) fn check_on(&self, gpu: &Gpu, op: &'static str, what: &'static str) -> Result<()> {
         if self.device != gpu.id() {
             return Err(Error::WrongDevice { op, what, tensor_device: self.device, op_device: gpu.id() });
         }

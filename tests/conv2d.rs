@@ -5,12 +5,13 @@ mod common;
 
 use common::{assert_close, gpu, random};
 use dojang::error::Error;
-use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Padding, conv2d, conv2d_with};
+use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Padding, Tile, conv2d, conv2d_with};
 use dojang::tolerance::Tolerance;
 use dojang::{Gpu, Tensor, cases, reference};
 
-/// Runs `attrs` on x [xs] and w [ws] (+ bias) with `kernel`, compares with the reference.
-fn check(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, kernel: ConvKernel) {
+/// Runs `attrs` on x [xs] and w [ws] (+ bias) with each of `kernels`, compares with the
+/// reference (computed once).
+fn check_kernels(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, kernels: &[ConvKernel]) {
     let gpu = gpu();
     let geo = attrs.geometry(&xs, &ws, bias.then_some(ws[0])).unwrap();
     let x = random(xs.iter().product(), 1);
@@ -21,44 +22,57 @@ fn check(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, 
     let xt = Tensor::from_slice(&gpu, &x, &xs).unwrap();
     let wt = Tensor::from_slice(&gpu, &w, &ws).unwrap();
     let bt = b.map(|b| Tensor::from_slice(&gpu, b, &[ws[0]]).unwrap());
-    let y = conv2d_with(&xt, &wt, bt.as_ref(), &attrs, kernel).unwrap();
-    assert_eq!(y.shape(), geo.output_shape());
-    let got = y.download().unwrap();
-    assert_close(name, &got, &expected, &geo.output_shape(), Tolerance::for_reduction(geo.reduction_len()));
+    for kernel in kernels {
+        let y = conv2d_with(&xt, &wt, bt.as_ref(), &attrs, *kernel).unwrap();
+        assert_eq!(y.shape(), geo.output_shape());
+        let got = y.download().unwrap();
+        let what = format!("{name} with {}", kernel.name());
+        assert_close(&what, &got, &expected, &geo.output_shape(), Tolerance::for_reduction(geo.reduction_len()));
+    }
+}
+
+fn check(name: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, attrs: Conv2d, kernel: ConvKernel) {
+    check_kernels(name, xs, ws, bias, attrs, &[kernel]);
 }
 
 #[test]
-fn matches_reference_over_the_case_table() {
+fn every_candidate_matches_reference_over_the_case_table() {
+    // What the autotuner may pick, what it picked, and the tiles it does not try.
     for c in cases::conv2d() {
-        check(c.name, c.input, c.weight, c.bias, c.attrs, ConvKernel::Auto);
+        let geo = c.attrs.geometry(&c.input, &c.weight, None).unwrap();
+        let mut kernels = ConvKernel::candidates(&geo);
+        kernels.push(ConvKernel::Auto);
+        for (tm, tn) in [(4, 4), (16, 4), (4, 8)] {
+            kernels.push(ConvKernel::Gemm(Tile { tm, tn }));
+        }
+        check_kernels(c.name, c.input, c.weight, c.bias, c.attrs, &kernels);
     }
 }
 
 #[test]
 fn direct_kernel_workgroup_shapes_match_reference() {
     // Workgroups that do not divide the grid: ragged blocks at both edges.
-    let small: Vec<_> = cases::conv2d().into_iter().filter(|c| c.input.iter().product::<usize>() < 20_000).collect();
-    for (tile_co, wg_x, wg_y) in [(4, 1, 1), (8, 3, 5), (4, 16, 16), (8, 64, 1)] {
-        for c in &small {
-            check(c.name, c.input, c.weight, c.bias, c.attrs, ConvKernel::Direct { tile_co, wg_x, wg_y });
-        }
+    let kernels: Vec<_> = [(4, 1, 1), (8, 3, 5), (4, 16, 16), (8, 64, 1)]
+        .map(|(tile_co, wg_x, wg_y)| ConvKernel::Direct { tile_co, wg_x, wg_y })
+        .into();
+    for c in cases::conv2d().into_iter().filter(|c| c.input.iter().product::<usize>() < 20_000) {
+        check_kernels(c.name, c.input, c.weight, c.bias, c.attrs, &kernels);
     }
 }
 
 #[test]
-fn pointwise_convolutions_flattened_and_by_rows_match_reference() {
-    // Auto runs a pointwise convolution over the image flattened to one row; Direct by rows.
+fn pointwise_convolutions_with_and_without_im2col_match_reference() {
+    // A GEMM reads a pointwise convolution's input as it stands when the image holds whole
+    // column tiles (14·14 = 196 is a multiple of 4, not of 8), else through im2col.
     let c = Conv2d::default();
     let kernels = [
-        ConvKernel::Auto,
-        ConvKernel::Direct { tile_co: 4, wg_x: 4, wg_y: 16 },
+        ConvKernel::Gemm(Tile { tm: 16, tn: 4 }),
+        ConvKernel::Gemm(Tile { tm: 8, tn: 8 }),
         ConvKernel::Direct { tile_co: 8, wg_x: 16, wg_y: 4 },
     ];
-    for kernel in kernels {
-        check("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, kernel);
-        check("groups 2, batch 3", [3, 6, 5, 9], [10, 3, 1, 1], false, c.with_groups(2), kernel);
-        check("odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true), kernel);
-    }
+    check_kernels("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, &kernels);
+    check_kernels("groups 2, batch 3", [3, 8, 4, 4], [10, 4, 1, 1], false, c.with_groups(2), &kernels);
+    check_kernels("odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true), &kernels);
 }
 
 /// x [1, C, H, W] from rows, w [1, C, KH, KW] from rows; the GPU result as rows.

@@ -4,7 +4,7 @@ mod common;
 
 use common::{assert_close, gpu, random};
 use dojang::error::Error;
-use dojang::ops::{Dense, DenseKernel, DenseWeight, dense, dense_with};
+use dojang::ops::{Dense, DenseKernel, DenseWeight, Tile, dense, dense_with};
 use dojang::tolerance::Tolerance;
 use dojang::{Tensor, cases, reference};
 
@@ -20,7 +20,7 @@ fn check(name: &str, n: usize, f: usize, o: usize, bias: bool, relu: bool, kerne
     let xt = Tensor::from_slice(&gpu, &x, &[n, f]).unwrap();
     let weight = DenseWeight::upload(&gpu, &w, b, o, f).unwrap();
     let got = weight.forward_with(&xt, &attrs, kernel).unwrap().download().unwrap();
-    let what = format!("{name}, {} slice(s)", weight.slice_count());
+    let what = format!("{name}, {}, {} band(s)", kernel.name(), weight.band_count());
     assert_close(&what, &got, &cpu, &[n, o], Tolerance::for_reduction(f));
     if let Ok(wt) = Tensor::from_slice(&gpu, &w, &[o, f]) {
         let bt = b.map(|b| Tensor::from_slice(&gpu, b, &[o]).unwrap());
@@ -38,16 +38,30 @@ fn matches_reference_over_the_case_table() {
 
 #[test]
 fn every_kernel_configuration_matches_reference() {
-    // In-features that are and are not a multiple of 4 (rows on and off vec4 boundaries).
+    // In-features that are and are not a multiple of 4; outputs not a multiple of any tile.
     for f in [64, 65] {
-        for tile_n in 1..=4 {
-            check("gemm tiles", 5, f, 19, true, true, DenseKernel::Gemm { tile_n });
-            check("gemm batch 1", 1, f, 19, true, false, DenseKernel::Gemm { tile_n });
+        for tm in [4, 8, 16] {
+            for tn in [4, 8, 16] {
+                let kernel = DenseKernel::Gemm(Tile { tm, tn });
+                check("gemm", 5, f, 19, true, true, kernel);
+                check("gemm batch 1", 1, f, 19, true, false, kernel);
+                check("gemm batch 37", 37, f, 6, false, false, kernel);
+            }
         }
-        for wg in [1, 32, 64, 256] {
-            check("gemv", 1, f * 16 + 1, 37, true, true, DenseKernel::Gemv { wg });
-            check("gemv", 1, f, 6, false, false, DenseKernel::Gemv { wg });
+        for tm in [4, 8] {
+            check("gemv", 1, f * 16 + 1, 37, true, true, DenseKernel::Gemv { tm });
+            check("gemv", 1, f, 6, false, false, DenseKernel::Gemv { tm });
         }
+    }
+}
+
+#[test]
+fn features_past_a_texture_run_in_bands() {
+    // More input features than a texture has rows: the weight is held in bands of K, and both
+    // kernels add band after band (bias with the first, ReLU with the last).
+    let rows = gpu().limits().max_texture_dimension_2d as usize;
+    for (n, kernel) in [(1, DenseKernel::Gemv { tm: 4 }), (3, DenseKernel::Gemm(Tile { tm: 8, tn: 4 }))] {
+        check("banded", n, rows + 6, 9, true, true, kernel);
     }
 }
 
@@ -77,13 +91,13 @@ fn bad_input_is_a_typed_error() {
     let b = Tensor::zeros(&gpu, &[3]).unwrap();
     let e = dense(&x, &w, Some(&b), &Dense::default()).unwrap_err();
     assert!(matches!(e, Error::BiasLength { got: 3, expected: 4, .. }), "{e}");
-    let e = dense_with(&x, &w, None, &Dense::default(), DenseKernel::Gemv { wg: 64 }).unwrap_err();
+    let e = dense_with(&x, &w, None, &Dense::default(), DenseKernel::Gemv { tm: 4 }).unwrap_err();
     assert!(matches!(e, Error::Tuning { value: 2, .. }), "{e}");
     let x1 = Tensor::zeros(&gpu, &[1, 10]).unwrap();
-    let e = dense_with(&x1, &w, None, &Dense::default(), DenseKernel::Gemv { wg: 48 }).unwrap_err();
-    assert_eq!(e.to_string(), "dense: gemv workgroup = 48 is not supported; it must be a power of two up to 256");
-    let e = dense_with(&x1, &w, None, &Dense::default(), DenseKernel::Gemm { tile_n: 5 }).unwrap_err();
-    assert!(matches!(e, Error::Tuning { knob: "tile_n", value: 5, .. }), "{e}");
+    let e = dense_with(&x1, &w, None, &Dense::default(), DenseKernel::Gemv { tm: 6 }).unwrap_err();
+    assert_eq!(e.to_string(), "dense: gemv tm = 6 is not supported; it must be 4 or 8");
+    let e = dense_with(&x1, &w, None, &Dense::default(), DenseKernel::Gemm(Tile { tm: 8, tn: 5 })).unwrap_err();
+    assert!(matches!(e, Error::Tuning { knob: "tn", value: 5, .. }), "{e}");
     let x4 = Tensor::zeros(&gpu, &[2, 10, 1, 1]).unwrap();
     assert!(matches!(dense(&x4, &w, None, &Dense::default()).unwrap_err(), Error::Rank { expected: 2, .. }));
 }

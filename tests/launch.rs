@@ -40,7 +40,9 @@ fn a_recorded_chain_replays_with_new_inputs() {
         .unwrap()
         .then(record_pool2d(&r, &z, &pool).unwrap())
         .unwrap();
-    assert_eq!(chain.len(), 3);
+    // Three ops, however many launches each takes (im2col + GEMM for the convolution, say).
+    assert_eq!(chain.kernel().split(" + ").count(), 3, "{}", chain.kernel());
+    assert!(chain.len() >= 3);
     for seed in [3, 4, 5] {
         let input = random(XS.iter().product(), seed);
         x.write(&input).unwrap();

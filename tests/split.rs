@@ -44,11 +44,13 @@ fn alexnet_on_two_devices_matches_one_and_the_reference() {
     check(&model, 2, 4);
     let mut split = check(&model, 2, 1);
 
-    // Each device holds half the weights (conv1's filters split by tower too), as placed.
-    let bytes = split.weight_bytes();
+    // Each device holds half the parameters (conv1's filters split by tower too), as placed;
+    // on the device, packing pads each weight to whole 16-channel tiles (fc8's 500 to 512).
     let total = 4 * model.parameter_count();
-    assert_eq!(bytes, vec![total / 2; 2]);
-    assert_eq!(bytes, split.placement().weight_bytes());
+    assert_eq!(split.placement().weight_bytes(), vec![total / 2; 2]);
+    for held in split.weight_bytes() {
+        assert!(held >= total / 2 && held <= total / 2 + total / 200, "{held} bytes held, {} placed", total / 2);
+    }
 
     // Exchanges, from the layer shapes: conv3 gathers pool2 (256x13x13), fc6 the flattened
     // pool5 (9216), fc7 and fc8 their 4096 inputs; each device reads back its half once and

@@ -29,10 +29,21 @@ fn bindings(module: &naga::Module) -> Vec<(u32, Access)> {
                 (AddressSpace::Storage { access }, _) if access.contains(StorageAccess::STORE) => Access::ReadWrite,
                 (AddressSpace::Storage { .. }, _) => Access::Read,
                 (AddressSpace::Uniform, _) => Access::Uniform,
-                (
-                    AddressSpace::Handle,
-                    TypeInner::Image { dim: ImageDimension::D2, arrayed: false, class: ImageClass::Sampled { .. } },
-                ) => Access::Texture,
+                (AddressSpace::Handle, TypeInner::Image { dim: ImageDimension::D2, arrayed: false, class }) => {
+                    match class {
+                        ImageClass::Storage { format: naga::StorageFormat::Rgba32Float, access }
+                            if *access == StorageAccess::LOAD =>
+                        {
+                            Access::TextureRead
+                        }
+                        ImageClass::Storage { format: naga::StorageFormat::Rgba32Float, access }
+                            if *access == StorageAccess::STORE =>
+                        {
+                            Access::TextureWrite
+                        }
+                        other => panic!("{:?}: a texture dojang does not declare: {other:?}", v.name),
+                    }
+                }
                 (space, ty) => panic!("{:?}: a binding dojang does not declare: {space:?} {ty:?}", v.name),
             };
             Some((binding.binding, access))

@@ -1,59 +1,79 @@
 //! 2-D convolution on the GPU: the prepared weight, the choice of kernel, the launch.
 //!
-//! Every convolution runs the direct kernel of `conv2d.wgsl` over weights packed once into a
-//! texture ([`ConvWeight`]). A 1x1 kernel with stride 1 and no padding is a matrix product
-//! per image and group, [Cout/G x Cin/G]·[Cin/G x H·W]: it runs the same kernel over the
-//! image flattened to one row, where the 8-channel x 8-pixel register tile is a GEMM tile.
+//! Weights are packed once into a texture ([`ConvWeight`]) that two algorithms read: the
+//! direct kernel of `conv2d.wgsl`, which walks the input in place, and im2col + GEMM
+//! (`gemm.rs`), which lays the input windows out as a matrix and multiplies. A 1x1 kernel with
+//! stride 1 and no padding is a matrix product as it stands; the direct kernel then runs over
+//! the image flattened to one row, where its 8-channel x 8-pixel register tile is a GEMM tile.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
-use crate::params::{Conv2d, Conv2dGeometry, check_len, check_rank};
-use crate::pipeline::{Access, Dispatch, Kernel, fold_grid};
+use crate::ops::gemm::{Tile, record_conv};
+use crate::ops::packed::PackedWeight;
+use crate::ops::tune::{choose, class};
+use crate::ops::{blocks, check_output, check_same_device, to_u32};
+use crate::params::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
+use crate::pipeline::{Access, Dispatch, Kernel, Step};
 use crate::tensor::Tensor;
-use crate::texture::LinearTexture;
 
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
     source: include_str!("../../shaders/conv2d.wgsl"),
     entry: "conv2d_direct",
-    bindings: &[Access::Read, Access::Texture, Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::Read, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Conv2dUniform>(),
-    overrides: &["WG_X", "WG_Y", "TILE_CO", "TEX_SHIFT"],
-};
-
-/// Repacks OIHW weights into blocks of 4 output channels for the direct kernel.
-pub(crate) const PACK: Kernel = Kernel {
-    name: "pack",
-    source: include_str!("../../shaders/pack.wgsl"),
-    entry: "pack_conv_weights",
-    bindings: &[Access::Read, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<PackUniform>(),
-    overrides: &["WG"],
+    overrides: &["WG_X", "WG_Y", "TILE_CO"],
 };
 
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKernel {
-    /// The direct kernel; pointwise convolutions run it over the flattened image.
+    /// The autotuned choice among [`ConvKernel::candidates`] (the first one with autotuning
+    /// off).
     Auto,
     /// The direct kernel: `tile_co` (4 or 8) output channels x 8 columns per invocation, in
-    /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit).
+    /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit). A
+    /// pointwise convolution runs it over the image flattened to one row.
     Direct { tile_co: u32, wg_x: u32, wg_y: u32 },
+    /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
+    /// pointwise convolution whose images hold whole tiles skips the im2col).
+    Gemm(Tile),
+}
+
+impl ConvKernel {
+    /// A short name: `direct-8co`, `gemm-16x16`.
+    pub fn name(&self) -> String {
+        match self {
+            ConvKernel::Auto => "auto".into(),
+            ConvKernel::Direct { tile_co, .. } => format!("direct-{tile_co}co"),
+            ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
+        }
+    }
+
+    /// The kernels the autotuner times for `geo`, the fixed default first: the GEMM for
+    /// convolutions with enough output channels per group to fill its tile, the direct kernel
+    /// for the others (depthwise, few channels).
+    pub fn candidates(geo: &Conv2dGeometry) -> Vec<ConvKernel> {
+        let per_group = geo.cout / geo.attrs.groups;
+        let direct = ConvKernel::Direct { tile_co: if per_group >= 8 { 8 } else { 4 }, wg_x: 0, wg_y: 0 };
+        let gemm = |tm, tn| ConvKernel::Gemm(Tile { tm, tn });
+        if per_group < 8 {
+            return vec![direct, gemm(4, 16)];
+        }
+        vec![gemm(16, 16), gemm(16, 8), gemm(8, 16), gemm(8, 8), direct]
+    }
 }
 
 /// A convolution's weight `[Cout, Cin/groups, KH, KW]` and bias, packed once on the device in
-/// the layout the kernel reads (blocks of 4 output channels per group, in a texture), then
-/// shared by every call, plan and batch size that uses it.
+/// the layout both kernels read (see `ops/packed.rs`), then shared by every call, plan and
+/// batch size that uses it.
 pub struct ConvWeight {
-    packed: LinearTexture,
-    bias: Option<Tensor>,
+    packed: PackedWeight,
     shape: [usize; 4],
-    groups: usize,
 }
 
 impl ConvWeight {
@@ -69,8 +89,18 @@ impl ConvWeight {
         if let Some(len) = b.map(Tensor::len).filter(|&l| l != shape[0]) {
             return Err(Error::BiasLength { op: OP, got: len, expected: shape[0] });
         }
-        let packed = LinearTexture::from_tensor(&pack(w, shape, groups)?)?;
-        Ok(ConvWeight { packed, bias: b.cloned(), shape, groups })
+        let k = shape[1] * shape[2] * shape[3];
+        let packed = PackedWeight::zeros(w.gpu(), shape[0], k, groups, b.cloned())?;
+        if packed.bands.len() > 1 {
+            return Err(Error::Limit {
+                op: OP,
+                what: format!("a weight of {k} values per output channel (texture rows)"),
+                needed: k as u64,
+                limit: packed.bands[0].k as u64,
+            });
+        }
+        packed.pack_rows(w, 0)?;
+        Ok(ConvWeight { packed, shape })
     }
 
     /// Uploads `w` of `shape` (OIHW) and `b`, and packs them for `groups` groups.
@@ -88,20 +118,20 @@ impl ConvWeight {
 
     /// The groups the weight was packed for.
     pub fn groups(&self) -> usize {
-        self.groups
+        self.packed.groups
     }
 
-    /// Bytes held on the device (packed weights and bias).
+    /// Bytes held on the device (packed weights, padding included, and bias).
     pub fn bytes(&self) -> u64 {
-        4 * (self.packed.len() + self.bias.as_ref().map_or(0, Tensor::len)) as u64
+        self.packed.bytes()
     }
 
     /// The checked geometry of this weight applied to `x` with `attrs`.
     pub fn geometry(&self, x: &[usize], attrs: &Conv2d) -> Result<Conv2dGeometry> {
-        if attrs.groups != self.groups {
-            return Err(Error::WeightGroups { prepared: self.groups, asked: attrs.groups });
+        if attrs.groups != self.packed.groups {
+            return Err(Error::WeightGroups { prepared: self.packed.groups, asked: attrs.groups });
         }
-        attrs.geometry(x, &self.shape, self.bias.as_ref().map(Tensor::len))
+        attrs.geometry(x, &self.shape, self.packed.bias.as_ref().map(Tensor::len))
     }
 
     /// Convolves `x` (enqueued; the result is ready when downloaded).
@@ -117,7 +147,8 @@ impl ConvWeight {
         Ok(y)
     }
 
-    /// Records the convolution of `x` into `y`, to be run as often as needed.
+    /// Records the convolution of `x` into `y`, to be run as often as needed, with the
+    /// autotuned kernel (timed here on first use of the shape class).
     pub fn record(&self, x: &Tensor, y: &Tensor, attrs: &Conv2d) -> Result<Launch> {
         self.record_with(x, y, attrs, ConvKernel::Auto)
     }
@@ -126,35 +157,43 @@ impl ConvWeight {
     pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Conv2d, kernel: ConvKernel) -> Result<Launch> {
         const OP: &str = "conv2d";
         let geo = self.geometry(x.shape(), attrs)?;
-        check_same_device(OP, &[("input", Some(x)), ("bias", self.bias.as_ref()), ("output", Some(y))])?;
-        self.packed.check_on(x.gpu(), OP, "weight")?;
+        check_same_device(OP, &[("input", Some(x)), ("bias", self.packed.bias.as_ref()), ("output", Some(y))])?;
+        self.packed.single().at.check_on(x.gpu(), OP, "weight")?;
         check_output(OP, y, &geo.output_shape())?;
-        let (geo, tile_co, wg_x, wg_y) = match kernel {
+        let gpu = x.gpu();
+        let steps = match kernel {
             ConvKernel::Auto => {
-                // A pointwise convolution is a matrix product over the image's pixels: the direct
-                // kernel sees the image as one row of H·W, and its 8 x 8 register tile becomes a
-                // GEMM tile (faster on lavapipe than a GEMM that loads scalars).
-                let geo = if geo.is_pointwise() { flattened(&geo) } else { geo };
-                // A workgroup spans as many column blocks as the row has, up to 16, and 64 in all.
-                let wg_x = blocks(geo.ow, DIRECT_TILE_X).next_power_of_two().min(16);
-                let tile_co = if geo.cout / geo.attrs.groups >= 8 { 8 } else { 4 };
-                (geo, tile_co, wg_x, 64 / wg_x)
+                let candidates: Vec<_> = ConvKernel::candidates(&geo).into_iter().map(|k| (k.name(), k)).collect();
+                let chosen = choose(gpu, &shape_class(&geo), &candidates, |k| self.record_with(x, y, attrs, k))?;
+                return self.record_with(x, y, attrs, chosen);
             }
-            ConvKernel::Direct { tile_co, wg_x, wg_y } => (geo, tile_co, wg_x, wg_y),
+            ConvKernel::Direct { tile_co, wg_x, wg_y } => {
+                vec![Step::Dispatch(self.direct(&geo, x, y, tile_co, [wg_x, wg_y])?)]
+            }
+            ConvKernel::Gemm(tile) => record_conv(&geo, &self.packed, x, y, tile)?,
         };
-        let dispatch = self.direct(&geo, x, y, tile_co, [wg_x, wg_y])?;
-        Ok(Launch::new(x.gpu(), OP, vec![dispatch]))
+        Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
     }
 
-    /// The direct kernel with `tile_co` channels per invocation in workgroups of `wg` (x, y).
+    /// The direct kernel with `tile_co` channels per invocation in workgroups of `wg` (x, y);
+    /// a workgroup of 0 x 0 spans as many column blocks as the row has, up to 16, and 64 in all.
     fn direct(&self, geo: &Conv2dGeometry, x: &Tensor, y: &Tensor, tile_co: u32, wg: [u32; 2]) -> Result<Dispatch> {
         const OP: &str = "conv2d";
         if tile_co != 4 && tile_co != 8 {
             return Err(Error::Tuning { op: OP, knob: "tile_co", value: tile_co as u64, allowed: "4 or 8" });
         }
+        // A pointwise convolution is a matrix product over the image's pixels: the kernel sees
+        // the image as one row of H·W, and its 8 x 8 register tile becomes a GEMM tile.
+        let geo = if geo.is_pointwise() { flattened(geo) } else { *geo };
+        let [wg_x, wg_y] = match wg {
+            [0, 0] => {
+                let x = blocks(geo.ow, DIRECT_TILE_X).next_power_of_two().min(16);
+                [x, 64 / x]
+            }
+            wg => wg,
+        };
         let gpu = x.gpu();
         let max = gpu.limits().max_compute_invocations_per_workgroup;
-        let [wg_x, wg_y] = wg;
         if wg_x.checked_mul(wg_y).is_none_or(|n| n == 0 || n > max) {
             return Err(Error::Limit {
                 op: OP,
@@ -163,17 +202,17 @@ impl ConvWeight {
                 limit: max as u64,
             });
         }
-        let params = Conv2dUniform::new(geo, self.bias.is_some())?;
+        let params = Conv2dUniform::new(&geo, self.packed.bias.is_some(), self.packed.m_blocks())?;
         let col_blocks = blocks(geo.ow, DIRECT_TILE_X);
         let co_blocks = params.groups.saturating_mul(blocks(geo.cout / geo.attrs.groups, tile_co as usize));
         let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), params.n.saturating_mul(params.oh)];
-        let bias = self.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
+        let bias = self.packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
         gpu.dispatch(
             &DIRECT,
-            &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co), LinearTexture::OVERRIDE],
+            &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co)],
             &[
                 x.buffer().as_entire_binding(),
-                wgpu::BindingResource::TextureView(self.packed.view()),
+                wgpu::BindingResource::TextureView(self.packed.single().at.view()),
                 bias.as_entire_binding(),
                 y.buffer().as_entire_binding(),
             ],
@@ -181,6 +220,30 @@ impl ConvWeight {
             grid,
         )
     }
+}
+
+/// The autotuner's shape class of `geo`: the window exactly, the sizes by power of two.
+fn shape_class(geo: &Conv2dGeometry) -> String {
+    let a = &geo.attrs;
+    let groups = match a.groups {
+        1 => "1".to_string(),
+        g if g == geo.cin => "depthwise".to_string(),
+        g => format!("{}", class(g)),
+    };
+    format!(
+        "conv2d k{}x{} s{}x{} d{}x{} p{} g{groups} cin{} cout{} cols{} row{}",
+        geo.kh,
+        geo.kw,
+        a.stride[0],
+        a.stride[1],
+        a.dilation[0],
+        a.dilation[1],
+        u8::from(a.padding != Padding::default()),
+        class(geo.cin / a.groups),
+        class(geo.cout / a.groups),
+        class(geo.n * geo.oh * geo.ow),
+        class(geo.ow),
+    )
 }
 
 /// Convolves `x` with `w` (and adds `b`) on the device `x` lives on, enqueued. The weight is
@@ -228,10 +291,12 @@ struct Conv2dUniform {
     cout_per_group: u32,
     has_bias: u32,
     relu: u32,
+    w_blocks: u32,
+    _pad: [u32; 3],
 }
 
 impl Conv2dUniform {
-    fn new(geo: &Conv2dGeometry, has_bias: bool) -> Result<Conv2dUniform> {
+    fn new(geo: &Conv2dGeometry, has_bias: bool, w_blocks: usize) -> Result<Conv2dUniform> {
         let u = |what, v| to_u32("conv2d", what, v);
         let a = &geo.attrs;
         Ok(Conv2dUniform {
@@ -255,44 +320,8 @@ impl Conv2dUniform {
             cout_per_group: u("output channels", geo.cout / a.groups)?,
             has_bias: has_bias as u32,
             relu: a.relu as u32,
+            w_blocks: u("output channels", w_blocks)?,
+            _pad: [0; 3],
         })
     }
-}
-
-/// Field order matches `Params` in shaders/pack.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct PackUniform {
-    k: u32,
-    cout_per_group: u32,
-    blocks_per_group: u32,
-    total: u32,
-}
-
-/// The weights in the direct kernel's layout, packed on the device (then copied into a
-/// texture; the queue keeps the order).
-fn pack(w: &Tensor, shape: [usize; 4], groups: usize) -> Result<Tensor> {
-    const OP: &str = "conv2d";
-    let gpu = w.gpu();
-    let cout_pg = shape[0] / groups;
-    let blocks_per_group = cout_pg.div_ceil(4);
-    let k = shape[1] * shape[2] * shape[3];
-    let total = groups * blocks_per_group * k;
-    let packed = Tensor::zeros(gpu, &[total, 4])?;
-    let params = PackUniform {
-        k: to_u32(OP, "weights per output channel", k)?,
-        cout_per_group: to_u32(OP, "output channels", cout_pg)?,
-        blocks_per_group: to_u32(OP, "output channels", blocks_per_group)?,
-        total: to_u32(OP, "packed weights", total)?,
-    };
-    let grid = fold_grid(blocks(total, 64), max_groups(gpu));
-    let d = gpu.dispatch(
-        &PACK,
-        &[("WG", 64)],
-        &[w.buffer().as_entire_binding(), packed.buffer().as_entire_binding()],
-        bytemuck::bytes_of(&params),
-        grid,
-    )?;
-    gpu.submit("conv2d weight packing", [&d])?;
-    Ok(packed)
 }

@@ -1,104 +1,114 @@
 //! Dense (fully connected) layers on the GPU: y = x·Wᵀ + b with W `[out, in]`.
 //!
-//! Batch 1 is a matrix-vector product that streams W once (`dense_gemv`); larger batches run
-//! the register-blocked GEMM (`dense_gemm`), both in `shaders/dense.wgsl`. A weight is held as
-//! slices of rows in textures ([`DenseWeight`]): a layer too large for one storage binding is
-//! cut, and each slice writes its rows of y.
+//! The weight is packed once ([`DenseWeight`], `ops/packed.rs`): uploaded in slices of rows
+//! that fit a storage binding, held in bands of input features that fit a texture. Batch 1
+//! streams it once (`dense_gemv` in `shaders/dense.wgsl`); a batch runs as the 1x1
+//! convolution of 1x1 images through im2col + GEMM. The kernel is autotuned among candidates.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::gemm::{Tile, record_conv};
+use crate::ops::packed::{Band, PackedWeight};
+use crate::ops::tune::{choose, class};
 use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
-use crate::params::{Dense, DenseGeometry, check_len, check_rank};
-use crate::pipeline::{Access, Dispatch, Kernel, fold_grid};
+use crate::params::{Conv2d, Dense, DenseGeometry, check_len, check_rank};
+use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
-
-const BINDINGS: &[Access] = &[Access::Texture, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform];
-
-/// The register-blocked product for batches.
-pub(crate) const GEMM: Kernel = Kernel {
-    name: "dense",
-    source: include_str!("../../shaders/dense.wgsl"),
-    entry: "dense_gemm",
-    bindings: BINDINGS,
-    uniform_size: size_of::<DenseUniform>(),
-    overrides: &["WG_X", "WG_Y", "TILE_N", "TEX_SHIFT"],
-};
 
 /// The streaming matrix-vector product for batch 1.
 pub(crate) const GEMV: Kernel = Kernel {
     name: "dense",
     source: include_str!("../../shaders/dense.wgsl"),
     entry: "dense_gemv",
-    bindings: BINDINGS,
-    uniform_size: size_of::<DenseUniform>(),
-    overrides: &["WG", "TEX_SHIFT"],
+    bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
+    uniform_size: size_of::<GemvUniform>(),
+    overrides: &["TM", "WG", "TEX_SHIFT"],
 };
 
 /// Field order matches `Params` in shaders/dense.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct DenseUniform {
+struct GemvUniform {
     m: u32,
-    n: u32,
-    k: u32,
-    y_stride: u32,
-    y_offset: u32,
+    rows: u32,
+    k0: u32,
     has_bias: u32,
     relu: u32,
-    _pad: u32,
+    accumulate: u32,
+    _pad: [u32; 2],
 }
 
 /// Which kernel runs a dense layer; `Auto` is what [`dense`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DenseKernel {
-    /// `Gemv` for batch 1, `Gemm` with one sample per invocation otherwise.
+    /// The autotuned choice among [`DenseKernel::candidates`].
     Auto,
-    /// The GEMM with a block of 4 outputs x `tile_n` (1..=4) samples per invocation.
-    Gemm { tile_n: u32 },
-    /// The matrix-vector kernel (batch 1 only): 8 outputs per workgroup of `wg` lanes (a
-    /// power of two, at most 256).
-    Gemv { wg: u32 },
+    /// The matrix-vector kernel (batch 1 only): `tm` (4 or 8) outputs per invocation.
+    Gemv { tm: u32 },
+    /// im2col + GEMM with a register tile of `tm` outputs x `tn` samples.
+    Gemm(Tile),
 }
 
-/// y = x·Wᵀ + b (then ReLU), enqueued. The weight is copied into a texture for this call;
-/// hold a [`DenseWeight`] to do that once for many.
+impl DenseKernel {
+    /// A short name: `gemv-4`, `gemm-16x8`.
+    pub fn name(&self) -> String {
+        match self {
+            DenseKernel::Auto => "auto".into(),
+            DenseKernel::Gemv { tm } => format!("gemv-{tm}"),
+            DenseKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
+        }
+    }
+
+    /// The kernels the autotuner times for `geo`, the fixed default first.
+    pub fn candidates(geo: &DenseGeometry) -> Vec<DenseKernel> {
+        let gemm = |tm, tn| DenseKernel::Gemm(Tile { tm, tn });
+        match geo.batch {
+            1 => vec![DenseKernel::Gemv { tm: 4 }, DenseKernel::Gemv { tm: 8 }],
+            2..=4 => vec![gemm(16, 4), gemm(8, 4)],
+            _ => vec![gemm(16, 16), gemm(16, 8), gemm(8, 16), gemm(8, 8)],
+        }
+    }
+}
+
+/// y = x·Wᵀ + b (then ReLU), enqueued. The weight is packed for this call; hold a
+/// [`DenseWeight`] to do that once for many.
 pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense) -> Result<Tensor> {
     dense_with(x, w, b, attrs, DenseKernel::Auto)
 }
 
 /// [`dense`] with an explicit choice of kernel (for benchmarks and validation).
 pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense, kernel: DenseKernel) -> Result<Tensor> {
-    let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
+    attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     check_same_device("dense", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
-    let slice =
-        DenseSlice { start: 0, rows: geo.out_features, weight: LinearTexture::from_tensor(w)?, bias: b.cloned() };
-    let weight = DenseWeight { in_features: geo.in_features, out_features: geo.out_features, slices: vec![slice] };
-    weight.forward_with(x, attrs, kernel)
+    DenseWeight::new(w, b)?.forward_with(x, attrs, kernel)
 }
 
-/// Rows `start .. start + rows` of a dense weight, held in a texture, and their biases.
-struct DenseSlice {
-    start: usize,
-    rows: usize,
-    weight: LinearTexture,
-    bias: Option<Tensor>,
-}
-
-/// A dense weight `[out, in]` (and bias) kept as slices of whole rows in textures, each
-/// small enough to upload through one storage buffer: fc6 of AlexNet as the notes count it
-/// is 708 MB, lavapipe binds 128 MiB.
+/// A dense weight `[out, in]` and bias, packed once: in bands of input features as many as
+/// a texture holds, uploaded in slices of rows as large as a storage binding holds (fc6 of
+/// AlexNet as the notes count it is 708 MB; lavapipe binds 128 MiB).
 pub struct DenseWeight {
-    in_features: usize,
-    out_features: usize,
-    slices: Vec<DenseSlice>,
+    packed: PackedWeight,
 }
 
 impl DenseWeight {
-    /// Uploads `w` `[out, in]` and `b` `[out]`, cut into as few row slices as the limits allow.
+    /// Packs `w` `[out, in]` (and keeps `b`).
+    pub fn new(w: &Tensor, b: Option<&Tensor>) -> Result<DenseWeight> {
+        check_rank("dense", "weight", w.shape(), 2)?;
+        check_same_device("dense", &[("weight", Some(w)), ("bias", b)])?;
+        let (out, inp) = (w.shape()[0], w.shape()[1]);
+        if let Some(len) = b.map(Tensor::len).filter(|&l| l != out) {
+            return Err(Error::BiasLength { op: "dense", got: len, expected: out });
+        }
+        let packed = PackedWeight::zeros(w.gpu(), out, inp, 1, b.cloned())?;
+        packed.pack_rows(w, 0)?;
+        Ok(DenseWeight { packed })
+    }
+
+    /// Uploads `w` `[out, in]` and `b` `[out]`, through slices of rows that fit a binding.
     pub fn upload(
         gpu: &Gpu,
         w: &[f32],
@@ -111,41 +121,40 @@ impl DenseWeight {
         if let Some(b) = b.filter(|b| b.len() != out_features) {
             return Err(Error::BiasLength { op: "dense", got: b.len(), expected: out_features });
         }
-        // Rows go up through a storage buffer (whole vec4s: leave 16 bytes) into a texture.
-        let limit = (gpu.max_binding_bytes().saturating_sub(16) / 4).min(LinearTexture::capacity(gpu));
-        let rows_per_slice = (limit / in_features as u64) as usize;
+        // Slices start on whole texels of outputs: a multiple of 4 rows, leaving a vec4.
+        let limit = gpu.max_binding_bytes().saturating_sub(16) / 4;
+        let rows_per_slice = (limit / in_features as u64) as usize / 4 * 4;
         if rows_per_slice == 0 {
             return Err(Error::Limit {
                 op: "dense",
-                what: format!("one weight row of {in_features} features"),
-                needed: 4 * in_features as u64,
+                what: format!("four weight rows of {in_features} features"),
+                needed: 16 * in_features as u64,
                 limit: 4 * limit,
             });
         }
-        let mut slices = Vec::new();
+        let bias = b.map(|b| Tensor::from_slice(gpu, b, &[out_features])).transpose()?;
+        let packed = PackedWeight::zeros(gpu, out_features, in_features, 1, bias)?;
         for start in (0..out_features).step_by(rows_per_slice) {
             let rows = rows_per_slice.min(out_features - start);
-            let staging =
-                Tensor::from_slice(gpu, &w[start * in_features..(start + rows) * in_features], &[rows, in_features])?;
-            let bias = b.map(|b| Tensor::from_slice(gpu, &b[start..start + rows], &[rows])).transpose()?;
-            slices.push(DenseSlice { start, rows, weight: LinearTexture::from_tensor(&staging)?, bias });
+            let slice = &w[start * in_features..(start + rows) * in_features];
+            packed.pack_rows(&Tensor::from_slice(gpu, slice, &[rows, in_features])?, start)?;
         }
-        Ok(DenseWeight { in_features, out_features, slices })
+        Ok(DenseWeight { packed })
     }
 
     /// `[out, in]`.
     pub fn shape(&self) -> [usize; 2] {
-        [self.out_features, self.in_features]
+        [self.packed.cout, self.packed.k]
     }
 
-    /// Row slices the weight is held in.
-    pub fn slice_count(&self) -> usize {
-        self.slices.len()
+    /// Bands of input features the weight is held in.
+    pub fn band_count(&self) -> usize {
+        self.packed.bands.len()
     }
 
-    /// Bytes of weights and biases held on the device.
+    /// Bytes of weights (padding included) and biases held on the device.
     pub fn bytes(&self) -> u64 {
-        self.slices.iter().map(|s| 4 * (s.weight.len() + s.bias.as_ref().map_or(0, Tensor::len)) as u64).sum()
+        self.packed.bytes()
     }
 
     /// The checked geometry of this weight applied to `x`.
@@ -166,78 +175,83 @@ impl DenseWeight {
         Ok(y)
     }
 
-    /// Records y = x·Wᵀ + b (then ReLU), one launch per slice.
+    /// Records y = x·Wᵀ + b (then ReLU) with the autotuned kernel.
     pub fn record(&self, x: &Tensor, y: &Tensor, attrs: &Dense) -> Result<Launch> {
         self.record_with(x, y, attrs, DenseKernel::Auto)
     }
 
     /// [`DenseWeight::record`] with an explicit choice of kernel.
     pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Dense, kernel: DenseKernel) -> Result<Launch> {
+        const OP: &str = "dense";
         let geo = self.geometry(x.shape(), attrs)?;
-        check_same_device("dense", &[("input", Some(x)), ("output", Some(y))])?;
-        check_output("dense", y, &geo.output_shape())?;
-        let dispatches = self.slices.iter().map(|s| record_slice(&geo, x, s, y, kernel)).collect::<Result<_>>()?;
-        Ok(Launch::new(x.gpu(), "dense", dispatches))
+        check_same_device(OP, &[("input", Some(x)), ("bias", self.packed.bias.as_ref()), ("output", Some(y))])?;
+        check_output(OP, y, &geo.output_shape())?;
+        let gpu = x.gpu();
+        let steps = match kernel {
+            DenseKernel::Auto => {
+                let candidates: Vec<_> = DenseKernel::candidates(&geo).into_iter().map(|k| (k.name(), k)).collect();
+                let key =
+                    format!("dense b{} in{} out{}", class(geo.batch), class(geo.in_features), class(geo.out_features));
+                let chosen = choose(gpu, &key, &candidates, |k| self.record_with(x, y, attrs, k))?;
+                return self.record_with(x, y, attrs, chosen);
+            }
+            DenseKernel::Gemv { tm } => self.gemv(&geo, x, y, tm)?,
+            DenseKernel::Gemm(tile) => {
+                // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
+                let conv = Conv2d::default().with_relu(attrs.relu);
+                let [n, f] = geo.input_shape();
+                let as_conv = conv.geometry(&[n, f, 1, 1], &[geo.out_features, f, 1, 1], None)?;
+                record_conv(&as_conv, &self.packed, x, y, tile)?
+            }
+        };
+        Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
     }
-}
 
-/// Records the rows of y `[N, out]` that `slice` holds, from x `[N, in]`.
-fn record_slice(
-    geo: &DenseGeometry,
-    x: &Tensor,
-    slice: &DenseSlice,
-    y: &Tensor,
-    kernel: DenseKernel,
-) -> Result<Dispatch> {
-    const OP: &str = "dense";
-    let b = slice.bias.as_ref();
-    check_same_device(OP, &[("input", Some(x)), ("bias", b)])?;
-    slice.weight.check_on(x.gpu(), OP, "weight")?;
-    let gpu = x.gpu();
-    let params = DenseUniform {
-        m: to_u32(OP, "output features", slice.rows)?,
-        n: to_u32(OP, "batch", geo.batch)?,
-        k: to_u32(OP, "input features", geo.in_features)?,
-        y_stride: to_u32(OP, "output features", geo.out_features)?,
-        y_offset: to_u32(OP, "output features", slice.start)?,
-        has_bias: b.is_some() as u32,
-        relu: geo.attrs.relu as u32,
-        _pad: 0,
-    };
-    let bias = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
-    let resources = [
-        wgpu::BindingResource::TextureView(slice.weight.view()),
-        x.buffer().as_entire_binding(),
-        bias.as_entire_binding(),
-        y.buffer().as_entire_binding(),
-    ];
-    let uniform = bytemuck::bytes_of(&params);
-    match kernel {
-        DenseKernel::Auto if geo.batch == 1 => record_slice(geo, x, slice, y, DenseKernel::Gemv { wg: 64 }),
-        // One sample per invocation: W comes from the texture cheaply, x from a buffer does not,
-        // so sharing W loads across samples loses to sharing x loads across rows (measured).
-        DenseKernel::Auto => record_slice(geo, x, slice, y, DenseKernel::Gemm { tile_n: 1 }),
-        DenseKernel::Gemv { .. } if geo.batch != 1 => {
-            Err(Error::Tuning { op: OP, knob: "batch of the gemv kernel", value: geo.batch as u64, allowed: "1" })
+    /// The matrix-vector kernel, band after band, over a texture copy of x.
+    fn gemv(&self, geo: &DenseGeometry, x: &Tensor, y: &Tensor, tm: u32) -> Result<Vec<Step>> {
+        if geo.batch != 1 {
+            return Err(Error::Tuning {
+                op: "dense",
+                knob: "batch of the gemv kernel",
+                value: geo.batch as u64,
+                allowed: "1",
+            });
         }
-        DenseKernel::Gemv { wg } if !wg.is_power_of_two() || wg > 256 => {
-            Err(Error::Tuning { op: OP, knob: "gemv workgroup", value: wg as u64, allowed: "a power of two up to 256" })
+        if tm != 4 && tm != 8 {
+            return Err(Error::Tuning { op: "dense", knob: "gemv tm", value: tm as u64, allowed: "4 or 8" });
         }
-        DenseKernel::Gemv { wg } => {
-            let grid = fold_grid(blocks(slice.rows, 8), max_groups(gpu));
-            gpu.dispatch(&GEMV, &[("WG", wg), LinearTexture::OVERRIDE], &resources, uniform, grid)
+        let staged = LinearTexture::zeros(x.gpu(), "dense", x.len())?;
+        let mut steps = vec![staged.copy_from(x)?];
+        for band in &self.packed.bands {
+            steps.push(Step::Dispatch(self.gemv_band(geo, band, &staged, y, tm)?));
         }
-        DenseKernel::Gemm { tile_n } if !(1..=4).contains(&tile_n) => {
-            Err(Error::Tuning { op: OP, knob: "tile_n", value: tile_n as u64, allowed: "1, 2, 3 or 4" })
-        }
-        DenseKernel::Gemm { tile_n } => {
-            // Lanes go along the outputs, so that neighbouring lanes stream neighbouring rows.
-            let sample_blocks = blocks(geo.batch, tile_n as usize);
-            let wg_x = sample_blocks.next_power_of_two().min(4);
-            let wg_y = 64 / wg_x;
-            let grid = [sample_blocks.div_ceil(wg_x), blocks(slice.rows, 4).div_ceil(wg_y), 1];
-            let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_N", tile_n), LinearTexture::OVERRIDE];
-            gpu.dispatch(&GEMM, &overrides, &resources, uniform, grid)
-        }
+        Ok(steps)
+    }
+
+    fn gemv_band(&self, geo: &DenseGeometry, band: &Band, x: &LinearTexture, y: &Tensor, tm: u32) -> Result<Dispatch> {
+        const OP: &str = "dense";
+        let gpu = y.gpu();
+        band.at.check_on(gpu, OP, "weight")?;
+        let first = band.k0 == 0;
+        let params = GemvUniform {
+            m: to_u32(OP, "output features", geo.out_features)?,
+            rows: to_u32(OP, "input features", band.k.next_multiple_of(4))?,
+            k0: to_u32(OP, "input features", band.k0)?,
+            has_bias: (first && self.packed.bias.is_some()) as u32,
+            relu: (band.k0 + band.k == geo.in_features && geo.attrs.relu) as u32,
+            accumulate: !first as u32,
+            _pad: [0; 2],
+        };
+        const WG: u32 = 32;
+        let grid = fold_grid(blocks(geo.out_features, tm as usize).div_ceil(WG), max_groups(gpu));
+        let bias = self.packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
+        let resources = [
+            wgpu::BindingResource::TextureView(band.at.view()),
+            wgpu::BindingResource::TextureView(x.view()),
+            bias.as_entire_binding(),
+            y.buffer().as_entire_binding(),
+        ];
+        let overrides = [("TM", tm), ("WG", WG), LinearTexture::OVERRIDE];
+        gpu.dispatch(&GEMV, &overrides, &resources, bytemuck::bytes_of(&params), grid)
     }
 }

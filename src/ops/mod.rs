@@ -8,9 +8,12 @@
 mod conv2d;
 mod dense;
 mod elementwise;
+mod gemm;
 mod lrn;
+mod packed;
 mod pool2d;
 mod softmax;
+mod tune;
 
 pub use crate::launch::Launch;
 pub use crate::params::{
@@ -20,6 +23,7 @@ pub use crate::params::{
 pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
 pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
 pub use elementwise::{add, record_add, record_relu, relu};
+pub use gemm::{Tile, roofline_gemm};
 pub use lrn::{lrn, record_lrn};
 pub use pool2d::{global_avg_pool, pool2d, record_pool2d};
 pub use softmax::{record_softmax, softmax};
@@ -32,8 +36,9 @@ use crate::tensor::Tensor;
 /// Every kernel the ops launch, for the checks that read the WGSL without a GPU.
 pub const KERNELS: &[&Kernel] = &[
     &conv2d::DIRECT,
-    &conv2d::PACK,
-    &dense::GEMM,
+    &packed::PACK,
+    &gemm::IM2COL,
+    &gemm::GEMM,
     &dense::GEMV,
     &pool2d::POOL,
     &elementwise::ELEMENTWISE,

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod golden;
 mod model;
 mod ops;
@@ -69,6 +70,12 @@ enum Command {
     },
     /// Run a whole model on the GPU and the CPU reference, and compare layer by layer.
     Alexnet(ModelArgs),
+    /// Time the layers that matter beside the adapter's yardstick (a 1024³ GEMM).
+    Bench {
+        /// Only these layers (comma-separated names; see the README).
+        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+        only: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -123,6 +130,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
             let gpu = open(cli)?;
             section(cli, "kernels against the CPU reference", ops::run_all(&gpu, cli.seed, 3), &mut all);
         }
+        Some(Command::Bench { only }) => return run_bench(cli, only),
         Some(Command::Alexnet(args)) => {
             let gpu = open(cli)?;
             let title = model_title(args);
@@ -141,6 +149,29 @@ fn run(cli: &Cli) -> Result<bool, String> {
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(all.iter().all(|r| r.passed))
+}
+
+/// The bench: a line per layer as it finishes; the JSON, when asked, at the end.
+fn run_bench(cli: &Cli, only: &[String]) -> Result<bool, String> {
+    if let Some(unknown) = only.iter().find(|o| !bench::NAMES.contains(&o.as_str())) {
+        return Err(format!("no bench layer `{unknown}`; the layers are: {}", bench::NAMES.join(", ")));
+    }
+    let gpu = open(cli)?;
+    if !cli.quiet {
+        say!("\n== layers beside the roofline (median of 11 runs; models of 5)");
+        say!("{}", bench::BenchResult::header());
+    }
+    let results = bench::run(&gpu, only, |r| {
+        if !cli.quiet {
+            say!("{}", r.line());
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(path) = &cli.json {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(true)
 }
 
 fn model_title(args: &ModelArgs) -> String {

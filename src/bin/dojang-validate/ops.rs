@@ -105,7 +105,7 @@ fn dense_case(gpu: &Gpu, inputs: &mut Inputs, c: &DenseCase) -> Result<Prepared>
     let extras = format!("{}{}", if c.bias { " +b" } else { "" }, if c.relu { " relu" } else { "" });
     Ok(Prepared {
         op: "dense",
-        case: format!("[{n}, {f}] x [{o}, {f}]ᵀ{extras}, {} slice(s)", weight.slice_count()),
+        case: format!("[{n}, {f}] x [{o}, {f}]ᵀ{extras}, {} band(s)", weight.band_count()),
         launch: weight.record(&xt, &output, &attrs)?,
         output,
         expected,

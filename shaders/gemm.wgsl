@@ -1,0 +1,302 @@
+// gemm.wgsl — the matrix product of a convolution or dense layer, per channel group g:
+//   y[n, g·M + m, pix] = act(bias[g·M + m] + Σ_k at[k, g·M + m] · b[g·K + k, n·P + pix])
+// over one band k0 .. k0 + K of the reduction: a band after the first adds to y (accumulate),
+// the first adds the bias, the last applies ReLU.
+// at is the packed weight (pack.wgsl: K rows, 4 output channels to a texel), b the input
+// windows (im2col.wgsl: 4 columns to a texel); columns run over images and their P output
+// pixels, so the store is NCHW directly. Each invocation computes a TM x TN register tile
+// (rows m0.., columns n0..) from TM/4 + TN/4 texel loads per k: read-only storage textures
+// are llvmpipe's fast read path, and lanes run along the columns (workgroup x), where
+// neighbouring lanes read neighbouring texels.
+// A pointwise convolution needs no im2col: with B_LINEAR its B operand is the input itself,
+// copied into a linear texture ([N, Cin, P] row after row, word i in texel (i/4 mod
+// 2^TEX_SHIFT, i/4 >> TEX_SHIFT)); a tile's columns then lie in one image (P % TN = 0).
+// The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
+// in memory (measured 3x slower on AlexNet's conv3), and the branches on TM and TN fold away
+// when the pipeline is built, leaving straight-line code for the chosen tile.
+//
+// Bindings (group 0)              mirrors GEMM in src/ops/gemm.rs
+//   0 at    texture_storage_2d<rgba32float, read>   [K, G · m_blocks texels]
+//   1 b     texture_storage_2d<rgba32float, read>   [G · K, ≥ ceil(cols / 16) · 4 texels], or
+//                                                    with B_LINEAR the input as a linear texture
+//   2 bias  storage read        [G · M] (unread when has_bias = 0)
+//   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
+//   4 p     uniform             Params (field order of GemmUniform in src/ops/gemm.rs)
+// Grid: the tiles of a group, columns fastest, folded into (x, y); z = groups. Lanes thus
+// wrap from one row of tiles into the next, and none idles when the columns are few (13x13
+// images).
+// Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_LINEAR (0 or 1),
+// TEX_SHIFT (the linear texture's row width).
+
+struct Params {
+    m: u32, k: u32, cols: u32, pixels: u32,
+    m_blocks: u32, m_total: u32, has_bias: u32, relu: u32,
+    groups: u32, k_total: u32, k0: u32, accumulate: u32,
+}
+
+@group(0) @binding(0) var at: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var b: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+override TM: u32 = 8u;
+override TN: u32 = 8u;
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 1u;
+override B_LINEAR: u32 = 0u;
+override TEX_SHIFT: u32 = 12u;
+
+// Where a tile's B texels are: column and row of texel (j, k) in the matrix layout, or, with
+// B_LINEAR, linear texel base + k · stride + j.
+struct BOrigin {
+    col: u32,
+    row: u32,
+    base: u32,
+    stride: u32,
+}
+
+// Texels j of row k of the tile's B columns.
+fn load_b(o: BOrigin, k: u32, j: u32) -> vec4<f32> {
+    if (B_LINEAR != 0u) {
+        let t = o.base + k * o.stride + j;
+        return textureLoad(b, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    }
+    return textureLoad(b, vec2<u32>(o.col + j, o.row + k));
+}
+
+// Up to 16 columns of one row of the tile, 4 to a vec4.
+struct Cols {
+    c0: vec4<f32>,
+    c1: vec4<f32>,
+    c2: vec4<f32>,
+    c3: vec4<f32>,
+}
+
+// acc + a · bv over the tile's TN columns.
+fn madd(acc: Cols, a: f32, bv: Cols) -> Cols {
+    var r = acc;
+    r.c0 += a * bv.c0;
+    if (TN > 4u) {
+        r.c1 += a * bv.c1;
+    }
+    if (TN > 8u) {
+        r.c2 += a * bv.c2;
+        r.c3 += a * bv.c3;
+    }
+    return r;
+}
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn gemm(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let tile = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
+    let col_tiles = (p.cols + TN - 1u) / TN;
+    let n0 = (tile % col_tiles) * TN;
+    let m0 = (tile / col_tiles) * TM;
+    let g = wid.z;
+    if (m0 >= p.m) {
+        return;
+    }
+    let a_col = g * p.m_blocks + m0 / 4u;
+    // Linear: image n0 / P, channel g·K + k0 + k, pixel n0 % P of [N, G·K, P].
+    let image = n0 / p.pixels;
+    let first = (((image * p.groups + g) * p.k_total + p.k0) * p.pixels + n0 % p.pixels) / 4u;
+    let bo = BOrigin(n0 / 4u, g * p.k, first, p.pixels / 4u);
+    let zero = Cols(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var r0 = zero;
+    var r1 = zero;
+    var r2 = zero;
+    var r3 = zero;
+    var r4 = zero;
+    var r5 = zero;
+    var r6 = zero;
+    var r7 = zero;
+    var r8 = zero;
+    var r9 = zero;
+    var r10 = zero;
+    var r11 = zero;
+    var r12 = zero;
+    var r13 = zero;
+    var r14 = zero;
+    var r15 = zero;
+    var a1 = vec4<f32>(0.0);
+    var a2 = a1;
+    var a3 = a1;
+    var bv = zero;
+    for (var k = 0u; k < p.k; k++) {
+        let a0 = textureLoad(at, vec2<u32>(a_col, k));
+        if (TM > 4u) {
+            a1 = textureLoad(at, vec2<u32>(a_col + 1u, k));
+        }
+        if (TM > 8u) {
+            a2 = textureLoad(at, vec2<u32>(a_col + 2u, k));
+            a3 = textureLoad(at, vec2<u32>(a_col + 3u, k));
+        }
+        bv.c0 = load_b(bo, k, 0u);
+        if (TN > 4u) {
+            bv.c1 = load_b(bo, k, 1u);
+        }
+        if (TN > 8u) {
+            bv.c2 = load_b(bo, k, 2u);
+            bv.c3 = load_b(bo, k, 3u);
+        }
+        r0 = madd(r0, a0.x, bv);
+        r1 = madd(r1, a0.y, bv);
+        r2 = madd(r2, a0.z, bv);
+        r3 = madd(r3, a0.w, bv);
+        if (TM > 4u) {
+            r4 = madd(r4, a1.x, bv);
+            r5 = madd(r5, a1.y, bv);
+            r6 = madd(r6, a1.z, bv);
+            r7 = madd(r7, a1.w, bv);
+        }
+        if (TM > 8u) {
+            r8 = madd(r8, a2.x, bv);
+            r9 = madd(r9, a2.y, bv);
+            r10 = madd(r10, a2.z, bv);
+            r11 = madd(r11, a2.w, bv);
+            r12 = madd(r12, a3.x, bv);
+            r13 = madd(r13, a3.y, bv);
+            r14 = madd(r14, a3.z, bv);
+            r15 = madd(r15, a3.w, bv);
+        }
+    }
+    var cols = Offsets(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
+    if (p.pixels % TN != 0u) {
+        cols = column_offsets(n0);
+    }
+    store_row(g, m0 + 0u, n0, cols, r0);
+    store_row(g, m0 + 1u, n0, cols, r1);
+    store_row(g, m0 + 2u, n0, cols, r2);
+    store_row(g, m0 + 3u, n0, cols, r3);
+    if (TM > 4u) {
+        store_row(g, m0 + 4u, n0, cols, r4);
+        store_row(g, m0 + 5u, n0, cols, r5);
+        store_row(g, m0 + 6u, n0, cols, r6);
+        store_row(g, m0 + 7u, n0, cols, r7);
+    }
+    if (TM > 8u) {
+        store_row(g, m0 + 8u, n0, cols, r8);
+        store_row(g, m0 + 9u, n0, cols, r9);
+        store_row(g, m0 + 10u, n0, cols, r10);
+        store_row(g, m0 + 11u, n0, cols, r11);
+        store_row(g, m0 + 12u, n0, cols, r12);
+        store_row(g, m0 + 13u, n0, cols, r13);
+        store_row(g, m0 + 14u, n0, cols, r14);
+        store_row(g, m0 + 15u, n0, cols, r15);
+    }
+}
+
+// Where the tile's columns go in y: the offset of column n0 + j of channel 0, or an
+// offset past y's end (never stored) for columns past the last.
+struct Offsets {
+    o0: vec4<u32>,
+    o1: vec4<u32>,
+    o2: vec4<u32>,
+    o3: vec4<u32>,
+}
+
+// Offsets of the tile's columns, 4 at a time: one division for the tile, then steps (a
+// division is a lane-by-lane loop on llvmpipe, and the epilogue matters where K is short).
+struct Walk {
+    image: u32,
+    pixel: u32,
+    col: u32,
+}
+
+fn offsets4(w: ptr<function, Walk>) -> vec4<u32> {
+    var o = vec4<u32>(0xffffffffu);
+    for (var t = 0u; t < 4u; t++) {
+        if ((*w).col < p.cols) {
+            o[t] = (*w).image * p.m_total * p.pixels + (*w).pixel;
+        }
+        (*w).col += 1u;
+        (*w).pixel += 1u;
+        if ((*w).pixel == p.pixels) {
+            (*w).pixel = 0u;
+            (*w).image += 1u;
+        }
+    }
+    return o;
+}
+
+fn column_offsets(n0: u32) -> Offsets {
+    var w = Walk(n0 / p.pixels, n0 % p.pixels, n0);
+    var o = Offsets(offsets4(&w), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
+    if (TN > 4u) {
+        o.o1 = offsets4(&w);
+    }
+    if (TN > 8u) {
+        o.o2 = offsets4(&w);
+        o.o3 = offsets4(&w);
+    }
+    return o;
+}
+
+// Adds the bias, applies ReLU and writes the columns of row m of the tile that exist. When
+// the images hold whole tiles (P a multiple of TN) the tile's columns are TN consecutive,
+// aligned words of y, written as vec4s with no per-column arithmetic.
+fn store_row(g: u32, m: u32, n0: u32, cols: Offsets, r: Cols) {
+    if (m >= p.m) {
+        return;
+    }
+    let channel = g * p.m + m;
+    var add = 0.0;
+    if (p.has_bias != 0u) {
+        add = bias[channel];
+    }
+    if (p.pixels % TN == 0u) {
+        let i = ((n0 / p.pixels) * p.m_total * p.pixels + channel * p.pixels + n0 % p.pixels) / 4u;
+        store_vec(i, r.c0 + add);
+        if (TN > 4u) {
+            store_vec(i + 1u, r.c1 + add);
+        }
+        if (TN > 8u) {
+            store_vec(i + 2u, r.c2 + add);
+            store_vec(i + 3u, r.c3 + add);
+        }
+        return;
+    }
+    let base = channel * p.pixels;
+    store4(base, cols.o0, r.c0 + add);
+    if (TN > 4u) {
+        store4(base, cols.o1, r.c1 + add);
+    }
+    if (TN > 8u) {
+        store4(base, cols.o2, r.c2 + add);
+        store4(base, cols.o3, r.c3 + add);
+    }
+}
+
+// y as vec4 i, after adding what is there (bands after the first) and ReLU.
+fn store_vec(i: u32, v: vec4<f32>) {
+    var o = v;
+    if (p.accumulate != 0u) {
+        o += y[i];
+    }
+    if (p.relu != 0u) {
+        o = max(o, vec4<f32>(0.0));
+    }
+    y[i] = o;
+}
+
+// Writes 4 columns of one output channel (those with an offset) word by word.
+fn store4(base: u32, offsets: vec4<u32>, v: vec4<f32>) {
+    for (var t = 0u; t < 4u; t++) {
+        if (offsets[t] != 0xffffffffu) {
+            let i = base + offsets[t];
+            var o = v[t];
+            if (p.accumulate != 0u) {
+                o += y[i / 4u][i % 4u];
+            }
+            if (p.relu != 0u) {
+                o = max(o, 0.0);
+            }
+            y[i / 4u][i % 4u] = o;
+        }
+    }
+}

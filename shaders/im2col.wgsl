@@ -1,0 +1,124 @@
+// im2col.wgsl — the input windows of a convolution as the B operand of a GEMM, in a storage
+// texture, 4 output pixels to a texel:
+//   b[row g·K + (ci·KH + ky)·KW + kx, col n·P + oy·OW + ox] = x[n, g·Cin/G + ci, iy, ix]
+// with iy = oy·sh − pt + ky·dh, ix = ox·sw − pl + kx·dw, and zero outside the image or past
+// the last column. A band of the weight's rows (a dense layer's features too many for one
+// texture) takes channels c0 .. c0 + channels; there is one group then.
+// Each invocation takes one input channel and 4 columns and writes all
+// KH·KW rows of that channel: the column arithmetic (divisions, which llvmpipe does lane by
+// lane) is done once per invocation, and x is read through a texture copy of it, the fast
+// read path, where a storage buffer would cost a scalar load per lane and word.
+//
+// Bindings (group 0)              mirrors IM2COL in src/ops/gemm.rs
+//   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture: word i
+//                                  in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
+//   1 b  texture_storage_2d<rgba32float, write>  [G·K, ceil(N·P / 4) texels (padded)]
+//   2 p  uniform                Params (field order of Im2colUniform in src/ops/gemm.rs)
+// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT.
+
+struct Params {
+    cin: u32, h: u32, w: u32, cin_per_group: u32,
+    kh: u32, kw: u32, oh: u32, ow: u32,
+    stride_y: u32, stride_x: u32, pad_top: u32, pad_left: u32,
+    dil_y: u32, dil_x: u32, k: u32, cols: u32,
+    c0: u32, channels: u32, _pad0: u32, _pad1: u32,
+}
+
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var b: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+override WG: u32 = 64u;
+override TEX_SHIFT: u32;
+
+// Texel q of x (clamped to the first).
+fn texel(q: i32) -> vec4<f32> {
+    let t = u32(max(q, 0));
+    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+}
+
+// (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair.
+fn funnel(a: vec4<f32>, b: vec4<f32>, shift: u32) -> vec4<f32> {
+    switch (shift) {
+        case 0u: { return a; }
+        case 1u: { return vec4<f32>(a.yzw, b.x); }
+        case 2u: { return vec4<f32>(a.zw, b.xy); }
+        default: { return vec4<f32>(a.w, b.xyz); }
+    }
+}
+
+// Word i of x, or zero where `inside` is false.
+fn x_at(i: i32, inside: bool) -> f32 {
+    let t = u32(max(i, 0)) >> 2u;
+    let v = textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    return select(0.0, v[u32(max(i, 0)) & 3u], inside);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = p.c0 + gid.y;
+    if (4u * gid.x >= p.cols || gid.y >= p.channels) {
+        return;
+    }
+    // The 4 columns' images and output pixels: divide once, then step.
+    let col0 = 4u * gid.x;
+    let pixels = p.oh * p.ow;
+    var n = col0 / pixels;
+    var oy = (col0 % pixels) / p.ow;
+    var ox = col0 % p.ow;
+    var plane = vec4<i32>(0);
+    var iy0 = vec4<i32>(0);
+    var ix0 = vec4<i32>(0);
+    var live = vec4<bool>(false);
+    for (var t = 0u; t < 4u; t++) {
+        plane[t] = i32((n * p.cin + c) * p.h * p.w);
+        iy0[t] = i32(oy * p.stride_y) - i32(p.pad_top);
+        ix0[t] = i32(ox * p.stride_x) - i32(p.pad_left);
+        live[t] = col0 + t < p.cols;
+        ox += 1u;
+        if (ox == p.ow) {
+            ox = 0u;
+            oy += 1u;
+            if (oy == p.oh) {
+                oy = 0u;
+                n += 1u;
+            }
+        }
+    }
+    let g = c / p.cin_per_group;
+    let row0 = g * p.k + (c % p.cin_per_group - p.c0) * p.kh * p.kw;
+    let h = vec4<i32>(i32(p.h));
+    let w = vec4<i32>(i32(p.w));
+    // Dense rows: stride 1, no dilation, up to 5 taps, the 4 columns in one output row. The
+    // 3 + KW words that all taps of a kernel row read lie in 3 texels, loaded once.
+    let dense = p.stride_x == 1u && p.dil_x == 1u && p.kw <= 5u && ix0.w == ix0.x + 3 && all(live);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = iy0 + vec4<i32>(i32(ky * p.dil_y));
+        let rows_in = live & iy >= vec4<i32>(0) & iy < h;
+        let base = plane + iy * w;
+        let start = base.x + ix0.x;
+        let q = start >> 2u; // floor(start / 4), also when start < 0
+        var r0 = vec4<f32>(0.0);
+        var r1 = r0;
+        var r2 = r0;
+        if (dense && rows_in.x) {
+            r0 = texel(q);
+            r1 = texel(q + 1);
+            r2 = texel(q + 2);
+        }
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = ix0 + vec4<i32>(i32(kx * p.dil_x));
+            let inside = rows_in & ix >= vec4<i32>(0) & ix < w;
+            var v: vec4<f32>;
+            if (dense) {
+                let o = u32(start & 3) + kx;
+                let near = select(funnel(r0, r1, o), funnel(r1, r2, o - 4u), o >= 4u);
+                v = select(vec4<f32>(0.0), near, inside);
+            } else {
+                let i = base + ix;
+                v = vec4<f32>(x_at(i.x, inside.x), x_at(i.y, inside.y), x_at(i.z, inside.z), x_at(i.w, inside.w));
+            }
+            textureStore(b, vec2<u32>(gid.x, row0 + ky * p.kw + kx), v);
+        }
+    }
+}

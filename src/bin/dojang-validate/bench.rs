@@ -1,0 +1,215 @@
+//! `dojang-validate bench`: the layers that matter, timed on this adapter beside its yardstick
+//! (a plain 1024³ GEMM), one line each: median time, GFLOP/s, GB/s where it applies, and the
+//! kernel the autotuner chose. Weights are prepared and kernels chosen outside the timing.
+//!
+//! A shared machine's speed drifts by tens of percent over seconds, so each layer's runs
+//! alternate with runs of the yardstick, and its share of the roofline compares the two
+//! medians of the same stretch of time.
+
+use std::time::Instant;
+
+use dojang::model::{Weights, zoo};
+use dojang::ops::{Conv2d, ConvWeight, Dense, DenseWeight, Padding, Pool2d, PoolKind, record_pool2d, roofline_gemm};
+use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
+use serde::Serialize;
+
+/// One line of the bench.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchResult {
+    pub name: String,
+    /// The yardstick's GFLOP/s in the same stretch of time.
+    pub roofline_gflops: f64,
+    pub median_ms: f64,
+    pub gflops: Option<f64>,
+    pub gbps: Option<f64>,
+    pub kernel: String,
+    /// GFLOP/s over the roofline's, for compute-bound layers.
+    pub of_roofline: Option<f64>,
+}
+
+/// Every layer name, in the order they run.
+pub const NAMES: &[&str] = &[
+    "roofline-gemm-1024",
+    "alexnet-conv1",
+    "alexnet-conv2",
+    "alexnet-conv3",
+    "alexnet-conv4",
+    "alexnet-conv5",
+    "alexnet-pool1",
+    "bottleneck-1x1-256-64",
+    "bottleneck-1x1-64-256",
+    "fc6-b1",
+    "fc7-b1",
+    "fc8-b1",
+    "fc6-b64",
+    "fc7-b64",
+    "fc8-b64",
+    "alexnet-b1",
+    "alexnet-b8",
+    "alexnet-b1-split2",
+];
+
+/// What one layer measures.
+enum Work {
+    Flops(u64),
+    /// Bytes moved, and flops when they count too.
+    Bytes(u64, Option<u64>),
+}
+
+/// Median seconds of `runs` calls of `f` (each finished before the next), after two warm-ups,
+/// and the median of as many runs of `beside` made in turn with them.
+fn medians(runs: usize, mut f: impl FnMut() -> Result<()>, beside: &Launch) -> Result<(f64, f64)> {
+    f()?;
+    f()?;
+    let (mut times, mut yardstick) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        yardstick.push(time(|| run_launch(beside))?);
+        times.push(time(&mut f)?);
+    }
+    Ok((middle(times), middle(yardstick)))
+}
+
+fn time(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn middle(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn run_launch(launch: &Launch) -> Result<()> {
+    launch.run()?;
+    launch.gpu().wait_idle()
+}
+
+/// A layer's median time and the yardstick's beside it.
+type Timed = (f64, f64);
+
+fn time_launch(launch: &Launch, beside: &Launch) -> Result<Timed> {
+    medians(11, || run_launch(launch), beside)
+}
+
+/// A convolution of `xs` by `ws` with `attrs`, weights prepared.
+fn conv(gpu: &Gpu, beside: &Launch, xs: [usize; 4], ws: [usize; 4], attrs: Conv2d) -> Result<(Timed, Work, String)> {
+    let weight = ConvWeight::upload(gpu, &vec![0.01; ws.iter().product()], Some(&vec![0.0; ws[0]]), ws, attrs.groups)?;
+    let geo = weight.geometry(&xs, &attrs)?;
+    let x = Tensor::from_slice(gpu, &vec![0.5; xs.iter().product()], &xs)?;
+    let y = Tensor::zeros(gpu, &geo.output_shape())?;
+    let launch = weight.record(&x, &y, &attrs)?;
+    Ok((time_launch(&launch, beside)?, Work::Flops(geo.flops()), launch.kernel().to_string()))
+}
+
+/// A dense layer `inp` → `out` at `batch`, weights prepared: flops, and the weights streamed.
+fn dense(gpu: &Gpu, beside: &Launch, batch: usize, inp: usize, out: usize) -> Result<(Timed, Work, String)> {
+    let weight = DenseWeight::upload(gpu, &vec![0.01; inp * out], Some(&vec![0.0; out]), out, inp)?;
+    let attrs = Dense { relu: true };
+    let geo = weight.geometry(&[batch, inp], &attrs)?;
+    let x = Tensor::from_slice(gpu, &vec![0.5; batch * inp], &[batch, inp])?;
+    let y = Tensor::zeros(gpu, &[batch, out])?;
+    let launch = weight.record(&x, &y, &attrs)?;
+    let bytes = 4 * (inp * out + batch * (inp + out)) as u64;
+    Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, Some(geo.flops())), launch.kernel().to_string()))
+}
+
+/// A whole model forward at `batch` on `devices` devices (input upload and output download
+/// included: what a caller of `forward` waits for).
+fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Timed, Work, String)> {
+    let m = zoo::build("alexnet")?;
+    let weights = Weights::he_normal(&m, 1);
+    let gpus = if devices > 1 { Gpu::open_group(devices, Some(&gpu.info().name))? } else { vec![gpu.clone()] };
+    let mut g = GpuModel::split(&gpus, &m, &weights)?;
+    let input = vec![0.5; batch * m.input().iter().product::<usize>()];
+    let timed = medians(5, || g.forward(&input, batch).map(|_| ()), beside)?;
+    let flops = 2 * batch as u64 * m.rows().iter().map(|r| r.macs).sum::<u64>();
+    Ok((timed, Work::Flops(flops), format!("{} device(s)", gpus.len())))
+}
+
+fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, String)> {
+    let c = Conv2d::default().with_relu(true);
+    let pad = |p| c.with_padding(Padding::symmetric(p, p));
+    let conv = |xs, ws, attrs| conv(gpu, beside, xs, ws, attrs);
+    let dense = |batch, inp, out| dense(gpu, beside, batch, inp, out);
+    let model = |batch, devices| model(gpu, beside, batch, devices);
+    match name {
+        "roofline-gemm-1024" => Ok((time_launch(beside, beside)?, Work::Flops(ROOFLINE_FLOPS), "gemm-16x16".into())),
+        "alexnet-conv1" => conv([1, 3, 227, 227], [96, 3, 11, 11], c.with_stride(4, 4)),
+        "alexnet-conv2" => conv([1, 96, 27, 27], [256, 48, 5, 5], pad(2).with_groups(2)),
+        "alexnet-conv3" => conv([1, 256, 13, 13], [384, 256, 3, 3], pad(1)),
+        "alexnet-conv4" => conv([1, 384, 13, 13], [384, 192, 3, 3], pad(1).with_groups(2)),
+        "alexnet-conv5" => conv([1, 384, 13, 13], [256, 192, 3, 3], pad(1).with_groups(2)),
+        "alexnet-pool1" => {
+            let pool = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
+            let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
+            let y = Tensor::zeros(gpu, &[1, 96, 27, 27])?;
+            let launch = record_pool2d(&x, &y, &pool)?;
+            let bytes = 4 * (x.len() + y.len()) as u64;
+            Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
+        }
+        "bottleneck-1x1-256-64" => conv([1, 256, 56, 56], [64, 256, 1, 1], c),
+        "bottleneck-1x1-64-256" => conv([1, 64, 56, 56], [256, 64, 1, 1], c),
+        "fc6-b1" => dense(1, 9216, 4096),
+        "fc7-b1" => dense(1, 4096, 4096),
+        "fc8-b1" => dense(1, 4096, 1000),
+        "fc6-b64" => dense(64, 9216, 4096),
+        "fc7-b64" => dense(64, 4096, 4096),
+        "fc8-b64" => dense(64, 4096, 1000),
+        "alexnet-b1" => model(1, 1),
+        "alexnet-b8" => model(8, 1),
+        "alexnet-b1-split2" => model(1, 2),
+        other => unreachable!("{other} is not a bench layer"),
+    }
+}
+
+/// Flops of the yardstick, a 1024³ GEMM.
+const ROOFLINE_FLOPS: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Runs the layers named in `only` (all when empty), each reported as soon as it is done.
+pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> Result<Vec<BenchResult>> {
+    let beside = roofline_gemm(gpu, 1024)?;
+    let mut results: Vec<BenchResult> = Vec::new();
+    for &name in NAMES.iter().filter(|n| only.is_empty() || only.iter().any(|o| o == *n)) {
+        let ((seconds, yardstick), work, kernel) = run_one(gpu, &beside, name)?;
+        let (flops, bytes) = match work {
+            Work::Flops(f) => (Some(f), None),
+            Work::Bytes(b, f) => (f, Some(b)),
+        };
+        let gflops = flops.map(|f| f as f64 / seconds / 1e9);
+        let roofline = Some(ROOFLINE_FLOPS as f64 / yardstick / 1e9);
+        let r = BenchResult {
+            name: name.to_string(),
+            roofline_gflops: ROOFLINE_FLOPS as f64 / yardstick / 1e9,
+            median_ms: seconds * 1e3,
+            gflops,
+            gbps: bytes.map(|b| b as f64 / seconds / 1e9),
+            of_roofline: gflops.zip(roofline).map(|(g, r)| g / r).filter(|_| name != "roofline-gemm-1024"),
+            kernel,
+        };
+        report(&r);
+        results.push(r);
+    }
+    Ok(results)
+}
+
+impl BenchResult {
+    /// Column titles matching [`BenchResult::line`].
+    pub fn header() -> String {
+        format!("{:<24} {:>10} {:>10} {:>9} {:>10}  {}", "layer", "median", "GFLOP/s", "GB/s", "roofline", "kernel")
+    }
+
+    /// The report line.
+    pub fn line(&self) -> String {
+        let opt = |v: Option<f64>, unit: &str| v.map(|v| format!("{v:.1}{unit}")).unwrap_or_default();
+        format!(
+            "{:<24} {:>7.2} ms {:>10} {:>9} {:>10}  {}",
+            self.name,
+            self.median_ms,
+            opt(self.gflops, ""),
+            opt(self.gbps, ""),
+            opt(self.of_roofline.map(|r| r * 100.0), "%"),
+            self.kernel
+        )
+    }
+}

@@ -1,0 +1,266 @@
+//! im2col + GEMM: the input windows laid out as the B operand (`im2col.wgsl`) and the
+//! register-tiled product with bias and ReLU stored as NCHW (`gemm.wgsl`) over a packed weight.
+//! Convolutions and batched dense layers both run through it: a dense layer is the 1x1
+//! convolution of 1x1 images.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::launch::Launch;
+use crate::ops::packed::{Band, PackedWeight};
+use crate::ops::{blocks, check_same_device, max_groups, to_u32};
+use crate::params::Conv2dGeometry;
+use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
+use crate::tensor::Tensor;
+use crate::texture::{LinearTexture, MatrixTexture};
+
+/// Lays out input windows as the B operand.
+pub(crate) const IM2COL: Kernel = Kernel {
+    name: "im2col",
+    source: include_str!("../../shaders/im2col.wgsl"),
+    entry: "im2col",
+    bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
+    uniform_size: size_of::<Im2colUniform>(),
+    overrides: &["WG", "TEX_SHIFT"],
+};
+
+/// The register-tiled product.
+pub(crate) const GEMM: Kernel = Kernel {
+    name: "gemm",
+    source: include_str!("../../shaders/gemm.wgsl"),
+    entry: "gemm",
+    bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
+    uniform_size: size_of::<GemmUniform>(),
+    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_LINEAR", "TEX_SHIFT"],
+};
+
+/// A register tile of the GEMM: `tm` rows (output channels) x `tn` columns (output pixels)
+/// per invocation, each 4, 8 or 16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tile {
+    pub tm: u32,
+    pub tn: u32,
+}
+
+/// Field order matches `Params` in shaders/im2col.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Im2colUniform {
+    cin: u32,
+    h: u32,
+    w: u32,
+    cin_per_group: u32,
+    kh: u32,
+    kw: u32,
+    oh: u32,
+    ow: u32,
+    stride_y: u32,
+    stride_x: u32,
+    pad_top: u32,
+    pad_left: u32,
+    dil_y: u32,
+    dil_x: u32,
+    k: u32,
+    cols: u32,
+    c0: u32,
+    channels: u32,
+    _pad: [u32; 2],
+}
+
+/// The B operand of the convolution `geo` over `band` of its weight: the windows of input
+/// channels `band.k0 / (KH·KW) ..`, a [G·K, N·OH·OW] matrix texture (one band: all of it).
+pub(crate) fn windows(gpu: &Gpu, geo: &Conv2dGeometry, band: &Band) -> Result<MatrixTexture> {
+    let rows = if geo.attrs.groups > 1 { geo.attrs.groups * geo.reduction_len() } else { band.k };
+    MatrixTexture::zeros(gpu, "conv2d", rows.next_multiple_of(4), geo.n * geo.oh * geo.ow)
+}
+
+/// Records the layout of `x`'s windows (as `geo` says) for `band` into `b`, reading `staged`,
+/// a texture copy of `x`.
+pub(crate) fn record_im2col(
+    geo: &Conv2dGeometry,
+    x: &Tensor,
+    staged: &LinearTexture,
+    band: &Band,
+    b: &MatrixTexture,
+) -> Result<Dispatch> {
+    const OP: &str = "conv2d";
+    let gpu = x.gpu();
+    b.check_on(gpu, OP, "windows")?;
+    let u = |what, v| to_u32(OP, what, v);
+    let a = &geo.attrs;
+    let taps = geo.kh * geo.kw;
+    let channels = if a.groups > 1 { geo.cin } else { band.k / taps };
+    let params = Im2colUniform {
+        cin: u("input channels", geo.cin)?,
+        h: u("height", geo.h)?,
+        w: u("width", geo.w)?,
+        cin_per_group: u("input channels", geo.cin / a.groups)?,
+        kh: u("kernel height", geo.kh)?,
+        kw: u("kernel width", geo.kw)?,
+        oh: u("output height", geo.oh)?,
+        ow: u("output width", geo.ow)?,
+        stride_y: u("stride", a.stride[0])?,
+        stride_x: u("stride", a.stride[1])?,
+        pad_top: u("padding", a.padding.top)?,
+        pad_left: u("padding", a.padding.left)?,
+        dil_y: u("dilation", a.dilation[0])?,
+        dil_x: u("dilation", a.dilation[1])?,
+        k: u("weights per output", geo.reduction_len())?,
+        cols: u("output pixels", geo.n * geo.oh * geo.ow)?,
+        c0: u("input channels", band.k0 / taps)?,
+        channels: u("input channels", channels)?,
+        _pad: [0; 2],
+    };
+    let grid = [blocks(geo.n * geo.oh * geo.ow, 4 * 64), params.channels, 1];
+    let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(b.view())];
+    let overrides = [("WG", 64), LinearTexture::OVERRIDE];
+    gpu.dispatch(&IM2COL, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+}
+
+/// Field order matches `Params` in shaders/gemm.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct GemmUniform {
+    m: u32,
+    k: u32,
+    cols: u32,
+    pixels: u32,
+    m_blocks: u32,
+    m_total: u32,
+    has_bias: u32,
+    relu: u32,
+    groups: u32,
+    k_total: u32,
+    k0: u32,
+    accumulate: u32,
+}
+
+/// The B operand of a GEMM: input windows laid out by im2col, or (for a pointwise
+/// convolution whose images hold whole column tiles) the input itself in a linear texture.
+pub(crate) enum BOperand<'a> {
+    Windows(&'a MatrixTexture),
+    Input(&'a LinearTexture),
+}
+
+/// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
+/// output pixels per image. Bands after the first add to y; bias goes with the first, ReLU
+/// with the last.
+pub(crate) fn record_gemm(
+    weight: &PackedWeight,
+    band: &Band,
+    b: BOperand<'_>,
+    y: &Tensor,
+    (cols, pixels): (usize, usize),
+    relu: bool,
+    tile: Tile,
+) -> Result<Dispatch> {
+    const OP: &str = "gemm";
+    let gpu = y.gpu();
+    check_same_device(OP, &[("bias", weight.bias.as_ref()), ("output", Some(y))])?;
+    band.at.check_on(gpu, OP, "weight")?;
+    let (b_view, linear) = match b {
+        BOperand::Windows(b) => (b.check_on(gpu, OP, "windows").map(|_| b.view())?, 0),
+        BOperand::Input(b) => (b.check_on(gpu, OP, "input").map(|_| b.view())?, 1),
+    };
+    for (knob, v) in [("tm", tile.tm), ("tn", tile.tn)] {
+        if ![4, 8, 16].contains(&v) {
+            return Err(Error::Tuning { op: OP, knob, value: v as u64, allowed: "4, 8 or 16" });
+        }
+    }
+    let first = band.k0 == 0;
+    let last = band.k0 + band.k == weight.k;
+    let m = weight.cout / weight.groups;
+    let params = GemmUniform {
+        m: to_u32(OP, "outputs per group", m)?,
+        k: to_u32(OP, "weights per output", band.k)?,
+        cols: to_u32(OP, "columns", cols)?,
+        pixels: to_u32(OP, "output pixels", pixels)?,
+        m_blocks: to_u32(OP, "outputs", weight.m_blocks())?,
+        m_total: to_u32(OP, "outputs", weight.cout)?,
+        has_bias: (first && weight.bias.is_some()) as u32,
+        relu: (last && relu) as u32,
+        groups: to_u32(OP, "groups", weight.groups)?,
+        k_total: to_u32(OP, "weights per output", weight.k)?,
+        k0: to_u32(OP, "weights per output", band.k0)?,
+        accumulate: !first as u32,
+    };
+    let (wg_x, wg_y) = (8, 1);
+    let tiles = blocks(cols, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64;
+    let [gx, gy, _] = fold_grid(to_u32(OP, "tiles", tiles.div_ceil(wg_x as u64) as usize)?, max_groups(gpu));
+    let grid = [gx, gy, params.groups];
+    let bias = weight.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    let resources = [
+        wgpu::BindingResource::TextureView(band.at.view()),
+        wgpu::BindingResource::TextureView(b_view),
+        bias.as_entire_binding(),
+        y.buffer().as_entire_binding(),
+    ];
+    let overrides = [
+        ("TM", tile.tm),
+        ("TN", tile.tn),
+        ("WG_X", wg_x),
+        ("WG_Y", wg_y),
+        ("B_LINEAR", linear),
+        LinearTexture::OVERRIDE,
+    ];
+    gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+}
+
+/// True when the convolution can multiply its input as it stands (no im2col) with `tile`.
+pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
+    geo.is_pointwise() && (geo.oh * geo.ow).is_multiple_of(tile.tn as usize)
+}
+
+/// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into
+/// a texture, then per band of the weight its windows and their product.
+pub(crate) fn record_conv(
+    geo: &Conv2dGeometry,
+    weight: &PackedWeight,
+    x: &Tensor,
+    y: &Tensor,
+    tile: Tile,
+) -> Result<Vec<Step>> {
+    let gpu = x.gpu();
+    let staged = LinearTexture::zeros(gpu, "conv2d", x.len())?;
+    let pixels = geo.oh * geo.ow;
+    let shape = (geo.n * pixels, pixels);
+    let mut steps = vec![staged.copy_from(x)?];
+    for band in &weight.bands {
+        if reads_input_directly(geo, tile) {
+            steps.push(Step::Dispatch(record_gemm(
+                weight,
+                band,
+                BOperand::Input(&staged),
+                y,
+                shape,
+                geo.attrs.relu,
+                tile,
+            )?));
+        } else {
+            let b = windows(gpu, geo, band)?;
+            steps.push(Step::Dispatch(record_im2col(geo, x, &staged, band, &b)?));
+            steps.push(Step::Dispatch(record_gemm(
+                weight,
+                band,
+                BOperand::Windows(&b),
+                y,
+                shape,
+                geo.attrs.relu,
+                tile,
+            )?));
+        }
+    }
+    Ok(steps)
+}
+
+/// The adapter's yardstick: a plain `n`³ GEMM with the 16x16 tile over operands already laid
+/// out in textures (zeros), recorded into a fresh output. Benchmarks time it beside the layers.
+pub fn roofline_gemm(gpu: &Gpu, n: usize) -> Result<Launch> {
+    let weight = PackedWeight::zeros(gpu, n, n, 1, None)?;
+    let b = MatrixTexture::zeros(gpu, "gemm", n, n)?;
+    let y = Tensor::zeros(gpu, &[1, n, n])?;
+    let band = weight.single();
+    let d = record_gemm(&weight, band, BOperand::Windows(&b), &y, (n, n), false, Tile { tm: 16, tn: 16 })?;
+    Ok(Launch::new(gpu, "gemm", vec![d]))
+}

@@ -1,0 +1,127 @@
+//! Weights packed once for every kernel that reads them (`pack.wgsl`): a weight `[Cout, K]`
+//! (a convolution's OIHW flattened, or a dense layer's `[out, in]`) transposed per group, K
+//! rows of 4 output channels to a texel — the Aᵀ operand of the GEMM, 4 channels per load
+//! for the direct convolution, a streaming row per k for the batch-1 dense kernel.
+//!
+//! A texture holds at most `max_texture_dimension_2d` rows, so a dense weight with more input
+//! features is cut into bands of K (each its own texture); kernels run band after band,
+//! accumulating into the output. Convolutions take one band.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::ops::{blocks, to_u32};
+use crate::pipeline::{Access, Kernel, Step};
+use crate::tensor::Tensor;
+use crate::texture::{MatrixTexture, TILE_COLS};
+
+/// Lays weights out as the Aᵀ operand.
+pub(crate) const PACK: Kernel = Kernel {
+    name: "pack",
+    source: include_str!("../../shaders/pack.wgsl"),
+    entry: "pack_weights",
+    bindings: &[Access::Read, Access::TextureWrite, Access::Uniform],
+    uniform_size: size_of::<PackUniform>(),
+    overrides: &["WG"],
+};
+
+/// Rows `k0 .. k0 + k` of the packed weight (zero rows pad it to a multiple of 4).
+pub(crate) struct Band {
+    pub(crate) at: MatrixTexture,
+    pub(crate) k0: usize,
+    pub(crate) k: usize,
+}
+
+/// A weight `[Cout, K]` and bias in `groups` groups, packed once: per group, K rows of 4
+/// output channels to a texel, each group's channels padded to whole 16-channel tiles.
+pub(crate) struct PackedWeight {
+    pub(crate) bands: Vec<Band>,
+    pub(crate) bias: Option<Tensor>,
+    pub(crate) cout: usize,
+    pub(crate) k: usize,
+    pub(crate) groups: usize,
+}
+
+/// Field order matches `Params` in shaders/pack.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct PackUniform {
+    k: u32,
+    m: u32,
+    m_blocks: u32,
+    rows: u32,
+    row_offset: u32,
+    columns: u32,
+    k0: u32,
+    band_rows: u32,
+}
+
+impl PackedWeight {
+    /// An empty packed weight of `cout` x `k` in `groups` groups, to be filled by
+    /// [`PackedWeight::pack_rows`]. Only ungrouped weights may take several bands.
+    pub(crate) fn zeros(gpu: &Gpu, cout: usize, k: usize, groups: usize, bias: Option<Tensor>) -> Result<PackedWeight> {
+        let max = gpu.limits().max_texture_dimension_2d as usize / 4 * 4;
+        if groups > 1 && k > max {
+            return Err(Error::Limit {
+                op: "weight",
+                what: format!("a grouped weight of {k} values per output channel (texture rows)"),
+                needed: k as u64,
+                limit: max as u64,
+            });
+        }
+        let m_blocks = (cout / groups).div_ceil(TILE_COLS) * TILE_COLS / 4;
+        let bands = (0..k)
+            .step_by(max.max(4))
+            .map(|k0| {
+                let kb = max.min(k - k0);
+                let at = MatrixTexture::zeros(gpu, "weight", kb.next_multiple_of(4), groups * m_blocks * 4)?;
+                Ok(Band { at, k0, k: kb })
+            })
+            .collect::<Result<_>>()?;
+        Ok(PackedWeight { bands, bias, cout, k, groups })
+    }
+
+    /// Texel columns per group.
+    pub(crate) fn m_blocks(&self) -> usize {
+        (self.cout / self.groups).div_ceil(TILE_COLS) * TILE_COLS / 4
+    }
+
+    /// Packs `w`, whole rows `row_offset ..` of the weight (all of them when it has groups).
+    pub(crate) fn pack_rows(&self, w: &Tensor, row_offset: usize) -> Result<()> {
+        const OP: &str = "weight packing";
+        let gpu = w.gpu();
+        let rows = w.len() / self.k;
+        let columns = if self.groups > 1 { self.groups * self.m_blocks() } else { rows.div_ceil(4) };
+        let mut steps = Vec::with_capacity(self.bands.len());
+        for band in &self.bands {
+            band.at.check_on(gpu, OP, "weight")?;
+            let params = PackUniform {
+                k: to_u32(OP, "weights per output", self.k)?,
+                m: to_u32(OP, "outputs per group", self.cout / self.groups)?,
+                m_blocks: to_u32(OP, "outputs", self.m_blocks())?,
+                rows: to_u32(OP, "outputs", rows)?,
+                row_offset: to_u32(OP, "outputs", row_offset)?,
+                columns: to_u32(OP, "outputs", columns)?,
+                k0: to_u32(OP, "weights per output", band.k0)?,
+                band_rows: to_u32(OP, "weights per output", band.k)?,
+            };
+            let grid = [blocks(columns, 64), params.band_rows, 1];
+            let resources = [w.buffer().as_entire_binding(), wgpu::BindingResource::TextureView(band.at.view())];
+            let d = gpu.dispatch(&PACK, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?;
+            steps.push(Step::Dispatch(d));
+        }
+        gpu.submit(OP, &steps).map(|_| ())
+    }
+
+    /// Bytes held on the device, padding included.
+    pub(crate) fn bytes(&self) -> u64 {
+        let texels: usize = self.bands.iter().map(|b| b.at.len()).sum();
+        4 * (texels + self.bias.as_ref().map_or(0, Tensor::len)) as u64
+    }
+
+    /// The only band of a weight that has one (every convolution's).
+    pub(crate) fn single(&self) -> &Band {
+        &self.bands[0]
+    }
+}

@@ -1,12 +1,13 @@
-//! Kernel throughput, variants side by side: `cargo bench`. Each group is op/algorithm/shape
-//! and reports GFLOP/s (criterion's "elements" are floating-point operations). A measured
-//! iteration is one recorded launch, submitted and waited for; weights are prepared once, as
-//! a model holds them.
+//! Kernel throughput, variants side by side: `cargo bench`. Groups are op/layer (the layers
+//! of `dojang-validate bench`), each timing every candidate kernel and the autotuner's
+//! choice, in GFLOP/s (criterion's "elements" are floating-point operations), beside the
+//! roofline GEMM. A measured iteration is one recorded launch, submitted and waited for;
+//! weights are prepared once, as a model holds them.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding, Tile};
+use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding};
 use dojang::ops::{Pool2d, PoolKind, conv2d, pool2d, record_pool2d, record_relu, relu};
-use dojang::{Gpu, Launch, Tensor};
+use dojang::{Gpu, Launch, Tensor, cases};
 
 fn gpu() -> Gpu {
     Gpu::new().unwrap_or_else(|e| panic!("benches need an adapter: {e}"))
@@ -30,61 +31,46 @@ fn roofline(c: &mut Criterion) {
     group.finish();
 }
 
+/// The bench layers' convolutions, every candidate the autotuner times and its choice.
 fn conv(c: &mut Criterion) {
     let gpu = gpu();
-    let same = Conv2d::default().with_padding(Padding::symmetric(1, 1));
-    let cases = [
-        ("alexnet-conv1", [1, 3, 227, 227], [96, 3, 11, 11], Conv2d::default().with_stride(4, 4)),
-        (
-            "alexnet-conv2",
-            [1, 96, 27, 27],
-            [256, 48, 5, 5],
-            Conv2d::default().with_padding(Padding::symmetric(2, 2)).with_groups(2),
-        ),
-        ("alexnet-conv3", [1, 256, 13, 13], [384, 256, 3, 3], same),
-        ("resnet-3x3-64", [1, 64, 56, 56], [64, 64, 3, 3], same),
-        ("resnet-1x1-256-64", [1, 256, 56, 56], [64, 256, 1, 1], Conv2d::default()),
-    ];
-    for (name, xs, ws, attrs) in cases {
+    for case in cases::bench_convs() {
+        let (xs, ws, attrs) = (case.input, case.weight, case.attrs);
         let geo = attrs.geometry(&xs, &ws, None).unwrap();
         let x = Tensor::zeros(&gpu, &xs).unwrap();
         let w = ConvWeight::new(&Tensor::zeros(&gpu, &ws).unwrap(), None, attrs.groups).unwrap();
         let y = Tensor::zeros(&gpu, &geo.output_shape()).unwrap();
-        let mut group = c.benchmark_group(format!("conv2d/{name}"));
+        let mut group = c.benchmark_group(format!("conv2d/{}", case.name));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
-        // Auto: 8 channels per invocation; pointwise convolutions over the flattened image.
-        // Every candidate the autotuner would time, and its choice.
         let mut variants = ConvKernel::candidates(&geo);
         variants.push(ConvKernel::Auto);
         for kernel in variants {
-            let variant = kernel.name();
             let launch = w.record_with(&x, &y, &attrs, kernel).unwrap();
             run(&launch); // warm the pipeline
-            group.bench_function(variant, |b| b.iter(|| run(&launch)));
+            group.bench_function(kernel.name(), |b| b.iter(|| run(&launch)));
         }
         group.finish();
     }
 }
 
+/// The bench layers' dense layers, every candidate and the autotuner's choice.
 fn dense(c: &mut Criterion) {
     let gpu = gpu();
-    for (name, n, f, o) in [("fc7-batch1", 1, 4096, 4096), ("fc8-batch1", 1, 4096, 1000), ("fc7-batch4", 4, 4096, 4096)]
-    {
-        let geo = Dense::default().geometry(&[n, f], &[o, f], None).unwrap();
+    for case in cases::bench_dense() {
+        let (n, f, o) = (case.batch, case.in_features, case.out_features);
+        let attrs = Dense { relu: case.relu };
+        let geo = attrs.geometry(&[n, f], &[o, f], None).unwrap();
         let x = Tensor::zeros(&gpu, &[n, f]).unwrap();
         let y = Tensor::zeros(&gpu, &[n, o]).unwrap();
         let w = DenseWeight::upload(&gpu, &vec![0.0; o * f], None, o, f).unwrap();
-        let mut group = c.benchmark_group(format!("dense/{name}"));
+        let mut group = c.benchmark_group(format!("dense/{}", case.name));
         group.sample_size(10).throughput(Throughput::Elements(geo.flops()));
-        let mut variants = vec![DenseKernel::Gemm(Tile { tm: 16, tn: 4 }), DenseKernel::Gemm(Tile { tm: 16, tn: 16 })];
-        if n == 1 {
-            variants.extend([DenseKernel::Gemv { tm: 4 }, DenseKernel::Gemv { tm: 8 }]);
-        }
+        let mut variants = DenseKernel::candidates(&geo);
+        variants.push(DenseKernel::Auto);
         for kernel in variants {
-            let variant = kernel.name();
-            let launch = w.record_with(&x, &y, &Dense::default(), kernel).unwrap();
+            let launch = w.record_with(&x, &y, &attrs, kernel).unwrap();
             run(&launch);
-            group.bench_function(variant, |b| b.iter(|| run(&launch)));
+            group.bench_function(kernel.name(), |b| b.iter(|| run(&launch)));
         }
         group.finish();
     }

@@ -9,7 +9,8 @@
 // wide, a kernel row's inputs are loaded once (4 vec4s) and shifted for each tap.
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
-//   0 x  storage read        [N, Cin, H, W] as vec4s (tensors are padded to whole vec4s)
+//   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture (a copy
+//                            the launch makes): word i in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 w  texture_storage_2d<rgba32float, read>   weights packed by pack.wgsl: texel
 //                            (g · w_blocks + b, tap) holds channels 4b .. 4b + 3 of group g
 //   2 b  storage read        [Cout] (unread when has_bias = 0)
@@ -17,7 +18,7 @@
 //   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
 // Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
 // Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
-// when the pipeline is built).
+// when the pipeline is built), TEX_SHIFT (the linear texture's row width).
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,
@@ -28,7 +29,7 @@ struct Params {
     w_blocks: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var wt: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
@@ -42,10 +43,17 @@ fn weight(col: u32, tap: u32) -> vec4<f32> {
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 override TILE_CO: u32 = 4u;
+override TEX_SHIFT: u32;
 
-// One input word (indexing the buffer, not a loaded vec4: llvmpipe then loads one word).
+// Input texel q (4 words), from the linear texture laid out by src/texture.rs.
+fn texel(q: i32) -> vec4<f32> {
+    let t = u32(max(q, 0));
+    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+}
+
+// One input word.
 fn x_at(i: u32) -> f32 {
-    return x[i / 4u][i % 4u];
+    return texel(i32(i >> 2u))[i & 3u];
 }
 
 // (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair.
@@ -72,9 +80,9 @@ fn load_columns(row: u32, col: i32, s: i32) -> Columns {
     if (s == 1) {
         let start = i32(row) + col;
         let q = start >> 2u; // floor(start / 4), also when start < 0
-        let a = x[u32(max(q, 0))];
-        let b = x[u32(max(q + 1, 0))];
-        let c = x[u32(max(q + 2, 0))];
+        let a = texel(q);
+        let b = texel(q + 1);
+        let c = texel(q + 2);
         let shift = u32(start & 3);
         v = Columns(funnel(a, b, shift), funnel(b, c, shift));
     } else {
@@ -160,10 +168,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
             var r2 = r0;
             var r3 = r0;
             if (dense_rows) {
-                r0 = x[u32(max(q, 0))];
-                r1 = x[u32(max(q + 1, 0))];
-                r2 = x[u32(max(q + 2, 0))];
-                r3 = x[u32(max(q + 3, 0))];
+                r0 = texel(q);
+                r1 = texel(q + 1);
+                r2 = texel(q + 2);
+                r3 = texel(q + 3);
             }
             for (var kx = 0u; kx < p.kw; kx++) {
                 let col = ix0 + i32(kx * p.dil_x);

@@ -104,8 +104,8 @@ fn gemm(
     let a_col = g * p.m_blocks + m0 / 4u;
     // Linear: image n0 / P, channel g·K + k0 + k, pixel n0 % P of [N, G·K, P].
     let image = n0 / p.pixels;
-    let first = (((image * p.groups + g) * p.k_total + p.k0) * p.pixels + n0 % p.pixels) / 4u;
-    let bo = BOrigin(n0 / 4u, g * p.k, first, p.pixels / 4u);
+    let b_first = (((image * p.groups + g) * p.k_total + p.k0) * p.pixels + n0 % p.pixels) / 4u;
+    let bo = BOrigin(n0 / 4u, g * p.k, b_first, p.pixels / 4u);
     let zero = Cols(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var r0 = zero;
     var r1 = zero;
@@ -165,29 +165,34 @@ fn gemm(
             r15 = madd(r15, a3.w, bv);
         }
     }
+    // Where the tile's columns go: one offset when they are consecutive words (worked out
+    // once: divisions are lane-by-lane loops on llvmpipe), else one per column.
     var cols = Offsets(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
-    if (p.pixels % TN != 0u) {
+    var first = 0u;
+    if (p.pixels % TN == 0u) {
+        first = image * p.m_total * p.pixels + n0 % p.pixels;
+    } else {
         cols = column_offsets(n0);
     }
-    store_row(g, m0 + 0u, n0, cols, r0);
-    store_row(g, m0 + 1u, n0, cols, r1);
-    store_row(g, m0 + 2u, n0, cols, r2);
-    store_row(g, m0 + 3u, n0, cols, r3);
+    store_row(g, m0 + 0u, first, cols, r0);
+    store_row(g, m0 + 1u, first, cols, r1);
+    store_row(g, m0 + 2u, first, cols, r2);
+    store_row(g, m0 + 3u, first, cols, r3);
     if (TM > 4u) {
-        store_row(g, m0 + 4u, n0, cols, r4);
-        store_row(g, m0 + 5u, n0, cols, r5);
-        store_row(g, m0 + 6u, n0, cols, r6);
-        store_row(g, m0 + 7u, n0, cols, r7);
+        store_row(g, m0 + 4u, first, cols, r4);
+        store_row(g, m0 + 5u, first, cols, r5);
+        store_row(g, m0 + 6u, first, cols, r6);
+        store_row(g, m0 + 7u, first, cols, r7);
     }
     if (TM > 8u) {
-        store_row(g, m0 + 8u, n0, cols, r8);
-        store_row(g, m0 + 9u, n0, cols, r9);
-        store_row(g, m0 + 10u, n0, cols, r10);
-        store_row(g, m0 + 11u, n0, cols, r11);
-        store_row(g, m0 + 12u, n0, cols, r12);
-        store_row(g, m0 + 13u, n0, cols, r13);
-        store_row(g, m0 + 14u, n0, cols, r14);
-        store_row(g, m0 + 15u, n0, cols, r15);
+        store_row(g, m0 + 8u, first, cols, r8);
+        store_row(g, m0 + 9u, first, cols, r9);
+        store_row(g, m0 + 10u, first, cols, r10);
+        store_row(g, m0 + 11u, first, cols, r11);
+        store_row(g, m0 + 12u, first, cols, r12);
+        store_row(g, m0 + 13u, first, cols, r13);
+        store_row(g, m0 + 14u, first, cols, r14);
+        store_row(g, m0 + 15u, first, cols, r15);
     }
 }
 
@@ -239,8 +244,8 @@ fn column_offsets(n0: u32) -> Offsets {
 
 // Adds the bias, applies ReLU and writes the columns of row m of the tile that exist. When
 // the images hold whole tiles (P a multiple of TN) the tile's columns are TN consecutive,
-// aligned words of y, written as vec4s with no per-column arithmetic.
-fn store_row(g: u32, m: u32, n0: u32, cols: Offsets, r: Cols) {
+// aligned words of y from `first` on, written as vec4s; else each column has its offset.
+fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
     if (m >= p.m) {
         return;
     }
@@ -250,7 +255,7 @@ fn store_row(g: u32, m: u32, n0: u32, cols: Offsets, r: Cols) {
         add = bias[channel];
     }
     if (p.pixels % TN == 0u) {
-        let i = ((n0 / p.pixels) * p.m_total * p.pixels + channel * p.pixels + n0 % p.pixels) / 4u;
+        let i = (first + channel * p.pixels) / 4u;
         store_vec(i, r.c0 + add);
         if (TN > 4u) {
             store_vec(i + 1u, r.c1 + add);

@@ -216,3 +216,41 @@ pub fn elementwise() -> Vec<ElementwiseCase> {
         case("odd length", [3, 17, 33, 29], true),
     ]
 }
+
+/// The layers the benchmarks time (`dojang-validate bench`, `cargo bench`), by the names
+/// scripts know them by: AlexNet's convolutions at batch 1 (ReLU fused, as the model runs
+/// them) and the ResNet bottleneck's 1x1 convolutions.
+pub fn bench_convs() -> Vec<ConvCase> {
+    let c = Conv2d::default().with_relu(true);
+    let pad = |p| c.with_padding(Padding::symmetric(p, p));
+    let case = |name, input, weight, attrs| ConvCase { name, input, weight, bias: true, attrs };
+    vec![
+        case("alexnet-conv1", [1, 3, 227, 227], [96, 3, 11, 11], c.with_stride(4, 4)),
+        case("alexnet-conv2", [1, 96, 27, 27], [256, 48, 5, 5], pad(2).with_groups(2)),
+        case("alexnet-conv3", [1, 256, 13, 13], [384, 256, 3, 3], pad(1)),
+        case("alexnet-conv4", [1, 384, 13, 13], [384, 192, 3, 3], pad(1).with_groups(2)),
+        case("alexnet-conv5", [1, 384, 13, 13], [256, 192, 3, 3], pad(1).with_groups(2)),
+        case("bottleneck-1x1-256-64", [1, 256, 56, 56], [64, 256, 1, 1], c),
+        case("bottleneck-1x1-64-256", [1, 64, 56, 56], [256, 64, 1, 1], c),
+    ]
+}
+
+/// AlexNet's dense layers at batch 1 and 64, as the benchmarks name them.
+pub fn bench_dense() -> Vec<DenseCase> {
+    let case = |name, batch, in_features, out_features| DenseCase {
+        name,
+        batch,
+        in_features,
+        out_features,
+        bias: true,
+        relu: true,
+    };
+    vec![
+        case("fc6-b1", 1, 9216, 4096),
+        case("fc7-b1", 1, 4096, 4096),
+        case("fc8-b1", 1, 4096, 1000),
+        case("fc6-b64", 64, 9216, 4096),
+        case("fc7-b64", 64, 4096, 4096),
+        case("fc8-b64", 64, 4096, 1000),
+    ]
+}

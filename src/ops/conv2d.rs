@@ -18,15 +18,16 @@ use crate::ops::{blocks, check_output, check_same_device, to_u32};
 use crate::params::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
 use crate::pipeline::{Access, Dispatch, Kernel, Step};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
     source: include_str!("../../shaders/conv2d.wgsl"),
     entry: "conv2d_direct",
-    bindings: &[Access::Read, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Conv2dUniform>(),
-    overrides: &["WG_X", "WG_Y", "TILE_CO"],
+    overrides: &["WG_X", "WG_Y", "TILE_CO", "TEX_SHIFT"],
 };
 
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
@@ -36,7 +37,8 @@ pub enum ConvKernel {
     /// off).
     Auto,
     /// The direct kernel: `tile_co` (4 or 8) output channels x 8 columns per invocation, in
-    /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit). A
+    /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit; 0 x 0
+    /// spans as many column blocks as a row has, up to 16, and 64 invocations in all). A
     /// pointwise convolution runs it over the image flattened to one row.
     Direct { tile_co: u32, wg_x: u32, wg_y: u32 },
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
@@ -64,7 +66,7 @@ impl ConvKernel {
         if per_group < 8 {
             return vec![direct, gemm(4, 16)];
         }
-        vec![gemm(16, 16), gemm(16, 8), gemm(8, 16), gemm(8, 8), direct]
+        vec![gemm(16, 16), gemm(16, 8), gemm(8, 16), gemm(8, 8), gemm(16, 4), direct]
     }
 }
 
@@ -168,16 +170,24 @@ impl ConvWeight {
                 return self.record_with(x, y, attrs, chosen);
             }
             ConvKernel::Direct { tile_co, wg_x, wg_y } => {
-                vec![Step::Dispatch(self.direct(&geo, x, y, tile_co, [wg_x, wg_y])?)]
+                let staged = LinearTexture::zeros(gpu, OP, x.len())?;
+                let direct = self.direct(&geo, &staged, y, tile_co, [wg_x, wg_y])?;
+                vec![staged.copy_from(x)?, Step::Dispatch(direct)]
             }
             ConvKernel::Gemm(tile) => record_conv(&geo, &self.packed, x, y, tile)?,
         };
         Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
     }
 
-    /// The direct kernel with `tile_co` channels per invocation in workgroups of `wg` (x, y);
-    /// a workgroup of 0 x 0 spans as many column blocks as the row has, up to 16, and 64 in all.
-    fn direct(&self, geo: &Conv2dGeometry, x: &Tensor, y: &Tensor, tile_co: u32, wg: [u32; 2]) -> Result<Dispatch> {
+    /// The direct kernel with `tile_co` channels per invocation in workgroups of `wg` (x, y).
+    fn direct(
+        &self,
+        geo: &Conv2dGeometry,
+        x: &LinearTexture,
+        y: &Tensor,
+        tile_co: u32,
+        wg: [u32; 2],
+    ) -> Result<Dispatch> {
         const OP: &str = "conv2d";
         if tile_co != 4 && tile_co != 8 {
             return Err(Error::Tuning { op: OP, knob: "tile_co", value: tile_co as u64, allowed: "4 or 8" });
@@ -192,7 +202,7 @@ impl ConvWeight {
             }
             wg => wg,
         };
-        let gpu = x.gpu();
+        let gpu = y.gpu();
         let max = gpu.limits().max_compute_invocations_per_workgroup;
         if wg_x.checked_mul(wg_y).is_none_or(|n| n == 0 || n > max) {
             return Err(Error::Limit {
@@ -209,9 +219,9 @@ impl ConvWeight {
         let bias = self.packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
         gpu.dispatch(
             &DIRECT,
-            &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co)],
+            &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co), LinearTexture::OVERRIDE],
             &[
-                x.buffer().as_entire_binding(),
+                wgpu::BindingResource::TextureView(x.view()),
                 wgpu::BindingResource::TextureView(self.packed.single().at.view()),
                 bias.as_entire_binding(),
                 y.buffer().as_entire_binding(),

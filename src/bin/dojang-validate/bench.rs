@@ -8,8 +8,9 @@
 
 use std::time::Instant;
 
+use dojang::cases::{self, ConvCase, DenseCase};
 use dojang::model::{Weights, zoo};
-use dojang::ops::{Conv2d, ConvWeight, Dense, DenseWeight, Padding, Pool2d, PoolKind, record_pool2d, roofline_gemm};
+use dojang::ops::{ConvWeight, Dense, DenseWeight, Pool2d, PoolKind, record_pool2d, roofline_gemm};
 use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
 use serde::Serialize;
 
@@ -93,7 +94,8 @@ fn time_launch(launch: &Launch, beside: &Launch) -> Result<Timed> {
 }
 
 /// A convolution of `xs` by `ws` with `attrs`, weights prepared.
-fn conv(gpu: &Gpu, beside: &Launch, xs: [usize; 4], ws: [usize; 4], attrs: Conv2d) -> Result<(Timed, Work, String)> {
+fn conv(gpu: &Gpu, beside: &Launch, c: &ConvCase) -> Result<(Timed, Work, String)> {
+    let (xs, ws, attrs) = (c.input, c.weight, c.attrs);
     let weight = ConvWeight::upload(gpu, &vec![0.01; ws.iter().product()], Some(&vec![0.0; ws[0]]), ws, attrs.groups)?;
     let geo = weight.geometry(&xs, &attrs)?;
     let x = Tensor::from_slice(gpu, &vec![0.5; xs.iter().product()], &xs)?;
@@ -103,7 +105,8 @@ fn conv(gpu: &Gpu, beside: &Launch, xs: [usize; 4], ws: [usize; 4], attrs: Conv2
 }
 
 /// A dense layer `inp` → `out` at `batch`, weights prepared: flops, and the weights streamed.
-fn dense(gpu: &Gpu, beside: &Launch, batch: usize, inp: usize, out: usize) -> Result<(Timed, Work, String)> {
+fn dense(gpu: &Gpu, beside: &Launch, c: &DenseCase) -> Result<(Timed, Work, String)> {
+    let (batch, inp, out) = (c.batch, c.in_features, c.out_features);
     let weight = DenseWeight::upload(gpu, &vec![0.01; inp * out], Some(&vec![0.0; out]), out, inp)?;
     let attrs = Dense { relu: true };
     let geo = weight.geometry(&[batch, inp], &attrs)?;
@@ -128,18 +131,14 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
 }
 
 fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, String)> {
-    let c = Conv2d::default().with_relu(true);
-    let pad = |p| c.with_padding(Padding::symmetric(p, p));
-    let conv = |xs, ws, attrs| conv(gpu, beside, xs, ws, attrs);
-    let dense = |batch, inp, out| dense(gpu, beside, batch, inp, out);
-    let model = |batch, devices| model(gpu, beside, batch, devices);
+    if let Some(c) = cases::bench_convs().iter().find(|c| c.name == name) {
+        return conv(gpu, beside, c);
+    }
+    if let Some(c) = cases::bench_dense().iter().find(|c| c.name == name) {
+        return dense(gpu, beside, c);
+    }
     match name {
         "roofline-gemm-1024" => Ok((time_launch(beside, beside)?, Work::Flops(ROOFLINE_FLOPS), "gemm-16x16".into())),
-        "alexnet-conv1" => conv([1, 3, 227, 227], [96, 3, 11, 11], c.with_stride(4, 4)),
-        "alexnet-conv2" => conv([1, 96, 27, 27], [256, 48, 5, 5], pad(2).with_groups(2)),
-        "alexnet-conv3" => conv([1, 256, 13, 13], [384, 256, 3, 3], pad(1)),
-        "alexnet-conv4" => conv([1, 384, 13, 13], [384, 192, 3, 3], pad(1).with_groups(2)),
-        "alexnet-conv5" => conv([1, 384, 13, 13], [256, 192, 3, 3], pad(1).with_groups(2)),
         "alexnet-pool1" => {
             let pool = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
             let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
@@ -148,18 +147,10 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
             let bytes = 4 * (x.len() + y.len()) as u64;
             Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
         }
-        "bottleneck-1x1-256-64" => conv([1, 256, 56, 56], [64, 256, 1, 1], c),
-        "bottleneck-1x1-64-256" => conv([1, 64, 56, 56], [256, 64, 1, 1], c),
-        "fc6-b1" => dense(1, 9216, 4096),
-        "fc7-b1" => dense(1, 4096, 4096),
-        "fc8-b1" => dense(1, 4096, 1000),
-        "fc6-b64" => dense(64, 9216, 4096),
-        "fc7-b64" => dense(64, 4096, 4096),
-        "fc8-b64" => dense(64, 4096, 1000),
-        "alexnet-b1" => model(1, 1),
-        "alexnet-b8" => model(8, 1),
-        "alexnet-b1-split2" => model(1, 2),
-        other => unreachable!("{other} is not a bench layer"),
+        "alexnet-b1" => model(gpu, beside, 1, 1),
+        "alexnet-b8" => model(gpu, beside, 8, 1),
+        "alexnet-b1-split2" => model(gpu, beside, 1, 2),
+        other => Err(dojang::Error::UnknownModel { name: other.to_string(), known: NAMES }),
     }
 }
 

@@ -1,0 +1,101 @@
+//! The autotuner: on first use of a shape class it times every candidate and keeps the
+//! fastest, in memory and in its cache file; a second device reading that file times
+//! nothing; with autotuning off, nothing is timed and each op takes its fixed default.
+
+mod common;
+
+use common::random;
+use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding};
+use dojang::{Autotune, Gpu, Tensor};
+
+/// A fresh device (its own tuner) with `mode`.
+fn device(mode: Autotune) -> Gpu {
+    let gpu = Gpu::with_adapter(None).expect("an adapter");
+    gpu.set_autotune(mode);
+    gpu
+}
+
+/// Runs a 3x3 convolution and a batched dense layer; returns what they recorded.
+fn run_layers(gpu: &Gpu) -> (String, String) {
+    let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1));
+    let weight = ConvWeight::upload(gpu, &random(32 * 16 * 9, 1), None, [32, 16, 3, 3], 1).unwrap();
+    let x = Tensor::from_slice(gpu, &random(16 * 20 * 20, 2), &[1, 16, 20, 20]).unwrap();
+    let y = Tensor::zeros(gpu, &[1, 32, 20, 20]).unwrap();
+    let conv = weight.record(&x, &y, &attrs).unwrap();
+    let dense = DenseWeight::upload(gpu, &random(40 * 24, 3), None, 40, 24).unwrap();
+    let x = Tensor::from_slice(gpu, &random(8 * 24, 4), &[8, 24]).unwrap();
+    let y = Tensor::zeros(gpu, &[8, 40]).unwrap();
+    let fc = dense.record(&x, &y, &Dense::default()).unwrap();
+    (conv.kernel().to_string(), fc.kernel().to_string())
+}
+
+#[test]
+fn winners_are_cached_per_adapter_and_reused() {
+    let dir = std::env::temp_dir().join(format!("dojang-autotune-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = dir.join("autotune.json");
+    let mode = Autotune::On { cache: Some(file.clone()) };
+
+    let first = device(mode.clone());
+    let chosen = run_layers(&first);
+    // Every candidate of both shape classes was timed once.
+    let geo =
+        Conv2d::default().with_padding(Padding::symmetric(1, 1)).geometry(&[1, 16, 20, 20], &[32, 16, 3, 3], None);
+    let conv_candidates = ConvKernel::candidates(&geo.unwrap()).len() as u64;
+    let dense_candidates =
+        DenseKernel::candidates(&Dense::default().geometry(&[8, 24], &[40, 24], None).unwrap()).len() as u64;
+    assert_eq!(first.autotune_trials(), conv_candidates + dense_candidates);
+    // The same shapes again on the same device: remembered.
+    assert_eq!(run_layers(&first), chosen);
+    assert_eq!(first.autotune_trials(), conv_candidates + dense_candidates);
+
+    // The file names the adapter, driver and crate version, and both winners.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let info = first.info();
+    assert!(text.contains(&info.name) && text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    assert!(text.contains(&chosen.0) && text.contains(&chosen.1), "{text}");
+
+    // A new device reading the file starts tuned.
+    let second = device(mode);
+    assert_eq!(run_layers(&second), chosen);
+    assert_eq!(second.autotune_trials(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn off_takes_the_fixed_default_and_times_nothing() {
+    let gpu = device(Autotune::Off);
+    let (conv, fc) = run_layers(&gpu);
+    assert_eq!(gpu.autotune_trials(), 0);
+    let geo =
+        Conv2d::default().with_padding(Padding::symmetric(1, 1)).geometry(&[1, 16, 20, 20], &[32, 16, 3, 3], None);
+    assert_eq!(conv, ConvKernel::candidates(&geo.unwrap())[0].name());
+    let dense_geo = Dense::default().geometry(&[8, 24], &[40, 24], None).unwrap();
+    assert_eq!(fc, DenseKernel::candidates(&dense_geo)[0].name());
+}
+
+#[test]
+fn the_environment_sets_the_mode() {
+    // DOJANG_AUTOTUNE_CACHE moves the file; DOJANG_AUTOTUNE=off writes none.
+    let dir = std::env::temp_dir().join(format!("dojang-autotune-env-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bench = |file: &std::path::Path, off: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dojang-validate"));
+        cmd.args(["bench", "--only", "alexnet-conv5", "--quiet"]).env("DOJANG_AUTOTUNE_CACHE", file);
+        if off {
+            cmd.env("DOJANG_AUTOTUNE", "off");
+        } else {
+            cmd.env_remove("DOJANG_AUTOTUNE");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let on = dir.join("on.json");
+    bench(&on, false);
+    let text = std::fs::read_to_string(&on).unwrap();
+    assert!(text.contains("conv2d k3x3"), "{text}");
+    let off = dir.join("off.json");
+    bench(&off, true);
+    assert!(!off.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -16,7 +16,10 @@ pub(crate) enum DeviceLayer {
         attrs: Conv2d,
         weight: ConvWeight,
     },
-    Dense(DenseWeight),
+    Dense {
+        weight: DenseWeight,
+        relu: bool,
+    },
     Pool(Pool2d),
     Lrn(Lrn),
     Relu,
@@ -29,8 +32,15 @@ pub(crate) enum DeviceLayer {
 }
 
 impl DeviceLayer {
-    /// Uploads `share` of layer `i` of `model` to `gpu`.
-    pub(crate) fn upload(gpu: &Gpu, model: &Model, i: usize, share: &Share, weights: &Weights) -> Result<DeviceLayer> {
+    /// Uploads `share` of layer `i` of `model` to `gpu`; `relu` fuses the ReLU that follows.
+    pub(crate) fn upload(
+        gpu: &Gpu,
+        model: &Model,
+        i: usize,
+        share: &Share,
+        weights: &Weights,
+        relu: bool,
+    ) -> Result<DeviceLayer> {
         let name = &model.layers()[i].name;
         let param = |suffix: &str, range: &std::ops::Range<usize>| -> Result<&[f32]> {
             let tensor = format!("{name}.{suffix}");
@@ -53,12 +63,14 @@ impl DeviceLayer {
                 let p = params(&share.params)?;
                 let shape = [p.weight_shape[0], p.weight_shape[1], p.weight_shape[2], p.weight_shape[3]];
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
-                DeviceLayer::Conv { attrs: *attrs, weight: ConvWeight::upload(gpu, w, Some(b), shape, attrs.groups)? }
+                let attrs = Conv2d { relu: attrs.relu || relu, ..*attrs };
+                DeviceLayer::Conv { attrs, weight: ConvWeight::upload(gpu, w, Some(b), shape, attrs.groups)? }
             }
             Op::Dense { .. } => {
                 let p = params(&share.params)?;
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
-                DeviceLayer::Dense(DenseWeight::upload(gpu, w, Some(b), p.weight_shape[0], p.weight_shape[1])?)
+                let weight = DenseWeight::upload(gpu, w, Some(b), p.weight_shape[0], p.weight_shape[1])?;
+                DeviceLayer::Dense { weight, relu }
             }
             Op::Lrn(l) => DeviceLayer::Lrn(*l),
             Op::Relu => DeviceLayer::Relu,
@@ -73,7 +85,7 @@ impl DeviceLayer {
     pub(crate) fn bytes(&self) -> u64 {
         match self {
             DeviceLayer::Conv { weight, .. } => weight.bytes(),
-            DeviceLayer::Dense(weight) => weight.bytes(),
+            DeviceLayer::Dense { weight, .. } => weight.bytes(),
             _ => 0,
         }
     }
@@ -83,7 +95,7 @@ impl DeviceLayer {
     pub(crate) fn record(&self, x: &Tensor, other: &Tensor, out: &Tensor) -> Result<Option<Launch>> {
         Ok(Some(match self {
             DeviceLayer::Conv { attrs, weight } => weight.record(x, out, attrs)?,
-            DeviceLayer::Dense(weight) => weight.record(x, out, &Dense::default())?,
+            DeviceLayer::Dense { weight, relu } => weight.record(x, out, &Dense { relu: *relu })?,
             DeviceLayer::Pool(p) => record_pool2d(x, out, p)?,
             DeviceLayer::Lrn(l) => record_lrn(x, out, l)?,
             DeviceLayer::Relu => record_relu(x, out)?,

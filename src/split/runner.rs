@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::model::{Model, Source, Weights};
+use crate::model::{Model, Op, Source, Weights};
 use crate::params::check_len;
 use crate::split::device_layer::DeviceLayer;
 use crate::split::exchange::{exchange, gather_output, take_block};
@@ -21,6 +21,8 @@ pub struct GpuModel {
     model: Model,
     gpus: Vec<Gpu>,
     placement: Placement,
+    /// fused[i]: layer i is a ReLU that runs inside layer i − 1 (a convolution or dense layer).
+    fused: Vec<bool>,
     /// layers[i][g]: layer i as device g runs it (None where it does not run there).
     layers: Vec<Vec<Option<DeviceLayer>>>,
     plans: HashMap<usize, Plan>,
@@ -40,10 +42,13 @@ pub(crate) struct Plan {
     readback: Vec<Option<wgpu::Buffer>>,
 }
 
-/// One layer of [`GpuModel::forward_report`].
+/// One layer of [`GpuModel::forward_report`] (or two: a ReLU runs inside the convolution or
+/// dense layer before it, and they report as one, `conv1+relu1`).
 #[derive(Clone, Debug)]
 pub struct LayerReport {
     pub name: String,
+    /// The model layer whose output this is (the last of the layers that ran).
+    pub layer: usize,
     /// Devices the layer ran on.
     pub devices: Vec<usize>,
     /// Time from the layer's start to the slowest device's finish, exchange included.
@@ -66,17 +71,28 @@ impl GpuModel {
     pub fn split(gpus: &[Gpu], model: &Model, weights: &Weights) -> Result<GpuModel> {
         weights.check(model)?;
         let placement = place(model, gpus.len())?;
+        let fused = fused_relus(model);
         let mut layers = Vec::with_capacity(model.layers().len());
         for (i, placed) in placement.layers().iter().enumerate() {
+            let relu = fused.get(i + 1).copied().unwrap_or(false);
             let per_device = placed
                 .shares
                 .iter()
                 .zip(gpus)
-                .map(|(share, gpu)| share.as_ref().map(|s| DeviceLayer::upload(gpu, model, i, s, weights)).transpose())
+                .map(|(share, gpu)| {
+                    share
+                        .as_ref()
+                        .map(|s| match fused[i] {
+                            true => Ok(DeviceLayer::View),
+                            false => DeviceLayer::upload(gpu, model, i, s, weights, relu),
+                        })
+                        .transpose()
+                })
                 .collect::<Result<Vec<_>>>()?;
             layers.push(per_device);
         }
-        Ok(GpuModel { model: model.clone(), gpus: gpus.to_vec(), placement, layers, plans: HashMap::new() })
+        let model = model.clone();
+        Ok(GpuModel { model, gpus: gpus.to_vec(), placement, fused, layers, plans: HashMap::new() })
     }
 
     /// The model.
@@ -220,13 +236,16 @@ impl GpuModel {
         }
         let mut pending: Vec<Vec<&Launch>> = vec![vec![]; n];
         let mut reports = Vec::new();
+        // A report row starts with a layer and ends after the ReLU fused into it, if any.
+        let (mut start, mut bytes) = (Instant::now(), 0u64);
         for (i, p) in self.placement.layers().iter().enumerate() {
-            let start = Instant::now();
-            let mut bytes = 0u64;
+            if !self.fused[i] {
+                (start, bytes) = (Instant::now(), 0);
+            }
             if matches!(p.gather, Gather::All | Gather::Root) {
                 // Submit every device's work before waiting on any.
                 self.submit(&mut pending)?;
-                bytes = exchange(plan, i, batch)?;
+                bytes += exchange(plan, i, batch)?;
             }
             for (g, launch) in plan.launches[i].iter().enumerate() {
                 pending[g].extend(launch);
@@ -234,7 +253,7 @@ impl GpuModel {
             if timed || i + 1 == plan.launches.len() {
                 self.submit(&mut pending)?;
             }
-            if timed {
+            if timed && !self.fused.get(i + 1).copied().unwrap_or(false) {
                 self.gpus.iter().try_for_each(Gpu::wait_idle)?;
                 reports.push(self.report(plan, i, batch, start.elapsed().as_secs_f64(), bytes)?);
             }
@@ -245,6 +264,7 @@ impl GpuModel {
                 gather_output(&plan.outputs[last], self.placement.layers()[last].output, batch, &plan.readback)?;
             reports.push(LayerReport {
                 name: self.model.layers()[last].name.clone(),
+                layer: last,
                 devices: self.placement.devices_of(last),
                 seconds: 0.0,
                 bytes_exchanged: 0,
@@ -268,8 +288,13 @@ impl GpuModel {
             .iter()
             .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
             .collect::<Result<_>>()?;
+        let name = match self.fused[i] {
+            true => format!("{}+{}", self.model.layers()[i - 1].name, self.model.layers()[i].name),
+            false => self.model.layers()[i].name.clone(),
+        };
         Ok(LayerReport {
-            name: self.model.layers()[i].name.clone(),
+            name,
+            layer: i,
             devices: self.placement.devices_of(i),
             seconds,
             bytes_exchanged: bytes,
@@ -277,4 +302,20 @@ impl GpuModel {
             output: gather_output(&plan.outputs[i], self.placement.layers()[i].output, batch, &staging)?,
         })
     }
+}
+
+/// Which layers are ReLUs that can run inside the layer before them: a convolution or dense
+/// layer whose output nothing else reads (an `Add` of the output before the ReLU would see it
+/// rectified).
+fn fused_relus(model: &Model) -> Vec<bool> {
+    let layers = model.layers();
+    let read_by_add = |i: usize| (0..layers.len()).any(|j| model.source_of(j) == Some(Source::Layer(i)));
+    (0..layers.len())
+        .map(|i| {
+            i > 0
+                && layers[i].op == Op::Relu
+                && matches!(layers[i - 1].op, Op::Conv2d { .. } | Op::Dense { .. })
+                && !read_by_add(i - 1)
+        })
+        .collect()
 }

@@ -1,24 +1,26 @@
-// elementwise.wgsl — y = a + b, y = max(a + b, 0), y = max(a, 0): the residual add and ReLU.
-// One invocation per element.
+// elementwise.wgsl — y = a + b, y = relu(a + b), y = relu(a): the residual add and ReLU, with
+// relu(v) = v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
+// One invocation per 4 elements: tensors are padded to whole vec4s, and on llvmpipe a vec4
+// load or store costs about what a scalar one does (each is a loop over the SIMD lanes).
 //
 // Bindings (group 0)              mirrors ELEMENTWISE in src/ops/elementwise.rs
-//   0 a  storage read        [len]
-//   1 b  storage read        [len] (unread when has_b = 0)
-//   2 y  storage read_write  [len]
+//   0 a  storage read        [ceil(len / 4)] vec4s
+//   1 b  storage read        [ceil(len / 4)] vec4s (unread when has_b = 0)
+//   2 y  storage read_write  [ceil(len / 4)] vec4s
 //   3 p  uniform             Params
-// Grid: 1-D over elements, folded into (x, y) when it passes the per-dimension limit.
+// Grid: 1-D over vec4s, folded into (x, y) when it passes the per-dimension limit.
 // Overrides: WG.
 
 struct Params {
-    len: u32, has_b: u32, relu: u32, _pad: u32,
+    vec4s: u32, has_b: u32, relu: u32, _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-override WG: u32 = 256u;
+override WG: u32 = 64u;
 
 @compute @workgroup_size(WG, 1, 1)
 fn elementwise(
@@ -27,7 +29,7 @@ fn elementwise(
     @builtin(local_invocation_index) lane: u32,
 ) {
     let i = (wid.x + wid.y * nwg.x) * WG + lane;
-    if (i >= p.len) {
+    if (i >= p.vec4s) {
         return;
     }
     var v = a[i];
@@ -35,7 +37,7 @@ fn elementwise(
         v += b[i];
     }
     if (p.relu != 0u) {
-        v = max(v, 0.0);
+        v = select(v, vec4<f32>(0.0), v < vec4<f32>(0.0));
     }
     y[i] = v;
 }

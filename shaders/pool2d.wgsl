@@ -4,11 +4,13 @@
 // or, with count_include_pad, by the window clipped to the padded input (PyTorch's rule).
 //
 // Bindings (group 0)              mirrors POOL in src/ops/pool2d.rs
-//   0 x  storage read        [N, C, H, W]
+//   0 x  texture_storage_2d<rgba32float, read>   [N, C, H, W] as a linear texture (a copy the
+//                            launch makes: texel reads are llvmpipe's fast path): word i in texel
+//                            (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 y  storage read_write  [N, C, OH, OW]
 //   2 p  uniform             Params (field order of Pool2dUniform in src/ops/pool2d.rs)
-// Grid: 1-D over outputs, folded into (x, y) when it passes the per-dimension limit.
-// Overrides: WG (invocations per workgroup).
+// Grid: x = output columns, y = output rows (8 x 8 to a workgroup), z = N·C planes.
+// Overrides: TEX_SHIFT.
 
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
@@ -17,31 +19,33 @@ struct Params {
     pad_bottom: u32, pad_right: u32, is_max: u32, count_include_pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-override WG: u32 = 64u;
+override TEX_SHIFT: u32;
+
+// Input word i, from the linear texture laid out by src/texture.rs.
+fn x_at(i: u32) -> f32 {
+    let t = i >> 2u;
+    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT))[i & 3u];
+}
 
 fn is_nan(v: f32) -> bool {
     // Bit test: compilers may fold `v != v` away under fast-math assumptions.
     return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
-@compute @workgroup_size(WG, 1, 1)
-fn pool2d(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let i = (wid.x + wid.y * nwg.x) * WG + lane;
-    let total = p.n * p.c * p.oh * p.ow;
-    if (i >= total) {
+@compute @workgroup_size(8, 8, 1)
+fn pool2d(@builtin(global_invocation_id) gid: vec3<u32>) {
+    // The grid is the output's (x, y, plane): no divisions, which llvmpipe runs lane by lane.
+    let ox = gid.x;
+    let oy = gid.y;
+    if (ox >= p.ow || oy >= p.oh) {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = (i / (p.ow * p.oh)) * p.h * p.w;
+    let i = (gid.z * p.oh + oy) * p.ow + ox;
+    let plane = gid.z * p.h * p.w;
 
     // Window in input coordinates, before and after clipping to the input.
     let y0 = i32(oy * p.stride_y) - i32(p.pad_top);
@@ -58,7 +62,7 @@ fn pool2d(
     var s = 0.0;
     for (var iy = ya; iy < yb; iy++) {
         for (var ix = xa; ix < xb; ix++) {
-            let v = x[plane + u32(iy) * p.w + u32(ix)];
+            let v = x_at(plane + u32(iy) * p.w + u32(ix));
             if (v > m || is_nan(v)) {
                 m = select(v, m, is_nan(m));
             }

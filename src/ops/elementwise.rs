@@ -21,7 +21,7 @@ pub(crate) const ELEMENTWISE: Kernel = Kernel {
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct ElementwiseUniform {
-    len: u32,
+    vec4s: u32,
     has_b: u32,
     relu: u32,
     _pad: u32,
@@ -61,15 +61,18 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Laun
         }
     }
     let gpu = a.gpu();
+    // Whole vec4s: the padding words of y are written too, with what the padding of a (and b)
+    // gives; they are never read as elements.
+    let vec4s = a.len().div_ceil(4);
     let params = ElementwiseUniform {
-        len: to_u32(op, "elements", a.len())?,
+        vec4s: to_u32(op, "elements", vec4s)?,
         has_b: b.is_some() as u32,
         relu: relu as u32,
         _pad: 0,
     };
-    let grid = fold_grid(blocks(a.len(), 256), max_groups(gpu));
+    let grid = fold_grid(blocks(vec4s, 64), max_groups(gpu));
     let b = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [a.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&ELEMENTWISE, &[("WG", 256)], &resources, bytemuck::bytes_of(&params), grid)?;
+    let d = gpu.dispatch(&ELEMENTWISE, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::new(gpu, op, vec![d]))
 }

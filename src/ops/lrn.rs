@@ -4,18 +4,19 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
 use crate::launch::Launch;
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
+use crate::ops::{blocks, check_output, check_same_device, to_u32};
 use crate::params::Lrn;
-use crate::pipeline::{Access, Kernel, fold_grid};
+use crate::pipeline::{Access, Kernel, Step};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 pub(crate) const LRN: Kernel = Kernel {
     name: "lrn",
     source: include_str!("../../shaders/lrn.wgsl"),
     entry: "lrn",
-    bindings: &[Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<LrnUniform>(),
-    overrides: &["WG"],
+    overrides: &["WG", "TEX_SHIFT"],
 };
 
 /// Field order matches `Params` in shaders/lrn.wgsl.
@@ -58,8 +59,10 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
         k: attrs.k,
     };
     let gpu = x.gpu();
-    let grid = fold_grid(blocks(x.len(), 64), max_groups(gpu));
-    let resources = [x.buffer().as_entire_binding(), y.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&LRN, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::new(gpu, OP, vec![d]))
+    let grid = [blocks(h * w, 64), params.channels_per_group, to_u32(OP, "images · groups", n * attrs.groups)?];
+    let staged = LinearTexture::zeros(gpu, OP, x.len())?;
+    let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
+    let d =
+        gpu.dispatch(&LRN, &[("WG", 64), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)?;
+    Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

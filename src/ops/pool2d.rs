@@ -4,18 +4,19 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
 use crate::launch::Launch;
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
+use crate::ops::{blocks, check_output, check_same_device, to_u32};
 use crate::params::{Pool2d, Pool2dGeometry, PoolKind, check_rank};
-use crate::pipeline::{Access, Kernel, fold_grid};
+use crate::pipeline::{Access, Kernel, Step};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 pub(crate) const POOL: Kernel = Kernel {
     name: "pool2d",
     source: include_str!("../../shaders/pool2d.wgsl"),
     entry: "pool2d",
-    bindings: &[Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Pool2dUniform>(),
-    overrides: &["WG"],
+    overrides: &["TEX_SHIFT"],
 };
 
 /// Field order matches `Params` in shaders/pool2d.wgsl.
@@ -88,8 +89,9 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
     check_output(OP, y, &geo.output_shape())?;
     let params = Pool2dUniform::new(&geo)?;
     let gpu = x.gpu();
-    let grid = fold_grid(blocks(y.len(), 64), max_groups(gpu));
-    let resources = [x.buffer().as_entire_binding(), y.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&POOL, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::new(gpu, OP, vec![d]))
+    let grid = [blocks(geo.ow, 8), blocks(geo.oh, 8), to_u32(OP, "images · channels", geo.n * geo.c)?];
+    let staged = LinearTexture::zeros(gpu, OP, x.len())?;
+    let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
+    let d = gpu.dispatch(&POOL, &[LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)?;
+    Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

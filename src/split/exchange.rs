@@ -7,17 +7,18 @@ use crate::split::placement::Spread;
 use crate::split::runner::Plan;
 use crate::tensor::Tensor;
 
-/// Assembles layer i's whole input on the devices that gather it. Returns the bytes read back
-/// plus the bytes sent.
+/// Assembles layer i's whole input on the devices that gather it, reading blocks back through
+/// the plan's staging buffers. Returns the bytes read back plus the bytes sent.
 pub(crate) fn exchange(plan: &Plan, i: usize, batch: usize) -> Result<u64> {
     let blocks = &plan.outputs[i - 1];
     let targets = &plan.gathered[i];
     let needed = |g: usize| targets.iter().enumerate().any(|(t, x)| x.is_some() && t != g);
     let parts: Vec<Option<Vec<f32>>> = blocks
         .iter()
+        .zip(&plan.exchange_staging[i])
         .enumerate()
-        .map(|(g, b)| match b {
-            Some(b) if needed(g) => b.download().map(Some),
+        .map(|(g, (b, staging))| match (b, staging) {
+            (Some(b), Some(staging)) if needed(g) => pollster::block_on(b.download_via(staging)).map(Some),
             _ => Ok(None),
         })
         .collect::<Result<_>>()?;

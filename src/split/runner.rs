@@ -37,6 +37,9 @@ pub(crate) struct Plan {
     pub(crate) gathered: Vec<Vec<Option<Tensor>>>,
     /// outputs[i][g]: layer i's output on device g (None where the layer does not run there).
     pub(crate) outputs: Vec<Vec<Option<Tensor>>>,
+    /// For layer i that gathers: per device, the host-readable buffer its block of the input
+    /// comes back through, made with the plan so that an exchange allocates nothing.
+    pub(crate) exchange_staging: Vec<Vec<Option<wgpu::Buffer>>>,
     launches: Vec<Vec<Option<Launch>>>,
     /// Per device: the host-readable buffer the last layer's output comes back through.
     readback: Vec<Option<wgpu::Buffer>>,
@@ -141,8 +144,15 @@ impl GpuModel {
         } else {
             vec![]
         };
-        let mut plan =
-            Plan { input_whole, input_block, gathered: vec![], outputs: vec![], launches: vec![], readback: vec![] };
+        let mut plan = Plan {
+            input_whole,
+            input_block,
+            gathered: vec![],
+            outputs: vec![],
+            exchange_staging: vec![],
+            launches: vec![],
+            readback: vec![],
+        };
         for (i, p) in placed.iter().enumerate() {
             let full_in = [&[batch], self.model.input_of(i)].concat();
             let (mut gathered, mut outs, mut launches) = (vec![], vec![], vec![]);
@@ -180,6 +190,14 @@ impl GpuModel {
                 outs.push(Some(out));
                 launches.push(launch);
             }
+            let staging = match (i, p.gather) {
+                (1.., Gather::All | Gather::Root) => plan.outputs[i - 1]
+                    .iter()
+                    .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
+                    .collect::<Result<_>>()?,
+                _ => vec![],
+            };
+            plan.exchange_staging.push(staging);
             plan.gathered.push(gathered);
             plan.outputs.push(outs);
             plan.launches.push(launches);

@@ -154,40 +154,14 @@ impl GpuModel {
             readback: vec![],
         };
         for (i, p) in placed.iter().enumerate() {
-            let full_in = [&[batch], self.model.input_of(i)].concat();
             let (mut gathered, mut outs, mut launches) = (vec![], vec![], vec![]);
             for (g, gpu) in self.gpus.iter().enumerate() {
-                let Some(layer) = &self.layers[i][g] else {
-                    gathered.push(None);
-                    outs.push(None);
-                    launches.push(None);
-                    continue;
-                };
-                let target = match p.gather {
-                    Gather::All => Some(Tensor::zeros(gpu, &full_in)?),
-                    Gather::Root if g == 0 => Some(Tensor::zeros(gpu, &full_in)?),
-                    _ => None,
-                };
-                let x = match (&target, p.gather) {
-                    (Some(t), _) => t.clone(),
-                    _ => self.input_on(&plan, i, g, p.gather)?,
-                };
-                let other = match self.model.source_of(i) {
-                    Some(Source::Layer(j)) => plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?,
-                    Some(Source::Input) => self.model_input_on(&plan, g, p.gather)?,
-                    None => x.clone(),
-                };
-                let shape = self.placement.device_shape(&self.model, i, batch);
-                let (out, launch) = match layer {
-                    DeviceLayer::View => (x.reshape(&shape)?, None),
-                    _ => {
-                        let out = Tensor::zeros(gpu, &shape)?;
-                        let launch = layer.record(&x, &other, &out)?;
-                        (out, launch)
-                    }
+                let (target, out, launch) = match &self.layers[i][g] {
+                    Some(layer) => self.plan_on(&plan, i, g, gpu, layer, batch)?,
+                    None => (None, None, None),
                 };
                 gathered.push(target);
-                outs.push(Some(out));
+                outs.push(out);
                 launches.push(launch);
             }
             let staging = match (i, p.gather) {
@@ -206,6 +180,42 @@ impl GpuModel {
         plan.readback =
             last.iter().map(|t| t.as_ref().map(Tensor::staging_buffer).transpose()).collect::<Result<_>>()?;
         Ok(plan)
+    }
+
+    /// Layer `i` on device `g` for `batch` images: the tensor it gathers its input into (if it
+    /// gathers), its output, and its recorded launch (none for a view).
+    fn plan_on(
+        &self,
+        plan: &Plan,
+        i: usize,
+        g: usize,
+        gpu: &Gpu,
+        layer: &DeviceLayer,
+        batch: usize,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Launch>)> {
+        let p = &self.placement.layers()[i];
+        let full_in = [&[batch], self.model.input_of(i)].concat();
+        let target = match p.gather {
+            Gather::All => Some(Tensor::zeros(gpu, &full_in)?),
+            Gather::Root if g == 0 => Some(Tensor::zeros(gpu, &full_in)?),
+            _ => None,
+        };
+        let x = match &target {
+            Some(t) => t.clone(),
+            None => self.input_on(plan, i, g, p.gather)?,
+        };
+        let other = match self.model.source_of(i) {
+            Some(Source::Layer(j)) => plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?,
+            Some(Source::Input) => self.model_input_on(plan, g, p.gather)?,
+            None => x.clone(),
+        };
+        let shape = self.placement.device_shape(&self.model, i, batch);
+        if let DeviceLayer::View = layer {
+            return Ok((target, Some(x.reshape(&shape)?), None));
+        }
+        let out = Tensor::zeros(gpu, &shape)?;
+        let launch = layer.record(&x, &other, &out)?;
+        Ok((target, Some(out), launch))
     }
 
     /// What layer `i` reads on device `g` when it gathers nothing: the previous layer's output

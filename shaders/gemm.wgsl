@@ -26,7 +26,7 @@
 // wrap from one row of tiles into the next, and none idles when the columns are few (13x13
 // images).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_LINEAR (0 or 1),
-// TEX_SHIFT (the linear texture's row width).
+// ALIGNED (0 or 1), TEX_SHIFT (the linear texture's row width).
 
 struct Params {
     m: u32, k: u32, cols: u32, pixels: u32,
@@ -45,6 +45,10 @@ override TN: u32 = 8u;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 1u;
 override B_LINEAR: u32 = 0u;
+// 1 when every image holds whole column tiles (P a multiple of TN): a tile's columns are then
+// consecutive words of y, and the per-column store path compiles away (an override, not a
+// uniform: the smaller code measured 30% faster on the 64→256 1x1).
+override ALIGNED: u32 = 0u;
 override TEX_SHIFT: u32 = 12u;
 
 // Where a tile's B texels are: column and row of texel (j, k) in the matrix layout, or, with
@@ -169,7 +173,7 @@ fn gemm(
     // once: divisions are lane-by-lane loops on llvmpipe), else one per column.
     var cols = Offsets(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
     var first = 0u;
-    if (p.pixels % TN == 0u) {
+    if (ALIGNED != 0u) {
         first = image * p.m_total * p.pixels + n0 % p.pixels;
     } else {
         cols = column_offsets(n0);
@@ -254,7 +258,7 @@ fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
     if (p.has_bias != 0u) {
         add = bias[channel];
     }
-    if (p.pixels % TN == 0u) {
+    if (ALIGNED != 0u) {
         let i = (first + channel * p.pixels) / 4u;
         store_vec(i, r.c0 + add);
         if (TN > 4u) {

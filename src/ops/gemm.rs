@@ -32,7 +32,7 @@ pub(crate) const GEMM: Kernel = Kernel {
     entry: "gemm",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<GemmUniform>(),
-    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_LINEAR", "TEX_SHIFT"],
+    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_LINEAR", "ALIGNED", "TEX_SHIFT"],
 };
 
 /// A register tile of the GEMM: `tm` rows (output channels) x `tn` columns (output pixels)
@@ -202,6 +202,7 @@ pub(crate) fn record_gemm(
         ("WG_X", wg_x),
         ("WG_Y", wg_y),
         ("B_LINEAR", linear),
+        ("ALIGNED", pixels.is_multiple_of(tile.tn as usize) as u32),
         LinearTexture::OVERRIDE,
     ];
     gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&params), grid)

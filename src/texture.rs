@@ -52,16 +52,7 @@ impl LinearTexture {
             });
         }
         gpu.scoped(op, || {
-            let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
-                label: Some("linear texture"),
-                size: wgpu::Extent3d { width: TEXTURE_WIDTH, height: rows.max(1) as u32, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::Rgba32Float,
-                usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
+            let texture = storage_texture(gpu, "linear texture", TEXTURE_WIDTH, rows.max(1) as u32);
             let view = texture.create_view(&Default::default());
             LinearTexture { texture, view, len, device: gpu.id() }
         })
@@ -127,16 +118,7 @@ impl MatrixTexture {
             }
         }
         gpu.scoped(op, || {
-            let texture = gpu.device().create_texture(&wgpu::TextureDescriptor {
-                label: Some(op),
-                size: wgpu::Extent3d { width: width as u32, height: rows as u32, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::Rgba32Float,
-                usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
+            let texture = storage_texture(gpu, op, width as u32, rows as u32);
             MatrixTexture { view: texture.create_view(&Default::default()), rows, cols, device: gpu.id() }
         })
     }
@@ -162,4 +144,19 @@ impl MatrixTexture {
         }
         Ok(())
     }
+}
+
+/// An rgba32float texture of `width` x `height` texels that kernels read and write as storage
+/// and copies fill.
+fn storage_texture(gpu: &Gpu, label: &str, width: u32, height: u32) -> wgpu::Texture {
+    gpu.device().create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba32Float,
+        usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    })
 }

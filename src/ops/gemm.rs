@@ -228,29 +228,15 @@ pub(crate) fn record_conv(
     let shape = (geo.n * pixels, pixels);
     let mut steps = vec![staged.copy_from(x)?];
     for band in &weight.bands {
-        if reads_input_directly(geo, tile) {
-            steps.push(Step::Dispatch(record_gemm(
-                weight,
-                band,
-                BOperand::Input(&staged),
-                y,
-                shape,
-                geo.attrs.relu,
-                tile,
-            )?));
+        let laid_out;
+        let b = if reads_input_directly(geo, tile) {
+            BOperand::Input(&staged)
         } else {
-            let b = windows(gpu, geo, band)?;
-            steps.push(Step::Dispatch(record_im2col(geo, x, &staged, band, &b)?));
-            steps.push(Step::Dispatch(record_gemm(
-                weight,
-                band,
-                BOperand::Windows(&b),
-                y,
-                shape,
-                geo.attrs.relu,
-                tile,
-            )?));
-        }
+            laid_out = windows(gpu, geo, band)?;
+            steps.push(Step::Dispatch(record_im2col(geo, x, &staged, band, &laid_out)?));
+            BOperand::Windows(&laid_out)
+        };
+        steps.push(Step::Dispatch(record_gemm(weight, band, b, y, shape, geo.attrs.relu, tile)?));
     }
     Ok(steps)
 }

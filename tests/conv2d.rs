@@ -319,3 +319,20 @@ fn the_context_stays_usable_after_errors() {
     }
     check("after errors", [1, 3, 9, 9], [4, 3, 3, 3], true, Conv2d::default(), ConvKernel::Auto);
 }
+
+#[test]
+fn reductions_past_a_texture_run_in_bands() {
+    // More weights per output channel than a texture has rows: the packed weight is cut into
+    // bands of whole input channels, and the GEMM adds band after band (bias with the first,
+    // ReLU with the last). The direct kernel reads one texture: it refuses, and Auto passes it
+    // over.
+    let rows = gpu().limits().max_texture_dimension_2d as usize;
+    let cin = rows / 9 + 7;
+    let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1)).with_relu(true);
+    let kernels = [ConvKernel::Auto, ConvKernel::Gemm(Tile { tm: 8, tn: 8 })];
+    check_kernels("banded 3x3", [1, cin, 3, 4], [6, cin, 3, 3], true, attrs, &kernels);
+    let (x, w) = tensors(&gpu(), &[1, cin, 3, 4], &[6, cin, 3, 3]);
+    let direct = ConvKernel::Direct { tile_co: 4, wg_x: 0, wg_y: 0 };
+    let e = conv2d_with(&x, &w, None, &attrs, direct).unwrap_err();
+    assert!(matches!(e, Error::Limit { op: "conv2d", .. }), "{e}");
+}

@@ -91,16 +91,8 @@ impl ConvWeight {
         if let Some(len) = b.map(Tensor::len).filter(|&l| l != shape[0]) {
             return Err(Error::BiasLength { op: OP, got: len, expected: shape[0] });
         }
-        let k = shape[1] * shape[2] * shape[3];
-        let packed = PackedWeight::zeros(w.gpu(), shape[0], k, groups, b.cloned())?;
-        if packed.bands.len() > 1 {
-            return Err(Error::Limit {
-                op: OP,
-                what: format!("a weight of {k} values per output channel (texture rows)"),
-                needed: k as u64,
-                limit: packed.bands[0].k as u64,
-            });
-        }
+        let taps = shape[2] * shape[3];
+        let packed = PackedWeight::zeros(w.gpu(), (shape[0], shape[1] * taps, groups), taps, b.cloned())?;
         packed.pack_rows(w, 0)?;
         Ok(ConvWeight { packed, shape })
     }
@@ -160,7 +152,7 @@ impl ConvWeight {
         const OP: &str = "conv2d";
         let geo = self.geometry(x.shape(), attrs)?;
         check_same_device(OP, &[("input", Some(x)), ("bias", self.packed.bias.as_ref()), ("output", Some(y))])?;
-        self.packed.single().at.check_on(x.gpu(), OP, "weight")?;
+        self.packed.first().at.check_on(x.gpu(), OP, "weight")?;
         check_output(OP, y, &geo.output_shape())?;
         let gpu = x.gpu();
         let steps = match kernel {
@@ -168,6 +160,15 @@ impl ConvWeight {
                 let candidates: Vec<_> = ConvKernel::candidates(&geo).into_iter().map(|k| (k.name(), k)).collect();
                 let chosen = choose(gpu, &shape_class(&geo), &candidates, |k| self.record_with(x, y, attrs, k))?;
                 return self.record_with(x, y, attrs, chosen);
+            }
+            ConvKernel::Direct { .. } if self.packed.bands.len() > 1 => {
+                // The direct kernel walks one texture; a reduction in bands is the GEMM's.
+                return Err(Error::Limit {
+                    op: OP,
+                    what: format!("the direct kernel over {} weights per output channel", self.packed.k),
+                    needed: self.packed.k as u64,
+                    limit: self.packed.first().k as u64,
+                });
             }
             ConvKernel::Direct { tile_co, wg_x, wg_y } => {
                 let staged = LinearTexture::zeros(gpu, OP, x.len())?;
@@ -222,7 +223,7 @@ impl ConvWeight {
             &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co), LinearTexture::OVERRIDE],
             &[
                 wgpu::BindingResource::TextureView(x.view()),
-                wgpu::BindingResource::TextureView(self.packed.single().at.view()),
+                wgpu::BindingResource::TextureView(self.packed.first().at.view()),
                 bias.as_entire_binding(),
                 y.buffer().as_entire_binding(),
             ],

@@ -103,7 +103,7 @@ impl DenseWeight {
         if let Some(len) = b.map(Tensor::len).filter(|&l| l != out) {
             return Err(Error::BiasLength { op: "dense", got: len, expected: out });
         }
-        let packed = PackedWeight::zeros(w.gpu(), out, inp, 1, b.cloned())?;
+        let packed = PackedWeight::zeros(w.gpu(), (out, inp, 1), 4, b.cloned())?;
         packed.pack_rows(w, 0)?;
         Ok(DenseWeight { packed })
     }
@@ -133,7 +133,7 @@ impl DenseWeight {
             });
         }
         let bias = b.map(|b| Tensor::from_slice(gpu, b, &[out_features])).transpose()?;
-        let packed = PackedWeight::zeros(gpu, out_features, in_features, 1, bias)?;
+        let packed = PackedWeight::zeros(gpu, (out_features, in_features, 1), 4, bias)?;
         for start in (0..out_features).step_by(rows_per_slice) {
             let rows = rows_per_slice.min(out_features - start);
             let slice = &w[start * in_features..(start + rows) * in_features];

@@ -244,10 +244,10 @@ pub(crate) fn record_conv(
 /// The adapter's yardstick: a plain `n`³ GEMM with the 16x16 tile over operands already laid
 /// out in textures (zeros), recorded into a fresh output. Benchmarks time it beside the layers.
 pub fn roofline_gemm(gpu: &Gpu, n: usize) -> Result<Launch> {
-    let weight = PackedWeight::zeros(gpu, n, n, 1, None)?;
+    let weight = PackedWeight::zeros(gpu, (n, n, 1), 4, None)?;
     let b = MatrixTexture::zeros(gpu, "gemm", n, n)?;
     let y = Tensor::zeros(gpu, &[1, n, n])?;
-    let band = weight.single();
+    let band = weight.first();
     let d = record_gemm(&weight, band, BOperand::Windows(&b), &y, (n, n), false, Tile { tm: 16, tn: 16 })?;
     Ok(Launch::new(gpu, "gemm", vec![d]))
 }

@@ -3,9 +3,10 @@
 //! rows of 4 output channels to a texel — the Aᵀ operand of the GEMM, 4 channels per load
 //! for the direct convolution, a streaming row per k for the batch-1 dense kernel.
 //!
-//! A texture holds at most `max_texture_dimension_2d` rows, so a dense weight with more input
-//! features is cut into bands of K (each its own texture); kernels run band after band,
-//! accumulating into the output. Convolutions take one band.
+//! A texture holds at most `max_texture_dimension_2d` rows, so a weight with a longer
+//! reduction is cut into bands of K (each its own texture, whole input channels of a
+//! convolution); the GEMM and the batch-1 dense kernel run band after band, accumulating into
+//! the output. Grouped weights take one band.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -59,10 +60,16 @@ struct PackUniform {
 
 impl PackedWeight {
     /// An empty packed weight of `cout` x `k` in `groups` groups, to be filled by
-    /// [`PackedWeight::pack_rows`]. Only ungrouped weights may take several bands.
-    pub(crate) fn zeros(gpu: &Gpu, cout: usize, k: usize, groups: usize, bias: Option<Tensor>) -> Result<PackedWeight> {
-        let max = gpu.limits().max_texture_dimension_2d as usize / 4 * 4;
-        if groups > 1 && k > max {
+    /// [`PackedWeight::pack_rows`]. Only ungrouped weights may take several bands, each a whole
+    /// number of `unit`s of K (a convolution's KH·KW taps: whole input channels).
+    pub(crate) fn zeros(
+        gpu: &Gpu,
+        (cout, k, groups): (usize, usize, usize),
+        unit: usize,
+        bias: Option<Tensor>,
+    ) -> Result<PackedWeight> {
+        let max = gpu.limits().max_texture_dimension_2d as usize / 4 * 4 / unit * unit;
+        if (groups > 1 && k > max) || max == 0 {
             return Err(Error::Limit {
                 op: "weight",
                 what: format!("a grouped weight of {k} values per output channel (texture rows)"),
@@ -72,7 +79,7 @@ impl PackedWeight {
         }
         let m_blocks = (cout / groups).div_ceil(TILE_COLS) * TILE_COLS / 4;
         let bands = (0..k)
-            .step_by(max.max(4))
+            .step_by(max)
             .map(|k0| {
                 let kb = max.min(k - k0);
                 let at = MatrixTexture::zeros(gpu, "weight", kb.next_multiple_of(4), groups * m_blocks * 4)?;
@@ -120,8 +127,8 @@ impl PackedWeight {
         4 * (texels + self.bias.as_ref().map_or(0, Tensor::len)) as u64
     }
 
-    /// The only band of a weight that has one (every convolution's).
-    pub(crate) fn single(&self) -> &Band {
+    /// The first band: the only one of a weight whose reduction fits a texture.
+    pub(crate) fn first(&self) -> &Band {
         &self.bands[0]
     }
 }

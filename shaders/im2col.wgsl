@@ -122,3 +122,28 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
 }
+
+// The input of a dense layer (the 1x1 convolution of 1x1 images, x [N, F]) as the B operand:
+// b[f − c0, n] = x[n, f], a 4 x 4 block per invocation — 4 texel loads, a transpose in
+// registers, 4 texel stores — where the general entry would load each value alone. F is a
+// multiple of 4 (a sample's 4 features are one texel). Grid: x = blocks of 4 samples, y =
+// blocks of 4 rows of the band.
+@compute @workgroup_size(WG, 1, 1)
+fn im2col_dense(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let n0 = 4u * gid.x;
+    let f0 = 4u * gid.y;
+    if (n0 >= p.cols || f0 >= p.channels) {
+        return;
+    }
+    let first = i32((n0 * p.cin + p.c0 + f0) / 4u);
+    let step = i32(p.cin / 4u);
+    let zero = vec4<f32>(0.0);
+    let r0 = texel(first);
+    let r1 = select(zero, texel(first + step), n0 + 1u < p.cols);
+    let r2 = select(zero, texel(first + 2 * step), n0 + 2u < p.cols);
+    let r3 = select(zero, texel(first + 3 * step), n0 + 3u < p.cols);
+    textureStore(b, vec2<u32>(gid.x, f0), vec4<f32>(r0.x, r1.x, r2.x, r3.x));
+    textureStore(b, vec2<u32>(gid.x, f0 + 1u), vec4<f32>(r0.y, r1.y, r2.y, r3.y));
+    textureStore(b, vec2<u32>(gid.x, f0 + 2u), vec4<f32>(r0.z, r1.z, r2.z, r3.z));
+    textureStore(b, vec2<u32>(gid.x, f0 + 3u), vec4<f32>(r0.w, r1.w, r2.w, r3.w));
+}

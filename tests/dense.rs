@@ -60,8 +60,10 @@ fn features_past_a_texture_run_in_bands() {
     // More input features than a texture has rows: the weight is held in bands of K, and both
     // kernels add band after band (bias with the first, ReLU with the last).
     let rows = gpu().limits().max_texture_dimension_2d as usize;
+    // Features a multiple of 4 take the 4 x 4 transposing im2col, the others the general one.
     for (n, kernel) in [(1, DenseKernel::Gemv { tm: 4 }), (3, DenseKernel::Gemm(Tile { tm: 8, tn: 4 }))] {
         check("banded", n, rows + 6, 9, true, true, kernel);
+        check("banded, features a multiple of 4", n, rows + 8, 9, true, true, kernel);
     }
 }
 

@@ -25,6 +25,16 @@ pub(crate) const IM2COL: Kernel = Kernel {
     overrides: &["WG", "TEX_SHIFT"],
 };
 
+/// Lays out a dense layer's input as the B operand, 4 x 4 at a time.
+pub(crate) const IM2COL_DENSE: Kernel = Kernel {
+    name: "im2col",
+    source: include_str!("../../shaders/im2col.wgsl"),
+    entry: "im2col_dense",
+    bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
+    uniform_size: size_of::<Im2colUniform>(),
+    overrides: &["WG", "TEX_SHIFT"],
+};
+
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
@@ -112,10 +122,14 @@ pub(crate) fn record_im2col(
         channels: u("input channels", channels)?,
         _pad: [0; 2],
     };
-    let grid = [blocks(geo.n * geo.oh * geo.ow, 4 * 64), params.channels, 1];
     let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(b.view())];
-    let overrides = [("WG", 64), LinearTexture::OVERRIDE];
-    gpu.dispatch(&IM2COL, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+    // A dense layer's input (1x1 images, 4 features to a texel) transposes 4 x 4 at a time.
+    let dense = geo.h == 1 && geo.w == 1 && geo.kh == 1 && geo.kw == 1 && geo.cin.is_multiple_of(4) && a.groups == 1;
+    let (kernel, grid, wg) = match dense {
+        true => (&IM2COL_DENSE, [blocks(geo.n, 4 * 8), params.channels.div_ceil(4), 1], 8),
+        false => (&IM2COL, [blocks(geo.n * geo.oh * geo.ow, 4 * 64), params.channels, 1], 64),
+    };
+    gpu.dispatch(kernel, &[("WG", wg), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)
 }
 
 /// Field order matches `Params` in shaders/gemm.wgsl.

@@ -38,6 +38,7 @@ pub const KERNELS: &[&Kernel] = &[
     &conv2d::DIRECT,
     &packed::PACK,
     &gemm::IM2COL,
+    &gemm::IM2COL_DENSE,
     &gemm::GEMM,
     &dense::GEMV,
     &pool2d::POOL,

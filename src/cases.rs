@@ -175,6 +175,11 @@ pub fn lrn() -> Vec<LrnCase> {
         case("alexnet lrn1, groups 2", [1, 96, 55, 55], Lrn::alexnet().with_groups(2)),
         case("alexnet lrn2, batch 3", [3, 256, 13, 13], Lrn::alexnet()),
         case("odd channels, size 3", [2, 7, 5, 9], Lrn { size: 3, alpha: 0.5, beta: 0.6, k: 1.0, groups: 1 }),
+        case(
+            "channels across walks of 16, size 7",
+            [2, 37, 4, 3],
+            Lrn { size: 7, alpha: 1.5, beta: 0.75, k: 2.0, groups: 1 },
+        ),
         case("window wider than a group", [1, 6, 3, 3], Lrn { size: 7, alpha: 2.0, beta: 0.75, k: 1.0, groups: 3 }),
     ]
 }

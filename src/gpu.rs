@@ -12,6 +12,7 @@ use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Dispatch, Kernel, Pipeline, PipelineCache, Step};
+use crate::timestamps::Timestamps;
 use crate::tune::{Autotune, Tuner};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -58,6 +59,8 @@ struct Inner {
     /// Bound where a kernel's optional input (a bias) is absent.
     placeholder: wgpu::Buffer,
     tuner: Tuner,
+    /// Where the adapter has timestamp queries; locked for a timed submission's whole run.
+    timestamps: Option<Mutex<Timestamps>>,
 }
 
 impl Gpu {
@@ -93,9 +96,10 @@ impl Gpu {
         let info = adapter.get_info();
         // The adapter's own limits: lavapipe's 128 MiB bindings, not wgpu's defaults.
         let limits = adapter.limits();
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("dojang"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -117,6 +121,8 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let tuner = Tuner::new(Autotune::from_env(), &info);
+        let timestamps =
+            features.contains(wgpu::Features::TIMESTAMP_QUERY).then(|| Mutex::new(Timestamps::new(&device, &queue)));
         Ok(Gpu {
             inner: Arc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -128,6 +134,7 @@ impl Gpu {
                 lost,
                 placeholder,
                 tuner,
+                timestamps,
             }),
         })
     }
@@ -265,31 +272,81 @@ impl Gpu {
         Ok(Dispatch { pipeline, bind_group, workgroups })
     }
 
-    /// Submits `steps` in order as one command buffer, without waiting: runs of launches in
-    /// compute passes, copies between them.
+    /// Submits `steps` in order as one command buffer, without waiting.
     pub(crate) fn submit<'a>(
         &self,
         label: &str,
         steps: impl IntoIterator<Item = &'a Step>,
     ) -> Result<wgpu::SubmissionIndex> {
-        let device = &self.inner.device;
         self.scoped(label, || {
-            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-            let mut steps = steps.into_iter().peekable();
-            while steps.peek().is_some() {
-                let mut pass = encoder
-                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None })
-                    .forget_lifetime();
-                while let Some(Step::Dispatch(d)) = steps.next_if(|s| matches!(s, Step::Dispatch(_))) {
-                    d.record(&mut pass);
-                }
-                drop(pass);
-                while let Some(copy) = steps.next_if(|s| !matches!(s, Step::Dispatch(_))) {
-                    copy.encode_copy(&mut encoder);
-                }
-            }
+            let mut encoder =
+                self.inner.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+            encode(&mut encoder, label, steps);
             self.inner.queue.submit([encoder.finish()])
         })
+    }
+
+    /// True when the device can time its work itself (timestamp queries), so that
+    /// [`Gpu::submit_timed`] reports GPU time rather than the wall clock.
+    pub fn has_timestamps(&self) -> bool {
+        self.inner.timestamps.is_some()
+    }
+
+    /// Submits `steps` as [`Gpu::submit`] does, timed: [`Gpu::finish_timing`] waits for them
+    /// and returns the seconds they took on the device, between timestamps written before and
+    /// after them, or where the adapter has none, the wall clock from submission to finish.
+    pub(crate) fn submit_timed<'a>(
+        &self,
+        label: &str,
+        steps: impl IntoIterator<Item = &'a Step>,
+    ) -> Result<Timing<'_>> {
+        let Some(timestamps) = &self.inner.timestamps else {
+            let start = std::time::Instant::now();
+            return Ok(Timing::Wall(start, self.submit(label, steps)?));
+        };
+        let timestamps = timestamps.lock();
+        self.scoped(label, || {
+            let mut encoder =
+                self.inner.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+            timestamps.mark(&mut encoder, 0);
+            encode(&mut encoder, label, steps);
+            timestamps.mark(&mut encoder, 1);
+            timestamps.resolve(&mut encoder);
+            self.inner.queue.submit([encoder.finish()]);
+        })?;
+        Ok(Timing::Timestamps(timestamps))
+    }
+
+    /// Waits for a timed submission: its seconds on the device.
+    pub(crate) fn finish_timing(&self, label: &str, timing: Timing<'_>) -> Result<f64> {
+        match timing {
+            Timing::Wall(start, index) => {
+                self.wait(label, Some(index))?;
+                Ok(start.elapsed().as_secs_f64())
+            }
+            Timing::Timestamps(t) => {
+                let bytes = pollster::block_on(self.read_mapped(label, &t.readback, Timestamps::BYTES))?;
+                Ok(t.seconds(&bytes))
+            }
+        }
+    }
+
+    /// Maps `buffer` (host-readable, its copies already submitted), waits until it is mapped,
+    /// and copies its first `bytes` out.
+    pub(crate) async fn read_mapped(&self, label: &str, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        buffer.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        self.wait(label, None)?;
+        match receiver.receive().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::Map(e.to_string())),
+            None => return Err(Error::Map("the map callback never ran".into())),
+        }
+        let data = buffer.slice(..bytes).get_mapped_range().map_err(|e| Error::Map(e.to_string()))?.to_vec();
+        buffer.unmap();
+        Ok(data)
     }
 
     /// Blocks until the submission (or all work, with `None`) has finished.
@@ -306,6 +363,30 @@ impl Gpu {
     /// downloads do); call this to time them or to bound the work in flight.
     pub fn wait_idle(&self) -> Result<()> {
         self.wait("wait_idle", None)
+    }
+}
+
+/// A submission being timed (see [`Gpu::submit_timed`]).
+pub(crate) enum Timing<'a> {
+    Wall(std::time::Instant, wgpu::SubmissionIndex),
+    /// The device's timestamps, held until they are read back.
+    Timestamps(parking_lot::MutexGuard<'a, Timestamps>),
+}
+
+/// Records `steps` in order: runs of launches in compute passes, copies between them.
+fn encode<'a>(encoder: &mut wgpu::CommandEncoder, label: &str, steps: impl IntoIterator<Item = &'a Step>) {
+    let mut steps = steps.into_iter().peekable();
+    while steps.peek().is_some() {
+        let mut pass = encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None })
+            .forget_lifetime();
+        while let Some(Step::Dispatch(d)) = steps.next_if(|s| matches!(s, Step::Dispatch(_))) {
+            d.record(&mut pass);
+        }
+        drop(pass);
+        while let Some(copy) = steps.next_if(|s| !matches!(s, Step::Dispatch(_))) {
+            copy.encode_copy(encoder);
+        }
     }
 }
 

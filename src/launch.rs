@@ -23,7 +23,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Timing};
 use crate::pipeline::{Dispatch, Step};
 
 /// Recorded kernel launches on one device, run in order.
@@ -56,6 +56,14 @@ impl Launch {
     /// Enqueues the launches as one command buffer and returns without waiting.
     pub fn run(&self) -> Result<()> {
         self.gpu.submit(self.label, &self.steps).map(|_| ())
+    }
+
+    /// Runs the launches, waits for them, and returns the seconds they took on the device:
+    /// between GPU timestamps where the adapter has them ([`Gpu::has_timestamps`]), else the
+    /// wall clock from submission to finish.
+    pub fn time(&self) -> Result<f64> {
+        let timing = self.gpu.submit_timed(self.label, &self.steps)?;
+        self.gpu.finish_timing(self.label, timing)
     }
 
     /// These launches, then `next`'s: one recording, run as one command buffer.
@@ -91,6 +99,15 @@ impl Launch {
     /// Submits several recordings of one device as one command buffer, without waiting.
     pub(crate) fn submit_all<'a>(gpu: &Gpu, label: &str, launches: impl IntoIterator<Item = &'a Launch>) -> Result<()> {
         gpu.submit(label, launches.into_iter().flat_map(|l| &l.steps)).map(|_| ())
+    }
+
+    /// Like [`Launch::submit_all`], timed (see [`Launch::time`] and [`Gpu::finish_timing`]).
+    pub(crate) fn submit_all_timed<'g, 'a>(
+        gpu: &'g Gpu,
+        label: &str,
+        launches: impl IntoIterator<Item = &'a Launch>,
+    ) -> Result<Timing<'g>> {
+        gpu.submit_timed(label, launches.into_iter().flat_map(|l| &l.steps))
     }
 }
 

@@ -39,6 +39,7 @@ pub mod reference;
 pub mod split;
 pub mod tensor;
 mod texture;
+mod timestamps;
 pub mod tolerance;
 mod tune;
 

@@ -150,23 +150,8 @@ impl Tensor {
             encoder.copy_buffer_to_buffer(&self.buffer, 0, staging, 0, bytes);
             gpu.queue().submit([encoder.finish()]);
         })?;
-        // Map, poll until the callback has fired, copy out, drop the view, unmap.
-        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
-        staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = sender.send(r);
-        });
-        gpu.wait("download", None)?;
-        match receiver.receive().await {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(Error::Map(e.to_string())),
-            None => return Err(Error::Map("the map callback never ran".into())),
-        }
-        let data = {
-            let view = staging.slice(..bytes).get_mapped_range().map_err(|e| Error::Map(e.to_string()))?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        staging.unmap();
-        Ok(data)
+        let bytes = gpu.read_mapped("download", staging, bytes).await?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     /// Fails unless the tensor lives on `gpu`.

@@ -85,3 +85,20 @@ fn recording_checks_outputs_and_devices() {
     let e = here.then(record_relu(&there, &Tensor::zeros(&other, &XS).unwrap()).unwrap()).unwrap_err();
     assert!(matches!(e, Error::WrongDevice { op: "launch", .. }), "{e}");
 }
+
+#[test]
+fn a_launch_times_itself_within_the_wall_clock() {
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &random(1 << 20, 3), &[1 << 20]).unwrap();
+    let y = Tensor::zeros(&gpu, &[1 << 20]).unwrap();
+    let launch = record_relu(&x, &y).unwrap();
+    launch.time().unwrap(); // builds nothing new, but warms the caches
+    let start = std::time::Instant::now();
+    let seconds = launch.time().unwrap();
+    let wall = start.elapsed().as_secs_f64();
+    // GPU timestamps lie inside the call; without them the time is the call's wall clock.
+    assert!(seconds > 0.0 && seconds <= wall, "timed {seconds} s in a call of {wall} s");
+    // It ran: the output is the rectified input.
+    let expected: Vec<f32> = x.download().unwrap().iter().map(|v| v.max(0.0)).collect();
+    assert_eq!(y.download().unwrap(), expected);
+}

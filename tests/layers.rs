@@ -2,7 +2,7 @@
 //! that the definition of correctness (`reference`) builds on the op parameters alone and
 //! nothing low imports anything high:
 //!
-//! error → params → reference, pipeline, tune → gpu → tensor → launch, texture → ops → model → split
+//! error → params → reference, pipeline, timestamps, tune → gpu → tensor → launch, texture → ops → model → split
 //!
 //! (`tolerance` and `cases` are leaves beside them.) No GPU needed.
 
@@ -17,6 +17,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("cases", 2),
     ("reference", 2),
     ("pipeline", 2),
+    ("timestamps", 2),
     ("tune", 2),
     ("gpu", 3),
     ("tensor", 4),

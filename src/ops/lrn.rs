@@ -19,6 +19,9 @@ pub(crate) const LRN: Kernel = Kernel {
     overrides: &["WG", "TEX_SHIFT"],
 };
 
+/// Channels one invocation walks (`CHUNK` in shaders/lrn.wgsl).
+const LRN_CHUNK: usize = 16;
+
 /// Field order matches `Params` in shaders/lrn.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -59,7 +62,8 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
         k: attrs.k,
     };
     let gpu = x.gpu();
-    let grid = [blocks(h * w, 64), params.channels_per_group, to_u32(OP, "images · groups", n * attrs.groups)?];
+    let chunks = blocks(geo.channels_per_group(), LRN_CHUNK);
+    let grid = [blocks(h * w, 64), chunks, to_u32(OP, "images · groups", n * attrs.groups)?];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
     let d =

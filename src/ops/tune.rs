@@ -1,8 +1,6 @@
 //! Choosing among candidate kernels by timing them on the device: once per shape class, on
 //! first use, the winner remembered by the device's tuner (`src/tune.rs`).
 
-use std::time::Instant;
-
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
@@ -19,7 +17,7 @@ pub(crate) fn class(n: usize) -> usize {
 /// The candidate to run for shape class `key`: the remembered winner, or the first (the fixed
 /// default) with autotuning off, or else the fastest of `candidates` as `record` launches them
 /// on the real tensors. Each is run once to build its pipelines, then all are timed in turn,
-/// round after round (wall clock from submit to completion), and each keeps its best round:
+/// round after round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its best round:
 /// interleaving gives them the same share of a machine whose speed drifts. A candidate that
 /// cannot be recorded for this shape is passed over.
 pub(crate) fn choose<K: Copy>(
@@ -54,10 +52,7 @@ pub(crate) fn choose<K: Copy>(
     gpu.wait_idle()?;
     for _ in 0..ROUNDS {
         for (_, _, launch, best) in &mut runnable {
-            let start = Instant::now();
-            launch.run()?;
-            gpu.wait_idle()?;
-            *best = best.min(start.elapsed().as_secs_f64());
+            *best = best.min(launch.time()?);
         }
     }
     let winner = runnable.iter().min_by(|a, b| a.3.total_cmp(&b.3));

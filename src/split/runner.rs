@@ -56,6 +56,9 @@ pub struct LayerReport {
     pub devices: Vec<usize>,
     /// Time from the layer's start to the slowest device's finish, exchange included.
     pub seconds: f64,
+    /// The slowest device's time running the layer's kernels: GPU timestamps where the
+    /// adapter has them ([`Gpu::has_timestamps`]), else the wall clock of its submission.
+    pub gpu_seconds: f64,
     /// Bytes read back from devices plus bytes sent to them before the layer ran.
     pub bytes_exchanged: u64,
     /// `[N, …]` output shape of the whole layer.
@@ -265,10 +268,10 @@ impl GpuModel {
         let mut pending: Vec<Vec<&Launch>> = vec![vec![]; n];
         let mut reports = Vec::new();
         // A report row starts with a layer and ends after the ReLU fused into it, if any.
-        let (mut start, mut bytes) = (Instant::now(), 0u64);
+        let (mut start, mut bytes, mut gpu_seconds) = (Instant::now(), 0u64, 0.0);
         for (i, p) in self.placement.layers().iter().enumerate() {
             if !self.fused[i] {
-                (start, bytes) = (Instant::now(), 0);
+                (start, bytes, gpu_seconds) = (Instant::now(), 0, 0.0);
             }
             if matches!(p.gather, Gather::All | Gather::Root) {
                 // Submit every device's work before waiting on any.
@@ -278,12 +281,14 @@ impl GpuModel {
             for (g, launch) in plan.launches[i].iter().enumerate() {
                 pending[g].extend(launch);
             }
-            if timed || i + 1 == plan.launches.len() {
+            if timed {
+                gpu_seconds += self.time(&mut pending)?;
+            } else if i + 1 == plan.launches.len() {
                 self.submit(&mut pending)?;
             }
             if timed && !self.fused.get(i + 1).copied().unwrap_or(false) {
-                self.gpus.iter().try_for_each(Gpu::wait_idle)?;
-                reports.push(self.report(plan, i, batch, start.elapsed().as_secs_f64(), bytes)?);
+                let seconds = start.elapsed().as_secs_f64();
+                reports.push(self.report(plan, i, batch, [seconds, gpu_seconds], bytes)?);
             }
         }
         if !timed {
@@ -295,6 +300,7 @@ impl GpuModel {
                 layer: last,
                 devices: self.placement.devices_of(last),
                 seconds: 0.0,
+                gpu_seconds: 0.0,
                 bytes_exchanged: 0,
                 shape: [&[batch], self.model.output_of(last)].concat(),
                 output,
@@ -310,8 +316,28 @@ impl GpuModel {
         Ok(())
     }
 
-    /// Layer `i`'s report, its output gathered from the devices.
-    fn report(&self, plan: &Plan, i: usize, batch: usize, seconds: f64, bytes: u64) -> Result<LayerReport> {
+    /// Runs each device's pending launches, all submitted before any is waited on: the
+    /// slowest device's seconds.
+    fn time(&self, pending: &mut [Vec<&Launch>]) -> Result<f64> {
+        let timings = (self.gpus.iter().zip(pending))
+            .map(|(gpu, launches)| Launch::submit_all_timed(gpu, "forward", std::mem::take(launches)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut slowest: f64 = 0.0;
+        for (gpu, timing) in self.gpus.iter().zip(timings) {
+            slowest = slowest.max(gpu.finish_timing("forward", timing)?);
+        }
+        Ok(slowest)
+    }
+
+    /// Layer `i`'s report (wall and device seconds), its output gathered from the devices.
+    fn report(
+        &self,
+        plan: &Plan,
+        i: usize,
+        batch: usize,
+        [seconds, gpu_seconds]: [f64; 2],
+        bytes: u64,
+    ) -> Result<LayerReport> {
         let staging: Vec<_> = plan.outputs[i]
             .iter()
             .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
@@ -325,6 +351,7 @@ impl GpuModel {
             layer: i,
             devices: self.placement.devices_of(i),
             seconds,
+            gpu_seconds,
             bytes_exchanged: bytes,
             shape: [&[batch], self.model.output_of(i)].concat(),
             output: gather_output(&plan.outputs[i], self.placement.layers()[i].output, batch, &staging)?,

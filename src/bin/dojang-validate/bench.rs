@@ -4,13 +4,15 @@
 //!
 //! A shared machine's speed drifts by tens of percent over seconds, so each layer's runs
 //! alternate with runs of the yardstick, and its share of the roofline compares the two
-//! medians of the same stretch of time.
+//! medians of the same stretch of time. Layers are timed on the device (GPU timestamps where
+//! the adapter has them); whole models by the wall clock of `forward`, upload and download
+//! included.
 
 use std::time::Instant;
 
 use dojang::cases::{self, ConvCase, DenseCase};
 use dojang::model::{Weights, zoo};
-use dojang::ops::{ConvWeight, Dense, DenseWeight, Pool2d, PoolKind, record_pool2d, roofline_gemm};
+use dojang::ops::{ConvWeight, Dense, DenseWeight, Lrn, Pool2d, PoolKind, record_lrn, record_pool2d, roofline_gemm};
 use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
 use serde::Serialize;
 
@@ -37,6 +39,7 @@ pub const NAMES: &[&str] = &[
     "alexnet-conv4",
     "alexnet-conv5",
     "alexnet-pool1",
+    "alexnet-lrn1",
     "bottleneck-1x1-256-64",
     "bottleneck-1x1-64-256",
     "fc6-b1",
@@ -57,20 +60,21 @@ enum Work {
     Bytes(u64, Option<u64>),
 }
 
-/// Median seconds of `runs` calls of `f` (each finished before the next), after two warm-ups,
-/// and the median of as many runs of `beside` made in turn with them.
-fn medians(runs: usize, mut f: impl FnMut() -> Result<()>, beside: &Launch) -> Result<(f64, f64)> {
+/// Median seconds of `runs` calls of `f` (each returns its own time, finished before the
+/// next), after two warm-ups, and the median of as many runs of `beside` made in turn with them.
+fn medians(runs: usize, mut f: impl FnMut() -> Result<f64>, beside: &Launch) -> Result<(f64, f64)> {
     f()?;
     f()?;
     let (mut times, mut yardstick) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for _ in 0..runs {
-        yardstick.push(time(|| run_launch(beside))?);
-        times.push(time(&mut f)?);
+        yardstick.push(beside.time()?);
+        times.push(f()?);
     }
     Ok((middle(times), middle(yardstick)))
 }
 
-fn time(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+/// The wall-clock seconds of `f`.
+fn wall(f: impl FnOnce() -> Result<()>) -> Result<f64> {
     let start = Instant::now();
     f()?;
     Ok(start.elapsed().as_secs_f64())
@@ -81,16 +85,11 @@ fn middle(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn run_launch(launch: &Launch) -> Result<()> {
-    launch.run()?;
-    launch.gpu().wait_idle()
-}
-
 /// A layer's median time and the yardstick's beside it.
 type Timed = (f64, f64);
 
 fn time_launch(launch: &Launch, beside: &Launch) -> Result<Timed> {
-    medians(11, || run_launch(launch), beside)
+    medians(11, || launch.time(), beside)
 }
 
 /// A convolution of `xs` by `ws` with `attrs`, weights prepared.
@@ -125,9 +124,15 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
     let gpus = if devices > 1 { Gpu::open_group(devices, Some(&gpu.info().name))? } else { vec![gpu.clone()] };
     let mut g = GpuModel::split(&gpus, &m, &weights)?;
     let input = vec![0.5; batch * m.input().iter().product::<usize>()];
-    let timed = medians(5, || g.forward(&input, batch).map(|_| ()), beside)?;
+    let timed = medians(5, || wall(|| g.forward(&input, batch).map(|_| ())), beside)?;
     let flops = 2 * batch as u64 * m.rows().iter().map(|r| r.macs).sum::<u64>();
     Ok((timed, Work::Flops(flops), format!("{} device(s)", gpus.len())))
+}
+
+/// A memory-bound launch from `x` into `y`: its bytes are one read of `x` and one write of `y`.
+fn streaming(beside: &Launch, launch: Launch, x: &Tensor, y: &Tensor) -> Result<(Timed, Work, String)> {
+    let bytes = 4 * (x.len() + y.len()) as u64;
+    Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
 }
 
 fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, String)> {
@@ -143,9 +148,12 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
             let pool = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
             let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
             let y = Tensor::zeros(gpu, &[1, 96, 27, 27])?;
-            let launch = record_pool2d(&x, &y, &pool)?;
-            let bytes = 4 * (x.len() + y.len()) as u64;
-            Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
+            streaming(beside, record_pool2d(&x, &y, &pool)?, &x, &y)
+        }
+        "alexnet-lrn1" => {
+            let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
+            let y = Tensor::zeros(gpu, x.shape())?;
+            streaming(beside, record_lrn(&x, &y, &Lrn::alexnet())?, &x, &y)
         }
         "alexnet-b1" => model(gpu, beside, 1, 1),
         "alexnet-b8" => model(gpu, beside, 8, 1),

@@ -42,7 +42,7 @@ pub fn run(gpus: &[Gpu], model: &Model, weights: &Weights, batch: usize, seed: u
             } else {
                 format!("{:?}", r.shape)
             };
-            CaseResult { seconds: Some(r.seconds), ..CaseResult::from_comparison(&r.name, &case, &c, &r.shape) }
+            CaseResult { seconds: Some(r.gpu_seconds), ..CaseResult::from_comparison(&r.name, &case, &c, &r.shape) }
         })
         .collect();
     let start = Instant::now();
@@ -59,13 +59,13 @@ pub fn run(gpus: &[Gpu], model: &Model, weights: &Weights, batch: usize, seed: u
         let per_device =
             gpu_model.weight_bytes().iter().map(|b| format!("{:.1} MB", *b as f64 / 1e6)).collect::<Vec<_>>();
         format!(
-            "{} devices vs one, batch {batch}: {:.2} images/s, weights per device {}",
+            "{} devices vs one, batch {batch}: {:.2} images/s (wall clock), weights per device {}",
             gpus.len(),
             batch as f64 / seconds,
             per_device.join(" / ")
         )
     } else {
-        format!("batch {batch}, one submission: {:.2} images/s", batch as f64 / seconds)
+        format!("batch {batch}, one submission: {:.2} images/s (wall clock)", batch as f64 / seconds)
     };
     results.push(CaseResult {
         seconds: Some(seconds),

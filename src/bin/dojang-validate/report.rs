@@ -1,8 +1,6 @@
 //! A case's result as `dojang-validate` reports it: computed on the GPU, compared with its
 //! expected output (the CPU reference, or another framework's golden file), and timed.
 
-use std::time::Instant;
-
 use dojang::tolerance::{Comparison, Tolerance};
 use dojang::{Launch, Result, Tensor};
 use serde::Serialize;
@@ -25,7 +23,8 @@ pub struct CaseResult {
     pub max_abs: f32,
     pub max_rel: f32,
     pub passed: bool,
-    /// GPU time of one run (best of a few, after a warm-up), in seconds.
+    /// Time of one run on the device (best of a few, after a warm-up), in seconds: GPU
+    /// timestamps where the adapter has them, else the wall clock of submit to finish.
     pub seconds: Option<f64>,
     pub work: Option<Work>,
     /// Why the case failed, when it did.
@@ -112,8 +111,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Runs once and compares, then times `reps` more runs (submit to completion) and keeps
-    /// the fastest.
+    /// Runs once and compares, then times `reps` more runs ([`Launch::time`]) and keeps the
+    /// fastest.
     pub fn run(self, reps: usize) -> Result<CaseResult> {
         self.launch.run()?;
         let got = self.output.download()?;
@@ -121,10 +120,7 @@ impl Prepared {
         let mut result = CaseResult::from_comparison(self.op, &self.case, &comparison, self.output.shape());
         let mut best = f64::INFINITY;
         for _ in 0..reps {
-            let start = Instant::now();
-            self.launch.run()?;
-            self.launch.gpu().wait_idle()?;
-            best = best.min(start.elapsed().as_secs_f64());
+            best = best.min(self.launch.time()?);
         }
         result.seconds = (reps > 0).then_some(best);
         result.work = Some(self.work);

@@ -2,6 +2,8 @@
 // One invocation per output element y[n, c, oy, ox] (the op is memory-bound).
 // Max skips padded cells and propagates NaN. Average divides by the cells inside the input,
 // or, with count_include_pad, by the window clipped to the padded input (PyTorch's rule).
+// Padding may be wider than the window: a window with no input cell gives 0 for max and NaN
+// for an average of its input cells (the ONNX reference implementation's results).
 //
 // Bindings (group 0)              mirrors POOL in src/ops/pool2d.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, C, H, W] as a linear texture (a copy the
@@ -69,11 +71,13 @@ fn pool2d(@builtin(global_invocation_id) gid: vec3<u32>) {
             s += v;
         }
     }
+    let empty = yb <= ya || xb <= xa;
     if (p.is_max != 0u) {
-        y[i] = m;
+        y[i] = select(m, 0.0, empty);
     } else if (p.count_include_pad != 0u) {
         y[i] = s / padded_cells;
     } else {
-        y[i] = s / f32(max((yb - ya) * (xb - xa), 1));
+        // NaN by its bits: a shader compiler may assume 0 / 0 never happens.
+        y[i] = select(s / f32(max((yb - ya) * (xb - xa), 1)), bitcast<f32>(0x7fc00000u), empty);
     }
 }

@@ -122,6 +122,12 @@ pub fn pool2d() -> Vec<PoolCase> {
                 .with_count_include_pad(true),
         ),
         case("1x1 output", [2, 3, 4, 4], max([4, 4], [1, 1])),
+        case("max, padding past the window", [2, 3, 5, 6], max([2, 3], [2, 2]).with_padding(Padding::new(3, 1, 2, 4))),
+        case(
+            "avg, padding past the window, ceil",
+            [1, 4, 6, 5],
+            avg([3, 2], [2, 3]).with_padding(Padding::new(2, 3, 4, 1)).with_ceil_mode(true),
+        ),
     ]
 }
 

@@ -95,13 +95,6 @@ pub enum Error {
     /// Two shapes that must agree do not.
     #[error("{op}: shapes {a} and {b} do not match")]
     Mismatch { op: &'static str, a: Shape, b: Shape },
-    /// Pooling padding wider than half the window: a window could lie wholly in the padding.
-    #[error(
-        "pool2d: padding (top {0}, left {1}, bottom {2}, right {3}) must be at most half the \
-         {4}x{5} window ({6}, {7})", pads[0], pads[1], pads[2], pads[3], window[0], window[1],
-        window[0] / 2, window[1] / 2
-    )]
-    PoolPadding { pads: [usize; 4], window: [usize; 2] },
     /// An LRN window that cannot centre on its channel.
     #[error("lrn: size must be odd (a window centred on each channel), got {size}")]
     LrnSize { size: usize },

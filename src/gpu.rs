@@ -410,19 +410,35 @@ fn select_adapter(instance: &wgpu::Instance, selector: Option<&str>) -> Result<w
         }))
         .map_err(|_| Error::NoAdapter);
     };
+    let infos: Vec<_> = all.iter().map(wgpu::Adapter::get_info).collect();
+    Ok(all[pick(&infos, wanted)?].clone())
+}
+
+/// The index among [`adapters`] that `selector` names (as [`Gpu::with_adapter`] reads it),
+/// without opening a device: [`Error::AdapterNotFound`] lists those there are.
+pub fn find_adapter(selector: &str) -> Result<usize> {
+    let infos: Vec<_> = adapters().into_iter().map(|a| a.info).collect();
+    if infos.is_empty() {
+        return Err(Error::NoAdapter);
+    }
+    pick(&infos, selector.trim())
+}
+
+/// An index, or a case-insensitive substring of an adapter's name.
+fn pick(infos: &[wgpu::AdapterInfo], wanted: &str) -> Result<usize> {
     let found = match wanted.parse::<usize>() {
-        Ok(i) => all.get(i).cloned(),
+        Ok(i) => (i < infos.len()).then_some(i),
         Err(_) => {
             let needle = wanted.to_lowercase();
-            all.iter().find(|a| a.get_info().name.to_lowercase().contains(&needle)).cloned()
+            infos.iter().position(|a| a.name.to_lowercase().contains(&needle))
         }
     };
     found.ok_or_else(|| Error::AdapterNotFound {
         wanted: wanted.to_string(),
-        available: all
+        available: infos
             .iter()
             .enumerate()
-            .map(|(i, a)| format!("{i}: {} ({:?})", a.get_info().name, a.get_info().backend))
+            .map(|(i, a)| format!("{i}: {} ({:?})", a.name, a.backend))
             .collect::<Vec<_>>()
             .join(", "),
     })

@@ -89,11 +89,11 @@ fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
     assert!(text.contains("x.npy has dtype <f8, expected float32"), "{text}");
     assert!(text.contains("unknown op `convolve3d`"), "{text}");
     assert!(line_of(&text, "softmax/large_logits").contains("pass"), "later cases still run:\n{text}");
-    assert!(text.trim_end().ends_with("13 passed, 4 failed"), "{text}");
+    assert!(text.trim_end().ends_with("17 passed, 4 failed"), "{text}");
 
     let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let results = results.as_array().unwrap();
-    assert_eq!(results.len(), 17);
+    assert_eq!(results.len(), 21);
     assert_eq!(results.iter().filter(|r| r["passed"] == false).count(), 4);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -101,7 +101,7 @@ fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
 #[test]
 fn quiet_prints_only_failures_and_the_closing_line() {
     let out = validate(&["golden", fixtures().to_str().unwrap(), "--quiet"]);
-    assert_eq!(stdout(&out).trim(), "17 passed, 0 failed");
+    assert_eq!(stdout(&out).trim(), "21 passed, 0 failed");
 }
 
 #[test]
@@ -114,6 +114,40 @@ fn environment_errors_exit_2_with_advice() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no adapter matches `no-such-gpu-anywhere`"));
     let out = validate(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_folder_without_cases_is_an_error() {
+    let empty = std::env::temp_dir().join(format!("dojang-no-cases-{}", std::process::id()));
+    std::fs::create_dir_all(empty.join("not-a-case")).unwrap();
+    let out = validate(&["golden", empty.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("no cases under {}", empty.display())), "{err}");
+    assert!(!stdout(&out).contains("0 passed"), "{}", stdout(&out));
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn zero_counts_and_unmatched_adapters_are_usage_errors_everywhere() {
+    for args in [&["alexnet", "--batch", "0"][..], &["alexnet", "--devices", "0"], &["alexnet", "--batch", "-1"]] {
+        let out = validate(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(args[2]), "{args:?}: {err}");
+    }
+    // An index past the adapters, and a name nothing has, in every subcommand.
+    let dir = fixtures();
+    let subcommands: [&[&str]; 6] =
+        [&["devices"], &["ops"], &["golden", dir.to_str().unwrap()], &["summary", "alexnet"], &["alexnet"], &["bench"]];
+    for wanted in ["4096", "no-such-gpu-anywhere"] {
+        for sub in subcommands {
+            let out = validate(&[&["--adapter", wanted][..], sub].concat());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "--adapter {wanted} {sub:?}: {err}");
+            assert!(err.contains(&format!("no adapter matches `{wanted}`")), "{sub:?}: {err}");
+        }
+    }
 }
 
 #[test]

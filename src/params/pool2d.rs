@@ -31,7 +31,10 @@ impl Pool2d {
     pub fn new(kind: PoolKind, kernel: [usize; 2], stride: [usize; 2]) -> Pool2d {
         Pool2d { kind, kernel, stride, padding: Padding::default(), ceil_mode: false, count_include_pad: false }
     }
-    /// Zero padding on each side (at most half the window).
+    /// Padding on each side, of any width (as ONNX allows): a padded cell is never the
+    /// maximum, and counts in an average's divisor only with `count_include_pad`. A window
+    /// wholly in the padding gives what the ONNX reference implementation gives: 0 for max,
+    /// NaN for an average without `count_include_pad` (0 / 0), 0 with it.
     pub fn with_padding(self, padding: Padding) -> Self {
         Pool2d { padding, ..self }
     }
@@ -67,9 +70,6 @@ impl Pool2d {
         check_nonzero(OP, "stride", self.stride)?;
         let p = self.padding;
         let [kh, kw] = self.kernel;
-        if p.top.max(p.bottom) > kh / 2 || p.left.max(p.right) > kw / 2 {
-            return Err(Error::PoolPadding { pads: p.as_array(), window: self.kernel });
-        }
         let (h, w) = (x[2], x[3]);
         let axis = |input: usize, pad_a: usize, pad_b: usize, k: usize, s: usize| -> i64 {
             let floor = window_out(input, pad_a + pad_b, k, s);

@@ -37,10 +37,13 @@ pub fn pool2d(geo: &Pool2dGeometry, x: &[f32]) -> Result<Vec<f32>> {
                         inside += 1;
                     }
                 }
+                // A window wholly in the padding: 0 for max, 0 / 0 for an average of its
+                // input cells, as the ONNX reference implementation computes them.
                 y.push(match a.kind {
+                    PoolKind::Max if inside == 0 => 0.0,
                     PoolKind::Max => max,
                     PoolKind::Avg if a.count_include_pad => (sum / ((y1 - y0) * (x1 - x0)) as f64) as f32,
-                    PoolKind::Avg => (sum / inside.max(1) as f64) as f32,
+                    PoolKind::Avg => (sum / inside as f64) as f32,
                 });
             }
         }

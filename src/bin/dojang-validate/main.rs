@@ -83,16 +83,25 @@ struct ModelArgs {
     /// alexnet, alexnet-notes, alexnet-torchvision or bottleneck.
     #[arg(long, default_value = "alexnet")]
     model: String,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 1)]
+    /// Images per forward pass (1 or more).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     batch: usize,
     /// Weights as .safetensors (default: seeded He-normal).
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
     /// Split the channel groups over this many devices (one per adapter when there are
     /// enough, else logical devices on one adapter), compared against one device.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     devices: usize,
+}
+
+/// A count of 1 or more: 0 is a usage error, not a silent 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -113,6 +122,10 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<bool, String> {
     // Each section prints as soon as it is done; the closing line and --json cover them all.
     let mut all = Vec::new();
+    // An adapter that matches nothing is a mistake whatever the subcommand.
+    if let Some(wanted) = cli.adapter.as_deref().filter(|a| !a.trim().is_empty()) {
+        gpu::find_adapter(wanted).map_err(|e| e.to_string())?;
+    }
     match &cli.command {
         Some(Command::Devices) => return devices(cli),
         Some(Command::Summary { model }) => {
@@ -124,6 +137,9 @@ fn run(cli: &Cli) -> Result<bool, String> {
             let gpu = open(cli)?;
             let results = golden::run_dir(&gpu, dir)
                 .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?;
+            if results.is_empty() {
+                return Err(format!("no cases under {} (a case is a folder holding case.json)", dir.display()));
+            }
             section(cli, &format!("golden cases under {}", dir.display()), results, &mut all);
         }
         Some(Command::Ops) => {
@@ -176,7 +192,7 @@ fn run_bench(cli: &Cli, only: &[String]) -> Result<bool, String> {
 
 fn model_title(args: &ModelArgs) -> String {
     let devices = if args.devices > 1 { format!(", split over {} devices", args.devices) } else { String::new() };
-    format!("{} at batch {}{devices}, layer by layer against the CPU reference", args.model, args.batch.max(1))
+    format!("{} at batch {}{devices}, layer by layer against the CPU reference", args.model, args.batch)
 }
 
 /// Prints a titled table of `results` (only failures with --quiet) and keeps them.
@@ -197,7 +213,7 @@ fn run_model(gpu: &Gpu, args: &ModelArgs, seed: u64) -> Result<Vec<CaseResult>, 
         Some(path) => Weights::load(path, &model).map_err(|e| e.to_string())?,
         None => Weights::he_normal(&model, seed),
     };
-    let batch = args.batch.max(1);
+    let batch = args.batch;
     let gpus = if args.devices > 1 {
         Gpu::open_group(args.devices, Some(&gpu.info().name)).map_err(|e| e.to_string())?
     } else {

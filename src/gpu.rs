@@ -42,6 +42,18 @@ pub fn adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
+/// What a device holds now, from wgpu's own counters (a backend that keeps none reports 0s):
+/// compare two readings to see that repeated work leaves nothing behind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryCounters {
+    /// Live buffers, dojang's and wgpu's own (uniforms, staging).
+    pub buffers: isize,
+    /// Live textures.
+    pub textures: isize,
+    /// Bytes of device memory held by buffers and textures.
+    pub bytes: isize,
+}
+
 /// A GPU device and queue with dojang's pipeline cache. Cheap to clone; clones share the device.
 #[derive(Clone)]
 pub struct Gpu {
@@ -181,9 +193,26 @@ impl Gpu {
         self.inner.tuner.trials()
     }
 
+    /// Live buffers, textures and the bytes they hold on this device. Finished work's
+    /// temporaries are counted until the device reclaims them: call [`Gpu::wait_idle`] first.
+    pub fn memory(&self) -> MemoryCounters {
+        let hal = self.inner.device.get_internal_counters().hal;
+        MemoryCounters {
+            buffers: hal.buffers.read(),
+            textures: hal.textures.read(),
+            bytes: hal.buffer_memory.read() + hal.texture_memory.read(),
+        }
+    }
+
     /// The largest buffer a kernel can bind, in bytes.
     pub fn max_binding_bytes(&self) -> u64 {
         self.inner.limits.max_storage_buffer_binding_size.min(self.inner.limits.max_buffer_size)
+    }
+
+    /// Gives the device up now, as a driver reset would take it: every later call on this
+    /// `Gpu`, its clones and its tensors fails fast with [`Error::DeviceLost`].
+    pub fn destroy(&self) {
+        self.inner.device.destroy();
     }
 
     /// Fails with [`Error::DeviceLost`] once the device is gone.

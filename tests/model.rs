@@ -219,6 +219,57 @@ fn bad_weight_files_are_typed_errors() {
     assert!(matches!(e, Error::WeightFile { .. }) && e.to_string().contains("cannot read it"), "{e}");
 }
 
+/// A .safetensors file by hand: the 8-byte header length, the JSON header, the data.
+fn safetensors_bytes(header_len: Option<u64>, header: &str, data: &[u8]) -> Vec<u8> {
+    let len = header_len.unwrap_or(header.len() as u64);
+    [&len.to_le_bytes()[..], header.as_bytes(), data].concat()
+}
+
+#[test]
+fn broken_weight_files_are_typed_errors_and_load_nothing() {
+    let model = zoo::build("bottleneck").unwrap();
+    let path = std::env::temp_dir().join(format!("dojang-broken-{}.safetensors", std::process::id()));
+    let load = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        Weights::load(&path, &model)
+    };
+    let tensor = |dtype: &str, shape: &str, end: usize| {
+        format!(r#"{{"reduce.weight":{{"dtype":"{dtype}","shape":{shape},"data_offsets":[0,{end}]}}}}"#)
+    };
+    let good = Weights::he_normal(&model, 3);
+    good.save(&path).unwrap();
+    let whole = std::fs::read(&path).unwrap();
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated in the data", whole[..whole.len() / 2].to_vec(), "not a .safetensors file"),
+        ("truncated in the header", whole[..20].to_vec(), "not a .safetensors file"),
+        ("shorter than a header length", vec![1, 2, 3], "not a .safetensors file"),
+        // A header length of 2^60: refused against the file's length, never allocated.
+        ("a header length past the file", safetensors_bytes(Some(1 << 60), "{}", &[]), "not a .safetensors file"),
+        (
+            "offsets past the data",
+            safetensors_bytes(None, &tensor("F32", "[4]", 16), &[0; 8]),
+            "not a .safetensors file",
+        ),
+        // 64·256 floats declared, 16 bytes present.
+        (
+            "a shape larger than its bytes",
+            safetensors_bytes(None, &tensor("F32", "[64,256,1,1]", 16), &[0; 16]),
+            "not a .safetensors file",
+        ),
+        ("a header that is not JSON", safetensors_bytes(None, "{not json", &[]), "not a .safetensors file"),
+    ];
+    for (what, bytes, message) in cases {
+        let e = load(&bytes).unwrap_err();
+        assert!(matches!(e, Error::WeightFile { .. }) && e.to_string().contains(message), "{what}: {e}");
+    }
+    // A well-formed file with the right shape in a type dojang does not read.
+    let ints = safetensors_bytes(None, &tensor("I32", "[64,256,1,1]", 64 * 256 * 4), &vec![0; 64 * 256 * 4]);
+    let e = load(&ints).unwrap_err();
+    assert!(matches!(&e, Error::WeightDtype { tensor, dtype } if tensor == "reduce.weight" && dtype == "I32"), "{e}");
+    std::fs::remove_file(&path).unwrap();
+}
+
 #[test]
 fn half_precision_files_convert_on_load() {
     use safetensors::{Dtype, tensor::TensorView};

@@ -1,0 +1,52 @@
+//! Memory over time: repeated forward passes leave the device's live buffers, textures and
+//! bytes where the first pass left them (`Gpu::memory`, wgpu's own counters).
+
+mod common;
+
+use common::gpu;
+use dojang::model::{Weights, zoo};
+use dojang::{Gpu, GpuModel};
+
+/// Runs `passes` forwards of AlexNet at batch 1 over `gpus` and checks every device's counters
+/// after the last against those after the first.
+fn steady(gpus: &[Gpu], passes: usize) {
+    let model = zoo::build("alexnet").unwrap();
+    let weights = Weights::he_normal(&model, 9);
+    let mut m = GpuModel::split(gpus, &model, &weights).unwrap();
+    let input = vec![0.25; model.input().iter().product()];
+    let first = m.forward(&input, 1).unwrap();
+    let settle = || gpus.iter().map(|g| g.wait_idle().map(|_| g.memory())).collect::<Result<Vec<_>, _>>().unwrap();
+    let after_first = settle();
+    assert!(after_first.iter().all(|c| c.buffers > 0 && c.bytes > 0), "no counters: {after_first:?}");
+    for _ in 1..passes {
+        m.forward(&input, 1).unwrap();
+    }
+    let last = m.forward(&input, 1).unwrap();
+    assert_eq!(last, first, "the same input gives the same output");
+    assert_eq!(settle(), after_first, "after {passes} passes on {} device(s)", gpus.len());
+}
+
+#[test]
+fn a_thousand_passes_on_one_device_hold_steady() {
+    steady(&[gpu()], 1000);
+}
+
+#[test]
+fn two_hundred_split_passes_hold_steady() {
+    let gpu = gpu();
+    steady(&Gpu::open_group(2, Some(&gpu.info().name)).unwrap(), 200);
+}
+
+#[test]
+fn counters_see_a_tensor_come_and_go() {
+    let gpu = Gpu::new().unwrap();
+    gpu.wait_idle().unwrap();
+    let before = gpu.memory();
+    let t = dojang::Tensor::zeros(&gpu, &[1 << 20]).unwrap();
+    let with = gpu.memory();
+    assert_eq!(with.buffers, before.buffers + 1);
+    assert!(with.bytes >= before.bytes + (4 << 20), "{before:?} → {with:?}");
+    drop(t);
+    gpu.wait_idle().unwrap();
+    assert_eq!(gpu.memory(), before);
+}

@@ -52,7 +52,7 @@ fn four_threads_on_one_device_match_one_thread() {
                     for _ in 0..3 {
                         outs.push(m.forward(input, 2).unwrap());
                         let t = Tensor::from_slice(&gpu, input, &[2, 256, 56, 56]).unwrap();
-                        outs.push(pool2d(&t, &pool).unwrap().download().unwrap());
+                        outs.push(pool2d(&t, pool).unwrap().download().unwrap());
                     }
                     outs
                 })

@@ -1,7 +1,10 @@
 // softmax.wgsl — softmax over dimension 1 of [N, C, S...] (S = product of the rest, often 1):
 //   y[n, c, s] = exp(x[n, c, s] − max_c x) / Σ_c exp(x[n, c, s] − max_c x)
 // Subtracting the row maximum keeps exp finite for logits in the thousands.
-// One workgroup per (n, s) row: its WG lanes stride over c, then reduce in workgroup memory.
+// One workgroup per (n, s) row: its WG lanes stride over c, 4 classes a step, then reduce in
+// workgroup memory. Few steps matter: llvmpipe ends an invocation's loops after 65,535
+// iterations in all, so the three passes over a row take at most 3 · c / (4 · WG) of them
+// (the launch refuses rows longer than that budget allows).
 //
 // Bindings (group 0)              mirrors SOFTMAX in src/ops/softmax.rs
 //   0 x  storage read        [N, C, S]
@@ -48,21 +51,48 @@ fn softmax(
 
     var m = bitcast<f32>(0xff800000u); // -inf
     if (live) {
-        for (var c = lane; c < p.c; c += WG) {
-            m = max(m, x[base + c * p.s]);
+        for (var c = 4u * lane; c < p.c; c += 4u * WG) {
+            m = max(max(m, logit(base, c, m)), max(logit(base, c + 1u, m), logit(base, c + 2u, m)));
+            m = max(m, logit(base, c + 3u, m));
         }
     }
     m = reduce(lane, m, 0u);
     var sum = 0.0;
     if (live) {
-        for (var c = lane; c < p.c; c += WG) {
-            sum += exp(x[base + c * p.s] - m);
+        for (var c = 4u * lane; c < p.c; c += 4u * WG) {
+            sum += term(base, c, m) + term(base, c + 1u, m) + term(base, c + 2u, m) + term(base, c + 3u, m);
         }
     }
     sum = reduce(lane, sum, 1u);
     if (live) {
-        for (var c = lane; c < p.c; c += WG) {
-            y[base + c * p.s] = exp(x[base + c * p.s] - m) / sum;
+        for (var c = 4u * lane; c < p.c; c += 4u * WG) {
+            put(base, c, m, sum);
+            put(base, c + 1u, m, sum);
+            put(base, c + 2u, m, sum);
+            put(base, c + 3u, m, sum);
         }
+    }
+}
+
+// Logit j of the row at `base`, or `other` past the row's end (steps are 4 classes wide).
+fn logit(base: u32, j: u32, other: f32) -> f32 {
+    if (j >= p.c) {
+        return other;
+    }
+    return x[base + j * p.s];
+}
+
+// exp(logit j − m), or 0 past the row's end.
+fn term(base: u32, j: u32, m: f32) -> f32 {
+    if (j >= p.c) {
+        return 0.0;
+    }
+    return exp(x[base + j * p.s] - m);
+}
+
+// y at class j of the row: its probability (nothing past the row's end).
+fn put(base: u32, j: u32, m: f32, sum: f32) {
+    if (j < p.c) {
+        y[base + j * p.s] = term(base, j, m) / sum;
     }
 }

@@ -81,6 +81,11 @@ impl Launch {
         Ok(self)
     }
 
+    /// The recorded steps, in order.
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
     /// The device the launches run on.
     pub fn gpu(&self) -> &Gpu {
         &self.gpu

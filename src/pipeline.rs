@@ -150,8 +150,17 @@ fn storage_texture(access: wgpu::StorageTextureAccess) -> wgpu::BindingType {
 }
 
 /// One recorded command: a kernel launch, or a copy that feeds one.
+#[derive(Clone)]
 pub(crate) enum Step {
     Dispatch(Dispatch),
+    /// `bytes` of one buffer into another.
+    CopyBuffer {
+        src: wgpu::Buffer,
+        src_offset: u64,
+        dst: wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    },
     /// A buffer's first `texels` texels into a texture `width` texels wide, row after row.
     CopyToTexture {
         buffer: wgpu::Buffer,
@@ -164,6 +173,9 @@ pub(crate) enum Step {
 impl Step {
     /// Records a copy into `encoder` (dispatches are recorded into a compute pass instead).
     pub(crate) fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder) {
+        if let Step::CopyBuffer { src, src_offset, dst, dst_offset, bytes } = self {
+            encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
+        }
         let Step::CopyToTexture { buffer, texture, width, texels } = self else { return };
         let mut copy = |first_row: u32, columns: u32, rows: u32| {
             encoder.copy_buffer_to_texture(
@@ -196,6 +208,7 @@ impl Step {
 }
 
 /// One recorded kernel launch: pipeline, bound resources and grid. Built once, run many times.
+#[derive(Clone)]
 pub(crate) struct Dispatch {
     pub(crate) pipeline: Arc<Pipeline>,
     pub(crate) bind_group: wgpu::BindGroup,

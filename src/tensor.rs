@@ -176,12 +176,12 @@ fn padded_bytes(shape: &[usize]) -> Option<u64> {
     elements.div_ceil(4).checked_mul(16)
 }
 
-/// A shape must have no empty dimension and fit one storage binding.
+/// A shape must have no empty dimension and fit one buffer of the device.
 fn check_size(gpu: &Gpu, op: &'static str, shape: &[usize]) -> Result<u64> {
     if shape.is_empty() || shape.contains(&0) {
         return Err(Error::Empty { op, what: "shape", shape: Shape(shape.to_vec()) });
     }
-    let limit = gpu.max_binding_bytes();
+    let limit = gpu.limits().max_buffer_size;
     match padded_bytes(shape) {
         Some(bytes) if bytes <= limit => Ok(bytes),
         bytes => Err(Error::Limit {

@@ -118,6 +118,22 @@ fn global_average_pool() {
     assert_eq!(y.download().unwrap(), expected);
 }
 
+/// llvmpipe ends an invocation's loops after 65,535 iterations in all: a global average over
+/// a plane past that runs in two passes, and a single window past it is refused.
+#[test]
+fn windows_past_the_loop_budget() {
+    let (h, w) = (700, 300);
+    let x: Vec<f32> = (0..h * w).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let y = global_avg_pool(&Tensor::from_slice(&gpu(), &x, &[1, 1, h, w]).unwrap()).unwrap();
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
+    let got = y.download().unwrap()[0] as f64;
+    assert!((got - mean).abs() < 1e-5, "gpu {got}, exact {mean}");
+
+    let x = Tensor::zeros(&gpu(), &[1, 1, 300, 300]).unwrap();
+    let e = pool2d(&x, &Pool2d::new(PoolKind::Max, [300, 300], [1, 1])).unwrap_err();
+    assert!(matches!(e, Error::Limit { needed: 90_300, limit: 65_000, .. }), "{e}");
+}
+
 #[test]
 fn bad_input_is_a_typed_error() {
     let x = Tensor::zeros(&gpu(), &[1, 2, 4, 4]).unwrap();

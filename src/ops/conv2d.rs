@@ -11,6 +11,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::cut::Slab;
 use crate::ops::gemm::{Tile, record_conv};
 use crate::ops::packed::PackedWeight;
 use crate::ops::tune::{choose, class};
@@ -93,7 +94,7 @@ impl ConvWeight {
         }
         let taps = shape[2] * shape[3];
         let packed = PackedWeight::zeros(w.gpu(), (shape[0], shape[1] * taps, groups), taps, b.cloned())?;
-        packed.pack_rows(w, 0)?;
+        packed.pack_from(w, 0)?;
         Ok(ConvWeight { packed, shape })
     }
 
@@ -155,6 +156,17 @@ impl ConvWeight {
         self.packed.first().at.check_on(x.gpu(), OP, "weight")?;
         check_output(OP, y, &geo.output_shape())?;
         let gpu = x.gpu();
+        // Past a binding or a texture's width: parts of images or rows, each recorded as a
+        // convolution of its own, its padding the rows' share of the layer's.
+        let slab = slab(&geo);
+        let parts = slab.parts(OP, |images, rows| fits(gpu, &slab, images, rows))?;
+        if parts.len() > 1 {
+            return slab.record(OP, x, y, &parts, |xt, yt, part| {
+                let p = attrs.padding;
+                let band = attrs.with_padding(Padding::new(part.pad_top, p.left, part.pad_bottom, p.right));
+                self.record_with(xt, yt, &band, kernel)
+            });
+        }
         let steps = match kernel {
             ConvKernel::Auto => {
                 let candidates: Vec<_> = ConvKernel::candidates(&geo).into_iter().map(|k| (k.name(), k)).collect();
@@ -268,6 +280,31 @@ pub fn conv2d_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d, k
     attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     check_same_device("conv2d", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
     ConvWeight::new(w, b, attrs.groups)?.forward_with(x, attrs, kernel)
+}
+
+/// The convolution's input and output as parts of rows see them.
+fn slab(geo: &Conv2dGeometry) -> Slab {
+    let a = &geo.attrs;
+    Slab {
+        n: geo.n,
+        c_in: geo.cin,
+        h: geo.h,
+        w: geo.w,
+        c_out: geo.cout,
+        oh: geo.oh,
+        ow: geo.ow,
+        stride: a.stride[0],
+        span: a.dilation[0] * (geo.kh - 1) + 1,
+        pad_top: a.padding.top,
+        pad_bottom: a.padding.bottom,
+    }
+}
+
+/// True when `images` images and `rows` output rows of `slab` run as one convolution: input
+/// and output within a binding, output pixels within a matrix texture's columns.
+fn fits(gpu: &Gpu, slab: &Slab, images: usize, rows: usize) -> bool {
+    let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
+    slab.fits_device(gpu, images, rows) && images * rows * slab.ow <= columns
 }
 
 /// Output columns per invocation of the direct kernel (two vec4s in the WGSL).

@@ -10,6 +10,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::cut::copies;
 use crate::ops::gemm::{Tile, record_conv};
 use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::tune::{choose, class};
@@ -17,7 +18,7 @@ use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
 use crate::params::{Conv2d, Dense, DenseGeometry, check_len, check_rank};
 use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
 use crate::tensor::Tensor;
-use crate::texture::LinearTexture;
+use crate::texture::{LinearTexture, TILE_COLS};
 
 /// The streaming matrix-vector product for batch 1.
 pub(crate) const GEMV: Kernel = Kernel {
@@ -89,9 +90,17 @@ pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense, ker
 
 /// A dense weight `[out, in]` and bias, packed once: in bands of input features as many as
 /// a texture holds, uploaded in slices of rows as large as a storage binding holds (fc6 of
-/// AlexNet as the notes count it is 708 MB; lavapipe binds 128 MiB).
+/// AlexNet as the notes count it is 708 MB; lavapipe binds 128 MiB), and in slices of output
+/// features as many as a texture's row holds (4 to a texel), each run on its own.
 pub struct DenseWeight {
-    packed: PackedWeight,
+    slices: Vec<PackedWeight>,
+    out: usize,
+    inp: usize,
+}
+
+/// Output features one packed slice holds: a texture row of 4-feature texels, whole tiles.
+fn slice_outputs(gpu: &Gpu) -> usize {
+    gpu.limits().max_texture_dimension_2d as usize * 4 / TILE_COLS * TILE_COLS
 }
 
 impl DenseWeight {
@@ -103,9 +112,26 @@ impl DenseWeight {
         if let Some(len) = b.map(Tensor::len).filter(|&l| l != out) {
             return Err(Error::BiasLength { op: "dense", got: len, expected: out });
         }
-        let packed = PackedWeight::zeros(w.gpu(), (out, inp, 1), 4, b.cloned())?;
-        packed.pack_rows(w, 0)?;
-        Ok(DenseWeight { packed })
+        let gpu = w.gpu();
+        let per = slice_outputs(gpu);
+        let slices = (0..out)
+            .step_by(per)
+            .map(|o0| {
+                let rows = per.min(out - o0);
+                let bias = match b {
+                    Some(b) if rows < out => {
+                        let slice = Tensor::zeros(gpu, &[rows])?;
+                        b.copy_regions_to(&slice, &[(o0, 0, rows)])?;
+                        Some(slice)
+                    }
+                    b => b.cloned(),
+                };
+                let packed = PackedWeight::zeros(gpu, (rows, inp, 1), 4, bias)?;
+                packed.pack_from(w, o0)?;
+                Ok(packed)
+            })
+            .collect::<Result<_>>()?;
+        Ok(DenseWeight { slices, out, inp })
     }
 
     /// Uploads `w` `[out, in]` and `b` `[out]`, through slices of rows that fit a binding.
@@ -121,40 +147,43 @@ impl DenseWeight {
         if let Some(b) = b.filter(|b| b.len() != out_features) {
             return Err(Error::BiasLength { op: "dense", got: b.len(), expected: out_features });
         }
-        // Slices start on whole texels of outputs: a multiple of 4 rows, leaving a vec4.
-        let limit = gpu.max_binding_bytes().saturating_sub(16) / 4;
-        let rows_per_slice = (limit / in_features as u64) as usize / 4 * 4;
-        if rows_per_slice == 0 {
-            return Err(Error::Limit {
-                op: "dense",
-                what: format!("four weight rows of {in_features} features"),
-                needed: 16 * in_features as u64,
-                limit: 4 * limit,
-            });
-        }
-        let bias = b.map(|b| Tensor::from_slice(gpu, b, &[out_features])).transpose()?;
-        let packed = PackedWeight::zeros(gpu, (out_features, in_features, 1), 4, bias)?;
-        for start in (0..out_features).step_by(rows_per_slice) {
-            let rows = rows_per_slice.min(out_features - start);
-            let slice = &w[start * in_features..(start + rows) * in_features];
-            packed.pack_rows(&Tensor::from_slice(gpu, slice, &[rows, in_features])?, start)?;
-        }
-        Ok(DenseWeight { packed })
+        let rows_per_upload = PackedWeight::rows_per_binding(gpu, in_features)?;
+        let per = slice_outputs(gpu);
+        let slices = (0..out_features)
+            .step_by(per)
+            .map(|o0| {
+                let rows = per.min(out_features - o0);
+                let bias = b.map(|b| Tensor::from_slice(gpu, &b[o0..o0 + rows], &[rows])).transpose()?;
+                let packed = PackedWeight::zeros(gpu, (rows, in_features, 1), 4, bias)?;
+                for start in (0..rows).step_by(rows_per_upload) {
+                    let n = rows_per_upload.min(rows - start);
+                    let slice = &w[(o0 + start) * in_features..(o0 + start + n) * in_features];
+                    packed.pack_rows(&Tensor::from_slice(gpu, slice, &[n, in_features])?, start)?;
+                }
+                Ok(packed)
+            })
+            .collect::<Result<_>>()?;
+        Ok(DenseWeight { slices, out: out_features, inp: in_features })
     }
 
     /// `[out, in]`.
     pub fn shape(&self) -> [usize; 2] {
-        [self.packed.cout, self.packed.k]
+        [self.out, self.inp]
     }
 
     /// Bands of input features the weight is held in.
     pub fn band_count(&self) -> usize {
-        self.packed.bands.len()
+        self.slices[0].bands.len()
+    }
+
+    /// Slices of output features the weight is held in (each a texture row wide).
+    pub fn slice_count(&self) -> usize {
+        self.slices.len()
     }
 
     /// Bytes of weights (padding included) and biases held on the device.
     pub fn bytes(&self) -> u64 {
-        self.packed.bytes()
+        self.slices.iter().map(PackedWeight::bytes).sum()
     }
 
     /// The checked geometry of this weight applied to `x`.
@@ -184,74 +213,111 @@ impl DenseWeight {
     pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Dense, kernel: DenseKernel) -> Result<Launch> {
         const OP: &str = "dense";
         let geo = self.geometry(x.shape(), attrs)?;
-        check_same_device(OP, &[("input", Some(x)), ("bias", self.packed.bias.as_ref()), ("output", Some(y))])?;
+        check_same_device(OP, &[("input", Some(x)), ("bias", self.slices[0].bias.as_ref()), ("output", Some(y))])?;
         check_output(OP, y, &geo.output_shape())?;
-        let gpu = x.gpu();
-        let steps = match kernel {
-            DenseKernel::Auto => {
-                let candidates: Vec<_> = DenseKernel::candidates(&geo).into_iter().map(|k| (k.name(), k)).collect();
-                let key =
-                    format!("dense b{} in{} out{}", class(geo.batch), class(geo.in_features), class(geo.out_features));
-                let chosen = choose(gpu, &key, &candidates, |k| self.record_with(x, y, attrs, k))?;
-                return self.record_with(x, y, attrs, chosen);
-            }
-            DenseKernel::Gemv { tm } => self.gemv(&geo, x, y, tm)?,
-            DenseKernel::Gemm(tile) => {
-                // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
-                let conv = Conv2d::default().with_relu(attrs.relu);
-                let [n, f] = geo.input_shape();
-                let as_conv = conv.geometry(&[n, f, 1, 1], &[geo.out_features, f, 1, 1], None)?;
-                record_conv(&as_conv, &self.packed, x, y, tile)?
-            }
-        };
-        Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
-    }
-
-    /// The matrix-vector kernel, band after band, over a texture copy of x.
-    fn gemv(&self, geo: &DenseGeometry, x: &Tensor, y: &Tensor, tm: u32) -> Result<Vec<Step>> {
-        if geo.batch != 1 {
-            return Err(Error::Tuning {
-                op: "dense",
-                knob: "batch of the gemv kernel",
-                value: geo.batch as u64,
-                allowed: "1",
+        if let [slice] = self.slices.as_slice() {
+            return record_slice(slice, &geo, x, y, kernel);
+        }
+        // Each slice of output features into an output of its own, then its rows into place.
+        let (gpu, batch) = (x.gpu(), geo.batch);
+        let mut launch: Option<Launch> = None;
+        let mut o0 = 0;
+        for slice in &self.slices {
+            let m = slice.cout;
+            let yt = Tensor::zeros(gpu, &[batch, m])?;
+            let rows: Vec<_> = (0..batch).map(|n| (n * m, n * self.out + o0, m)).collect();
+            let part = attrs.geometry(x.shape(), &[m, self.inp], None)?;
+            let step = record_slice(slice, &part, x, &yt, kernel)?.then(copies(&yt, y, &rows))?;
+            launch = Some(match launch {
+                Some(l) => l.then(step)?,
+                None => step,
             });
+            o0 += m;
         }
-        if tm != 4 && tm != 8 {
-            return Err(Error::Tuning { op: "dense", knob: "gemv tm", value: tm as u64, allowed: "4 or 8" });
-        }
-        let staged = LinearTexture::zeros(x.gpu(), "dense", x.len())?;
-        let mut steps = vec![staged.copy_from(x)?];
-        for band in &self.packed.bands {
-            steps.push(Step::Dispatch(self.gemv_band(geo, band, &staged, y, tm)?));
-        }
-        Ok(steps)
+        Ok(launch.expect("a weight has at least one slice"))
     }
+}
 
-    fn gemv_band(&self, geo: &DenseGeometry, band: &Band, x: &LinearTexture, y: &Tensor, tm: u32) -> Result<Dispatch> {
-        const OP: &str = "dense";
-        let gpu = y.gpu();
-        band.at.check_on(gpu, OP, "weight")?;
-        let first = band.k0 == 0;
-        let params = GemvUniform {
-            m: to_u32(OP, "output features", geo.out_features)?,
-            rows: to_u32(OP, "input features", band.k.next_multiple_of(4))?,
-            k0: to_u32(OP, "input features", band.k0)?,
-            has_bias: (first && self.packed.bias.is_some()) as u32,
-            relu: (band.k0 + band.k == geo.in_features && geo.attrs.relu) as u32,
-            accumulate: !first as u32,
-            _pad: [0; 2],
-        };
-        const WG: u32 = 32;
-        let grid = fold_grid(blocks(geo.out_features, tm as usize).div_ceil(WG), max_groups(gpu));
-        let bias = self.packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
-        let resources = [
-            wgpu::BindingResource::TextureView(band.at.view()),
-            wgpu::BindingResource::TextureView(x.view()),
-            bias.as_entire_binding(),
-            y.buffer().as_entire_binding(),
-        ];
-        let overrides = [("TM", tm), ("WG", WG), LinearTexture::OVERRIDE];
-        gpu.dispatch(&GEMV, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+/// Records `geo` over one packed slice of a dense weight with `kernel`.
+fn record_slice(
+    packed: &PackedWeight,
+    geo: &DenseGeometry,
+    x: &Tensor,
+    y: &Tensor,
+    kernel: DenseKernel,
+) -> Result<Launch> {
+    let gpu = x.gpu();
+    let steps = match kernel {
+        DenseKernel::Auto => {
+            let candidates: Vec<_> = DenseKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
+            let key =
+                format!("dense b{} in{} out{}", class(geo.batch), class(geo.in_features), class(geo.out_features));
+            let chosen = choose(gpu, &key, &candidates, |k| record_slice(packed, geo, x, y, k))?;
+            return record_slice(packed, geo, x, y, chosen);
+        }
+        DenseKernel::Gemv { tm } => gemv(packed, geo, x, y, tm)?,
+        DenseKernel::Gemm(tile) => {
+            // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
+            let conv = Conv2d::default().with_relu(geo.attrs.relu);
+            let [n, f] = geo.input_shape();
+            let as_conv = conv.geometry(&[n, f, 1, 1], &[geo.out_features, f, 1, 1], None)?;
+            record_conv(&as_conv, packed, x, y, tile)?
+        }
+    };
+    Ok(Launch::with_steps(gpu, "dense", steps).with_kernel(kernel.name()))
+}
+
+/// The matrix-vector kernel, band after band, over a texture copy of x.
+fn gemv(packed: &PackedWeight, geo: &DenseGeometry, x: &Tensor, y: &Tensor, tm: u32) -> Result<Vec<Step>> {
+    if geo.batch != 1 {
+        return Err(Error::Tuning {
+            op: "dense",
+            knob: "batch of the gemv kernel",
+            value: geo.batch as u64,
+            allowed: "1",
+        });
     }
+    if tm != 4 && tm != 8 {
+        return Err(Error::Tuning { op: "dense", knob: "gemv tm", value: tm as u64, allowed: "4 or 8" });
+    }
+    let staged = LinearTexture::zeros(x.gpu(), "dense", x.len())?;
+    let mut steps = vec![staged.copy_from(x)?];
+    for band in &packed.bands {
+        steps.push(Step::Dispatch(gemv_band(packed, geo, band, &staged, y, tm)?));
+    }
+    Ok(steps)
+}
+
+fn gemv_band(
+    packed: &PackedWeight,
+    geo: &DenseGeometry,
+    band: &Band,
+    x: &LinearTexture,
+    y: &Tensor,
+    tm: u32,
+) -> Result<Dispatch> {
+    const OP: &str = "dense";
+    let gpu = y.gpu();
+    band.at.check_on(gpu, OP, "weight")?;
+    let first = band.k0 == 0;
+    let params = GemvUniform {
+        m: to_u32(OP, "output features", geo.out_features)?,
+        rows: to_u32(OP, "input features", band.k.next_multiple_of(4))?,
+        k0: to_u32(OP, "input features", band.k0)?,
+        has_bias: (first && packed.bias.is_some()) as u32,
+        relu: (band.k0 + band.k == geo.in_features && geo.attrs.relu) as u32,
+        accumulate: !first as u32,
+        _pad: [0; 2],
+    };
+    const WG: u32 = 32;
+    let grid = fold_grid(blocks(geo.out_features, tm as usize).div_ceil(WG), max_groups(gpu));
+    let bias = packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    let resources = [
+        wgpu::BindingResource::TextureView(band.at.view()),
+        wgpu::BindingResource::TextureView(x.view()),
+        bias.as_entire_binding(),
+        y.buffer().as_entire_binding(),
+    ];
+    let overrides = [("TM", tm), ("WG", WG), LinearTexture::OVERRIDE];
+    gpu.dispatch(&GEMV, &overrides, &resources, bytemuck::bytes_of(&params), grid)
 }

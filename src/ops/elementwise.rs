@@ -62,17 +62,34 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Laun
     }
     let gpu = a.gpu();
     // Whole vec4s: the padding words of y are written too, with what the padding of a (and b)
-    // gives; they are never read as elements.
+    // gives; they are never read as elements. A tensor past one binding runs in chunks, each
+    // bound at its offset (a multiple of the device's alignment).
     let vec4s = a.len().div_ceil(4);
-    let params = ElementwiseUniform {
-        vec4s: to_u32(op, "elements", vec4s)?,
-        has_b: b.is_some() as u32,
-        relu: relu as u32,
-        _pad: 0,
-    };
-    let grid = fold_grid(blocks(vec4s, 64), max_groups(gpu));
-    let b = b.map(Tensor::buffer).unwrap_or(gpu.placeholder());
-    let resources = [a.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&ELEMENTWISE, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::new(gpu, op, vec![d]))
+    let align = (gpu.limits().min_storage_buffer_offset_alignment as usize / 16).max(1);
+    let chunk = ((gpu.max_binding_bytes() / 16) as usize / align * align).min(vec4s);
+    let mut dispatches = Vec::new();
+    for start in (0..vec4s).step_by(chunk) {
+        let len = chunk.min(vec4s - start);
+        let params = ElementwiseUniform {
+            vec4s: to_u32(op, "elements", len)?,
+            has_b: b.is_some() as u32,
+            relu: relu as u32,
+            _pad: 0,
+        };
+        let grid = fold_grid(blocks(len, 64), max_groups(gpu));
+        let window = |t| {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: t,
+                offset: 16 * start as u64,
+                size: std::num::NonZeroU64::new(16 * len as u64),
+            })
+        };
+        let b = match b {
+            Some(b) => window(b.buffer()),
+            None => gpu.placeholder().as_entire_binding(),
+        };
+        let resources = [window(a.buffer()), b, window(y.buffer())];
+        dispatches.push(gpu.dispatch(&ELEMENTWISE, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?);
+    }
+    Ok(Launch::new(gpu, op, dispatches))
 }

@@ -4,7 +4,8 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
 use crate::launch::Launch;
-use crate::ops::{blocks, check_output, check_same_device, to_u32};
+use crate::ops::cut::Slab;
+use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
 use crate::params::Lrn;
 use crate::pipeline::{Access, Kernel, Step};
 use crate::tensor::Tensor;
@@ -51,6 +52,16 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
     check_same_device(OP, &[("input", Some(x)), ("output", Some(y))])?;
     check_output(OP, y, &geo.shape)?;
     let [n, c, h, w] = geo.shape;
+    let gpu = x.gpu();
+    // Past a binding or the grid: parts of images or rows (LRN mixes channels, not rows).
+    let slab = Slab::rowwise(n, c, h, w);
+    let max = max_groups(gpu) as usize;
+    let fits =
+        |images, rows| slab.fits_device(gpu, images, rows) && images * attrs.groups <= max && rows * w <= 64 * max;
+    let parts = slab.parts(OP, fits)?;
+    if parts.len() > 1 {
+        return slab.record(OP, x, y, &parts, |xt, yt, _| record_lrn(xt, yt, attrs));
+    }
     let params = LrnUniform {
         n: to_u32(OP, "batch", n)?,
         c: to_u32(OP, "channels", c)?,
@@ -61,7 +72,6 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
         beta: attrs.beta,
         k: attrs.k,
     };
-    let gpu = x.gpu();
     let chunks = blocks(geo.channels_per_group(), LRN_CHUNK);
     let grid = [blocks(h * w, 64), chunks, to_u32(OP, "images · groups", n * attrs.groups)?];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;

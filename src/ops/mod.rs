@@ -6,6 +6,7 @@
 //! …). Attributes and geometry come from [`params`](crate::params), re-exported here.
 
 mod conv2d;
+mod cut;
 mod dense;
 mod elementwise;
 mod gemm;

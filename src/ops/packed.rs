@@ -121,6 +121,46 @@ impl PackedWeight {
         gpu.submit(OP, &steps).map(|_| ())
     }
 
+    /// Rows of `k` values a kernel can bind at once: whole texels of output channels.
+    pub(crate) fn rows_per_binding(gpu: &Gpu, k: usize) -> Result<usize> {
+        let limit = gpu.max_binding_bytes().saturating_sub(16) / 4;
+        match (limit / k as u64) as usize / 4 * 4 {
+            0 => Err(Error::Limit {
+                op: "weight packing",
+                what: format!("four weight rows of {k} values"),
+                needed: 16 * k as u64,
+                limit: 4 * limit,
+            }),
+            rows => Ok(rows),
+        }
+    }
+
+    /// Packs rows `first ..` of `w` (`[rows, K]`, all of it when grouped) into this weight,
+    /// through copies of as many rows as a binding holds when `w` passes one.
+    pub(crate) fn pack_from(&self, w: &Tensor, first: usize) -> Result<()> {
+        let gpu = w.gpu();
+        let rows = self.cout;
+        let per = Self::rows_per_binding(gpu, self.k)?;
+        if self.groups > 1 && rows > per {
+            return Err(Error::Limit {
+                op: "weight packing",
+                what: format!("a grouped weight of {rows} x {} values in one binding", self.k),
+                needed: 4 * (rows * self.k) as u64,
+                limit: gpu.max_binding_bytes(),
+            });
+        }
+        if first == 0 && w.len() == rows * self.k && rows <= per {
+            return self.pack_rows(w, 0);
+        }
+        for r0 in (0..rows).step_by(per) {
+            let n = per.min(rows - r0);
+            let part = Tensor::zeros(gpu, &[n, self.k])?;
+            w.copy_regions_to(&part, &[((first + r0) * self.k, 0, n * self.k)])?;
+            self.pack_rows(&part, r0)?;
+        }
+        Ok(())
+    }
+
     /// Bytes held on the device, padding included.
     pub(crate) fn bytes(&self) -> u64 {
         let texels: usize = self.bands.iter().map(|b| b.at.len()).sum();

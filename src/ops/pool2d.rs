@@ -2,10 +2,11 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::launch::Launch;
-use crate::ops::{blocks, check_output, check_same_device, to_u32};
-use crate::params::{Pool2d, Pool2dGeometry, PoolKind, check_rank};
+use crate::ops::cut::Slab;
+use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
+use crate::params::{Padding, Pool2d, Pool2dGeometry, PoolKind, check_rank};
 use crate::pipeline::{Access, Kernel, Step};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
@@ -75,10 +76,24 @@ pub fn pool2d(x: &Tensor, attrs: &Pool2d) -> Result<Tensor> {
     Ok(y)
 }
 
-/// The average of each channel: `[N, C, H, W]` → `[N, C, 1, 1]`.
+/// The average of each channel: `[N, C, H, W]` → `[N, C, 1, 1]`. A plane past one window's
+/// loop budget averages its rows first, then their averages (the same mean: rows are equal).
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     check_rank("global_avg_pool", "input", x.shape(), 4)?;
-    pool2d(x, &Pool2d::global_avg([x.shape()[2], x.shape()[3]]))
+    let [h, w] = [x.shape()[2], x.shape()[3]];
+    if window_fits([h, w]) {
+        return pool2d(x, &Pool2d::global_avg([h, w]));
+    }
+    pool2d(&pool2d(x, &Pool2d::global_avg([1, w]))?, &Pool2d::global_avg([h, 1]))
+}
+
+/// Loop iterations llvmpipe runs in one invocation before it ends its loops (65,535), less
+/// room for the rest of the kernel: a window walks its rows and their cells.
+const LOOP_BUDGET: usize = 65_000;
+
+/// True when a `kh` x `kw` window's walk stays within [`LOOP_BUDGET`].
+fn window_fits([kh, kw]: [usize; 2]) -> bool {
+    kh.saturating_mul(kw.saturating_add(1)) <= LOOP_BUDGET
 }
 
 /// Records the pooling of `x` into `y`.
@@ -87,8 +102,45 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
     let geo = attrs.geometry(x.shape())?;
     check_same_device(OP, &[("input", Some(x)), ("output", Some(y))])?;
     check_output(OP, y, &geo.output_shape())?;
-    let params = Pool2dUniform::new(&geo)?;
+    if !window_fits(attrs.kernel) {
+        let [kh, kw] = attrs.kernel;
+        return Err(Error::Limit {
+            op: OP,
+            what: format!("a {kh}x{kw} window ({} cells walked by one invocation)", kh * (kw + 1)),
+            needed: (kh * (kw + 1)) as u64,
+            limit: LOOP_BUDGET as u64,
+        });
+    }
     let gpu = x.gpu();
+    // Past a binding or the grid's planes: parts of images or rows, each pooled on its own.
+    let a = &geo.attrs;
+    let slab = Slab {
+        n: geo.n,
+        c_in: geo.c,
+        h: geo.h,
+        w: geo.w,
+        c_out: geo.c,
+        oh: geo.oh,
+        ow: geo.ow,
+        stride: a.stride[0],
+        span: a.kernel[0],
+        pad_top: a.padding.top,
+        pad_bottom: a.padding.bottom,
+    };
+    let planes = max_groups(gpu) as usize;
+    let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows) && images * geo.c <= planes)?;
+    if parts.len() > 1 {
+        return slab.record(OP, x, y, &parts, |xt, yt, part| {
+            let p = a.padding;
+            let band = Pool2d {
+                padding: Padding::new(part.pad_top, p.left, part.pad_bottom, p.right),
+                ceil_mode: a.ceil_mode && part.is_last(&slab),
+                ..*a
+            };
+            record_pool2d(xt, yt, &band)
+        });
+    }
+    let params = Pool2dUniform::new(&geo)?;
     let grid = [blocks(geo.ow, 8), blocks(geo.oh, 8), to_u32(OP, "images · channels", geo.n * geo.c)?];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];

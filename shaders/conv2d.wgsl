@@ -7,6 +7,7 @@
 // With stride 1 the 8 inputs are 8 consecutive words: aligned vec4 loads and a shift that is
 // the same for every invocation of a row (ox0 is a multiple of 8); for kernels up to 5 taps
 // wide, a kernel row's inputs are loaded once (4 vec4s) and shifted for each tap.
+// ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture (a copy
@@ -226,8 +227,8 @@ fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: Columns) {
         hi += vec4<f32>(bias[co]);
     }
     if (p.relu != 0u) {
-        lo = max(lo, vec4<f32>(0.0));
-        hi = max(hi, vec4<f32>(0.0));
+        lo = select(lo, vec4<f32>(0.0), lo < vec4<f32>(0.0));
+        hi = select(hi, vec4<f32>(0.0), hi < vec4<f32>(0.0));
     }
     let y_row = ((n * p.cout + co) * p.oh + oy) * p.ow;
     for (var t = 0u; t < 4u; t++) {

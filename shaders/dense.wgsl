@@ -5,6 +5,7 @@
 // neighbouring texels of each row, and every x texel (4 k's, the same for all lanes) serves
 // TM · 4 multiply-adds. A band after the first adds to y; the first adds the bias, the last
 // applies ReLU. The band's rows are padded with zeros to a multiple of 4.
+// ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
 //
 // Bindings (group 0)              mirrors GEMV in src/ops/dense.rs
 //   0 at    texture_storage_2d<rgba32float, read>   [rows, m_blocks texels]
@@ -78,7 +79,7 @@ fn store4(m0: u32, v: vec4<f32>) {
                 o += bias[m];
             }
             if (p.relu != 0u) {
-                o = max(o, 0.0);
+                o = select(o, 0.0, o < 0.0);
             }
             y[m] = o;
         }

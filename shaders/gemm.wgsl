@@ -14,6 +14,7 @@
 // The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
 // in memory (measured 3x slower on AlexNet's conv3), and the branches on TM and TN fold away
 // when the pipeline is built, leaving straight-line code for the chosen tile.
+// ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
 //
 // Bindings (group 0)              mirrors GEMM in src/ops/gemm.rs
 //   0 at    texture_storage_2d<rgba32float, read>   [K, G · m_blocks texels]
@@ -288,7 +289,7 @@ fn store_vec(i: u32, v: vec4<f32>) {
         o += y[i];
     }
     if (p.relu != 0u) {
-        o = max(o, vec4<f32>(0.0));
+        o = select(o, vec4<f32>(0.0), o < vec4<f32>(0.0));
     }
     y[i] = o;
 }
@@ -303,7 +304,7 @@ fn store4(base: u32, offsets: vec4<u32>, v: vec4<f32>) {
                 o += y[i / 4u][i % 4u];
             }
             if (p.relu != 0u) {
-                o = max(o, 0.0);
+                o = select(o, 0.0, o < 0.0);
             }
             y[i / 4u][i % 4u] = o;
         }

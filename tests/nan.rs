@@ -1,0 +1,60 @@
+//! IEEE and ONNX on non-finite values: NaN in gives NaN out through conv, dense, max pool and
+//! ReLU (fused or not) on every kernel, and softmax of finite logits is finite.
+
+mod common;
+
+use common::{gpu, random};
+use dojang::Tensor;
+use dojang::ops::{Conv2d, ConvKernel, Dense, DenseKernel, DenseWeight, conv2d_with, dense_with, softmax};
+
+#[test]
+fn a_nan_reaches_the_outputs_that_read_it() {
+    let gpu = gpu();
+    // One NaN in the middle of the image: a 3x3 window sees it from the 3x3 outputs around it
+    // (valid padding: outputs (1..4, 1..4) of 5x5).
+    let xs = [1, 2, 7, 7];
+    let mut x = random(2 * 49, 1);
+    x[24] = f32::NAN; // channel 0, (3, 3)
+    let xt = Tensor::from_slice(&gpu, &x, &xs).unwrap();
+    let w = Tensor::from_slice(&gpu, &random(4 * 2 * 9, 2), &[4, 2, 3, 3]).unwrap();
+    for relu in [false, true] {
+        let attrs = Conv2d::default().with_relu(relu);
+        let geo = attrs.geometry(&xs, &[4, 2, 3, 3], None).unwrap();
+        let mut kernels = ConvKernel::candidates(&geo);
+        kernels.push(ConvKernel::Auto);
+        for k in kernels {
+            let y = conv2d_with(&xt, &w, None, &attrs, k).unwrap().download().unwrap();
+            for (i, v) in y.iter().enumerate() {
+                let (oy, ox) = ((i % 25) / 5, i % 5);
+                let reads = (1..4).contains(&oy) && (1..4).contains(&ox);
+                assert_eq!(v.is_nan(), reads, "{} relu {relu}: output {i} = {v}", k.name());
+            }
+        }
+    }
+    for (batch, relu) in [(1, false), (1, true), (5, false), (5, true)] {
+        let mut x = random(batch * 20, 3);
+        x[7] = f32::NAN; // image 0
+        let xt = Tensor::from_slice(&gpu, &x, &[batch, 20]).unwrap();
+        let weight = DenseWeight::upload(&gpu, &random(6 * 20, 4), None, 6, 20).unwrap();
+        let geo = weight.geometry(&[batch, 20], &Dense { relu }).unwrap();
+        for k in DenseKernel::candidates(&geo) {
+            let y = weight.forward_with(&xt, &Dense { relu }, k).unwrap().download().unwrap();
+            for (i, v) in y.iter().enumerate() {
+                assert_eq!(v.is_nan(), i < 6, "{} batch {batch} relu {relu}: output {i} = {v}", k.name());
+            }
+        }
+        let wt = Tensor::from_slice(&gpu, &random(6 * 20, 4), &[6, 20]).unwrap();
+        let y = dense_with(&xt, &wt, None, &Dense { relu }, DenseKernel::Auto).unwrap().download().unwrap();
+        assert!(y[..6].iter().all(|v| v.is_nan()) && y[6..].iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn softmax_of_finite_logits_is_finite() {
+    let gpu = gpu();
+    // Logits far apart: exp of the small ones underflows to 0, the largest gives 1.
+    let x = [1e30f32, -1e30, 0.0, 3.4e38, -3.4e38, 88.0, -88.0, 1e-30];
+    let y = softmax(&Tensor::from_slice(&gpu, &x, &[1, 8]).unwrap()).unwrap().download().unwrap();
+    assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
+    assert_eq!(y[3], 1.0);
+}

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::ops::cut::Slab;
-use crate::ops::gemm::{Tile, record_conv};
+use crate::ops::gemm::{Tile, reads_input_directly, record_conv};
 use crate::ops::packed::PackedWeight;
 use crate::ops::tune::{choose, class};
 use crate::ops::{blocks, check_output, check_same_device, to_u32};
@@ -156,10 +156,15 @@ impl ConvWeight {
         self.packed.first().at.check_on(x.gpu(), OP, "weight")?;
         check_output(OP, y, &geo.output_shape())?;
         let gpu = x.gpu();
-        // Past a binding or a texture's width: parts of images or rows, each recorded as a
-        // convolution of its own, its padding the rows' share of the layer's.
+        // Past a binding or (laying windows out) a texture's width: parts of images or rows,
+        // each recorded as a convolution of its own, its padding the rows' share of the layer's.
+        // Auto chooses first; each candidate cuts as it needs.
         let slab = slab(&geo);
-        let parts = slab.parts(OP, |images, rows| fits(gpu, &slab, images, rows))?;
+        let windows = matches!(kernel, ConvKernel::Gemm(tile) if !reads_input_directly(&geo, tile));
+        let parts = match kernel {
+            ConvKernel::Auto => vec![],
+            _ => slab.parts(OP, |images, rows| fits(gpu, &slab, images, rows, windows))?,
+        };
         if parts.len() > 1 {
             return slab.record(OP, x, y, &parts, |xt, yt, part| {
                 let p = attrs.padding;
@@ -301,10 +306,11 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
 }
 
 /// True when `images` images and `rows` output rows of `slab` run as one convolution: input
-/// and output within a binding, output pixels within a matrix texture's columns.
-fn fits(gpu: &Gpu, slab: &Slab, images: usize, rows: usize) -> bool {
+/// and output within a binding, and when the input `windows` are laid out (im2col), its
+/// output pixels within a matrix texture's columns.
+fn fits(gpu: &Gpu, slab: &Slab, images: usize, rows: usize, windows: bool) -> bool {
     let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
-    slab.fits_device(gpu, images, rows) && images * rows * slab.ow <= columns
+    slab.fits_device(gpu, images, rows) && (!windows || images * rows * slab.ow <= columns)
 }
 
 /// Output columns per invocation of the direct kernel (two vec4s in the WGSL).

@@ -105,7 +105,8 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 }
 
 fn main() -> ExitCode {
-    quiet_headless_wsi();
+    // SAFETY: first thing in main, one thread.
+    unsafe { gpu::quiet_headless_wsi() };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     match run(&cli) {
@@ -270,13 +271,4 @@ fn devices(cli: &Cli) -> Result<bool, String> {
         );
     }
     Ok(true)
-}
-
-/// Headless Linux machines often lack XDG_RUNTIME_DIR, and Mesa's Vulkan window-system layer
-/// then prints an error at every instance creation although dojang draws nothing.
-fn quiet_headless_wsi() {
-    if cfg!(target_os = "linux") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        // SAFETY: called first thing in main, before any other thread exists.
-        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
-    }
 }

@@ -53,12 +53,17 @@ fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) {
 
 #[test]
 fn golden_fixtures_all_pass() {
-    let out = validate(&["golden", fixtures().to_str().unwrap()]);
+    let out = validate(&["golden", fixtures().to_str().unwrap(), "--verbose"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let cases = text.lines().filter(|l| l.contains(" pass ")).count();
     assert!(cases >= 17, "{text}");
     assert!(text.trim_end().ends_with(&format!("{cases} passed, 0 failed")), "{text}");
+
+    // Without --verbose: the section's verdict in one line, no table of passing cases.
+    let text = stdout(&validate(&["golden", fixtures().to_str().unwrap()]));
+    assert!(!text.contains(" pass "), "{text}");
+    assert!(text.lines().any(|l| l == format!("{cases} cases, 0 failed")), "{text}");
 }
 
 #[test]
@@ -80,7 +85,7 @@ fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
     std::fs::write(&case, text).unwrap();
 
     let json = dir.join("results.json");
-    let out = validate(&["golden", dir.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let out = validate(&["golden", dir.to_str().unwrap(), "--verbose", "--json", json.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(line_of(&text, "conv2d/3x3_pad1").contains("FAIL"), "{text}");
@@ -95,6 +100,11 @@ fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
     let results = results.as_array().unwrap();
     assert_eq!(results.len(), 21);
     assert_eq!(results.iter().filter(|r| r["passed"] == false).count(), 4);
+
+    // Without --verbose the failures still show in full, with the section's summary.
+    let text = stdout(&validate(&["golden", dir.to_str().unwrap()]));
+    assert!(text.contains("unknown op `convolve3d`") && !text.contains("softmax/large_logits"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("21 cases, 4 failed")), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -157,4 +167,16 @@ fn devices_lists_the_adapter_and_its_limits() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.starts_with("0: "), "{text}");
     assert!(text.contains("storage binding") && text.contains("workgroups per dimension"), "{text}");
+}
+
+#[test]
+fn a_timed_section_names_its_slowest_case() {
+    let out = validate(&["alexnet", "--model", "bottleneck"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let summary = text.lines().find(|l| l.contains(" cases, 0 failed; slowest ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(summary.ends_with(" ms)"), "{summary}");
+    // The table of passing layers is behind --verbose.
+    assert!(!text.contains(" pass "), "{text}");
+    assert!(stdout(&validate(&["alexnet", "--model", "bottleneck", "-v"])).contains(" pass "));
 }

@@ -12,7 +12,7 @@ use dojang::ops::{relu, softmax};
 use dojang::tolerance::Tolerance;
 use dojang::{Gpu, Tensor};
 
-use crate::report::CaseResult;
+use crate::report::{CaseResult, Progress};
 
 /// Every folder under `dir` (itself included) that holds a `case.json`, sorted.
 pub fn find_cases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -31,14 +31,18 @@ pub fn find_cases(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Runs every case under `dir`.
-pub fn run_dir(gpu: &Gpu, dir: &Path) -> std::io::Result<Vec<CaseResult>> {
+pub fn run_dir(gpu: &Gpu, dir: &Path, progress: impl Fn(usize) -> Progress) -> std::io::Result<Vec<CaseResult>> {
     let cases = find_cases(dir)?;
+    let bar = progress(cases.len());
     Ok(cases
         .iter()
         .map(|case| {
             let name = case.strip_prefix(dir).unwrap_or(case).display().to_string();
             let name = if name.is_empty() { ".".to_string() } else { name };
-            run_case(gpu, case).unwrap_or_else(|(op, reason)| CaseResult::broken(&op, &name, reason)).named(&name)
+            bar.message(&name);
+            let r = run_case(gpu, case).unwrap_or_else(|(op, reason)| CaseResult::broken(&op, &name, reason));
+            bar.step(&name);
+            r.named(&name)
         })
         .collect())
 }

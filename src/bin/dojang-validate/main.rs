@@ -43,8 +43,11 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Print only failures and the closing line.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Print every case's line, not only failures and each section's summary.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     /// Seed of the random inputs.
     #[arg(long, global = true, default_value_t = 2012)]
     seed: u64,
@@ -136,7 +139,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
         }
         Some(Command::Golden { dir }) => {
             let gpu = open(cli)?;
-            let results = golden::run_dir(&gpu, dir)
+            let results = golden::run_dir(&gpu, dir, |n| progress(cli, n, "golden cases"))
                 .map_err(|e| format!("cannot read the cases under {}: {e}", dir.display()))?;
             if results.is_empty() {
                 return Err(format!("no cases under {} (a case is a folder holding case.json)", dir.display()));
@@ -145,19 +148,21 @@ fn run(cli: &Cli) -> Result<bool, String> {
         }
         Some(Command::Ops) => {
             let gpu = open(cli)?;
-            section(cli, "kernels against the CPU reference", ops::run_all(&gpu, cli.seed, 3), &mut all);
+            let results = ops::run_all(&gpu, cli.seed, 3, |n| progress(cli, n, "kernels"));
+            section(cli, "kernels against the CPU reference", results, &mut all);
         }
         Some(Command::Bench { only }) => return run_bench(cli, only),
         Some(Command::Alexnet(args)) => {
             let gpu = open(cli)?;
             let title = model_title(args);
-            section(cli, &title, run_model(&gpu, args, cli.seed)?, &mut all);
+            section(cli, &title, run_model(cli, &gpu, args)?, &mut all);
         }
         None => {
             let gpu = open(cli)?;
-            section(cli, "kernels against the CPU reference", ops::run_all(&gpu, cli.seed, 3), &mut all);
+            let results = ops::run_all(&gpu, cli.seed, 3, |n| progress(cli, n, "kernels"));
+            section(cli, "kernels against the CPU reference", results, &mut all);
             let args = ModelArgs { model: "alexnet".into(), batch: 1, weights: None, devices: 1 };
-            section(cli, &model_title(&args), run_model(&gpu, &args, cli.seed)?, &mut all);
+            section(cli, &model_title(&args), run_model(cli, &gpu, &args)?, &mut all);
         }
     }
     say!("{}", report::summary(&all));
@@ -196,31 +201,47 @@ fn model_title(args: &ModelArgs) -> String {
     format!("{} at batch {}{devices}, layer by layer against the CPU reference", args.model, args.batch)
 }
 
-/// Prints a titled table of `results` (only failures with --quiet) and keeps them.
+/// Prints a section: its title, the failures in full (every case with --verbose), and its
+/// one-line summary; with --quiet only the failures. Keeps the results for the closing line.
 fn section(cli: &Cli, title: &str, results: Vec<CaseResult>, all: &mut Vec<CaseResult>) {
     if !cli.quiet {
         say!("\n== {title}");
+    }
+    let shown: Vec<_> = results.iter().filter(|r| cli.verbose || !r.passed).collect();
+    if !shown.is_empty() && !cli.quiet {
         say!("{}", CaseResult::header());
     }
-    for r in results.iter().filter(|r| !cli.quiet || !r.passed) {
+    for r in shown {
         say!("{}", r.line());
+    }
+    if !cli.quiet {
+        say!("{}", report::section_summary(&results));
     }
     all.extend(results);
 }
 
-fn run_model(gpu: &Gpu, args: &ModelArgs, seed: u64) -> Result<Vec<CaseResult>, String> {
+/// A progress bar of `len` steps for `what`, on a terminal and unless output is asked to be
+/// quiet or machine-readable.
+fn progress(cli: &Cli, len: usize, what: &str) -> report::Progress {
+    report::Progress::new(!cli.quiet && cli.json.is_none(), len as u64, what)
+}
+
+fn run_model(cli: &Cli, gpu: &Gpu, args: &ModelArgs) -> Result<Vec<CaseResult>, String> {
     let model = zoo::build(&args.model).map_err(|e| e.to_string())?;
+    let spinner = progress(cli, 0, &args.model);
     let weights = match &args.weights {
-        Some(path) => Weights::load(path, &model).map_err(|e| e.to_string())?,
-        None => Weights::he_normal(&model, seed),
+        Some(path) => {
+            spinner.message(&format!("loading weights from {}", path.display()));
+            Weights::load(path, &model).map_err(|e| e.to_string())?
+        }
+        None => Weights::he_normal(&model, cli.seed),
     };
-    let batch = args.batch;
     let gpus = if args.devices > 1 {
         Gpu::open_group(args.devices, Some(&gpu.info().name)).map_err(|e| e.to_string())?
     } else {
         vec![gpu.clone()]
     };
-    model::run(&gpus, &model, &weights, batch, seed).map_err(|e| e.to_string())
+    model::run(&gpus, &model, &weights, args.batch, cli.seed, |phase| spinner.message(phase)).map_err(|e| e.to_string())
 }
 
 fn open(cli: &Cli) -> Result<Gpu, String> {

@@ -19,15 +19,26 @@ fn random_input(model: &Model, batch: usize, seed: u64) -> Vec<f32> {
 /// Per layer: output shape (and, split, devices and bytes exchanged), errors against the
 /// reference, time; then a whole-model line timing one single-submission forward (and, split,
 /// comparing it with one device).
-pub fn run(gpus: &[Gpu], model: &Model, weights: &Weights, batch: usize, seed: u64) -> Result<Vec<CaseResult>> {
+/// `phase` hears what runs now (for a progress display).
+pub fn run(
+    gpus: &[Gpu],
+    model: &Model,
+    weights: &Weights,
+    batch: usize,
+    seed: u64,
+    phase: impl Fn(&str),
+) -> Result<Vec<CaseResult>> {
     let first = gpus.first().ok_or(Error::Placement {
         layer: "(all)".into(),
         devices: 0,
         problem: dojang::error::PlacementProblem::NoDevices,
     })?;
     let input = random_input(model, batch, seed);
+    phase("the CPU reference, layer by layer");
     let expected = model.forward_reference(weights, &input, batch)?;
+    phase("uploading the weights");
     let mut gpu_model = GpuModel::split(gpus, model, weights)?;
+    phase("the GPU, layer by layer");
     let split = gpus.len() > 1;
     // A first pass builds the plan and compiles the kernels, outside the timings.
     gpu_model.forward(&input, batch)?;
@@ -45,6 +56,7 @@ pub fn run(gpus: &[Gpu], model: &Model, weights: &Weights, batch: usize, seed: u
             CaseResult { seconds: Some(r.gpu_seconds), ..CaseResult::from_comparison(&r.name, &case, &c, &r.shape) }
         })
         .collect();
+    phase("the GPU, one submission");
     let start = Instant::now();
     let out = gpu_model.forward(&input, batch)?;
     let seconds = start.elapsed().as_secs_f64();

@@ -8,7 +8,7 @@ use dojang::tolerance::Tolerance;
 use dojang::{Gpu, Result, Tensor, cases, reference};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::report::{CaseResult, Prepared, Work};
+use crate::report::{CaseResult, Prepared, Progress, Work};
 
 /// Random inputs in [-1, 1), reproducible from `--seed`.
 struct Inputs(StdRng);
@@ -168,7 +168,7 @@ fn elementwise_case(gpu: &Gpu, inputs: &mut Inputs, c: &ElementwiseCase) -> Resu
 }
 
 /// Runs the whole table on `gpu`; `reps` timed runs per case after the checked one.
-pub fn run_all(gpu: &Gpu, seed: u64, reps: usize) -> Vec<CaseResult> {
+pub fn run_all(gpu: &Gpu, seed: u64, reps: usize, progress: impl Fn(usize) -> Progress) -> Vec<CaseResult> {
     let mut inputs = Inputs(StdRng::seed_from_u64(seed));
     type Build<'a> = Box<dyn FnOnce(&mut Inputs) -> Result<Prepared> + 'a>;
     let mut builds: Vec<(&str, Build)> = Vec::new();
@@ -190,11 +190,17 @@ pub fn run_all(gpu: &Gpu, seed: u64, reps: usize) -> Vec<CaseResult> {
     for c in cases::elementwise() {
         builds.push(("elementwise", Box::new(move |i| elementwise_case(gpu, i, &c))));
     }
+    let bar = progress(builds.len());
     builds
         .into_iter()
-        .map(|(op, build)| match build(&mut inputs).and_then(|p| p.run(reps)) {
-            Ok(r) => r,
-            Err(e) => CaseResult::broken(op, "", e.to_string()),
+        .map(|(op, build)| {
+            bar.message(op);
+            let r = match build(&mut inputs).and_then(|p| p.run(reps)) {
+                Ok(r) => r,
+                Err(e) => CaseResult::broken(op, "", e.to_string()),
+            };
+            bar.step(&r.case);
+            r
         })
         .collect()
 }

@@ -128,6 +128,69 @@ impl Prepared {
     }
 }
 
+/// A section's one-line verdict: cases, failures, and the slowest case with its time.
+pub fn section_summary(results: &[CaseResult]) -> String {
+    let failed = results.iter().filter(|r| !r.passed).count();
+    let slowest = results
+        .iter()
+        .filter_map(|r| r.seconds.map(|s| (s, r)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(s, r)| format!("; slowest {} {} ({:.2} ms)", r.op, r.case.trim(), s * 1e3))
+        .unwrap_or_default();
+    format!("{} cases, {failed} failed{slowest}", results.len())
+}
+
+/// A progress bar on stderr while a section runs, where stderr is a terminal and the run is
+/// not `--quiet` or `--json`; nothing otherwise (the report lines are the progress then).
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// A bar of `len` steps (a spinner when `len` is 0) titled `what`.
+    pub fn new(shown: bool, len: u64, what: &str) -> Progress {
+        use std::io::IsTerminal;
+        if !shown || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = match len {
+            0 => indicatif::ProgressBar::new_spinner(),
+            n => indicatif::ProgressBar::new(n),
+        };
+        let style = match len {
+            0 => indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})"),
+            _ => indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}"),
+        };
+        if let Ok(style) = style {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    /// Says what runs now.
+    pub fn message(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+        }
+    }
+
+    /// One step done.
+    pub fn step(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// The closing line, `N passed, M failed`.
 pub fn summary(results: &[CaseResult]) -> String {
     let passed = results.iter().filter(|r| r.passed).count();

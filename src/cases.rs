@@ -8,10 +8,15 @@ use crate::params::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
 /// A convolution of an `input` by a `weight` (OIHW), with or without bias.
 #[derive(Clone, Copy, Debug)]
 pub struct ConvCase {
+    /// The case's name in reports.
     pub name: &'static str,
+    /// Input shape, NCHW.
     pub input: [usize; 4],
+    /// Weight shape, OIHW.
     pub weight: [usize; 4],
+    /// With a bias.
     pub bias: bool,
+    /// The op's attributes.
     pub attrs: Conv2d,
 }
 
@@ -83,8 +88,11 @@ pub fn conv2d() -> Vec<ConvCase> {
 /// A pooling of an `input`.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolCase {
+    /// The case's name in reports.
     pub name: &'static str,
+    /// Input shape, NCHW.
     pub input: [usize; 4],
+    /// The op's attributes.
     pub attrs: Pool2d,
 }
 
@@ -134,11 +142,17 @@ pub fn pool2d() -> Vec<PoolCase> {
 /// A dense layer: x `[batch, in]`, W `[out, in]`.
 #[derive(Clone, Copy, Debug)]
 pub struct DenseCase {
+    /// The case's name in reports.
     pub name: &'static str,
+    /// Rows of the input.
     pub batch: usize,
+    /// Input features.
     pub in_features: usize,
+    /// Output features.
     pub out_features: usize,
+    /// With a bias.
     pub bias: bool,
+    /// With ReLU fused.
     pub relu: bool,
 }
 
@@ -169,8 +183,11 @@ pub fn dense() -> Vec<DenseCase> {
 /// An LRN of an `input`.
 #[derive(Clone, Copy, Debug)]
 pub struct LrnCase {
+    /// The case's name in reports.
     pub name: &'static str,
+    /// Input shape, NCHW.
     pub input: [usize; 4],
+    /// The op's attributes.
     pub attrs: Lrn,
 }
 
@@ -193,9 +210,13 @@ pub fn lrn() -> Vec<LrnCase> {
 /// A softmax of random logits of `scale` around `offset`.
 #[derive(Clone, Debug)]
 pub struct SoftmaxCase {
+    /// The case's name in reports.
     pub name: &'static str,
+    /// Input shape.
     pub shape: Vec<usize>,
+    /// Logits are uniform in ±scale …
     pub scale: f32,
+    /// … around this offset.
     pub offset: f32,
 }
 
@@ -212,8 +233,11 @@ pub fn softmax() -> Vec<SoftmaxCase> {
 /// ReLU of an input, or the sum of two then ReLU.
 #[derive(Clone, Copy, Debug)]
 pub struct ElementwiseCase {
+    /// The case's name in reports.
     pub name: &'static str,
+    /// Shape of each operand.
     pub shape: [usize; 4],
+    /// An add of two tensors (then ReLU) rather than a ReLU.
     pub add: bool,
 }
 

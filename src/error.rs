@@ -37,13 +37,28 @@ pub enum Error {
     NoAdapter,
     /// The adapter asked for by name or index is not among those wgpu sees.
     #[error("no adapter matches `{wanted}`; the adapters are: {available}")]
-    AdapterNotFound { wanted: String, available: String },
+    AdapterNotFound {
+        /// The selector given: an index or part of a name.
+        wanted: String,
+        /// The adapters there are, with their indices.
+        available: String,
+    },
     /// The adapter refused to open a device.
     #[error("could not open a device on `{adapter}`: {reason}")]
-    RequestDevice { adapter: String, reason: String },
+    RequestDevice {
+        /// The adapter's name.
+        adapter: String,
+        /// What wgpu said.
+        reason: String,
+    },
     /// wgpu reported a validation, out-of-memory or internal error.
     #[error("{op}: wgpu reported an error: {message}")]
-    Wgpu { op: String, message: String },
+    Wgpu {
+        /// The op that refused.
+        op: String,
+        /// What wgpu said.
+        message: String,
+    },
     /// The device was lost (driver reset, removed GPU, destroyed device).
     #[error("the GPU device was lost: {0}")]
     DeviceLost(String),
@@ -54,25 +69,80 @@ pub enum Error {
     // --- shapes and attributes ---------------------------------------------------------
     /// A tensor has the wrong number of dimensions.
     #[error("{op}: {what} must have {expected} dimensions, got shape {got}")]
-    Rank { op: &'static str, what: &'static str, expected: usize, got: Shape },
+    Rank {
+        /// The op that refused.
+        op: &'static str,
+        /// Which argument or quantity.
+        what: &'static str,
+        /// What was expected.
+        expected: usize,
+        /// What was given.
+        got: Shape,
+    },
     /// Host data does not fill the shape it is given.
     #[error("tensor of shape {shape} needs {expected} values, got {got}")]
-    DataLength { shape: Shape, expected: usize, got: usize },
+    DataLength {
+        /// The shape concerned.
+        shape: Shape,
+        /// Values the shape holds.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
     /// A shape with a zero dimension.
     #[error("{op}: {what} has an empty dimension: {shape}")]
-    Empty { op: &'static str, what: &'static str, shape: Shape },
+    Empty {
+        /// The op that refused.
+        op: &'static str,
+        /// Which argument or quantity.
+        what: &'static str,
+        /// The shape concerned.
+        shape: Shape,
+    },
     /// A channel count not divisible by the group count.
     #[error("{op}: {what} ({channels}) is not divisible by groups ({groups})")]
-    Groups { op: &'static str, what: &'static str, channels: usize, groups: usize },
+    Groups {
+        /// The op that refused.
+        op: &'static str,
+        /// Which argument or quantity.
+        what: &'static str,
+        /// The channel count.
+        channels: usize,
+        /// The groups asked for.
+        groups: usize,
+    },
     /// The input's channels do not match what the weight expects.
     #[error("{op}: input has {got} {what}, weight expects {expected}")]
-    Channels { op: &'static str, what: &'static str, got: usize, expected: usize },
+    Channels {
+        /// The op that refused.
+        op: &'static str,
+        /// Which argument or quantity.
+        what: &'static str,
+        /// Channels per group of the input.
+        got: usize,
+        /// Channels per group the weight expects.
+        expected: usize,
+    },
     /// The bias length differs from the number of outputs.
     #[error("{op}: bias has {got} values, expected {expected} (one per output)")]
-    BiasLength { op: &'static str, got: usize, expected: usize },
+    BiasLength {
+        /// The op that refused.
+        op: &'static str,
+        /// The bias length.
+        got: usize,
+        /// Output channels or features.
+        expected: usize,
+    },
     /// A stride, dilation, window or group count of zero.
     #[error("{op}: {what} must be at least 1, got ({0}, {1})", value[0], value[1])]
-    Zero { op: &'static str, what: &'static str, value: [usize; 2] },
+    Zero {
+        /// The op that refused.
+        op: &'static str,
+        /// Which argument or quantity.
+        what: &'static str,
+        /// The pair given, per axis.
+        value: [usize; 2],
+    },
     /// The output would have no elements.
     #[error(
         "{op}: output would be {out_h}x{out_w} for input {in_h}x{in_w} padded by \
@@ -80,76 +150,199 @@ pub enum Error {
          it must be at least 1x1"
     )]
     EmptyOutput {
+        /// The op that refused.
         op: &'static str,
+        /// Output height the attributes give (below 1).
         out_h: i64,
+        /// Output width the attributes give.
         out_w: i64,
+        /// Input height.
         in_h: usize,
+        /// Input width.
         in_w: usize,
+        /// Padding at the top.
         pt: usize,
+        /// Padding at the left.
         pl: usize,
+        /// Padding at the bottom.
         pb: usize,
+        /// Padding at the right.
         pr: usize,
+        /// Window height, dilation included.
         window_h: usize,
+        /// Window width, dilation included.
         window_w: usize,
     },
     /// Two shapes that must agree do not.
     #[error("{op}: shapes {a} and {b} do not match")]
-    Mismatch { op: &'static str, a: Shape, b: Shape },
+    Mismatch {
+        /// The op that refused.
+        op: &'static str,
+        /// The shape expected.
+        a: Shape,
+        /// The shape given.
+        b: Shape,
+    },
     /// An LRN window that cannot centre on its channel.
     #[error("lrn: size must be odd (a window centred on each channel), got {size}")]
-    LrnSize { size: usize },
+    LrnSize {
+        /// The window size given.
+        size: usize,
+    },
     /// An adaptive pool whose output size does not divide its input size.
     #[error("adaptive_avg_pool: pooling {0}x{1} to {2}x{3} needs sizes that divide", from[0], from[1], to[0], to[1])]
-    AdaptivePool { from: [usize; 2], to: [usize; 2] },
+    AdaptivePool {
+        /// Input height and width.
+        from: [usize; 2],
+        /// Output height and width asked for.
+        to: [usize; 2],
+    },
     /// A kernel choice or tuning value the kernel does not support.
     #[error("{op}: {knob} = {value} is not supported; it must be {allowed}")]
-    Tuning { op: &'static str, knob: &'static str, value: u64, allowed: &'static str },
+    Tuning {
+        /// The op that refused.
+        op: &'static str,
+        /// The setting.
+        knob: &'static str,
+        /// The value given.
+        value: u64,
+        /// The values it takes.
+        allowed: &'static str,
+    },
     /// A prepared convolution weight used with other groups than it was packed for.
     #[error("conv2d: the weight was prepared for groups {prepared}, the attributes ask for {asked}")]
-    WeightGroups { prepared: usize, asked: usize },
+    WeightGroups {
+        /// Groups the weight was packed for.
+        prepared: usize,
+        /// Groups of the call.
+        asked: usize,
+    },
     /// A copy region that passes the end of a tensor.
     #[error("{op}: {len} elements at {offset} pass the end of a tensor of {size}")]
-    OutOfRange { op: &'static str, offset: usize, len: usize, size: usize },
+    OutOfRange {
+        /// The op that refused.
+        op: &'static str,
+        /// First element of the range.
+        offset: usize,
+        /// Elements in the range.
+        len: usize,
+        /// Elements in the tensor.
+        size: usize,
+    },
     /// A tensor that lives on another device than the op runs on.
     #[error("{op}: {what} lives on device #{tensor_device}, the op runs on device #{op_device}")]
-    WrongDevice { op: &'static str, what: &'static str, tensor_device: u64, op_device: u64 },
+    WrongDevice {
+        /// The op that refused.
+        op: &'static str,
+        /// Which argument or quantity.
+        what: &'static str,
+        /// The device holding the tensor (`Gpu::id`).
+        tensor_device: u64,
+        /// The device the op runs on.
+        op_device: u64,
+    },
 
     // --- models ------------------------------------------------------------------------
     /// A model of no layers.
     #[error("model {model} has no layers")]
-    NoLayers { model: String },
+    NoLayers {
+        /// The model's name.
+        model: String,
+    },
     /// A layer that does not fit its input, found when the model is built.
     #[error("layer {layer}: {source} (input shape {input})")]
-    Layer { layer: String, input: Shape, source: Box<Error> },
+    Layer {
+        /// The layer's name.
+        layer: String,
+        /// The input shape it was given.
+        input: Shape,
+        /// Why it does not fit.
+        source: Box<Error>,
+    },
     /// An `Add` layer whose source is not an earlier layer (nor `input`).
     #[error("layer {layer}: adds `{from}`, which is not an earlier layer")]
-    AddSource { layer: String, from: String },
+    AddSource {
+        /// The add layer.
+        layer: String,
+        /// The layer it names as its second input.
+        from: String,
+    },
     /// A model name the zoo does not know.
     #[error("unknown model `{name}`; the models are: {}", known.join(", "))]
-    UnknownModel { name: String, known: &'static [&'static str] },
+    UnknownModel {
+        /// The name given.
+        name: String,
+        /// The names there are.
+        known: &'static [&'static str],
+    },
     /// A parameter the weights lack.
     #[error("weights: tensor `{tensor}` is missing")]
-    WeightMissing { tensor: String },
+    WeightMissing {
+        /// The parameter's name.
+        tensor: String,
+    },
     /// A parameter of another shape than the model's.
     #[error("weights: tensor `{tensor}` has shape {got}, the model expects {expected}")]
-    WeightShape { tensor: String, got: Shape, expected: Shape },
+    WeightShape {
+        /// The parameter's name.
+        tensor: String,
+        /// Its shape in the weights.
+        got: Shape,
+        /// The shape the model expects.
+        expected: Shape,
+    },
     /// A parameter whose values do not fill its shape.
     #[error("weights: tensor `{tensor}` of shape {shape} needs {expected} values, got {got}")]
-    WeightValues { tensor: String, shape: Shape, expected: usize, got: usize },
+    WeightValues {
+        /// The parameter's name.
+        tensor: String,
+        /// The shape declared.
+        shape: Shape,
+        /// Values the shape holds.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
     /// A parameter stored in a type dojang does not read.
     #[error("weights: tensor `{tensor}` has dtype {dtype}; dojang reads F32, F16 and BF16")]
-    WeightDtype { tensor: String, dtype: String },
+    WeightDtype {
+        /// The parameter's name.
+        tensor: String,
+        /// The stored type.
+        dtype: String,
+    },
     /// A weights file that cannot be read or written.
     #[error("weights file {path}: {reason}")]
-    WeightFile { path: String, reason: String },
+    WeightFile {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A layer that cannot be placed on the devices of a group.
     #[error("placement of layer {layer} on {devices} devices: {problem}")]
-    Placement { layer: String, devices: usize, problem: PlacementProblem },
+    Placement {
+        /// The layer's name.
+        layer: String,
+        /// Devices in the group.
+        devices: usize,
+        /// What stops it.
+        problem: PlacementProblem,
+    },
 
     // --- limits ------------------------------------------------------------------------
     /// A buffer or dispatch above the device's limits that dojang cannot split.
     #[error("{op}: {what} needs {needed}, above the device limit of {limit}")]
-    Limit { op: &'static str, what: String, needed: u64, limit: u64 },
+    Limit {
+        /// The op that refused.
+        op: &'static str,
+        /// What was asked for, with its size.
+        what: String,
+        /// The amount asked for (bytes, elements or workgroups, as `what` says).
+        needed: u64,
+        /// The most the device (or kernel) takes.
+        limit: u64,
+    },
 }
 
 /// Why a layer cannot be placed on a device group.
@@ -160,13 +353,28 @@ pub enum PlacementProblem {
     NoDevices,
     /// Channels, features or groups that do not split evenly.
     #[error("{what} ({count}) do not divide evenly by {devices} devices")]
-    Uneven { what: &'static str, count: usize, devices: usize },
+    Uneven {
+        /// What is split.
+        what: &'static str,
+        /// How many there are.
+        count: usize,
+        /// Devices in the group.
+        devices: usize,
+    },
     /// An LRN window that would reach into another device's channels.
     #[error("LRN with groups {groups} would normalise across devices; it needs groups a multiple of {devices}")]
-    LrnAcrossDevices { groups: usize, devices: usize },
+    LrnAcrossDevices {
+        /// The LRN's channel groups.
+        groups: usize,
+        /// Devices in the group.
+        devices: usize,
+    },
     /// A layer that cannot take its input as the previous layer left it.
     #[error("it cannot read an input held {held}")]
-    Input { held: &'static str },
+    Input {
+        /// How the input is held.
+        held: &'static str,
+    },
     /// Layers after the gathered softmax.
     #[error("layers after the gathered softmax are not supported")]
     AfterSoftmax,

@@ -23,9 +23,13 @@ pub const ADAPTER_ENV: &str = "DOJANG_ADAPTER";
 /// What dojang reports about an adapter (the `devices` subcommand prints it).
 #[derive(Clone, Debug)]
 pub struct AdapterSummary {
+    /// Position in the enumeration (what `DOJANG_ADAPTER=INDEX` takes).
     pub index: usize,
+    /// Name, backend, type and driver.
     pub info: wgpu::AdapterInfo,
+    /// The adapter's own limits.
     pub limits: wgpu::Limits,
+    /// Optional features it has.
     pub features: wgpu::Features,
 }
 

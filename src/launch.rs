@@ -3,7 +3,7 @@
 //! the same device chain into one, and [`Launch::run`] enqueues them as one command buffer
 //! without waiting. Change the inputs between runs with [`Tensor::write`](crate::Tensor::write).
 //!
-//! ```no_run
+//! ```
 //! use dojang::ops::{Conv2d, ConvWeight, Pool2d, PoolKind, record_pool2d};
 //! use dojang::{Gpu, Tensor};
 //! let gpu = Gpu::new()?;

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! dojang (도장, "stamp"): a GPU engine for convolutional networks.
 //!
 //! Kernels are WGSL compute shaders (in `shaders/`) run through wgpu; every op has a plain
@@ -15,15 +16,31 @@
 //! - Layers compose into [`model::Model`]s (AlexNet and a ResNet bottleneck in
 //!   [`model::zoo`]) that run on one device or with their channel groups split over a device
 //!   group ([`GpuModel`], [`split`]).
+//! - A device group is `N` [`Gpu`]s ([`Gpu::open_group`]: one per adapter when there are that
+//!   many alike, else `N` logical devices on one). [`GpuModel::split`] gives each device its
+//!   share of every layer's channel groups, as AlexNet's two GPUs had: grouped convolutions
+//!   stay on their device, and the layers that read all channels (conv3, the dense layers)
+//!   gather their input from every device first.
+//! - Tensors past a device's limits (a storage binding, a texture's width, the workgroups of
+//!   a grid) run in parts; what cannot be cut is an [`Error::Limit`] naming the numbers.
 //!
-//! ```no_run
+//! ```
 //! use dojang::ops::{Conv2d, Padding, conv2d};
-//! use dojang::{Gpu, Tensor};
+//! use dojang::{Gpu, GpuModel, Tensor};
 //! let gpu = Gpu::new()?;
 //! let x = Tensor::from_slice(&gpu, &vec![1.0; 3 * 8 * 8], &[1, 3, 8, 8])?;
 //! let w = Tensor::from_slice(&gpu, &vec![0.1; 4 * 3 * 3 * 3], &[4, 3, 3, 3])?;
 //! let y = conv2d(&x, &w, None, &Conv2d::default().with_padding(Padding::symmetric(1, 1)))?;
 //! assert_eq!(y.shape(), &[1, 4, 8, 8]);
+//!
+//! // A ResNet bottleneck split over a group of two devices, against one device.
+//! let model = dojang::model::zoo::build("bottleneck")?;
+//! let weights = dojang::model::Weights::he_normal(&model, 1);
+//! let input = vec![0.5; model.input().iter().product()];
+//! let mut two = GpuModel::split(&Gpu::open_group(2, None)?, &model, &weights)?;
+//! let mut one = GpuModel::new(&gpu, &model, &weights)?;
+//! let (a, b) = (two.forward(&input, 1)?, one.forward(&input, 1)?);
+//! assert!(dojang::tolerance::Tolerance::for_layer(&b).compare(&a, &b).passed());
 //! # Ok::<(), dojang::Error>(())
 //! ```
 

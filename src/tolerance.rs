@@ -10,7 +10,9 @@
 /// Absolute and relative tolerance.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tolerance {
+    /// Absolute part of the bound.
     pub atol: f32,
+    /// Part relative to the expected value.
     pub rtol: f32,
 }
 
@@ -23,7 +25,9 @@ impl Default for Tolerance {
 /// The outcome of comparing a result with its reference.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Comparison {
+    /// Largest |got − expected|.
     pub max_abs: f32,
+    /// Largest |got − expected| / |expected|.
     pub max_rel: f32,
     /// First element outside the tolerance: (flat index, got, expected).
     pub first_bad: Option<(usize, f32, f32)>,
@@ -32,6 +36,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// True when every element is within the bound.
     pub fn passed(&self) -> bool {
         self.bad == 0
     }

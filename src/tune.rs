@@ -19,7 +19,10 @@ pub enum Autotune {
     /// Each op's fixed default, nothing timed.
     Off,
     /// Time the candidates on first use; remember the winner, in `cache` when given.
-    On { cache: Option<PathBuf> },
+    On {
+        /// The cache file, where winners are kept between runs.
+        cache: Option<PathBuf>,
+    },
 }
 
 impl Autotune {

@@ -17,28 +17,40 @@ pub use weights::Weights;
 pub enum Op {
     /// Convolution with bias; its weight is `[out_channels, Cin/groups, kh, kw]`.
     Conv2d {
+        /// Output channels.
         out_channels: usize,
+        /// Window height and width.
         kernel: [usize; 2],
+        /// Stride, padding, dilation, groups.
         attrs: Conv2d,
     },
+    /// Max or average pooling.
     Pool2d(Pool2d),
+    /// The average of each channel.
     GlobalAvgPool,
     /// Average pooling to a fixed `[h, w]` (PyTorch's AdaptiveAvgPool2d), when the input size
     /// is a multiple of it.
     AdaptiveAvgPool([usize; 2]),
+    /// Local response normalisation across channels.
     Lrn(Lrn),
+    /// max(x, 0), keeping NaN.
     Relu,
     /// Identity at inference.
     Dropout,
+    /// `[N, C, H, W]` → `[N, C·H·W]`, a view.
     Flatten,
     /// y = x·Wᵀ + b with W `[out_features, in]`.
     Dense {
+        /// Output features.
         out_features: usize,
     },
+    /// Softmax over dimension 1.
     Softmax,
     /// Adds the output of an earlier layer (or `"input"`), then ReLU when `relu`.
     Add {
+        /// The earlier layer's name, or `"input"`.
         from: String,
+        /// ReLU after the add.
         relu: bool,
     },
 }
@@ -66,7 +78,9 @@ impl Op {
 /// A named layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
+    /// The layer's name (its parameters are `NAME.weight`, `NAME.bias`).
     pub name: String,
+    /// What it computes.
     pub op: Op,
 }
 

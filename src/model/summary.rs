@@ -8,9 +8,13 @@ use crate::model::{Model, Op};
 /// One row of the summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
+    /// The layer's name.
     pub name: String,
+    /// Its output shape for one image.
     pub output: Vec<usize>,
+    /// Weight count.
     pub weights: u64,
+    /// Bias count.
     pub biases: u64,
     /// Multiply-adds per image.
     pub macs: u64,

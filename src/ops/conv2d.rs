@@ -41,7 +41,14 @@ pub enum ConvKernel {
     /// workgroups of `wg_x` x `wg_y` invocations (`wg_x · wg_y` ≤ the device's limit; 0 x 0
     /// spans as many column blocks as a row has, up to 16, and 64 invocations in all). A
     /// pointwise convolution runs it over the image flattened to one row.
-    Direct { tile_co: u32, wg_x: u32, wg_y: u32 },
+    Direct {
+        /// Output channels per invocation.
+        tile_co: u32,
+        /// Workgroup columns.
+        wg_x: u32,
+        /// Workgroup rows.
+        wg_y: u32,
+    },
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
     /// pointwise convolution whose images hold whole tiles skips the im2col).
     Gemm(Tile),

@@ -49,7 +49,10 @@ pub enum DenseKernel {
     /// The autotuned choice among [`DenseKernel::candidates`].
     Auto,
     /// The matrix-vector kernel (batch 1 only): `tm` (4 or 8) outputs per invocation.
-    Gemv { tm: u32 },
+    Gemv {
+        /// Outputs per invocation.
+        tm: u32,
+    },
     /// im2col + GEMM with a register tile of `tm` outputs x `tn` samples.
     Gemm(Tile),
 }

@@ -49,7 +49,9 @@ pub(crate) const GEMM: Kernel = Kernel {
 /// per invocation, each 4, 8 or 16.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tile {
+    /// Rows (output channels) per invocation.
     pub tm: u32,
+    /// Columns (output pixels) per invocation.
     pub tn: u32,
 }
 

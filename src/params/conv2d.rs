@@ -8,6 +8,7 @@ use crate::params::{Padding, check_nonzero, check_output, check_rank, window_out
 pub struct Conv2d {
     /// (vertical, horizontal) step between windows.
     pub stride: [usize; 2],
+    /// Zero padding on each side.
     pub padding: Padding,
     /// (vertical, horizontal) spacing between kernel taps.
     pub dilation: [usize; 2],

@@ -9,8 +9,11 @@ use crate::params::check_rank;
 pub struct Lrn {
     /// Channels in the window; odd, so that the window centres on its channel.
     pub size: usize,
+    /// Scale of the sum of squares (divided by `size`, as ONNX and PyTorch do).
     pub alpha: f32,
+    /// Exponent of the denominator.
     pub beta: f32,
+    /// Bias added to the scaled sum.
     pub k: f32,
     /// Channel groups the window never crosses (2: AlexNet's per-GPU normalisation).
     pub groups: usize,

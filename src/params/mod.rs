@@ -20,9 +20,13 @@ use crate::error::{Error, Result, Shape};
 /// Zero padding on each side of the image, in pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Padding {
+    /// Rows above.
     pub top: usize,
+    /// Columns to the left.
     pub left: usize,
+    /// Rows below.
     pub bottom: usize,
+    /// Columns to the right.
     pub right: usize,
 }
 

@@ -7,17 +7,22 @@ use crate::params::{Padding, check_nonzero, check_output, check_rank, window_out
 /// Maximum or average over the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolKind {
+    /// The largest value of the window (NaN if any is NaN).
     Max,
+    /// The mean of the window.
     Avg,
 }
 
 /// Attributes of a pooling layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool2d {
+    /// Max or average.
     pub kind: PoolKind,
     /// (height, width) of the window.
     pub kernel: [usize; 2],
+    /// Step per axis (rows, columns).
     pub stride: [usize; 2],
+    /// Padding on each side (see `with_padding`).
     pub padding: Padding,
     /// Round the output size up; a last window that would start in the bottom/right padding
     /// is dropped (PyTorch's rule).

@@ -47,8 +47,11 @@ pub enum Gather {
 /// weight (whole rows of output channels or features) and of the bias.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamRange {
+    /// Elements of the weight, flattened.
     pub weight: Range<usize>,
+    /// The shape of that part.
     pub weight_shape: Vec<usize>,
+    /// Elements of the bias.
     pub bias: Range<usize>,
 }
 
@@ -56,14 +59,18 @@ pub struct ParamRange {
 /// of the parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Share {
+    /// The op over this device's channels.
     pub op: Op,
+    /// Its part of the parameters, if the op has any.
     pub params: Option<ParamRange>,
 }
 
 /// One layer as placed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlacedLayer {
+    /// How its input is gathered first.
     pub gather: Gather,
+    /// How its output lies over the devices.
     pub output: Spread,
     /// Per device; None where the layer does not run.
     pub shares: Vec<Option<Share>>,

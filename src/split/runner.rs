@@ -49,6 +49,7 @@ pub(crate) struct Plan {
 /// dense layer before it, and they report as one, `conv1+relu1`).
 #[derive(Clone, Debug)]
 pub struct LayerReport {
+    /// The layer's name (`conv1+relu1` when a ReLU ran inside it).
     pub name: String,
     /// The model layer whose output this is (the last of the layers that ran).
     pub layer: usize,

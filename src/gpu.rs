@@ -334,7 +334,7 @@ impl Gpu {
     }
 
     /// True when the device can time its work itself (timestamp queries), so that
-    /// [`Launch::time`](crate::Launch::time) reports GPU time rather than the wall clock.
+    /// `Launch::time` reports GPU time rather than the wall clock.
     pub fn has_timestamps(&self) -> bool {
         self.inner.timestamps.is_some()
     }

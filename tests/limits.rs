@@ -7,11 +7,19 @@
 
 mod common;
 
-use common::{gpu, random};
+use common::random;
 use dojang::error::Error;
 use dojang::ops::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, lrn, pool2d, relu, softmax};
 use dojang::tolerance::Tolerance;
 use dojang::{Tensor, reference};
+
+/// The test device with autotuning off: these tests are about cutting, and tuning over
+/// tensors this large would time every candidate on them.
+fn gpu() -> dojang::Gpu {
+    let gpu = common::gpu();
+    gpu.set_autotune(dojang::Autotune::Off);
+    gpu
+}
 
 /// NCHW index.
 fn at(shape: [usize; 4], n: usize, c: usize, y: usize, x: usize) -> usize {

@@ -165,13 +165,11 @@ impl ConvWeight {
         let gpu = x.gpu();
         // Past a binding or (laying windows out) a texture's width: parts of images or rows,
         // each recorded as a convolution of its own, its padding the rows' share of the layer's.
-        // Auto chooses first; each candidate cuts as it needs.
+        // Auto cuts at the bindings and chooses per part (so that tuning times parts of at most
+        // a binding); a GEMM that lays windows out cuts further where it must.
         let slab = slab(&geo);
         let windows = matches!(kernel, ConvKernel::Gemm(tile) if !reads_input_directly(&geo, tile));
-        let parts = match kernel {
-            ConvKernel::Auto => vec![],
-            _ => slab.parts(OP, |images, rows| fits(gpu, &slab, images, rows, windows))?,
-        };
+        let parts = slab.parts(OP, |images, rows| fits(gpu, &slab, images, rows, windows))?;
         if parts.len() > 1 {
             return slab.record(OP, x, y, &parts, |xt, yt, part| {
                 let p = attrs.padding;

@@ -33,20 +33,6 @@ pub struct AdapterSummary {
     pub features: wgpu::Features,
 }
 
-/// For binaries: headless Linux machines often lack XDG_RUNTIME_DIR, and Mesa's Vulkan
-/// window-system layer then prints an error at every instance creation although dojang draws
-/// nothing. Points it at the temporary folder when unset.
-///
-/// # Safety
-/// It sets an environment variable: call it first thing in `main`, before any other thread
-/// exists (as `std::env::set_var` requires).
-pub unsafe fn quiet_headless_wsi() {
-    if cfg!(target_os = "linux") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        // SAFETY: the caller runs this before any other thread exists.
-        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
-    }
-}
-
 fn instance() -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
 }

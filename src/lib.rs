@@ -44,6 +44,7 @@
 //! # Ok::<(), dojang::Error>(())
 //! ```
 
+pub mod app;
 pub mod cases;
 pub mod error;
 pub mod gpu;

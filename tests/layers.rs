@@ -4,7 +4,7 @@
 //!
 //! error → params → reference, pipeline, timestamps, tune → gpu → tensor → launch, texture → ops → model → split
 //!
-//! (`tolerance` and `cases` are leaves beside them.) No GPU needed.
+//! (`tolerance`, `cases` and `app` are leaves beside them.) No GPU needed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 /// Each module with its level; a module may mention only modules of a lower level.
 const LEVELS: &[(&str, u32)] = &[
     ("error", 0),
+    ("app", 0),
     ("tolerance", 0),
     ("params", 1),
     ("cases", 2),

@@ -53,17 +53,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     // SAFETY: first thing in main, one thread.
-    unsafe { dojang::gpu::quiet_headless_wsi() };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let cli = Cli::parse();
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("dojang-filter: {message}");
-            ExitCode::from(2)
-        }
-    }
+    unsafe { dojang::app::main("dojang-filter", || run(&Cli::parse())) }
 }
 
 /// An image as planes of [0, 1] floats: `[channels, height, width]`.

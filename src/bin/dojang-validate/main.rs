@@ -109,17 +109,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 
 fn main() -> ExitCode {
     // SAFETY: first thing in main, one thread.
-    unsafe { gpu::quiet_headless_wsi() };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let cli = Cli::parse();
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("dojang-validate: {message}");
-            ExitCode::from(2)
-        }
-    }
+    unsafe { dojang::app::main("dojang-validate", || run(&Cli::parse())) }
 }
 
 /// Ok(all passed), or Err(a usage or environment problem).

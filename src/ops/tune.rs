@@ -5,8 +5,16 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 
-/// Timed rounds over the candidates, after one run each that builds their pipelines.
-const ROUNDS: usize = 4;
+/// Timed rounds over the candidates; the first also warms them up (their pipelines are built
+/// when they are recorded).
+const ROUNDS: usize = 5;
+
+/// After the first round, candidates slower than this many times the best drop out.
+const PRUNE: f64 = 1.5;
+
+/// Seconds of tuning after which no further round starts: a layer of a second per run (a
+/// tensor past the device's limits, cut in parts) gets its first round and stops there.
+const BUDGET_SECONDS: f64 = 1.0;
 
 /// The size class of `n`: the power of two at or above it, so that nearby shapes share a
 /// choice.
@@ -16,10 +24,11 @@ pub(crate) fn class(n: usize) -> usize {
 
 /// The candidate to run for shape class `key`: the remembered winner, or the first (the fixed
 /// default) with autotuning off, or else the fastest of `candidates` as `record` launches them
-/// on the real tensors. Each is run once to build its pipelines, then all are timed in turn,
-/// round after round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its best round:
-/// interleaving gives them the same share of a machine whose speed drifts. A candidate that
-/// cannot be recorded for this shape is passed over.
+/// on the real tensors: all are timed in turn, round after round ([`Launch::time`]: GPU
+/// timestamps where the adapter has them), and each keeps its best round: interleaving gives
+/// them the same share of a machine whose speed drifts. After the first round the clearly
+/// slower ones drop out, and no round starts once the tuning has taken [`BUDGET_SECONDS`]. A
+/// candidate that cannot be recorded for this shape is passed over.
 pub(crate) fn choose<K: Copy>(
     gpu: &Gpu,
     key: &str,
@@ -39,19 +48,20 @@ pub(crate) fn choose<K: Copy>(
     let mut first_error = None;
     for (name, k) in candidates {
         match record(*k) {
-            Ok(launch) => {
-                launch.run()?;
-                runnable.push((name, *k, launch, f64::INFINITY));
-            }
+            Ok(launch) => runnable.push((name, *k, launch, f64::INFINITY)),
             Err(e) => {
                 log::debug!("autotune {key}: {name} cannot run: {e}");
                 first_error.get_or_insert(e);
             }
         }
     }
-    gpu.wait_idle()?;
-    for _ in 0..ROUNDS {
-        for (_, _, launch, best) in &mut runnable {
+    let start = std::time::Instant::now();
+    for round in 0..ROUNDS {
+        if round > 0 && start.elapsed().as_secs_f64() > BUDGET_SECONDS {
+            break;
+        }
+        let leader = runnable.iter().map(|r| r.3).fold(f64::INFINITY, f64::min);
+        for (_, _, launch, best) in runnable.iter_mut().filter(|r| r.3 <= PRUNE * leader) {
             *best = best.min(launch.time()?);
         }
     }

@@ -30,6 +30,46 @@ pub(crate) const GEMV: Kernel = Kernel {
     overrides: &["TM", "WG", "TEX_SHIFT"],
 };
 
+/// Reads a weight texture once, as the batch-1 kernel does: the streaming yardstick.
+pub(crate) const STREAM: Kernel = Kernel {
+    name: "stream",
+    source: include_str!("../../shaders/stream.wgsl"),
+    entry: "stream",
+    bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
+    uniform_size: size_of::<StreamUniform>(),
+    overrides: &["WG"],
+};
+
+/// Field order matches `Params` in shaders/stream.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct StreamUniform {
+    rows: u32,
+    columns: u32,
+    _pad: [u32; 2],
+}
+
+/// The adapter's streaming yardstick for batch-1 dense layers: a weight of `out` x `inp`
+/// (zeros), packed as [`DenseWeight`] packs it, read once as the batch-1 kernel reads it, with
+/// nothing multiplied. Benchmarks time it beside the dense layers: the GB/s they can reach.
+pub fn roofline_gemv(gpu: &Gpu, out: usize, inp: usize) -> Result<Launch> {
+    const OP: &str = "stream";
+    let weight = PackedWeight::zeros(gpu, (out, inp, 1), 4, None)?;
+    let band = weight.first();
+    let columns = weight.m_blocks();
+    let sum = Tensor::zeros(gpu, &[4 * columns])?;
+    let params = StreamUniform {
+        rows: to_u32(OP, "input features", band.k)?,
+        columns: to_u32(OP, "output texels", columns)?,
+        _pad: [0; 2],
+    };
+    const WG: u32 = 32;
+    let grid = fold_grid(blocks(columns, WG as usize), max_groups(gpu));
+    let resources = [wgpu::BindingResource::TextureView(band.at.view()), sum.buffer().as_entire_binding()];
+    let d = gpu.dispatch(&STREAM, &[("WG", WG)], &resources, bytemuck::bytes_of(&params), grid)?;
+    Ok(Launch::new(gpu, OP, vec![d]).with_kernel("texel-stream".into()))
+}
+
 /// Field order matches `Params` in shaders/dense.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]

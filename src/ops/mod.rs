@@ -22,7 +22,7 @@ pub use crate::params::{
     SoftmaxGeometry,
 };
 pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
-pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
+pub use dense::{DenseKernel, DenseWeight, dense, dense_with, roofline_gemv};
 pub use elementwise::{add, record_add, record_relu, relu};
 pub use gemm::{Tile, roofline_gemm};
 pub use lrn::{lrn, record_lrn};
@@ -42,6 +42,7 @@ pub const KERNELS: &[&Kernel] = &[
     &gemm::IM2COL_DENSE,
     &gemm::GEMM,
     &dense::GEMV,
+    &dense::STREAM,
     &pool2d::POOL,
     &elementwise::ELEMENTWISE,
     &lrn::LRN,

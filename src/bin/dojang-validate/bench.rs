@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use dojang::cases::{self, ConvCase, DenseCase};
 use dojang::model::{Weights, zoo};
-use dojang::ops::{ConvWeight, Dense, DenseWeight, Lrn, Pool2d, PoolKind, record_lrn, record_pool2d, roofline_gemm};
+use dojang::ops::{
+    ConvWeight, Dense, DenseWeight, Lrn, Pool2d, PoolKind, record_lrn, record_pool2d, roofline_gemm, roofline_gemv,
+};
 use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
 use serde::Serialize;
 
@@ -26,7 +28,8 @@ pub struct BenchResult {
     pub gflops: Option<f64>,
     pub gbps: Option<f64>,
     pub kernel: String,
-    /// GFLOP/s over the roofline's, for compute-bound layers.
+    /// GFLOP/s over the roofline's for compute-bound layers; for batch-1 dense layers, GB/s
+    /// over `roofline-gemv`'s (when it ran).
     pub of_roofline: Option<f64>,
 }
 
@@ -42,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "alexnet-lrn1",
     "bottleneck-1x1-256-64",
     "bottleneck-1x1-64-256",
+    "roofline-gemv",
     "fc6-b1",
     "fc7-b1",
     "fc8-b1",
@@ -150,6 +154,12 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
             let y = Tensor::zeros(gpu, &[1, 96, 27, 27])?;
             streaming(beside, record_pool2d(&x, &y, &pool)?, &x, &y)
         }
+        "roofline-gemv" => {
+            // fc6's weight as the batch-1 kernel reads it: 9216 rows of 4096 outputs.
+            let launch = roofline_gemv(gpu, 4096, 9216)?;
+            let bytes = 4 * 4096 * 9216;
+            Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
+        }
         "alexnet-lrn1" => {
             let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
             let y = Tensor::zeros(gpu, x.shape())?;
@@ -169,6 +179,8 @@ const ROOFLINE_FLOPS: u64 = 2 * 1024 * 1024 * 1024;
 pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> Result<Vec<BenchResult>> {
     let beside = roofline_gemm(gpu, 1024)?;
     let mut results: Vec<BenchResult> = Vec::new();
+    // The streaming yardstick's GB/s, once measured: batch-1 dense layers are compared with it.
+    let mut stream_gbps = None;
     for &name in NAMES.iter().filter(|n| only.is_empty() || only.iter().any(|o| o == *n)) {
         let ((seconds, yardstick), work, kernel) = run_one(gpu, &beside, name)?;
         let (flops, bytes) = match work {
@@ -176,14 +188,24 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
             Work::Bytes(b, f) => (f, Some(b)),
         };
         let gflops = flops.map(|f| f as f64 / seconds / 1e9);
-        let roofline = Some(ROOFLINE_FLOPS as f64 / yardstick / 1e9);
+        let gbps = bytes.map(|b| b as f64 / seconds / 1e9);
+        let roofline = ROOFLINE_FLOPS as f64 / yardstick / 1e9;
+        let streaming = name.starts_with("fc") && name.ends_with("-b1");
+        let of_roofline = match name {
+            "roofline-gemm-1024" | "roofline-gemv" => None,
+            _ if streaming => gbps.zip(stream_gbps).map(|(g, s)| g / s),
+            _ => gflops.map(|g| g / roofline),
+        };
+        if name == "roofline-gemv" {
+            stream_gbps = gbps;
+        }
         let r = BenchResult {
             name: name.to_string(),
-            roofline_gflops: ROOFLINE_FLOPS as f64 / yardstick / 1e9,
+            roofline_gflops: roofline,
             median_ms: seconds * 1e3,
             gflops,
-            gbps: bytes.map(|b| b as f64 / seconds / 1e9),
-            of_roofline: gflops.zip(roofline).map(|(g, r)| g / r).filter(|_| name != "roofline-gemm-1024"),
+            gbps,
+            of_roofline,
             kernel,
         };
         report(&r);

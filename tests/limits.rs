@@ -9,7 +9,9 @@ mod common;
 
 use common::random;
 use dojang::error::Error;
-use dojang::ops::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, lrn, pool2d, relu, softmax};
+use dojang::ops::{
+    Conv2d, Dense, DenseWeight, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, lrn, pool2d, relu, softmax,
+};
 use dojang::tolerance::Tolerance;
 use dojang::{Tensor, reference};
 
@@ -220,6 +222,13 @@ fn a_dense_layer_of_70000_outputs() {
     let expected = reference::dense(&geo, &x, &w, Some(&b)).unwrap();
     let c = Tolerance::for_reduction(inp).compare(&y.download().unwrap(), &expected);
     assert!(c.passed(), "{}", c.describe(&[batch, out]));
+    // Past a texture row of 4-output texels (65,536 outputs on lavapipe): two slices, and the
+    // same through a prepared weight.
+    let weight = DenseWeight::upload(&gpu, &w, Some(&b), out, inp).unwrap();
+    assert_eq!(weight.slice_count(), out.div_ceil(4 * gpu.limits().max_texture_dimension_2d as usize));
+    let xt = Tensor::from_slice(&gpu, &x, &[batch, inp]).unwrap();
+    let c = Tolerance::for_reduction(inp).compare(&weight.forward(&xt, &attrs).unwrap().download().unwrap(), &expected);
+    assert!(c.passed(), "prepared: {}", c.describe(&[batch, out]));
 }
 
 #[test]

@@ -180,3 +180,15 @@ fn a_timed_section_names_its_slowest_case() {
     assert!(!text.contains(" pass "), "{text}");
     assert!(stdout(&validate(&["alexnet", "--model", "bottleneck", "-v"])).contains(" pass "));
 }
+
+#[test]
+fn progress_in_a_log_is_plain_lines_and_quiet_has_none() {
+    let out = validate(&["golden", fixtures().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("golden cases: ")).collect();
+    assert!((5..=10).contains(&lines.len()) && lines.last().unwrap().ends_with("/21"), "{err}");
+    for args in [&["--quiet"][..], &["--json", "/dev/null"]] {
+        let out = validate(&[&["golden", fixtures().to_str().unwrap()][..], args].concat());
+        assert!(String::from_utf8_lossy(&out.stderr).trim().is_empty(), "{args:?}");
+    }
+}

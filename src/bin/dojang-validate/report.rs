@@ -140,16 +140,27 @@ pub fn section_summary(results: &[CaseResult]) -> String {
     format!("{} cases, {failed} failed{slowest}", results.len())
 }
 
-/// A progress bar on stderr while a section runs, where stderr is a terminal and the run is
-/// not `--quiet` or `--json`; nothing otherwise (the report lines are the progress then).
-pub struct Progress(Option<indicatif::ProgressBar>);
+/// Progress on stderr while a section runs, unless the run is `--quiet` or `--json`: a bar
+/// (a spinner for phases) on a terminal, else a plain line at each phase and at every tenth of
+/// the steps, so that a log shows a long run moving.
+pub struct Progress {
+    shown: Option<Shown>,
+}
+
+enum Shown {
+    Bar(indicatif::ProgressBar),
+    Plain { what: String, len: u64, done: std::cell::Cell<u64> },
+}
 
 impl Progress {
-    /// A bar of `len` steps (a spinner when `len` is 0) titled `what`.
+    /// Progress over `len` steps (phases when `len` is 0) titled `what`.
     pub fn new(shown: bool, len: u64, what: &str) -> Progress {
         use std::io::IsTerminal;
-        if !shown || !std::io::stderr().is_terminal() {
-            return Progress(None);
+        if !shown {
+            return Progress { shown: None };
+        }
+        if !std::io::stderr().is_terminal() {
+            return Progress { shown: Some(Shown::Plain { what: what.into(), len, done: 0.into() }) };
         }
         let bar = match len {
             0 => indicatif::ProgressBar::new_spinner(),
@@ -164,28 +175,40 @@ impl Progress {
         }
         bar.set_prefix(what.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Progress(Some(bar))
+        Progress { shown: Some(Shown::Bar(bar)) }
     }
 
-    /// Says what runs now.
+    /// Says what runs now (a plain line only for phases).
     pub fn message(&self, message: &str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message.to_string());
+        match &self.shown {
+            Some(Shown::Bar(bar)) => bar.set_message(message.to_string()),
+            Some(Shown::Plain { what, len: 0, .. }) => eprintln!("{what}: {message}"),
+            _ => {}
         }
     }
 
     /// One step done.
     pub fn step(&self, message: &str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message.to_string());
-            bar.inc(1);
+        match &self.shown {
+            Some(Shown::Bar(bar)) => {
+                bar.set_message(message.to_string());
+                bar.inc(1);
+            }
+            Some(Shown::Plain { what, len, done }) if *len > 0 => {
+                done.set(done.get() + 1);
+                let n = done.get();
+                if n * 10 / len > (n - 1) * 10 / len {
+                    eprintln!("{what}: {n}/{len}");
+                }
+            }
+            _ => {}
         }
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        if let Some(bar) = &self.0 {
+        if let Some(Shown::Bar(bar)) = &self.shown {
             bar.finish_and_clear();
         }
     }

@@ -19,7 +19,8 @@ fn run(launch: &Launch) {
     launch.gpu().wait_idle().unwrap();
 }
 
-/// The adapter's yardstick: a plain 1024³ GEMM with the 16x16 tile, operands in textures.
+/// The adapter's yardsticks: a plain 1024³ GEMM with the 16x16 tile, operands in textures,
+/// and a texture read as the batch-1 dense kernel streams its weight.
 fn roofline(c: &mut Criterion) {
     let gpu = gpu();
     let n = 1024;
@@ -28,6 +29,14 @@ fn roofline(c: &mut Criterion) {
     let mut group = c.benchmark_group("gemm/roofline");
     group.sample_size(10).throughput(Throughput::Elements(2 * (n * n * n) as u64));
     group.bench_function("1024", |b| b.iter(|| run(&launch)));
+    group.finish();
+
+    // The streaming yardstick of the batch-1 dense layers: fc6's weight read once, in bytes.
+    let launch = dojang::ops::roofline_gemv(&gpu, 4096, 9216).unwrap();
+    run(&launch);
+    let mut group = c.benchmark_group("gemv/roofline");
+    group.sample_size(10).throughput(Throughput::Bytes(4 * 4096 * 9216));
+    group.bench_function("fc6-weight-stream", |b| b.iter(|| run(&launch)));
     group.finish();
 }
 

@@ -29,7 +29,9 @@ pub struct BenchResult {
     pub gbps: Option<f64>,
     pub kernel: String,
     /// GFLOP/s over the roofline's for compute-bound layers; for batch-1 dense layers, GB/s
-    /// over `roofline-gemv`'s (when it ran).
+    /// over `roofline-gemv`'s; for models, the sum of their layers' roofline times (compute or
+    /// streaming, whichever bounds each) over the model's time (the last two when
+    /// `roofline-gemv` ran).
     pub of_roofline: Option<f64>,
 }
 
@@ -62,6 +64,8 @@ enum Work {
     Flops(u64),
     /// Bytes moved, and flops when they count too.
     Bytes(u64, Option<u64>),
+    /// A whole model's flops, and each of its layers' (flops, bytes moved).
+    Model(u64, Vec<(u64, u64)>),
 }
 
 /// Median seconds of `runs` calls of `f` (each returns its own time, finished before the
@@ -129,8 +133,21 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
     let mut g = GpuModel::split(&gpus, &m, &weights)?;
     let input = vec![0.5; batch * m.input().iter().product::<usize>()];
     let timed = medians(5, || wall(|| g.forward(&input, batch).map(|_| ())), beside)?;
-    let flops = 2 * batch as u64 * m.rows().iter().map(|r| r.macs).sum::<u64>();
-    Ok((timed, Work::Flops(flops), format!("{} device(s)", gpus.len())))
+    // Each layer reads the one before it (AlexNet is a chain) and its weights, and writes
+    // its output.
+    let (batch, mut previous) = (batch as u64, m.input().iter().product::<usize>() as u64);
+    let layers: Vec<_> = m
+        .rows()
+        .iter()
+        .map(|r| {
+            let output = r.output.iter().product::<usize>() as u64;
+            let bytes = 4 * (r.weights + r.biases + batch * (previous + output));
+            previous = output;
+            (2 * batch * r.macs, bytes)
+        })
+        .collect();
+    let flops = layers.iter().map(|l| l.0).sum();
+    Ok((timed, Work::Model(flops, layers), format!("{} device(s)", gpus.len())))
 }
 
 /// A memory-bound launch from `x` into `y`: its bytes are one read of `x` and one write of `y`.
@@ -183,17 +200,24 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
     let mut stream_gbps = None;
     for &name in NAMES.iter().filter(|n| only.is_empty() || only.iter().any(|o| o == *n)) {
         let ((seconds, yardstick), work, kernel) = run_one(gpu, &beside, name)?;
-        let (flops, bytes) = match work {
-            Work::Flops(f) => (Some(f), None),
-            Work::Bytes(b, f) => (f, Some(b)),
+        let roofline = ROOFLINE_FLOPS as f64 / yardstick / 1e9;
+        let (flops, bytes, layers) = match work {
+            Work::Flops(f) => (Some(f), None, None),
+            Work::Bytes(b, f) => (f, Some(b), None),
+            Work::Model(f, layers) => (Some(f), None, Some(layers)),
         };
         let gflops = flops.map(|f| f as f64 / seconds / 1e9);
         let gbps = bytes.map(|b| b as f64 / seconds / 1e9);
-        let roofline = ROOFLINE_FLOPS as f64 / yardstick / 1e9;
         let streaming = name.starts_with("fc") && name.ends_with("-b1");
-        let of_roofline = match name {
-            "roofline-gemm-1024" | "roofline-gemv" => None,
+        let of_roofline = match (name, layers) {
+            ("roofline-gemm-1024" | "roofline-gemv", _) => None,
             _ if streaming => gbps.zip(stream_gbps).map(|(g, s)| g / s),
+            // A model: the sum of its layers' roofline times (each bound by the GEMM's
+            // GFLOP/s or the streaming GB/s, whichever is slower for it) over its time.
+            (_, Some(layers)) => stream_gbps.map(|s| {
+                let bound = |&(f, b): &(u64, u64)| (f as f64 / roofline).max(b as f64 / s) / 1e9;
+                layers.iter().map(bound).sum::<f64>() / seconds
+            }),
             _ => gflops.map(|g| g / roofline),
         };
         if name == "roofline-gemv" {

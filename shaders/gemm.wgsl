@@ -8,9 +8,17 @@
 // (rows m0.., columns n0..) from TM/4 + TN/4 texel loads per k: read-only storage textures
 // are llvmpipe's fast read path, and lanes run along the columns (workgroup x), where
 // neighbouring lanes read neighbouring texels.
-// A pointwise convolution needs no im2col: with B_LINEAR its B operand is the input itself,
-// copied into a linear texture ([N, Cin, P] row after row, word i in texel (i/4 mod
-// 2^TEX_SHIFT, i/4 >> TEX_SHIFT)); a tile's columns then lie in one image (P % TN = 0).
+// B_MODE says where B comes from:
+//   0  input windows laid out by im2col (a matrix texture, 4 columns to a texel);
+//   1  a pointwise convolution's input itself, copied into a linear texture ([N, Cin, P] row
+//      after row, word i in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)); a tile's columns
+//      then lie in one image (P % TN = 0);
+//   2  the implicit GEMM: row windows (im2col.wgsl, im2row) in a linear texture, where the
+//      windows of consecutive output pixels are consecutive words for every tap. Row k's TN
+//      words start at a word offset that need not be a multiple of 4: TN/4 + 1 texels are
+//      loaded and shifted. The grid's z runs over images too, so that a tile stays in one.
+// Modes 1 and 2 spare im2col's stores (a texel per 4 output pixels and tap: half of conv1's
+// time); row windows hold each input value once per kernel column and row phase instead.
 // The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
 // in memory (measured 3x slower on AlexNet's conv3), and the branches on TM and TN fold away
 // when the pipeline is built, leaving straight-line code for the chosen tile.
@@ -19,20 +27,27 @@
 // Bindings (group 0)              mirrors GEMM in src/ops/gemm.rs
 //   0 at    texture_storage_2d<rgba32float, read>   [K, G · m_blocks texels]
 //   1 b     texture_storage_2d<rgba32float, read>   [G · K, ≥ ceil(cols / 16) · 4 texels], or
-//                                                    with B_LINEAR the input as a linear texture
+//                                                    a linear texture (B_MODE 1 and 2)
 //   2 bias  storage read        [G · M] (unread when has_bias = 0)
 //   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
 //   4 p     uniform             Params (field order of GemmUniform in src/ops/gemm.rs)
-// Grid: the tiles of a group, columns fastest, folded into (x, y); z = groups. Lanes thus
-// wrap from one row of tiles into the next, and none idles when the columns are few (13x13
-// images).
-// Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_LINEAR (0 or 1),
+// Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2) and a
+// group, columns fastest, folded into (x, y); z = slices x groups. Lanes thus wrap from one
+// row of tiles into the next, and none idles when the columns are few (13x13 images).
+// Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0, 1 or 2),
 // ALIGNED (0 or 1), TEX_SHIFT (the linear texture's row width).
 
 struct Params {
     m: u32, k: u32, cols: u32, pixels: u32,
     m_blocks: u32, m_total: u32, has_bias: u32, relu: u32,
     groups: u32, k_total: u32, k0: u32, accumulate: u32,
+    z_cols: u32,
+    // B_MODE 2: the kernel's rows and columns, the stride and the dilation's steps in planes
+    // (DY / SY, DY mod SY), and the row windows' strides in words: a plane row (OW), a plane,
+    // an input channel (KW · SY planes), an image, a group's channels, and the band's first
+    // channel.
+    kh: u32, kw: u32, stride_y: u32, dy_div: u32, dy_mod: u32,
+    row: u32, plane: u32, channel: u32, image: u32, group: u32, c0: u32,
 }
 
 @group(0) @binding(0) var at: texture_storage_2d<rgba32float, read>;
@@ -45,7 +60,7 @@ override TM: u32 = 8u;
 override TN: u32 = 8u;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 1u;
-override B_LINEAR: u32 = 0u;
+override B_MODE: u32 = 0u;
 // 1 when every image holds whole column tiles (P a multiple of TN): a tile's columns are then
 // consecutive words of y, and the per-column store path compiles away (an override, not a
 // uniform: the smaller code measured 30% faster on the 64→256 1x1).
@@ -53,7 +68,7 @@ override ALIGNED: u32 = 0u;
 override TEX_SHIFT: u32 = 12u;
 
 // Where a tile's B texels are: column and row of texel (j, k) in the matrix layout, or, with
-// B_LINEAR, linear texel base + k · stride + j.
+// B_MODE 1, linear texel base + k · stride + j.
 struct BOrigin {
     col: u32,
     row: u32,
@@ -61,13 +76,45 @@ struct BOrigin {
     stride: u32,
 }
 
-// Texels j of row k of the tile's B columns.
+// Texel t of a linear B.
+fn linear(t: u32) -> vec4<f32> {
+    return textureLoad(b, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+}
+
+// Texels j of row k of the tile's B columns (B_MODE 0 and 1).
 fn load_b(o: BOrigin, k: u32, j: u32) -> vec4<f32> {
-    if (B_LINEAR != 0u) {
-        let t = o.base + k * o.stride + j;
-        return textureLoad(b, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    if (B_MODE == 1u) {
+        return linear(o.base + k * o.stride + j);
     }
     return textureLoad(b, vec2<u32>(o.col + j, o.row + k));
+}
+
+// (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair. Selects, not a
+// switch: every lane runs every branch of a switch on llvmpipe.
+fn funnel(a: vec4<f32>, b: vec4<f32>, shift: u32) -> vec4<f32> {
+    let low = select(a, vec4<f32>(a.yzw, b.x), shift == 1u);
+    let high = select(vec4<f32>(a.zw, b.xy), vec4<f32>(a.w, b.xyz), shift == 3u);
+    return select(low, high, shift >= 2u);
+}
+
+// The TN words of a linear B from word w on (B_MODE 2).
+fn load_words(w: u32) -> Cols {
+    let q = w >> 2u;
+    let s = w & 3u;
+    let t0 = linear(q);
+    let t1 = linear(q + 1u);
+    var r = Cols(funnel(t0, t1, s), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    if (TN > 4u) {
+        let t2 = linear(q + 2u);
+        r.c1 = funnel(t1, t2, s);
+        if (TN > 8u) {
+            let t3 = linear(q + 3u);
+            let t4 = linear(q + 4u);
+            r.c2 = funnel(t2, t3, s);
+            r.c3 = funnel(t3, t4, s);
+        }
+    }
+    return r;
 }
 
 // Up to 16 columns of one row of the tile, 4 to a vec4.
@@ -99,10 +146,13 @@ fn gemm(
     @builtin(local_invocation_index) lane: u32,
 ) {
     let tile = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
-    let col_tiles = (p.cols + TN - 1u) / TN;
-    let n0 = (tile % col_tiles) * TN;
+    let col_tiles = (p.z_cols + TN - 1u) / TN;
+    let slice = wid.z / p.groups;
+    let g = wid.z % p.groups;
+    let local = (tile % col_tiles) * TN;
+    let n0 = slice * p.z_cols + local;
+    let end = n0 - local + p.z_cols;
     let m0 = (tile / col_tiles) * TM;
-    let g = wid.z;
     if (m0 >= p.m) {
         return;
     }
@@ -132,6 +182,14 @@ fn gemm(
     var a2 = a1;
     var a3 = a1;
     var bv = zero;
+    // B_MODE 2: tap (ky, kx) of channel ci reads plane (ci, kx, ry) from row qy on, where
+    // ky · DY = qy · SY + ry; counters, not divisions (lane-by-lane loops on llvmpipe).
+    let rows_base = slice * p.image + g * p.group + p.c0 * p.channel + local;
+    var ci = 0u;
+    var ky = 0u;
+    var kx = 0u;
+    var ry = 0u;
+    var qy = 0u;
     for (var k = 0u; k < p.k; k++) {
         let a0 = textureLoad(at, vec2<u32>(a_col, k));
         if (TM > 4u) {
@@ -141,13 +199,34 @@ fn gemm(
             a2 = textureLoad(at, vec2<u32>(a_col + 2u, k));
             a3 = textureLoad(at, vec2<u32>(a_col + 3u, k));
         }
-        bv.c0 = load_b(bo, k, 0u);
-        if (TN > 4u) {
-            bv.c1 = load_b(bo, k, 1u);
-        }
-        if (TN > 8u) {
-            bv.c2 = load_b(bo, k, 2u);
-            bv.c3 = load_b(bo, k, 3u);
+        if (B_MODE == 2u) {
+            bv = load_words(rows_base + ci * p.channel + (kx * p.stride_y + ry) * p.plane + qy * p.row);
+            kx += 1u;
+            if (kx == p.kw) {
+                kx = 0u;
+                ky += 1u;
+                ry += p.dy_mod;
+                qy += p.dy_div;
+                if (ry >= p.stride_y) {
+                    ry -= p.stride_y;
+                    qy += 1u;
+                }
+                if (ky == p.kh) {
+                    ky = 0u;
+                    ry = 0u;
+                    qy = 0u;
+                    ci += 1u;
+                }
+            }
+        } else {
+            bv.c0 = load_b(bo, k, 0u);
+            if (TN > 4u) {
+                bv.c1 = load_b(bo, k, 1u);
+            }
+            if (TN > 8u) {
+                bv.c2 = load_b(bo, k, 2u);
+                bv.c3 = load_b(bo, k, 3u);
+            }
         }
         r0 = madd(r0, a0.x, bv);
         r1 = madd(r1, a0.y, bv);
@@ -177,7 +256,7 @@ fn gemm(
     if (ALIGNED != 0u) {
         first = image * p.m_total * p.pixels + n0 % p.pixels;
     } else {
-        cols = column_offsets(n0);
+        cols = column_offsets(n0, end);
     }
     store_row(g, m0 + 0u, first, cols, r0);
     store_row(g, m0 + 1u, first, cols, r1);
@@ -202,7 +281,7 @@ fn gemm(
 }
 
 // Where the tile's columns go in y: the offset of column n0 + j of channel 0, or an
-// offset past y's end (never stored) for columns past the last.
+// offset past y's end (never stored) for columns past the slice's last.
 struct Offsets {
     o0: vec4<u32>,
     o1: vec4<u32>,
@@ -216,12 +295,13 @@ struct Walk {
     image: u32,
     pixel: u32,
     col: u32,
+    end: u32,
 }
 
 fn offsets4(w: ptr<function, Walk>) -> vec4<u32> {
     var o = vec4<u32>(0xffffffffu);
     for (var t = 0u; t < 4u; t++) {
-        if ((*w).col < p.cols) {
+        if ((*w).col < (*w).end) {
             o[t] = (*w).image * p.m_total * p.pixels + (*w).pixel;
         }
         (*w).col += 1u;
@@ -234,8 +314,8 @@ fn offsets4(w: ptr<function, Walk>) -> vec4<u32> {
     return o;
 }
 
-fn column_offsets(n0: u32) -> Offsets {
-    var w = Walk(n0 / p.pixels, n0 % p.pixels, n0);
+fn column_offsets(n0: u32, end: u32) -> Offsets {
+    var w = Walk(n0 / p.pixels, n0 % p.pixels, n0, end);
     var o = Offsets(offsets4(&w), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
     if (TN > 4u) {
         o.o1 = offsets4(&w);

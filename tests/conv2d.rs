@@ -45,6 +45,9 @@ fn every_candidate_matches_reference_over_the_case_table() {
         for (tm, tn) in [(4, 4), (16, 4), (4, 8)] {
             kernels.push(ConvKernel::Gemm(Tile { tm, tn }));
         }
+        // The implicit GEMM's loads of 2 and 3 texels, on every shape (the autotuner offers
+        // it only with 8 or more output channels per group).
+        kernels.extend([ConvKernel::Implicit(Tile { tm: 4, tn: 4 }), ConvKernel::Implicit(Tile { tm: 16, tn: 8 })]);
         check_kernels(c.name, c.input, c.weight, c.bias, c.attrs, &kernels);
     }
 }
@@ -137,6 +140,48 @@ fn dilated_strided_sum_hand_computed() {
     let (cpu, gpu) = run_small(&x, [1, 1, 5, 5], &[1.0; 4], [1, 1, 2, 2], None, attrs);
     assert_eq!(cpu, vec![24.0, 32.0, 64.0, 72.0]);
     assert_eq!(gpu, cpu);
+}
+
+#[test]
+fn implicit_gemm_taps_hand_computed() {
+    // x[n, 0, i, j] = 100n + 10i + j on 2 images of 9x7; output channel o weighs tap (0, 0) by
+    // o + 1 and tap (2, 1) by 10(o + 1), zero elsewhere; stride (3, 2), dilation (2, 1),
+    // padding top 2, left 1, bottom 0, right 3. So
+    //   y[n, o, oy, ox] = (o + 1) · (x(3oy − 2, 2ox − 1) + 10 · x(3oy + 2, 2ox)),
+    // x zero outside the image: every row phase of the stride, a row shift, both paddings.
+    let (n, h, w, cout) = (2, 9, 7, 9);
+    let xs: Vec<f32> = (0..n * h * w).map(|i| (100 * (i / (h * w)) + 10 * (i / w % h) + i % w) as f32).collect();
+    let mut ws = vec![0.0; cout * 9];
+    for o in 0..cout {
+        ws[o * 9] = (o + 1) as f32;
+        ws[o * 9 + 2 * 3 + 1] = 10.0 * (o + 1) as f32;
+    }
+    let attrs = Conv2d::default().with_stride(3, 2).with_dilation(2, 1).with_padding(Padding::new(2, 1, 0, 3));
+    let geo = attrs.geometry(&[n, 1, h, w], &[cout, 1, 3, 3], None).unwrap();
+    let [_, _, oh, ow] = geo.output_shape()[..] else { unreachable!() };
+    assert_eq!((oh, ow), (3, 5));
+    let at = |img: usize, i: isize, j: isize| match (0..h as isize).contains(&i) && (0..w as isize).contains(&j) {
+        true => xs[(img * h + i as usize) * w + j as usize],
+        false => 0.0,
+    };
+    let mut expected = Vec::new();
+    for img in 0..n {
+        for o in 0..cout {
+            for oy in 0..oh as isize {
+                for ox in 0..ow as isize {
+                    let v = at(img, 3 * oy - 2, 2 * ox - 1) + 10.0 * at(img, 3 * oy + 2, 2 * ox);
+                    expected.push((o + 1) as f32 * v);
+                }
+            }
+        }
+    }
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &xs, &[n, 1, h, w]).unwrap();
+    let wt = Tensor::from_slice(&gpu, &ws, &[cout, 1, 3, 3]).unwrap();
+    for (tm, tn) in [(4, 4), (8, 8), (16, 16)] {
+        let y = conv2d_with(&x, &wt, None, &attrs, ConvKernel::Implicit(Tile { tm, tn })).unwrap();
+        assert_eq!(y.download().unwrap(), expected, "implicit-{tm}x{tn}");
+    }
 }
 
 #[test]
@@ -288,7 +333,8 @@ fn reductions_past_a_texture_run_in_bands() {
     let rows = gpu().limits().max_texture_dimension_2d as usize;
     let cin = rows / 9 + 7;
     let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1)).with_relu(true);
-    let kernels = [ConvKernel::Auto, ConvKernel::Gemm(Tile { tm: 8, tn: 8 })];
+    let kernels =
+        [ConvKernel::Auto, ConvKernel::Gemm(Tile { tm: 8, tn: 8 }), ConvKernel::Implicit(Tile { tm: 8, tn: 16 })];
     check_kernels("banded 3x3", [1, cin, 3, 4], [6, cin, 3, 3], true, attrs, &kernels);
     let (x, w) = tensors(&gpu(), &[1, cin, 3, 4], &[6, cin, 3, 3]);
     let direct = ConvKernel::Direct { tile_co: 4, wg_x: 0, wg_y: 0 };

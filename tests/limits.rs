@@ -10,7 +10,8 @@ mod common;
 use common::random;
 use dojang::error::Error;
 use dojang::ops::{
-    Conv2d, Dense, DenseWeight, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, lrn, pool2d, relu, softmax,
+    Conv2d, ConvKernel, Dense, DenseWeight, Lrn, Padding, Pool2d, PoolKind, Tile, conv2d, conv2d_with, dense, lrn,
+    pool2d, relu, softmax,
 };
 use dojang::tolerance::Tolerance;
 use dojang::{Tensor, reference};
@@ -185,9 +186,14 @@ fn a_batch_of_4096_images_through_conv_pool_lrn_and_softmax() {
 
     let (ws, w) = ([8, 3, 3, 3], random(8 * 27, 17));
     let conv = Conv2d::default().with_relu(true);
-    let got = conv2d(&xt, &Tensor::from_slice(&gpu, &w, &ws).unwrap(), None, &conv).unwrap().download().unwrap();
+    let wt = Tensor::from_slice(&gpu, &w, &ws).unwrap();
     let geo = conv.geometry(&[1, 3, 32, 32], &ws, None).unwrap();
-    assert_images("conv2d", &got, 8 * 30 * 30, |i| reference::conv2d(&geo, image(i), &w, None).unwrap());
+    // The implicit GEMM runs a slice of its grid per image: 4,096 of them.
+    for kernel in [ConvKernel::Auto, ConvKernel::Implicit(Tile { tm: 8, tn: 16 })] {
+        let got = conv2d_with(&xt, &wt, None, &conv, kernel).unwrap().download().unwrap();
+        let what = format!("conv2d {}", kernel.name());
+        assert_images(&what, &got, 8 * 30 * 30, |i| reference::conv2d(&geo, image(i), &w, None).unwrap());
+    }
 
     let pool = Pool2d::new(PoolKind::Avg, [2, 2], [2, 2]);
     let got = pool2d(&xt, &pool).unwrap().download().unwrap();

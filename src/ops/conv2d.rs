@@ -1,10 +1,13 @@
 //! 2-D convolution on the GPU: the prepared weight, the choice of kernel, the launch.
 //!
-//! Weights are packed once into a texture ([`ConvWeight`]) that two algorithms read: the
-//! direct kernel of `conv2d.wgsl`, which walks the input in place, and im2col + GEMM
-//! (`gemm.rs`), which lays the input windows out as a matrix and multiplies. A 1x1 kernel with
-//! stride 1 and no padding is a matrix product as it stands; the direct kernel then runs over
-//! the image flattened to one row, where its 8-channel x 8-pixel register tile is a GEMM tile.
+//! Weights are packed once into a texture ([`ConvWeight`]) that three algorithms read: the
+//! direct kernel of `conv2d.wgsl`, which walks the input in place; im2col + GEMM (`gemm.rs`),
+//! which lays the input windows out as a matrix and multiplies; and the implicit GEMM, which
+//! lays out only row windows (each input value once per kernel column and row phase of the
+//! stride, not once per tap) and finds every tap's windows in them. A 1x1 kernel with stride 1
+//! and no padding is a matrix product as it stands; the GEMM then reads the input itself, and
+//! the direct kernel runs over the image flattened to one row, where its 8-channel x 8-pixel
+//! register tile is a GEMM tile.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -12,10 +15,10 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::ops::cut::Slab;
-use crate::ops::gemm::{Tile, reads_input_directly, record_conv};
+use crate::ops::gemm::{RowWindows, Tile, reads_input_directly, record_conv};
 use crate::ops::packed::PackedWeight;
 use crate::ops::tune::{choose, class};
-use crate::ops::{blocks, check_output, check_same_device, to_u32};
+use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
 use crate::params::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
 use crate::pipeline::{Access, Dispatch, Kernel, Step};
 use crate::tensor::Tensor;
@@ -52,6 +55,10 @@ pub enum ConvKernel {
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
     /// pointwise convolution whose images hold whole tiles skips the im2col).
     Gemm(Tile),
+    /// The implicit GEMM with a register tile of `tm` x `tn`: it lays out row windows, each
+    /// input value once per kernel column (and row phase of the stride), and reads every tap's
+    /// windows from them, where im2col writes each value once per tap.
+    Implicit(Tile),
 }
 
 impl ConvKernel {
@@ -61,12 +68,14 @@ impl ConvKernel {
             ConvKernel::Auto => "auto".into(),
             ConvKernel::Direct { tile_co, .. } => format!("direct-{tile_co}co"),
             ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
+            ConvKernel::Implicit(t) => format!("implicit-{}x{}", t.tm, t.tn),
         }
     }
 
-    /// The kernels the autotuner times for `geo`, the fixed default first: the GEMM for
-    /// convolutions with enough output channels per group to fill its tile, the direct kernel
-    /// for the others (depthwise, few channels).
+    /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
+    /// with enough output channels per group to fill a GEMM tile, the implicit GEMM first (the
+    /// GEMM for a pointwise convolution, which reads its input as it stands), then the other;
+    /// for the others (depthwise, few channels), the direct kernel.
     pub fn candidates(geo: &Conv2dGeometry) -> Vec<ConvKernel> {
         let per_group = geo.cout / geo.attrs.groups;
         let direct = ConvKernel::Direct { tile_co: if per_group >= 8 { 8 } else { 4 }, wg_x: 0, wg_y: 0 };
@@ -74,7 +83,15 @@ impl ConvKernel {
         if per_group < 8 {
             return vec![direct, gemm(4, 16)];
         }
-        vec![gemm(16, 16), gemm(16, 8), gemm(8, 16), gemm(8, 8), gemm(16, 4), direct]
+        let implicit = |tm, tn| ConvKernel::Implicit(Tile { tm, tn });
+        let gemms = [gemm(16, 16), gemm(8, 16), gemm(16, 8), gemm(8, 8)];
+        let implicits = [implicit(16, 16), implicit(8, 16)];
+        // A pointwise convolution's GEMM mostly reads its input as it stands.
+        let (first, second) = match geo.is_pointwise() {
+            true => (&gemms[..], &implicits[..]),
+            false => (&implicits[..], &gemms[..]),
+        };
+        [first, second, &[direct]].concat()
     }
 }
 
@@ -166,10 +183,10 @@ impl ConvWeight {
         // Past a binding or (laying windows out) a texture's width: parts of images or rows,
         // each recorded as a convolution of its own, its padding the rows' share of the layer's.
         // Auto cuts at the bindings and chooses per part (so that tuning times parts of at most
-        // a binding); a GEMM that lays windows out cuts further where it must.
+        // a binding); a GEMM that lays windows out, and the implicit GEMM, cut further where
+        // what they lay out must.
         let slab = slab(&geo);
-        let windows = matches!(kernel, ConvKernel::Gemm(tile) if !reads_input_directly(&geo, tile));
-        let parts = slab.parts(OP, |images, rows| fits(gpu, &slab, images, rows, windows))?;
+        let parts = slab.parts(OP, |images, rows| fits(gpu, &geo, &slab, (images, rows), kernel))?;
         if parts.len() > 1 {
             return slab.record(OP, x, y, &parts, |xt, yt, part| {
                 let p = attrs.padding;
@@ -197,7 +214,8 @@ impl ConvWeight {
                 let direct = self.direct(&geo, &staged, y, tile_co, [wg_x, wg_y])?;
                 vec![staged.copy_from(x)?, Step::Dispatch(direct)]
             }
-            ConvKernel::Gemm(tile) => record_conv(&geo, &self.packed, x, y, tile)?,
+            ConvKernel::Gemm(tile) => record_conv(&geo, &self.packed, x, y, tile, false)?,
+            ConvKernel::Implicit(tile) => record_conv(&geo, &self.packed, x, y, tile, true)?,
         };
         Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
     }
@@ -310,12 +328,20 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
     }
 }
 
-/// True when `images` images and `rows` output rows of `slab` run as one convolution: input
-/// and output within a binding, and when the input `windows` are laid out (im2col), its
-/// output pixels within a matrix texture's columns.
-fn fits(gpu: &Gpu, slab: &Slab, images: usize, rows: usize, windows: bool) -> bool {
+/// True when `images` images and `rows` output rows of `geo` (as `slab`) run as one
+/// convolution with `kernel`: input and output within a binding, and what the kernel lays out
+/// within a texture: im2col's output pixels within a matrix texture's columns, the row windows
+/// within a linear texture, and the implicit GEMM's images x groups within a grid dimension.
+fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, usize), kernel: ConvKernel) -> bool {
     let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
-    slab.fits_device(gpu, images, rows) && (!windows || images * rows * slab.ow <= columns)
+    slab.fits_device(gpu, images, rows)
+        && match kernel {
+            ConvKernel::Gemm(tile) if !reads_input_directly(geo, tile) => images * rows * slab.ow <= columns,
+            ConvKernel::Implicit(_) => {
+                RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize
+            }
+            _ => true,
+        }
 }
 
 /// Output columns per invocation of the direct kernel (two vec4s in the WGSL).

@@ -304,7 +304,7 @@ fn record_slice(
             let conv = Conv2d::default().with_relu(geo.attrs.relu);
             let [n, f] = geo.input_shape();
             let as_conv = conv.geometry(&[n, f, 1, 1], &[geo.out_features, f, 1, 1], None)?;
-            record_conv(&as_conv, packed, x, y, tile)?
+            record_conv(&as_conv, packed, x, y, tile, false)?
         }
     };
     Ok(Launch::with_steps(gpu, "dense", steps).with_kernel(kernel.name()))

@@ -1,7 +1,8 @@
 //! im2col + GEMM: the input windows laid out as the B operand (`im2col.wgsl`) and the
 //! register-tiled product with bias and ReLU stored as NCHW (`gemm.wgsl`) over a packed weight.
 //! Convolutions and batched dense layers both run through it: a dense layer is the 1x1
-//! convolution of 1x1 images.
+//! convolution of 1x1 images. The implicit GEMM lays out less: row windows (`im2row`), in
+//! which every tap's windows of consecutive output pixels are consecutive words.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -35,6 +36,16 @@ pub(crate) const IM2COL_DENSE: Kernel = Kernel {
     overrides: &["WG", "TEX_SHIFT"],
 };
 
+/// Lays out the row windows of the implicit GEMM.
+pub(crate) const IM2ROW: Kernel = Kernel {
+    name: "im2col",
+    source: include_str!("../../shaders/im2col.wgsl"),
+    entry: "im2row",
+    bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
+    uniform_size: size_of::<Im2colUniform>(),
+    overrides: &["WG", "TEX_SHIFT"],
+};
+
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
@@ -42,7 +53,7 @@ pub(crate) const GEMM: Kernel = Kernel {
     entry: "gemm",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<GemmUniform>(),
-    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_LINEAR", "ALIGNED", "TEX_SHIFT"],
+    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT"],
 };
 
 /// A register tile of the GEMM: `tm` rows (output channels) x `tn` columns (output pixels)
@@ -77,7 +88,10 @@ struct Im2colUniform {
     cols: u32,
     c0: u32,
     channels: u32,
-    _pad: [u32; 2],
+    rows: u32,
+    plane: u32,
+    planes: u32,
+    _pad: u32,
 }
 
 /// The B operand of the convolution `geo` over `band` of its weight: the windows of input
@@ -99,39 +113,108 @@ pub(crate) fn record_im2col(
     const OP: &str = "conv2d";
     let gpu = x.gpu();
     b.check_on(gpu, OP, "windows")?;
-    let u = |what, v| to_u32(OP, what, v);
-    let a = &geo.attrs;
     let taps = geo.kh * geo.kw;
-    let channels = if a.groups > 1 { geo.cin } else { band.k / taps };
-    let params = Im2colUniform {
-        cin: u("input channels", geo.cin)?,
-        h: u("height", geo.h)?,
-        w: u("width", geo.w)?,
-        cin_per_group: u("input channels", geo.cin / a.groups)?,
-        kh: u("kernel height", geo.kh)?,
-        kw: u("kernel width", geo.kw)?,
-        oh: u("output height", geo.oh)?,
-        ow: u("output width", geo.ow)?,
-        stride_y: u("stride", a.stride[0])?,
-        stride_x: u("stride", a.stride[1])?,
-        pad_top: u("padding", a.padding.top)?,
-        pad_left: u("padding", a.padding.left)?,
-        dil_y: u("dilation", a.dilation[0])?,
-        dil_x: u("dilation", a.dilation[1])?,
-        k: u("weights per output", geo.reduction_len())?,
-        cols: u("output pixels", geo.n * geo.oh * geo.ow)?,
-        c0: u("input channels", band.k0 / taps)?,
-        channels: u("input channels", channels)?,
-        _pad: [0; 2],
-    };
+    let channels = if geo.attrs.groups > 1 { geo.cin } else { band.k / taps };
+    let params = Im2colUniform::new(geo, band.k0 / taps, channels, None)?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(b.view())];
     // A dense layer's input (1x1 images, 4 features to a texel) transposes 4 x 4 at a time.
+    let a = &geo.attrs;
     let dense = geo.h == 1 && geo.w == 1 && geo.kh == 1 && geo.kw == 1 && geo.cin.is_multiple_of(4) && a.groups == 1;
     let (kernel, grid, wg) = match dense {
         true => (&IM2COL_DENSE, [blocks(geo.n, 4 * 8), params.channels.div_ceil(4), 1], 8),
         false => (&IM2COL, [blocks(geo.n * geo.oh * geo.ow, 4 * 64), params.channels, 1], 64),
     };
     gpu.dispatch(kernel, &[("WG", wg), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)
+}
+
+/// The layout of a convolution's row windows (`im2row` in im2col.wgsl): per image, input
+/// channel, kernel column and row phase, a plane of `rows` x OW words, `plane` words apart.
+#[derive(Clone, Copy)]
+pub(crate) struct RowWindows {
+    rows: usize,
+    plane: usize,
+    planes: usize,
+}
+
+impl RowWindows {
+    pub(crate) fn of(geo: &Conv2dGeometry) -> RowWindows {
+        RowWindows::part(geo, geo.n, geo.oh)
+    }
+
+    /// The row windows of `images` images and `rows` output rows of `geo`.
+    pub(crate) fn part(geo: &Conv2dGeometry, images: usize, rows: usize) -> RowWindows {
+        let [sy, dy] = [geo.attrs.stride[0], geo.attrs.dilation[0]];
+        let rows = rows + (geo.kh - 1) * dy / sy;
+        RowWindows { rows, plane: (rows * geo.ow).next_multiple_of(4), planes: images * geo.cin * geo.kw * sy }
+    }
+
+    /// Floats held: the planes, and past the last the words a tile of 16 columns reads beyond
+    /// its image's last pixel (never stored).
+    pub(crate) fn len(&self) -> usize {
+        self.planes * self.plane + 32
+    }
+
+    /// True when they fit a linear texture on `gpu`, and a plane one row of im2row's grid.
+    pub(crate) fn fit(&self, gpu: &Gpu) -> bool {
+        self.len() as u64 <= LinearTexture::capacity(gpu)
+            && blocks(self.plane, 4 * IM2ROW_WG as usize) <= max_groups(gpu)
+    }
+}
+
+/// Invocations of an im2row workgroup.
+const IM2ROW_WG: u32 = 64;
+
+/// Records the row windows of `x` (as `geo` says) into `r`, reading `staged`, a texture
+/// copy of `x`.
+pub(crate) fn record_im2row(
+    geo: &Conv2dGeometry,
+    x: &Tensor,
+    staged: &LinearTexture,
+    layout: RowWindows,
+    r: &LinearTexture,
+) -> Result<Dispatch> {
+    let gpu = x.gpu();
+    r.check_on(gpu, "conv2d", "row windows")?;
+    let params = Im2colUniform::new(geo, 0, geo.cin, Some(layout))?;
+    let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(r.view())];
+    let [py, pz, _] = fold_grid(params.planes, max_groups(gpu));
+    let grid = [blocks(layout.rows * geo.ow, 4 * IM2ROW_WG as usize), py, pz];
+    let overrides = [("WG", IM2ROW_WG), LinearTexture::OVERRIDE];
+    gpu.dispatch(&IM2ROW, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+}
+
+impl Im2colUniform {
+    /// Windows of `geo` for input channels `c0 .. c0 + channels`; with `rows`, row windows.
+    fn new(geo: &Conv2dGeometry, c0: usize, channels: usize, rows: Option<RowWindows>) -> Result<Im2colUniform> {
+        const OP: &str = "conv2d";
+        let u = |what, v| to_u32(OP, what, v);
+        let a = &geo.attrs;
+        let r = rows.unwrap_or(RowWindows { rows: 0, plane: 0, planes: 0 });
+        Ok(Im2colUniform {
+            cin: u("input channels", geo.cin)?,
+            h: u("height", geo.h)?,
+            w: u("width", geo.w)?,
+            cin_per_group: u("input channels", geo.cin / a.groups)?,
+            kh: u("kernel height", geo.kh)?,
+            kw: u("kernel width", geo.kw)?,
+            oh: u("output height", geo.oh)?,
+            ow: u("output width", geo.ow)?,
+            stride_y: u("stride", a.stride[0])?,
+            stride_x: u("stride", a.stride[1])?,
+            pad_top: u("padding", a.padding.top)?,
+            pad_left: u("padding", a.padding.left)?,
+            dil_y: u("dilation", a.dilation[0])?,
+            dil_x: u("dilation", a.dilation[1])?,
+            k: u("weights per output", geo.reduction_len())?,
+            cols: u("output pixels", geo.n * geo.oh * geo.ow)?,
+            c0: u("input channels", c0)?,
+            channels: u("input channels", channels)?,
+            rows: u("row windows", r.rows)?,
+            plane: u("row windows", r.plane)?,
+            planes: u("row windows", r.planes)?,
+            _pad: 0,
+        })
+    }
 }
 
 /// Field order matches `Params` in shaders/gemm.wgsl.
@@ -150,13 +233,27 @@ struct GemmUniform {
     k_total: u32,
     k0: u32,
     accumulate: u32,
+    z_cols: u32,
+    kh: u32,
+    kw: u32,
+    stride_y: u32,
+    dy_div: u32,
+    dy_mod: u32,
+    row: u32,
+    plane: u32,
+    channel: u32,
+    image: u32,
+    group: u32,
+    c0: u32,
 }
 
-/// The B operand of a GEMM: input windows laid out by im2col, or (for a pointwise
-/// convolution whose images hold whole column tiles) the input itself in a linear texture.
+/// The B operand of a GEMM: input windows laid out by im2col, (for a pointwise
+/// convolution whose images hold whole column tiles) the input itself in a linear texture, or
+/// the row windows of the convolution `geo` for the implicit GEMM.
 pub(crate) enum BOperand<'a> {
     Windows(&'a MatrixTexture),
     Input(&'a LinearTexture),
+    Rows(&'a LinearTexture, RowWindows, &'a Conv2dGeometry),
 }
 
 /// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
@@ -175,9 +272,10 @@ pub(crate) fn record_gemm(
     let gpu = y.gpu();
     check_same_device(OP, &[("bias", weight.bias.as_ref()), ("output", Some(y))])?;
     band.at.check_on(gpu, OP, "weight")?;
-    let (b_view, linear) = match b {
+    let (b_view, mode) = match &b {
         BOperand::Windows(b) => (b.check_on(gpu, OP, "windows").map(|_| b.view())?, 0),
         BOperand::Input(b) => (b.check_on(gpu, OP, "input").map(|_| b.view())?, 1),
+        BOperand::Rows(b, ..) => (b.check_on(gpu, OP, "row windows").map(|_| b.view())?, 2),
     };
     for (knob, v) in [("tm", tile.tm), ("tn", tile.tn)] {
         if ![4, 8, 16].contains(&v) {
@@ -187,7 +285,8 @@ pub(crate) fn record_gemm(
     let first = band.k0 == 0;
     let last = band.k0 + band.k == weight.k;
     let m = weight.cout / weight.groups;
-    let params = GemmUniform {
+    let u = |what, v| to_u32(OP, what, v);
+    let mut params = GemmUniform {
         m: to_u32(OP, "outputs per group", m)?,
         k: to_u32(OP, "weights per output", band.k)?,
         cols: to_u32(OP, "columns", cols)?,
@@ -200,11 +299,44 @@ pub(crate) fn record_gemm(
         k_total: to_u32(OP, "weights per output", weight.k)?,
         k0: to_u32(OP, "weights per output", band.k0)?,
         accumulate: !first as u32,
+        z_cols: u("columns", cols)?,
+        ..Zeroable::zeroed()
     };
+    // The implicit GEMM runs a slice of the grid per image, so that a tile stays in one.
+    let mut slices = 1;
+    if let BOperand::Rows(_, r, geo) = b {
+        let (sy, dy) = (geo.attrs.stride[0], geo.attrs.dilation[0]);
+        let channel = geo.kw * sy * r.plane;
+        slices = geo.n;
+        params = GemmUniform {
+            z_cols: u("output pixels", pixels)?,
+            kh: u("kernel height", geo.kh)?,
+            kw: u("kernel width", geo.kw)?,
+            stride_y: u("stride", sy)?,
+            dy_div: u("dilation", dy / sy)?,
+            dy_mod: u("dilation", dy % sy)?,
+            row: u("output width", geo.ow)?,
+            plane: u("row windows", r.plane)?,
+            channel: u("row windows", channel)?,
+            image: u("row windows", geo.cin * channel)?,
+            group: u("row windows", geo.cin / geo.attrs.groups * channel)?,
+            c0: u("input channels", band.k0 / (geo.kh * geo.kw))?,
+            ..params
+        };
+    }
     let (wg_x, wg_y) = (8, 1);
-    let tiles = blocks(cols, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64;
+    let tiles = blocks(cols / slices, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64;
     let [gx, gy, _] = fold_grid(to_u32(OP, "tiles", tiles.div_ceil(wg_x as u64) as usize)?, max_groups(gpu));
-    let grid = [gx, gy, params.groups];
+    let z = slices.saturating_mul(weight.groups);
+    if z > max_groups(gpu) as usize {
+        return Err(Error::Limit {
+            op: OP,
+            what: format!("{slices} images x {} groups in one grid dimension", weight.groups),
+            needed: z as u64,
+            limit: max_groups(gpu) as u64,
+        });
+    }
+    let grid = [gx, gy, z as u32];
     let bias = weight.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [
         wgpu::BindingResource::TextureView(band.at.view()),
@@ -217,7 +349,7 @@ pub(crate) fn record_gemm(
         ("TN", tile.tn),
         ("WG_X", wg_x),
         ("WG_Y", wg_y),
-        ("B_LINEAR", linear),
+        ("B_MODE", mode),
         ("ALIGNED", pixels.is_multiple_of(tile.tn as usize) as u32),
         LinearTexture::OVERRIDE,
     ];
@@ -230,19 +362,31 @@ pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
 }
 
 /// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into
-/// a texture, then per band of the weight its windows and their product.
+/// a texture, then per band of the weight its windows and their product. `implicit`: the row
+/// windows, laid out once, and per band their product.
 pub(crate) fn record_conv(
     geo: &Conv2dGeometry,
     weight: &PackedWeight,
     x: &Tensor,
     y: &Tensor,
     tile: Tile,
+    implicit: bool,
 ) -> Result<Vec<Step>> {
     let gpu = x.gpu();
     let staged = LinearTexture::zeros(gpu, "conv2d", x.len())?;
     let pixels = geo.oh * geo.ow;
     let shape = (geo.n * pixels, pixels);
     let mut steps = vec![staged.copy_from(x)?];
+    if implicit {
+        let layout = RowWindows::of(geo);
+        let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
+        steps.push(Step::Dispatch(record_im2row(geo, x, &staged, layout, &rows)?));
+        for band in &weight.bands {
+            let b = BOperand::Rows(&rows, layout, geo);
+            steps.push(Step::Dispatch(record_gemm(weight, band, b, y, shape, geo.attrs.relu, tile)?));
+        }
+        return Ok(steps);
+    }
     for band in &weight.bands {
         let laid_out;
         let b = if reads_input_directly(geo, tile) {

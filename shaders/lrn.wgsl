@@ -15,7 +15,8 @@
 //   2 p  uniform             Params (field order of LrnUniform in src/ops/lrn.rs)
 // Grid: x = pixels (WG to a workgroup), y = chunks of CHUNK channels per group,
 // z = images · groups.
-// Overrides: WG, TEX_SHIFT. Constant: CHUNK (mirrors LRN_CHUNK in src/ops/lrn.rs).
+// Overrides: WG, TEX_SHIFT, THREE_QUARTERS (1 when beta = 0.75). Constant: CHUNK (mirrors
+// LRN_CHUNK in src/ops/lrn.rs).
 
 struct Params {
     n: u32, c: u32, hw: u32, size: u32,
@@ -28,6 +29,7 @@ struct Params {
 
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;
+override THREE_QUARTERS: u32 = 0u;
 
 // Input word i, from the linear texture laid out by src/texture.rs.
 fn x_at(i: u32) -> f32 {
@@ -36,6 +38,17 @@ fn x_at(i: u32) -> f32 {
 }
 
 const CHUNK: u32 = 16u;
+
+// v / b^beta. For AlexNet's beta = 3/4 as v · b^−½ · b^−¼ from one inverse square root and
+// a square root: pow is exp2 and log2 in software on llvmpipe (lrn1: 1.48 → 1.35 ms, medians
+// of 41 runs).
+fn normalise(v: f32, b: f32) -> f32 {
+    if (THREE_QUARTERS != 0u) {
+        let r = inverseSqrt(b);
+        return v * r * sqrt(r);
+    }
+    return v / pow(b, p.beta);
+}
 
 @compute @workgroup_size(WG, 1, 1)
 fn lrn(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -70,6 +83,6 @@ fn lrn(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         let i = (plane + c) * p.hw + s;
         // Rounding in the running sum must not take it below zero.
-        y[i] = x_at(i) / pow(p.k + scale * max(sq, 0.0), p.beta);
+        y[i] = normalise(x_at(i), p.k + scale * max(sq, 0.0));
     }
 }

@@ -36,6 +36,12 @@ fn lrn_hand_computed() {
         &[4],
         Tolerance { atol: 1e-6, rtol: 1e-6 },
     );
+    // AlexNet's beta 3/4 (its own path: inverse square roots). x = [4, 8], size 3, alpha 3, k 1:
+    // both windows hold both channels, 1 + 16 + 64 = 81, and 81^(3/4) = 27: [4/27, 8/27].
+    let attrs = Lrn { size: 3, alpha: 3.0, beta: 0.75, k: 1.0, groups: 1 };
+    let x = Tensor::from_slice(&gpu(), &[4.0, 8.0], &[1, 2, 1, 1]).unwrap();
+    let got = lrn(&x, &attrs).unwrap().download().unwrap();
+    assert_close("lrn beta 3/4", &got, &[4.0 / 27.0, 8.0 / 27.0], &[2], Tolerance { atol: 1e-6, rtol: 1e-6 });
 }
 
 #[test]

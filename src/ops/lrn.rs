@@ -17,7 +17,7 @@ pub(crate) const LRN: Kernel = Kernel {
     entry: "lrn",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<LrnUniform>(),
-    overrides: &["WG", "TEX_SHIFT"],
+    overrides: &["WG", "TEX_SHIFT", "THREE_QUARTERS"],
 };
 
 /// Channels one invocation walks (`CHUNK` in shaders/lrn.wgsl).
@@ -76,7 +76,7 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
     let grid = [blocks(h * w, 64), chunks, to_u32(OP, "images · groups", n * attrs.groups)?];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
-    let d =
-        gpu.dispatch(&LRN, &[("WG", 64), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)?;
+    let overrides = [("WG", 64), LinearTexture::OVERRIDE, ("THREE_QUARTERS", (attrs.beta == 0.75) as u32)];
+    let d = gpu.dispatch(&LRN, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

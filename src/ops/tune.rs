@@ -5,15 +5,18 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 
-/// Timed rounds over the candidates; the first also warms them up (their pipelines are built
-/// when they are recorded).
+/// Timed rounds over the candidates, after a warm-up run of each: llvmpipe compiles a
+/// pipeline's code at its first dispatch, and the larger tiles take longer to compile, so a
+/// timed first run would count that against the fastest kernels (measured: conv1's best tile
+/// pruned in two fresh tunings of three).
 const ROUNDS: usize = 5;
 
-/// After the first round, candidates slower than this many times the best drop out.
+/// After the first timed round, candidates slower than this many times the best drop out.
 const PRUNE: f64 = 1.5;
 
 /// Seconds of tuning after which no further round starts: a layer of a second per run (a
-/// tensor past the device's limits, cut in parts) gets its first round and stops there.
+/// tensor past the device's limits, cut in parts) gets its warm-up and first round and stops
+/// there.
 const BUDGET_SECONDS: f64 = 1.0;
 
 /// The size class of `n`: the power of two at or above it, so that nearby shapes share a
@@ -24,8 +27,9 @@ pub(crate) fn class(n: usize) -> usize {
 
 /// The candidate to run for shape class `key`: the remembered winner, or the first (the fixed
 /// default) with autotuning off, or else the fastest of `candidates` as `record` launches them
-/// on the real tensors: all are timed in turn, round after round ([`Launch::time`]: GPU
-/// timestamps where the adapter has them), and each keeps its best round: interleaving gives
+/// on the real tensors: each runs once to warm up, then all are timed in turn, round after
+/// round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its
+/// best round: interleaving gives
 /// them the same share of a machine whose speed drifts. After the first round the clearly
 /// slower ones drop out, and no round starts once the tuning has taken [`BUDGET_SECONDS`]. A
 /// candidate that cannot be recorded for this shape is passed over.
@@ -47,7 +51,7 @@ pub(crate) fn choose<K: Copy>(
     let mut runnable = Vec::new();
     let mut first_error = None;
     for (name, k) in candidates {
-        match record(*k) {
+        match record(*k).and_then(|launch| launch.time().map(|_| launch)) {
             Ok(launch) => runnable.push((name, *k, launch, f64::INFINITY)),
             Err(e) => {
                 log::debug!("autotune {key}: {name} cannot run: {e}");

@@ -4,24 +4,35 @@
 // One workgroup per (n, s) row: its WG lanes stride over c, 4 classes a step, then reduce in
 // workgroup memory. Few steps matter: llvmpipe ends an invocation's loops after 65,535
 // iterations in all, so the three passes over a row take at most 3 · c / (4 · WG) of them
-// (the launch refuses rows longer than that budget allows).
+// (the launch picks WG for that, and refuses rows longer than 256 lanes allow). x is read
+// through a texture copy: texel fetches are llvmpipe's fast read path, where a storage buffer
+// costs a scalar load per lane.
 //
 // Bindings (group 0)              mirrors SOFTMAX in src/ops/softmax.rs
-//   0 x  storage read        [N, C, S]
+//   0 x  texture_storage_2d<rgba32float, read>   [N, C, S] as a linear texture: word i in texel
+//                            (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 y  storage read_write  [N, C, S]
 //   2 p  uniform             Params
-// Grid: one workgroup per row, folded into (x, y). Overrides: WG (a power of two ≤ 256).
+// Grid: one workgroup per row, folded into (x, y). Overrides: WG (a power of two, 8 to 256),
+// TEX_SHIFT.
 
 struct Params {
     rows: u32, c: u32, s: u32, _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 override WG: u32 = 64u;
+override TEX_SHIFT: u32;
 var<workgroup> scratch: array<f32, 256>;
+
+// Input word i, from the linear texture laid out by src/texture.rs.
+fn x_at(i: u32) -> f32 {
+    let t = i >> 2u;
+    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT))[i & 3u];
+}
 
 // Combines the WG lanes' values with `op` (0: max, 1: sum); every lane gets the result.
 fn reduce(lane: u32, value: f32, op: u32) -> f32 {
@@ -79,7 +90,7 @@ fn logit(base: u32, j: u32, other: f32) -> f32 {
     if (j >= p.c) {
         return other;
     }
-    return x[base + j * p.s];
+    return x_at(base + j * p.s);
 }
 
 // exp(logit j − m), or 0 past the row's end.
@@ -87,7 +98,7 @@ fn term(base: u32, j: u32, m: f32) -> f32 {
     if (j >= p.c) {
         return 0.0;
     }
-    return exp(x[base + j * p.s] - m);
+    return exp(x_at(base + j * p.s) - m);
 }
 
 // y at class j of the row: its probability (nothing past the row's end).

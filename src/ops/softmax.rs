@@ -7,20 +7,25 @@ use crate::launch::Launch;
 use crate::ops::cut::Slab;
 use crate::ops::{check_output, check_same_device, max_groups, to_u32};
 use crate::params::Softmax;
-use crate::pipeline::{Access, Kernel, fold_grid};
+use crate::pipeline::{Access, Kernel, Step, fold_grid};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 pub(crate) const SOFTMAX: Kernel = Kernel {
     name: "softmax",
     source: include_str!("../../shaders/softmax.wgsl"),
     entry: "softmax",
-    bindings: &[Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<SoftmaxUniform>(),
-    overrides: &["WG"],
+    overrides: &["WG", "TEX_SHIFT"],
 };
 
-/// Lanes per row.
-const WG: u32 = 256;
+/// The most lanes a row takes.
+const MAX_WG: u32 = 256;
+
+/// Steps of 4 classes a lane may take per pass: three passes within llvmpipe's 65,535 loop
+/// iterations per invocation, with room for the reductions.
+const STEPS: usize = 21_000;
 
 /// Field order matches `Params` in shaders/softmax.wgsl.
 #[repr(C)]
@@ -48,9 +53,7 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
     check_output(OP, y, geo.shape())?;
     let (n, c, s) = geo.dims();
     let gpu = x.gpu();
-    // Three passes over a row of 4 classes a step per lane, within llvmpipe's 65,535 loop
-    // iterations per invocation (with room for the reductions).
-    let max_classes = 21_000 * 4 * WG as usize;
+    let max_classes = STEPS * 4 * MAX_WG as usize;
     if c > max_classes {
         return Err(Error::Limit {
             op: OP,
@@ -67,8 +70,14 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
     }
     let rows = to_u32(OP, "rows", n * s)?;
     let params = SoftmaxUniform { rows, c: to_u32(OP, "classes", c)?, s: to_u32(OP, "positions", s)?, _pad: 0 };
-    let resources = [x.buffer().as_entire_binding(), y.buffer().as_entire_binding()];
+    // A row is one workgroup, which llvmpipe runs on one thread whatever its size: the fewest
+    // lanes that keep to the loop budget, at least a SIMD row of 8 (a workgroup of 256 spent
+    // most of a 1,000-class row in its barriers: 64 rows took 3.1 ms, with 8 lanes 0.8).
+    let wg = (c.div_ceil(4 * STEPS).next_power_of_two() as u32).clamp(8, MAX_WG);
+    let staged = LinearTexture::zeros(gpu, OP, x.len())?;
+    let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
     let grid = fold_grid(rows, max_groups(gpu));
-    let d = gpu.dispatch(&SOFTMAX, &[("WG", WG)], &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::new(gpu, OP, vec![d]))
+    let overrides = [("WG", wg), LinearTexture::OVERRIDE];
+    let d = gpu.dispatch(&SOFTMAX, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
+    Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

@@ -15,7 +15,7 @@
 //   1 b  texture_storage_2d<rgba32float, write>  [G·K, ceil(N·P / 4) texels (padded)], or
 //                                  im2row's planes as a linear texture
 //   2 p  uniform                Params (field order of Im2colUniform in src/ops/gemm.rs)
-// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT.
+// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT, RUN (im2row).
 // im2row lays out less (below): each input value once per kernel column and row phase, not
 // once per tap.
 
@@ -35,6 +35,7 @@ struct Params {
 
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;
+override RUN: u32 = 1u;
 
 // Texel q of x (clamped to the first).
 fn texel(q: i32) -> vec4<f32> {
@@ -160,39 +161,41 @@ fn im2col_dense(@builtin(global_invocation_id) gid: vec3<u32>) {
 // row oy + qy of plane (c, kx, ry), where ky·DY = qy·SY + ry: the window values of consecutive
 // output pixels are consecutive words, for every tap. KW·SY planes of about OH + KH·DY/SY rows
 // hold what im2col writes as KH·KW rows of OH·OW: 2.5–4x fewer stores for AlexNet's convs.
-// Grid: x = texels of a plane, (y, z) = planes. An invocation writes one texel: 4 words.
+// Grid: x = runs of RUN texels of a plane, (y, z) = planes. An invocation writes a run.
 @compute @workgroup_size(WG, 1, 1)
 fn im2row(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let t = wid.x * WG + lane;
+    let t0 = (wid.x * WG + lane) * RUN;
     let plane = wid.y + wid.z * nwg.y;
     let words = p.rows * p.ow;
-    if (4u * t >= words || plane >= p.planes) {
+    if (4u * t0 >= words || plane >= p.planes) {
         return;
     }
     let ry = plane % p.stride_y;
     let kx = (plane / p.stride_y) % p.kw;
     let source = i32(plane / (p.stride_y * p.kw) * p.h * p.w);
-    // The 4 words' plane rows and columns: divide once, then step.
-    var i = 4u * t;
+    // The words' plane rows and columns: divide once, then step.
+    var i = 4u * t0;
     var row = i / p.ow;
     var ox = i % p.ow;
-    var v = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-        let iy = i32(row * p.stride_y + ry) - i32(p.pad_top);
-        let ix = i32(ox * p.stride_x + kx * p.dil_x) - i32(p.pad_left);
-        let inside = i < words && iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-        v[j] = x_at(source + iy * i32(p.w) + ix, inside);
-        i += 1u;
-        ox += 1u;
-        if (ox == p.ow) {
-            ox = 0u;
-            row += 1u;
+    for (var t = t0; t < t0 + RUN && 4u * t < words; t++) {
+        var v = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j++) {
+            let iy = i32(row * p.stride_y + ry) - i32(p.pad_top);
+            let ix = i32(ox * p.stride_x + kx * p.dil_x) - i32(p.pad_left);
+            let inside = i < words && iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+            v[j] = x_at(source + iy * i32(p.w) + ix, inside);
+            i += 1u;
+            ox += 1u;
+            if (ox == p.ow) {
+                ox = 0u;
+                row += 1u;
+            }
         }
+        let q = plane * (p.plane / 4u) + t;
+        textureStore(b, vec2<u32>(q & ((1u << TEX_SHIFT) - 1u), q >> TEX_SHIFT), v);
     }
-    let q = plane * (p.plane / 4u) + t;
-    textureStore(b, vec2<u32>(q & ((1u << TEX_SHIFT) - 1u), q >> TEX_SHIFT), v);
 }

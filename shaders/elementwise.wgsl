@@ -1,15 +1,16 @@
 // elementwise.wgsl — y = a + b, y = relu(a + b), y = relu(a): the residual add and ReLU, with
 // relu(v) = v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
-// One invocation per 4 elements: tensors are padded to whole vec4s, and on llvmpipe a vec4
-// load or store costs about what a scalar one does (each is a loop over the SIMD lanes).
+// RUN vec4s per invocation: tensors are padded to whole vec4s, on llvmpipe a vec4 load or
+// store costs about what a scalar one does (each is a loop over the SIMD lanes), and each
+// SIMD row of invocations has a cost of its own beyond its work.
 //
 // Bindings (group 0)              mirrors ELEMENTWISE in src/ops/elementwise.rs
 //   0 a  storage read        [ceil(len / 4)] vec4s
 //   1 b  storage read        [ceil(len / 4)] vec4s (unread when has_b = 0)
 //   2 y  storage read_write  [ceil(len / 4)] vec4s
 //   3 p  uniform             Params
-// Grid: 1-D over vec4s, folded into (x, y) when it passes the per-dimension limit.
-// Overrides: WG.
+// Grid: 1-D over runs of RUN vec4s, folded into (x, y) when it passes the per-dimension
+// limit. Overrides: WG, RUN.
 
 struct Params {
     vec4s: u32, has_b: u32, relu: u32, _pad: u32,
@@ -21,6 +22,7 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 
 override WG: u32 = 64u;
+override RUN: u32 = 1u;
 
 @compute @workgroup_size(WG, 1, 1)
 fn elementwise(
@@ -28,16 +30,15 @@ fn elementwise(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let i = (wid.x + wid.y * nwg.x) * WG + lane;
-    if (i >= p.vec4s) {
-        return;
+    let first = ((wid.x + wid.y * nwg.x) * WG + lane) * RUN;
+    for (var i = first; i < min(first + RUN, p.vec4s); i++) {
+        var v = a[i];
+        if (p.has_b != 0u) {
+            v += b[i];
+        }
+        if (p.relu != 0u) {
+            v = select(v, vec4<f32>(0.0), v < vec4<f32>(0.0));
+        }
+        y[i] = v;
     }
-    var v = a[i];
-    if (p.has_b != 0u) {
-        v += b[i];
-    }
-    if (p.relu != 0u) {
-        v = select(v, vec4<f32>(0.0), v < vec4<f32>(0.0));
-    }
-    y[i] = v;
 }

@@ -1,5 +1,6 @@
 // pool2d.wgsl — max and average pooling over a KH x KW window, NCHW, f32.
-// One invocation per output element y[n, c, oy, ox] (the op is memory-bound).
+// One invocation per output position (oy, ox) of RUN consecutive planes: the window's bounds
+// are worked out once for them, and llvmpipe's cost per SIMD row of invocations is shared.
 // Max skips padded cells and propagates NaN. Average divides by the cells inside the input,
 // or, with count_include_pad, by the window clipped to the padded input (PyTorch's rule).
 // Padding may be wider than the window: a window with no input cell gives 0 for max and NaN
@@ -11,8 +12,9 @@
 //                            (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 y  storage read_write  [N, C, OH, OW]
 //   2 p  uniform             Params (field order of Pool2dUniform in src/ops/pool2d.rs)
-// Grid: x = output columns, y = output rows (8 x 8 to a workgroup), z = N·C planes.
-// Overrides: TEX_SHIFT.
+// Grid: x = output columns, y = output rows (8 x 8 to a workgroup), z = runs of RUN of the
+// N·C planes. Overrides: TEX_SHIFT, RUN (1 for windows too large to walk RUN times within
+// llvmpipe's loop budget).
 
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
@@ -26,6 +28,7 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 override TEX_SHIFT: u32;
+override RUN: u32 = 1u;
 
 // Input word i, from the linear texture laid out by src/texture.rs.
 fn x_at(i: u32) -> f32 {
@@ -46,9 +49,6 @@ fn pool2d(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (ox >= p.ow || oy >= p.oh) {
         return;
     }
-    let i = (gid.z * p.oh + oy) * p.ow + ox;
-    let plane = gid.z * p.h * p.w;
-
     // Window in input coordinates, before and after clipping to the input.
     let y0 = i32(oy * p.stride_y) - i32(p.pad_top);
     let x0 = i32(ox * p.stride_x) - i32(p.pad_left);
@@ -60,24 +60,28 @@ fn pool2d(@builtin(global_invocation_id) gid: vec3<u32>) {
     let yb = min(y1, i32(p.h));
     let xb = min(x1, i32(p.w));
 
-    var m = bitcast<f32>(0xff800000u); // -inf
-    var s = 0.0;
-    for (var iy = ya; iy < yb; iy++) {
-        for (var ix = xa; ix < xb; ix++) {
-            let v = x_at(plane + u32(iy) * p.w + u32(ix));
-            if (v > m || is_nan(v)) {
-                m = select(v, m, is_nan(m));
-            }
-            s += v;
-        }
-    }
     let empty = yb <= ya || xb <= xa;
-    if (p.is_max != 0u) {
-        y[i] = select(m, 0.0, empty);
-    } else if (p.count_include_pad != 0u) {
-        y[i] = s / padded_cells;
-    } else {
-        // NaN by its bits: a shader compiler may assume 0 / 0 never happens.
-        y[i] = select(s / f32(max((yb - ya) * (xb - xa), 1)), bitcast<f32>(0x7fc00000u), empty);
+    for (var c = gid.z * RUN; c < min(gid.z * RUN + RUN, p.n * p.c); c++) {
+        let i = (c * p.oh + oy) * p.ow + ox;
+        let plane = c * p.h * p.w;
+        var m = bitcast<f32>(0xff800000u); // -inf
+        var s = 0.0;
+        for (var iy = ya; iy < yb; iy++) {
+            for (var ix = xa; ix < xb; ix++) {
+                let v = x_at(plane + u32(iy) * p.w + u32(ix));
+                if (v > m || is_nan(v)) {
+                    m = select(v, m, is_nan(m));
+                }
+                s += v;
+            }
+        }
+        if (p.is_max != 0u) {
+            y[i] = select(m, 0.0, empty);
+        } else if (p.count_include_pad != 0u) {
+            y[i] = s / padded_cells;
+        } else {
+            // NaN by its bits: a shader compiler may assume 0 / 0 never happens.
+            y[i] = select(s / f32(max((yb - ya) * (xb - xa), 1)), bitcast<f32>(0x7fc00000u), empty);
+        }
     }
 }

@@ -17,7 +17,7 @@ pub(crate) const POOL: Kernel = Kernel {
     entry: "pool2d",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Pool2dUniform>(),
-    overrides: &["TEX_SHIFT"],
+    overrides: &["TEX_SHIFT", "RUN"],
 };
 
 /// Field order matches `Params` in shaders/pool2d.wgsl.
@@ -96,6 +96,14 @@ fn window_fits([kh, kw]: [usize; 2]) -> bool {
     kh.saturating_mul(kw.saturating_add(1)) <= LOOP_BUDGET
 }
 
+/// Planes per invocation: llvmpipe spends ~50 ns on each SIMD row of invocations beyond its
+/// work, much of what pool1 cost with one plane an invocation (1.26–1.48 → 1.06–1.10 ms with
+/// 8); one where 8 walks of the window would pass the loop budget.
+fn planes_per_invocation([kh, kw]: [usize; 2]) -> u32 {
+    const RUN: usize = 8;
+    if (kh * (kw + 1) + 1) * RUN <= LOOP_BUDGET { RUN as u32 } else { 1 }
+}
+
 /// Records the pooling of `x` into `y`.
 pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
     const OP: &str = "pool2d";
@@ -127,7 +135,8 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
         pad_top: a.padding.top,
         pad_bottom: a.padding.bottom,
     };
-    let planes = max_groups(gpu) as usize;
+    let run = planes_per_invocation(attrs.kernel);
+    let planes = max_groups(gpu) as usize * run as usize;
     let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows) && images * geo.c <= planes)?;
     if parts.len() > 1 {
         return slab.record(OP, x, y, &parts, |xt, yt, part| {
@@ -141,9 +150,10 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
         });
     }
     let params = Pool2dUniform::new(&geo)?;
-    let grid = [blocks(geo.ow, 8), blocks(geo.oh, 8), to_u32(OP, "images · channels", geo.n * geo.c)?];
+    let grid = [blocks(geo.ow, 8), blocks(geo.oh, 8), blocks(geo.n * geo.c, run as usize)];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&POOL, &[LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)?;
+    let overrides = [LinearTexture::OVERRIDE, ("RUN", run)];
+    let d = gpu.dispatch(&POOL, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

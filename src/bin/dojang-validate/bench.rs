@@ -13,7 +13,8 @@ use std::time::Instant;
 use dojang::cases::{self, ConvCase, DenseCase};
 use dojang::model::{Weights, zoo};
 use dojang::ops::{
-    ConvWeight, Dense, DenseWeight, Lrn, Pool2d, PoolKind, record_lrn, record_pool2d, roofline_gemm, roofline_gemv,
+    ConvWeight, Dense, DenseWeight, Lrn, Pool2d, PoolKind, record_add, record_lrn, record_pool2d, record_relu,
+    record_softmax, roofline_gemm, roofline_gemv,
 };
 use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
 use serde::Serialize;
@@ -45,6 +46,9 @@ pub const NAMES: &[&str] = &[
     "alexnet-conv5",
     "alexnet-pool1",
     "alexnet-lrn1",
+    "relu-4m",
+    "add-4m",
+    "softmax-64x1000",
     "bottleneck-1x1-256-64",
     "bottleneck-1x1-64-256",
     "roofline-gemv",
@@ -150,9 +154,10 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
     Ok((timed, Work::Model(flops, layers), format!("{} device(s)", gpus.len())))
 }
 
-/// A memory-bound launch from `x` into `y`: its bytes are one read of `x` and one write of `y`.
-fn streaming(beside: &Launch, launch: Launch, x: &Tensor, y: &Tensor) -> Result<(Timed, Work, String)> {
-    let bytes = 4 * (x.len() + y.len()) as u64;
+/// A memory-bound launch from `x` into `y`: its bytes are one read of `x` and one write of `y`
+/// (of each of `x` in an add).
+fn streaming(beside: &Launch, launch: Launch, x: &[&Tensor], y: &Tensor) -> Result<(Timed, Work, String)> {
+    let bytes = 4 * (x.iter().map(|x| x.len()).sum::<usize>() + y.len()) as u64;
     Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
 }
 
@@ -169,7 +174,7 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
             let pool = Pool2d::new(PoolKind::Max, [3, 3], [2, 2]);
             let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
             let y = Tensor::zeros(gpu, &[1, 96, 27, 27])?;
-            streaming(beside, record_pool2d(&x, &y, &pool)?, &x, &y)
+            streaming(beside, record_pool2d(&x, &y, &pool)?, &[&x], &y)
         }
         "roofline-gemv" => {
             // fc6's weight as the batch-1 kernel reads it: 9216 rows of 4096 outputs.
@@ -180,7 +185,20 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
         "alexnet-lrn1" => {
             let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
             let y = Tensor::zeros(gpu, x.shape())?;
-            streaming(beside, record_lrn(&x, &y, &Lrn::alexnet())?, &x, &y)
+            streaming(beside, record_lrn(&x, &y, &Lrn::alexnet())?, &[&x], &y)
+        }
+        "relu-4m" | "add-4m" => {
+            let (a, b) = (Tensor::zeros(gpu, &[4_000_000])?, Tensor::zeros(gpu, &[4_000_000])?);
+            let y = Tensor::zeros(gpu, a.shape())?;
+            match name {
+                "relu-4m" => streaming(beside, record_relu(&a, &y)?, &[&a], &y),
+                _ => streaming(beside, record_add(&a, &b, &y, false)?, &[&a, &b], &y),
+            }
+        }
+        "softmax-64x1000" => {
+            let x = Tensor::zeros(gpu, &[64, 1000])?;
+            let y = Tensor::zeros(gpu, x.shape())?;
+            streaming(beside, record_softmax(&x, &y)?, &[&x], &y)
         }
         "alexnet-b1" => model(gpu, beside, 1, 1),
         "alexnet-b8" => model(gpu, beside, 8, 1),

@@ -227,6 +227,7 @@ pub fn softmax() -> Vec<SoftmaxCase> {
         case("1000 classes, batch 4", &[4, 1000], 20.0, 0.0),
         case("logits near 1000", &[3, 1000], 20.0, 1000.0),
         case("4-D", &[2, 5, 3, 2], 1.0, 0.0),
+        case("13 rows of 37 classes", &[13, 37], 5.0, 0.0),
     ]
 }
 

@@ -17,11 +17,11 @@ pub(crate) const SOFTMAX: Kernel = Kernel {
     entry: "softmax",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<SoftmaxUniform>(),
-    overrides: &["WG", "TEX_SHIFT"],
+    overrides: &["LANES", "WG", "TEX_SHIFT"],
 };
 
 /// The most lanes a row takes.
-const MAX_WG: u32 = 256;
+const MAX_LANES: u32 = 256;
 
 /// Steps of 4 classes a lane may take per pass: three passes within llvmpipe's 65,535 loop
 /// iterations per invocation, with room for the reductions.
@@ -53,7 +53,7 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
     check_output(OP, y, geo.shape())?;
     let (n, c, s) = geo.dims();
     let gpu = x.gpu();
-    let max_classes = STEPS * 4 * MAX_WG as usize;
+    let max_classes = STEPS * 4 * MAX_LANES as usize;
     if c > max_classes {
         return Err(Error::Limit {
             op: OP,
@@ -70,14 +70,17 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
     }
     let rows = to_u32(OP, "rows", n * s)?;
     let params = SoftmaxUniform { rows, c: to_u32(OP, "classes", c)?, s: to_u32(OP, "positions", s)?, _pad: 0 };
-    // A row is one workgroup, which llvmpipe runs on one thread whatever its size: the fewest
-    // lanes that keep to the loop budget, at least a SIMD row of 8 (a workgroup of 256 spent
-    // most of a 1,000-class row in its barriers: 64 rows took 3.1 ms, with 8 lanes 0.8).
-    let wg = (c.div_ceil(4 * STEPS).next_power_of_two() as u32).clamp(8, MAX_WG);
+    // The fewest lanes a row that keep to the loop budget: one, when there are rows enough to
+    // fill a SIMD row of 8, else 8. Lanes that share a row combine their values through
+    // workgroup memory and barriers, which cost more than the rows' work at 1,000 classes
+    // (64 rows: 3.1 ms with 256 lanes a row, 0.63 with 8, 0.32–0.42 with 1).
+    let budget = c.div_ceil(4 * STEPS).next_power_of_two() as u32;
+    let lanes = budget.max(if rows >= 8 { 1 } else { 8 }).min(MAX_LANES);
+    let wg = lanes.max(8);
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
-    let grid = fold_grid(rows, max_groups(gpu));
-    let overrides = [("WG", wg), LinearTexture::OVERRIDE];
+    let grid = fold_grid(rows.div_ceil(wg / lanes), max_groups(gpu));
+    let overrides = [("LANES", lanes), ("WG", wg), LinearTexture::OVERRIDE];
     let d = gpu.dispatch(&SOFTMAX, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

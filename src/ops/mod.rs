@@ -40,6 +40,7 @@ pub const KERNELS: &[&Kernel] = &[
     &packed::PACK,
     &gemm::IM2COL,
     &gemm::IM2COL_DENSE,
+    &gemm::IM2ROW,
     &gemm::GEMM,
     &dense::GEMV,
     &dense::STREAM,

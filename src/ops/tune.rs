@@ -29,10 +29,10 @@ pub(crate) fn class(n: usize) -> usize {
 /// default) with autotuning off, or else the fastest of `candidates` as `record` launches them
 /// on the real tensors: each runs once to warm up, then all are timed in turn, round after
 /// round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its
-/// best round: interleaving gives
-/// them the same share of a machine whose speed drifts. After the first round the clearly
-/// slower ones drop out, and no round starts once the tuning has taken [`BUDGET_SECONDS`]. A
-/// candidate that cannot be recorded for this shape is passed over.
+/// best round: interleaving gives them the same share of a machine whose speed drifts. After
+/// the first round the clearly slower ones drop out, and no round starts once the tuning has
+/// taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is passed
+/// over.
 pub(crate) fn choose<K: Copy>(
     gpu: &Gpu,
     key: &str,

@@ -204,6 +204,13 @@ pub fn lrn() -> Vec<LrnCase> {
             Lrn { size: 7, alpha: 1.5, beta: 0.75, k: 2.0, groups: 1 },
         ),
         case("window wider than a group", [1, 6, 3, 3], Lrn { size: 7, alpha: 2.0, beta: 0.75, k: 1.0, groups: 3 }),
+        // Planes of 14 and 15 pixels: the vec4s the kernel writes straddle channels, groups and
+        // images at every offset within a vec4.
+        case("14 pixels, groups 2, batch 2", [2, 6, 2, 7], Lrn { size: 5, alpha: 0.8, beta: 0.75, k: 1.5, groups: 2 }),
+        case("15 pixels, batch 3", [3, 5, 3, 5], Lrn { size: 3, alpha: 1.0, beta: 0.5, k: 2.0, groups: 1 }),
+        // A vec4 spans four groups of one 1x1 channel each, and two images.
+        case("1x1, a channel a group", [3, 4, 1, 1], Lrn { size: 3, alpha: 1.0, beta: 0.75, k: 1.0, groups: 4 }),
+        case("2 pixels, 5 channels", [2, 5, 1, 2], Lrn { size: 5, alpha: 1.2, beta: 0.75, k: 1.0, groups: 1 }),
     ]
 }
 

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::Result;
 use crate::launch::Launch;
 use crate::ops::cut::Slab;
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
+use crate::ops::{check_output, check_same_device, max_groups, to_u32};
 use crate::params::Lrn;
 use crate::pipeline::{Access, Kernel, Step};
 use crate::tensor::Tensor;
@@ -20,8 +20,16 @@ pub(crate) const LRN: Kernel = Kernel {
     overrides: &["WG", "TEX_SHIFT", "THREE_QUARTERS"],
 };
 
-/// Channels one invocation walks (`CHUNK` in shaders/lrn.wgsl).
-const LRN_CHUNK: usize = 16;
+/// vec4s one invocation writes (`RUN` in shaders/lrn.wgsl).
+const LRN_RUN: usize = 4;
+
+/// Invocations to a workgroup.
+const LRN_WG: usize = 64;
+
+/// Workgroups along x for a group of `words` (its channels · pixels).
+fn lrn_blocks(words: usize) -> usize {
+    words.div_ceil(4).div_ceil(LRN_RUN).div_ceil(LRN_WG)
+}
 
 /// Field order matches `Params` in shaders/lrn.wgsl.
 #[repr(C)]
@@ -56,8 +64,11 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
     // Past a binding or the grid: parts of images or rows (LRN mixes channels, not rows).
     let slab = Slab::rowwise(n, c, h, w);
     let max = max_groups(gpu) as usize;
-    let fits =
-        |images, rows| slab.fits_device(gpu, images, rows) && images * attrs.groups <= max && rows * w <= 64 * max;
+    let fits = |images, rows| {
+        slab.fits_device(gpu, images, rows)
+            && images * attrs.groups <= max
+            && lrn_blocks(geo.channels_per_group() * rows * w) <= max
+    };
     let parts = slab.parts(OP, fits)?;
     if parts.len() > 1 {
         return slab.record(OP, x, y, &parts, |xt, yt, _| record_lrn(xt, yt, attrs));
@@ -72,11 +83,11 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
         beta: attrs.beta,
         k: attrs.k,
     };
-    let chunks = blocks(geo.channels_per_group(), LRN_CHUNK);
-    let grid = [blocks(h * w, 64), chunks, to_u32(OP, "images · groups", n * attrs.groups)?];
+    let x_blocks = to_u32(OP, "workgroups", lrn_blocks(geo.channels_per_group() * h * w))?;
+    let grid = [x_blocks, 1, to_u32(OP, "images · groups", n * attrs.groups)?];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
-    let overrides = [("WG", 64), LinearTexture::OVERRIDE, ("THREE_QUARTERS", (attrs.beta == 0.75) as u32)];
+    let overrides = [("WG", LRN_WG as u32), LinearTexture::OVERRIDE, ("THREE_QUARTERS", (attrs.beta == 0.75) as u32)];
     let d = gpu.dispatch(&LRN, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

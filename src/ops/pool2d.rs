@@ -5,9 +5,9 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::launch::Launch;
 use crate::ops::cut::Slab;
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
+use crate::ops::{check_output, check_same_device, max_groups, to_u32};
 use crate::params::{Padding, Pool2d, Pool2dGeometry, PoolKind, check_rank};
-use crate::pipeline::{Access, Kernel, Step};
+use crate::pipeline::{Access, Kernel, Step, fold_grid};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
 
@@ -17,7 +17,7 @@ pub(crate) const POOL: Kernel = Kernel {
     entry: "pool2d",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Pool2dUniform>(),
-    overrides: &["TEX_SHIFT", "RUN"],
+    overrides: &["TEX_SHIFT", "RUN", "KH", "KW"],
 };
 
 /// Field order matches `Params` in shaders/pool2d.wgsl.
@@ -96,12 +96,13 @@ fn window_fits([kh, kw]: [usize; 2]) -> bool {
     kh.saturating_mul(kw.saturating_add(1)) <= LOOP_BUDGET
 }
 
-/// Planes per invocation: llvmpipe spends ~50 ns on each SIMD row of invocations beyond its
-/// work, much of what pool1 cost with one plane an invocation (1.26–1.48 → 1.06–1.10 ms with
-/// 8); one where 8 walks of the window would pass the loop budget.
-fn planes_per_invocation([kh, kw]: [usize; 2]) -> u32 {
-    const RUN: usize = 8;
-    if (kh * (kw + 1) + 1) * RUN <= LOOP_BUDGET { RUN as u32 } else { 1 }
+/// vec4s of output per invocation: llvmpipe spends ~50 ns on each SIMD row of invocations
+/// beyond its work (pool1 with one output an invocation: 1.26–1.48 ms; with 8: 1.06–1.10), so
+/// two, 8 outputs; one where two walks of the window (4 outputs at a time) and the steps
+/// between them would pass the loop budget.
+fn vec4s_per_invocation([kh, kw]: [usize; 2]) -> u32 {
+    const RUN: usize = 2;
+    if (kh * (kw + 1) + 5) * RUN <= LOOP_BUDGET { RUN as u32 } else { 1 }
 }
 
 /// Records the pooling of `x` into `y`.
@@ -120,7 +121,7 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
         });
     }
     let gpu = x.gpu();
-    // Past a binding or the grid's planes: parts of images or rows, each pooled on its own.
+    // Past a binding: parts of images or rows, each pooled on its own.
     let a = &geo.attrs;
     let slab = Slab {
         n: geo.n,
@@ -135,9 +136,7 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
         pad_top: a.padding.top,
         pad_bottom: a.padding.bottom,
     };
-    let run = planes_per_invocation(attrs.kernel);
-    let planes = max_groups(gpu) as usize * run as usize;
-    let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows) && images * geo.c <= planes)?;
+    let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows))?;
     if parts.len() > 1 {
         return slab.record(OP, x, y, &parts, |xt, yt, part| {
             let p = a.padding;
@@ -150,10 +149,16 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
         });
     }
     let params = Pool2dUniform::new(&geo)?;
-    let grid = [blocks(geo.ow, 8), blocks(geo.oh, 8), blocks(geo.n * geo.c, run as usize)];
+    let run = vec4s_per_invocation(attrs.kernel);
+    let vec4s = (geo.n * geo.c * geo.oh * geo.ow).div_ceil(4);
+    let grid = fold_grid(to_u32(OP, "workgroups", vec4s.div_ceil(64 * run as usize))?, max_groups(gpu));
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
-    let overrides = [LinearTexture::OVERRIDE, ("RUN", run)];
+    // A small window's size as override constants: its loops unroll.
+    let [kh, kw] = attrs.kernel;
+    let small = kh * kw <= 16;
+    let window = |k: usize| if small { k as u32 } else { 0 };
+    let overrides = [LinearTexture::OVERRIDE, ("RUN", run), ("KH", window(kh)), ("KW", window(kw))];
     let d = gpu.dispatch(&POOL, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

@@ -77,6 +77,11 @@ fn softmax_hand_computed() {
     let x: Vec<f32> = [1.0f32, 2.0, 3.0, 4.0].iter().map(|v| v.ln() + 1000.0).collect();
     let got = softmax(&Tensor::from_slice(&gpu(), &x, &[1, 4]).unwrap()).unwrap().download().unwrap();
     assert_close("softmax", &got, &[0.1, 0.2, 0.3, 0.4], &[4], Tolerance { atol: 1e-4, rtol: 1e-3 });
+    // Rows of 3 classes: not whole texels, so the word-by-word path.
+    let x = [1.0f32.ln(), 2.0f32.ln(), 3.0f32.ln(), 0.0, 0.0, 2.0f32.ln()];
+    let got = softmax(&Tensor::from_slice(&gpu(), &x, &[2, 3]).unwrap()).unwrap().download().unwrap();
+    let want = [1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0, 0.25, 0.25, 0.5];
+    assert_close("softmax rows of 3", &got, &want, &[2, 3], Tolerance { atol: 1e-6, rtol: 1e-5 });
     let e = softmax(&Tensor::zeros(&gpu(), &[5]).unwrap()).unwrap_err();
     assert!(matches!(e, Error::Rank { op: "softmax", .. }), "{e}");
 }

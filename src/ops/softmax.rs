@@ -17,7 +17,7 @@ pub(crate) const SOFTMAX: Kernel = Kernel {
     entry: "softmax",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<SoftmaxUniform>(),
-    overrides: &["LANES", "WG", "TEX_SHIFT"],
+    overrides: &["LANES", "WG", "TEX_SHIFT", "WHOLE"],
 };
 
 /// The most lanes a row takes.
@@ -80,7 +80,8 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
     let grid = fold_grid(rows.div_ceil(wg / lanes), max_groups(gpu));
-    let overrides = [("LANES", lanes), ("WG", wg), LinearTexture::OVERRIDE];
+    let whole = s == 1 && c.is_multiple_of(4);
+    let overrides = [("LANES", lanes), ("WG", wg), LinearTexture::OVERRIDE, ("WHOLE", whole as u32)];
     let d = gpu.dispatch(&SOFTMAX, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

@@ -8,8 +8,12 @@
 // time. A vec4 may straddle channels, groups and images, so each word carries its own channel
 // within its group. The words at channel offset k·HW from a vec4 lie at the same offset within
 // a texel for every lane, so RUN + 1 texels and a funnel shift read them for each k; the
-// centre is k = 0. lrn1, medians of runs interleaved with the previous kernel (one word an
-// invocation, a running sum over 16 channels, scalar stores): 1.45–1.56 → 1.22–1.28 ms.
+// centre is k = 0. Every loop has a fixed count where it can (RUN, the window's size as an
+// override, the carries' steps), so llvmpipe unrolls it: its loop bookkeeping cost more than
+// the loops' work. lrn1, medians of runs interleaved with the kernel before each step: one
+// word an invocation with a running sum over 16 channels and scalar stores, 1.45–1.56 ms;
+// vec4s, 1.22–1.28; carries unrolled, 1.03–1.22; the window unrolled, 0.98–1.01; RUN 2
+// rather than 4, 0.84–0.87 (RUN 1: 1.00–1.02; 8: 1.15–1.22).
 //
 // Bindings (group 0)              mirrors LRN in src/ops/lrn.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, C, H, W] as a linear texture (a copy the
@@ -19,8 +23,8 @@
 //   2 p  uniform             Params (field order of LrnUniform in src/ops/lrn.rs)
 // Grid: x = runs of RUN vec4s of a group's channels (WG to a workgroup), z = images · groups.
 // A group writes the vec4s whose first word is one of its own.
-// Overrides: WG, TEX_SHIFT, THREE_QUARTERS (1 when beta = 0.75). Constant: RUN (mirrors
-// LRN_RUN in src/ops/lrn.rs).
+// Overrides: WG, TEX_SHIFT, THREE_QUARTERS (1 when beta = 0.75), SIZE (the window's size when
+// small, else 0). Constant: RUN (mirrors LRN_RUN in src/ops/lrn.rs).
 
 struct Params {
     n: u32, c: u32, hw: u32, size: u32,
@@ -34,8 +38,9 @@ struct Params {
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;
 override THREE_QUARTERS: u32 = 0u;
+override SIZE: u32 = 0u;
 
-const RUN: u32 = 4u;
+const RUN: u32 = 2u;
 
 // Texel t of the linear texture laid out by src/texture.rs (before its start: zeros).
 fn texel(t: i32) -> vec4<f32> {
@@ -52,12 +57,11 @@ fn funnel(lo: vec4<f32>, hi: vec4<f32>, shift: u32) -> vec4<f32> {
 
 // Moves words whose pixel r passed the plane's end on to the next channel c, and from a
 // group's last channel to the next group's first (a vec4 may reach into the next group).
+// r < HW + 4 on entry, so four steps always do; a fixed count unrolls, where a loop that ends
+// when no word moves costs llvmpipe a loop's bookkeeping per vec4.
 fn carry(c: ptr<function, vec4<u32>>, r: ptr<function, vec4<u32>>) {
-    loop {
+    for (var step = 0u; step < 4u; step++) {
         let over = *r >= vec4<u32>(p.hw);
-        if (!any(over)) {
-            break;
-        }
         let next = *c + vec4<u32>(1u);
         *c = select(*c, select(next, vec4<u32>(0u), next == vec4<u32>(p.channels_per_group)), over);
         *r -= select(vec4<u32>(0u), vec4<u32>(p.hw), over);
@@ -99,7 +103,8 @@ fn lrn(@builtin(global_invocation_id) gid: vec3<u32>) {
         r += vec4<u32>(4u);
     }
 
-    let half = i32(p.size - 1u) / 2;
+    // A small window's size is an override constant, so the loop over it unrolls.
+    let half = i32(select(p.size, SIZE, SIZE != 0u) - 1u) / 2;
     var sq: array<vec4<f32>, RUN>;
     var centre: array<vec4<f32>, RUN>;
     for (var k = -half; k <= half; k++) {

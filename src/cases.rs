@@ -211,6 +211,8 @@ pub fn lrn() -> Vec<LrnCase> {
         // A vec4 spans four groups of one 1x1 channel each, and two images.
         case("1x1, a channel a group", [3, 4, 1, 1], Lrn { size: 3, alpha: 1.0, beta: 0.75, k: 1.0, groups: 4 }),
         case("2 pixels, 5 channels", [2, 5, 1, 2], Lrn { size: 5, alpha: 1.2, beta: 0.75, k: 1.0, groups: 1 }),
+        // Past the sizes the kernel unrolls: the window's loop runs to a uniform bound.
+        case("size 11", [1, 13, 2, 3], Lrn { size: 11, alpha: 1.0, beta: 0.6, k: 1.0, groups: 1 }),
     ]
 }
 

@@ -17,11 +17,11 @@ pub(crate) const LRN: Kernel = Kernel {
     entry: "lrn",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<LrnUniform>(),
-    overrides: &["WG", "TEX_SHIFT", "THREE_QUARTERS"],
+    overrides: &["WG", "TEX_SHIFT", "THREE_QUARTERS", "SIZE"],
 };
 
 /// vec4s one invocation writes (`RUN` in shaders/lrn.wgsl).
-const LRN_RUN: usize = 4;
+const LRN_RUN: usize = 2;
 
 /// Invocations to a workgroup.
 const LRN_WG: usize = 64;
@@ -87,7 +87,12 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
     let grid = [x_blocks, 1, to_u32(OP, "images · groups", n * attrs.groups)?];
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
-    let overrides = [("WG", LRN_WG as u32), LinearTexture::OVERRIDE, ("THREE_QUARTERS", (attrs.beta == 0.75) as u32)];
+    let overrides = [
+        ("WG", LRN_WG as u32),
+        LinearTexture::OVERRIDE,
+        ("THREE_QUARTERS", (attrs.beta == 0.75) as u32),
+        ("SIZE", if attrs.size <= 9 { attrs.size as u32 } else { 0 }),
+    ];
     let d = gpu.dispatch(&LRN, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

@@ -17,7 +17,7 @@ pub(crate) const POOL: Kernel = Kernel {
     entry: "pool2d",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Pool2dUniform>(),
-    overrides: &["TEX_SHIFT", "RUN", "KH", "KW"],
+    overrides: &["TEX_SHIFT", "KH", "KW"],
 };
 
 /// Field order matches `Params` in shaders/pool2d.wgsl.
@@ -96,15 +96,6 @@ fn window_fits([kh, kw]: [usize; 2]) -> bool {
     kh.saturating_mul(kw.saturating_add(1)) <= LOOP_BUDGET
 }
 
-/// vec4s of output per invocation: llvmpipe spends ~50 ns on each SIMD row of invocations
-/// beyond its work (pool1 with one output an invocation: 1.26–1.48 ms; with 8: 1.06–1.10), so
-/// two, 8 outputs; one where two walks of the window (4 outputs at a time) and the steps
-/// between them would pass the loop budget.
-fn vec4s_per_invocation([kh, kw]: [usize; 2]) -> u32 {
-    const RUN: usize = 2;
-    if (kh * (kw + 1) + 5) * RUN <= LOOP_BUDGET { RUN as u32 } else { 1 }
-}
-
 /// Records the pooling of `x` into `y`.
 pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
     const OP: &str = "pool2d";
@@ -149,16 +140,15 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
         });
     }
     let params = Pool2dUniform::new(&geo)?;
-    let run = vec4s_per_invocation(attrs.kernel);
     let vec4s = (geo.n * geo.c * geo.oh * geo.ow).div_ceil(4);
-    let grid = fold_grid(to_u32(OP, "workgroups", vec4s.div_ceil(64 * run as usize))?, max_groups(gpu));
+    let grid = fold_grid(to_u32(OP, "workgroups", vec4s.div_ceil(64))?, max_groups(gpu));
     let staged = LinearTexture::zeros(gpu, OP, x.len())?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
     // A small window's size as override constants: its loops unroll.
     let [kh, kw] = attrs.kernel;
     let small = kh * kw <= 16;
     let window = |k: usize| if small { k as u32 } else { 0 };
-    let overrides = [LinearTexture::OVERRIDE, ("RUN", run), ("KH", window(kh)), ("KW", window(kw))];
+    let overrides = [LinearTexture::OVERRIDE, ("KH", window(kh)), ("KW", window(kw))];
     let d = gpu.dispatch(&POOL, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
     Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
 }

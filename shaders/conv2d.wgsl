@@ -22,10 +22,8 @@
 // when the pipeline is built), TEX_SHIFT (the linear texture's row width).
 
 struct Params {
-    n: u32, cin: u32, h: u32, w: u32,
-    cout: u32, kh: u32, kw: u32, groups: u32,
-    oh: u32, ow: u32, stride_y: u32, stride_x: u32,
-    pad_top: u32, pad_left: u32, dil_y: u32, dil_x: u32,
+    conv: ConvDims, // shaders/conv_dims.wgsl, which the host puts before this file
+    n: u32, cin: u32, cout: u32, groups: u32,
     cin_per_group: u32, cout_per_group: u32, has_bias: u32, relu: u32,
     w_blocks: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
@@ -101,7 +99,7 @@ fn load_columns(row: u32, col: i32, s: i32) -> Columns {
 fn inside_row(v: Columns, col: i32, s: i32) -> Columns {
     let c_lo = vec4<i32>(col) + vec4<i32>(0, 1, 2, 3) * s;
     let c_hi = c_lo + vec4<i32>(4 * s);
-    let w = vec4<i32>(i32(p.w));
+    let w = vec4<i32>(i32(p.conv.w));
     return Columns(
         select(vec4<f32>(0.0), v.lo, c_lo >= vec4<i32>(0) & c_lo < w),
         select(vec4<f32>(0.0), v.hi, c_hi >= vec4<i32>(0) & c_hi < w),
@@ -121,14 +119,14 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tiles_per_group = (p.cout_per_group + TILE_CO - 1u) / TILE_CO;
     let g = gid.y / tiles_per_group;
     let ox0 = gid.x * 8u;
-    if (g >= p.groups || ox0 >= p.ow) {
+    if (g >= p.groups || ox0 >= p.conv.ow) {
         return;
     }
     let tile = gid.y % tiles_per_group;
     let co0 = g * p.cout_per_group + tile * TILE_CO;
     let co_end = (g + 1u) * p.cout_per_group;
-    let n = gid.z / p.oh;
-    let oy = gid.z % p.oh;
+    let n = gid.z / p.conv.oh;
+    let oy = gid.z % p.conv.oh;
 
     // Packed weight columns of this tile's (up to two) blocks of 4 channels. A second block
     // past the group's end reads the zero padding; its results are not stored.
@@ -145,23 +143,23 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
     var a5 = a0;
     var a6 = a0;
     var a7 = a0;
-    let iy0 = i32(oy * p.stride_y) - i32(p.pad_top);
-    let ix0 = i32(ox0 * p.stride_x) - i32(p.pad_left);
-    let sx = i32(p.stride_x);
+    let iy0 = i32(oy * p.conv.stride_y) - i32(p.conv.pad_top);
+    let ix0 = i32(ox0 * p.conv.stride_x) - i32(p.conv.pad_left);
+    let sx = i32(p.conv.stride_x);
     // Dense rows (stride 1, dilation 1, up to 5 taps wide): the 8 + KW − 1 inputs that all
     // taps of a kernel row read fit in 4 aligned vec4s, loaded once per row.
-    let dense_rows = p.stride_x == 1u && p.dil_x == 1u && p.kw <= 5u;
+    let dense_rows = p.conv.stride_x == 1u && p.conv.dil_x == 1u && p.conv.kw <= 5u;
 
     var tap = 0u;
     for (var ci = 0u; ci < p.cin_per_group; ci++) {
-        let plane = (n * p.cin + g * p.cin_per_group + ci) * p.h * p.w;
-        for (var ky = 0u; ky < p.kh; ky++) {
-            let iy = iy0 + i32(ky * p.dil_y);
-            if (iy < 0 || iy >= i32(p.h)) {
-                tap += p.kw;
+        let plane = (n * p.cin + g * p.cin_per_group + ci) * p.conv.h * p.conv.w;
+        for (var ky = 0u; ky < p.conv.kh; ky++) {
+            let iy = iy0 + i32(ky * p.conv.dil_y);
+            if (iy < 0 || iy >= i32(p.conv.h)) {
+                tap += p.conv.kw;
                 continue;
             }
-            let row = plane + u32(iy) * p.w;
+            let row = plane + u32(iy) * p.conv.w;
             let start = i32(row) + ix0;
             let q = start >> 2u;
             var r0 = vec4<f32>(0.0);
@@ -174,8 +172,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
                 r2 = texel(q + 2);
                 r3 = texel(q + 3);
             }
-            for (var kx = 0u; kx < p.kw; kx++) {
-                let col = ix0 + i32(kx * p.dil_x);
+            for (var kx = 0u; kx < p.conv.kw; kx++) {
+                let col = ix0 + i32(kx * p.conv.dil_x);
                 var xv: Columns;
                 if (dense_rows) {
                     xv = inside_row(window(r0, r1, r2, r3, u32(start & 3) + kx), col, 1);
@@ -230,12 +228,12 @@ fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: Columns) {
         lo = select(lo, vec4<f32>(0.0), lo < vec4<f32>(0.0));
         hi = select(hi, vec4<f32>(0.0), hi < vec4<f32>(0.0));
     }
-    let y_row = ((n * p.cout + co) * p.oh + oy) * p.ow;
+    let y_row = ((n * p.cout + co) * p.conv.oh + oy) * p.conv.ow;
     for (var t = 0u; t < 4u; t++) {
-        if (ox0 + t < p.ow) {
+        if (ox0 + t < p.conv.ow) {
             y[y_row + ox0 + t] = lo[t];
         }
-        if (ox0 + 4u + t < p.ow) {
+        if (ox0 + 4u + t < p.conv.ow) {
             y[y_row + ox0 + 4u + t] = hi[t];
         }
     }

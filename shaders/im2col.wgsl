@@ -20,13 +20,11 @@
 // once per tap.
 
 struct Params {
-    cin: u32, h: u32, w: u32, cin_per_group: u32,
-    kh: u32, kw: u32, oh: u32, ow: u32,
-    stride_y: u32, stride_x: u32, pad_top: u32, pad_left: u32,
-    dil_y: u32, dil_x: u32, k: u32, cols: u32,
+    conv: ConvDims, // shaders/conv_dims.wgsl, which the host puts before this file
+    cin: u32, cin_per_group: u32, k: u32, cols: u32,
     c0: u32, channels: u32,
     // im2row: rows and words of a plane (a multiple of 4), and planes.
-    rows: u32, plane: u32, planes: u32, _pad0: u32,
+    rows: u32, plane: u32, planes: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
@@ -68,38 +66,38 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     // The 4 columns' images and output pixels: divide once, then step.
     let col0 = 4u * gid.x;
-    let pixels = p.oh * p.ow;
+    let pixels = p.conv.oh * p.conv.ow;
     var n = col0 / pixels;
-    var oy = (col0 % pixels) / p.ow;
-    var ox = col0 % p.ow;
+    var oy = (col0 % pixels) / p.conv.ow;
+    var ox = col0 % p.conv.ow;
     var plane = vec4<i32>(0);
     var iy0 = vec4<i32>(0);
     var ix0 = vec4<i32>(0);
     var live = vec4<bool>(false);
     for (var t = 0u; t < 4u; t++) {
-        plane[t] = i32((n * p.cin + c) * p.h * p.w);
-        iy0[t] = i32(oy * p.stride_y) - i32(p.pad_top);
-        ix0[t] = i32(ox * p.stride_x) - i32(p.pad_left);
+        plane[t] = i32((n * p.cin + c) * p.conv.h * p.conv.w);
+        iy0[t] = i32(oy * p.conv.stride_y) - i32(p.conv.pad_top);
+        ix0[t] = i32(ox * p.conv.stride_x) - i32(p.conv.pad_left);
         live[t] = col0 + t < p.cols;
         ox += 1u;
-        if (ox == p.ow) {
+        if (ox == p.conv.ow) {
             ox = 0u;
             oy += 1u;
-            if (oy == p.oh) {
+            if (oy == p.conv.oh) {
                 oy = 0u;
                 n += 1u;
             }
         }
     }
     let g = c / p.cin_per_group;
-    let row0 = g * p.k + (c % p.cin_per_group - p.c0) * p.kh * p.kw;
-    let h = vec4<i32>(i32(p.h));
-    let w = vec4<i32>(i32(p.w));
+    let row0 = g * p.k + (c % p.cin_per_group - p.c0) * p.conv.kh * p.conv.kw;
+    let h = vec4<i32>(i32(p.conv.h));
+    let w = vec4<i32>(i32(p.conv.w));
     // Dense rows: stride 1, no dilation, up to 5 taps, the 4 columns in one output row. The
     // 3 + KW words that all taps of a kernel row read lie in 3 texels, loaded once.
-    let dense = p.stride_x == 1u && p.dil_x == 1u && p.kw <= 5u && ix0.w == ix0.x + 3 && all(live);
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = iy0 + vec4<i32>(i32(ky * p.dil_y));
+    let dense = p.conv.stride_x == 1u && p.conv.dil_x == 1u && p.conv.kw <= 5u && ix0.w == ix0.x + 3 && all(live);
+    for (var ky = 0u; ky < p.conv.kh; ky++) {
+        let iy = iy0 + vec4<i32>(i32(ky * p.conv.dil_y));
         let rows_in = live & iy >= vec4<i32>(0) & iy < h;
         let base = plane + iy * w;
         let start = base.x + ix0.x;
@@ -112,8 +110,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
             r1 = texel(q + 1);
             r2 = texel(q + 2);
         }
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = ix0 + vec4<i32>(i32(kx * p.dil_x));
+        for (var kx = 0u; kx < p.conv.kw; kx++) {
+            let ix = ix0 + vec4<i32>(i32(kx * p.conv.dil_x));
             let inside = rows_in & ix >= vec4<i32>(0) & ix < w;
             var v: vec4<f32>;
             if (dense) {
@@ -124,7 +122,7 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
                 let i = base + ix;
                 v = vec4<f32>(x_at(i.x, inside.x), x_at(i.y, inside.y), x_at(i.z, inside.z), x_at(i.w, inside.w));
             }
-            textureStore(b, vec2<u32>(gid.x, row0 + ky * p.kw + kx), v);
+            textureStore(b, vec2<u32>(gid.x, row0 + ky * p.conv.kw + kx), v);
         }
     }
 }
@@ -170,27 +168,27 @@ fn im2row(
 ) {
     let t0 = (wid.x * WG + lane) * RUN;
     let plane = wid.y + wid.z * nwg.y;
-    let words = p.rows * p.ow;
+    let words = p.rows * p.conv.ow;
     if (4u * t0 >= words || plane >= p.planes) {
         return;
     }
-    let ry = plane % p.stride_y;
-    let kx = (plane / p.stride_y) % p.kw;
-    let source = i32(plane / (p.stride_y * p.kw) * p.h * p.w);
+    let ry = plane % p.conv.stride_y;
+    let kx = (plane / p.conv.stride_y) % p.conv.kw;
+    let source = i32(plane / (p.conv.stride_y * p.conv.kw) * p.conv.h * p.conv.w);
     // The words' plane rows and columns: divide once, then step.
     var i = 4u * t0;
-    var row = i / p.ow;
-    var ox = i % p.ow;
+    var row = i / p.conv.ow;
+    var ox = i % p.conv.ow;
     for (var t = t0; t < t0 + RUN && 4u * t < words; t++) {
         var v = vec4<f32>(0.0);
         for (var j = 0u; j < 4u; j++) {
-            let iy = i32(row * p.stride_y + ry) - i32(p.pad_top);
-            let ix = i32(ox * p.stride_x + kx * p.dil_x) - i32(p.pad_left);
-            let inside = i < words && iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-            v[j] = x_at(source + iy * i32(p.w) + ix, inside);
+            let iy = i32(row * p.conv.stride_y + ry) - i32(p.conv.pad_top);
+            let ix = i32(ox * p.conv.stride_x + kx * p.conv.dil_x) - i32(p.conv.pad_left);
+            let inside = i < words && iy >= 0 && iy < i32(p.conv.h) && ix >= 0 && ix < i32(p.conv.w);
+            v[j] = x_at(source + iy * i32(p.conv.w) + ix, inside);
             i += 1u;
             ox += 1u;
-            if (ox == p.ow) {
+            if (ox == p.conv.ow) {
                 ox = 0u;
                 row += 1u;
             }

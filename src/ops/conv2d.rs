@@ -27,7 +27,7 @@ use crate::texture::LinearTexture;
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
-    source: include_str!("../../shaders/conv2d.wgsl"),
+    source: concat!(include_str!("../../shaders/conv_dims.wgsl"), include_str!("../../shaders/conv2d.wgsl")),
     entry: "conv2d_direct",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Conv2dUniform>(),
@@ -256,7 +256,7 @@ impl ConvWeight {
         let params = Conv2dUniform::new(&geo, self.packed.bias.is_some(), self.packed.m_blocks())?;
         let col_blocks = blocks(geo.ow, DIRECT_TILE_X);
         let co_blocks = params.groups.saturating_mul(blocks(geo.cout / geo.attrs.groups, tile_co as usize));
-        let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), params.n.saturating_mul(params.oh)];
+        let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), params.n.saturating_mul(params.conv.oh)];
         let bias = self.packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
         gpu.dispatch(
             &DIRECT,
@@ -352,18 +352,16 @@ fn flattened(geo: &Conv2dGeometry) -> Conv2dGeometry {
     Conv2dGeometry { h: 1, w: geo.h * geo.w, oh: 1, ow: geo.oh * geo.ow, ..*geo }
 }
 
-/// Field order matches `Params` in shaders/conv2d.wgsl.
+/// A convolution's sizes as its kernels read them: the first field of the direct kernel's
+/// and im2col's uniforms. Field order matches `ConvDims` in shaders/conv2d.wgsl and
+/// shaders/im2col.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct Conv2dUniform {
-    n: u32,
-    cin: u32,
+pub(crate) struct ConvDims {
     h: u32,
     w: u32,
-    cout: u32,
     kh: u32,
     kw: u32,
-    groups: u32,
     oh: u32,
     ow: u32,
     stride_y: u32,
@@ -372,6 +370,38 @@ struct Conv2dUniform {
     pad_left: u32,
     dil_y: u32,
     dil_x: u32,
+}
+
+impl ConvDims {
+    pub(crate) fn new(geo: &Conv2dGeometry) -> Result<ConvDims> {
+        let u = |what, v| to_u32("conv2d", what, v);
+        let a = &geo.attrs;
+        Ok(ConvDims {
+            h: u("height", geo.h)?,
+            w: u("width", geo.w)?,
+            kh: u("kernel height", geo.kh)?,
+            kw: u("kernel width", geo.kw)?,
+            oh: u("output height", geo.oh)?,
+            ow: u("output width", geo.ow)?,
+            stride_y: u("stride", a.stride[0])?,
+            stride_x: u("stride", a.stride[1])?,
+            pad_top: u("padding", a.padding.top)?,
+            pad_left: u("padding", a.padding.left)?,
+            dil_y: u("dilation", a.dilation[0])?,
+            dil_x: u("dilation", a.dilation[1])?,
+        })
+    }
+}
+
+/// Field order matches `Params` in shaders/conv2d.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Conv2dUniform {
+    conv: ConvDims,
+    n: u32,
+    cin: u32,
+    cout: u32,
+    groups: u32,
     cin_per_group: u32,
     cout_per_group: u32,
     has_bias: u32,
@@ -385,22 +415,11 @@ impl Conv2dUniform {
         let u = |what, v| to_u32("conv2d", what, v);
         let a = &geo.attrs;
         Ok(Conv2dUniform {
+            conv: ConvDims::new(geo)?,
             n: u("batch", geo.n)?,
             cin: u("input channels", geo.cin)?,
-            h: u("height", geo.h)?,
-            w: u("width", geo.w)?,
             cout: u("output channels", geo.cout)?,
-            kh: u("kernel height", geo.kh)?,
-            kw: u("kernel width", geo.kw)?,
             groups: u("groups", a.groups)?,
-            oh: u("output height", geo.oh)?,
-            ow: u("output width", geo.ow)?,
-            stride_y: u("stride", a.stride[0])?,
-            stride_x: u("stride", a.stride[1])?,
-            pad_top: u("padding", a.padding.top)?,
-            pad_left: u("padding", a.padding.left)?,
-            dil_y: u("dilation", a.dilation[0])?,
-            dil_x: u("dilation", a.dilation[1])?,
             cin_per_group: u("input channels", geo.cin / a.groups)?,
             cout_per_group: u("output channels", geo.cout / a.groups)?,
             has_bias: has_bias as u32,

@@ -9,6 +9,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::conv2d::ConvDims;
 use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::{blocks, check_same_device, max_groups, to_u32};
 use crate::params::Conv2dGeometry;
@@ -17,9 +18,13 @@ use crate::tensor::Tensor;
 use crate::texture::{LinearTexture, MatrixTexture};
 
 /// Lays out input windows as the B operand.
+/// im2col.wgsl after the convolution sizes it reads (shaders/conv_dims.wgsl).
+const IM2COL_SOURCE: &str =
+    concat!(include_str!("../../shaders/conv_dims.wgsl"), include_str!("../../shaders/im2col.wgsl"));
+
 pub(crate) const IM2COL: Kernel = Kernel {
     name: "im2col",
-    source: include_str!("../../shaders/im2col.wgsl"),
+    source: IM2COL_SOURCE,
     entry: "im2col",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform_size: size_of::<Im2colUniform>(),
@@ -29,7 +34,7 @@ pub(crate) const IM2COL: Kernel = Kernel {
 /// Lays out a dense layer's input as the B operand, 4 x 4 at a time.
 pub(crate) const IM2COL_DENSE: Kernel = Kernel {
     name: "im2col",
-    source: include_str!("../../shaders/im2col.wgsl"),
+    source: IM2COL_SOURCE,
     entry: "im2col_dense",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform_size: size_of::<Im2colUniform>(),
@@ -39,7 +44,7 @@ pub(crate) const IM2COL_DENSE: Kernel = Kernel {
 /// Lays out the row windows of the implicit GEMM.
 pub(crate) const IM2ROW: Kernel = Kernel {
     name: "im2col",
-    source: include_str!("../../shaders/im2col.wgsl"),
+    source: IM2COL_SOURCE,
     entry: "im2row",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform_size: size_of::<Im2colUniform>(),
@@ -70,20 +75,9 @@ pub struct Tile {
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct Im2colUniform {
+    conv: ConvDims,
     cin: u32,
-    h: u32,
-    w: u32,
     cin_per_group: u32,
-    kh: u32,
-    kw: u32,
-    oh: u32,
-    ow: u32,
-    stride_y: u32,
-    stride_x: u32,
-    pad_top: u32,
-    pad_left: u32,
-    dil_y: u32,
-    dil_x: u32,
     k: u32,
     cols: u32,
     c0: u32,
@@ -91,7 +85,7 @@ struct Im2colUniform {
     rows: u32,
     plane: u32,
     planes: u32,
-    _pad: u32,
+    _pad: [u32; 3],
 }
 
 /// The B operand of the convolution `geo` over `band` of its weight: the windows of input
@@ -196,20 +190,9 @@ impl Im2colUniform {
         let a = &geo.attrs;
         let r = rows.unwrap_or(RowWindows { rows: 0, plane: 0, planes: 0 });
         Ok(Im2colUniform {
+            conv: ConvDims::new(geo)?,
             cin: u("input channels", geo.cin)?,
-            h: u("height", geo.h)?,
-            w: u("width", geo.w)?,
             cin_per_group: u("input channels", geo.cin / a.groups)?,
-            kh: u("kernel height", geo.kh)?,
-            kw: u("kernel width", geo.kw)?,
-            oh: u("output height", geo.oh)?,
-            ow: u("output width", geo.ow)?,
-            stride_y: u("stride", a.stride[0])?,
-            stride_x: u("stride", a.stride[1])?,
-            pad_top: u("padding", a.padding.top)?,
-            pad_left: u("padding", a.padding.left)?,
-            dil_y: u("dilation", a.dilation[0])?,
-            dil_x: u("dilation", a.dilation[1])?,
             k: u("weights per output", geo.reduction_len())?,
             cols: u("output pixels", geo.n * geo.oh * geo.ow)?,
             c0: u("input channels", c0)?,
@@ -217,7 +200,7 @@ impl Im2colUniform {
             rows: u("row windows", r.rows)?,
             plane: u("row windows", r.plane)?,
             planes: u("row windows", r.planes)?,
-            _pad: 0,
+            _pad: [0; 3],
         })
     }
 }

@@ -122,7 +122,12 @@ fn lrn(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     let scale = p.alpha / f32(p.size);
+    // Words past the tensor's end (a padded vec4's tail) are written as zeros: padding stays
+    // zero, as kernels that read whole vec4s (the batch-1 dense layer) take it times zero
+    // weights.
+    let len = p.n * p.c * p.hw;
     for (var i = 0u; i < RUN; i++) {
-        y[v0 + i] = normalise(centre[i], p.k + scale * sq[i]);
+        let inside = vec4<u32>(4u * (v0 + i)) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(len);
+        y[v0 + i] = select(vec4<f32>(0.0), normalise(centre[i], p.k + scale * sq[i]), inside);
     }
 }

@@ -86,7 +86,8 @@ fn pool2d(
         plane = select(plane, plane + 1u, next_plane);
     }
     // Windows in input coordinates, before and after clipping to the input. Outputs past
-    // the last (a padded vec4's tail) read plane 0 and are written to the padding.
+    // the last (a padded vec4's tail) read plane 0 and write zeros: padding stays zero, as
+    // kernels that read whole vec4s (the batch-1 dense layer) take it times zero weights.
     let base = select(c, vec4<u32>(0u), c >= vec4<u32>(planes)) * p.h * p.w;
     let y0 = vec4<i32>(row * p.stride_y) - i32(p.pad_top);
     let x0 = vec4<i32>(col * p.stride_x) - i32(p.pad_left);
@@ -119,5 +120,6 @@ fn pool2d(
     let cells = vec4<f32>(max((yb - ya) * (xb - xa), vec4<i32>(1)));
     let average = select(s / cells, vec4<f32>(bitcast<f32>(0x7fc00000u)), empty);
     let max_or_zero = select(m, vec4<f32>(0.0), empty);
-    y[v] = select(select(average, s / padded_cells, p.count_include_pad != 0u), max_or_zero, p.is_max != 0u);
+    let out = select(select(average, s / padded_cells, p.count_include_pad != 0u), max_or_zero, p.is_max != 0u);
+    y[v] = select(vec4<f32>(0.0), out, c < vec4<u32>(planes));
 }

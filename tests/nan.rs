@@ -1,11 +1,14 @@
 //! IEEE and ONNX on non-finite values: NaN in gives NaN out through conv, dense, max pool and
-//! ReLU (fused or not) on every kernel, and softmax of finite logits is finite.
+//! ReLU (fused or not) on every kernel, softmax of finite logits is finite, and an Inf does not
+//! leak into the padding past a pooled tensor's end.
 
 mod common;
 
 use common::{gpu, random};
 use dojang::Tensor;
-use dojang::ops::{Conv2d, ConvKernel, Dense, DenseKernel, DenseWeight, conv2d_with, dense_with, softmax};
+use dojang::ops::{
+    Conv2d, ConvKernel, Dense, DenseKernel, DenseWeight, Pool2d, PoolKind, conv2d_with, dense_with, pool2d, softmax,
+};
 
 #[test]
 fn a_nan_reaches_the_outputs_that_read_it() {
@@ -57,4 +60,22 @@ fn softmax_of_finite_logits_is_finite() {
     let y = softmax(&Tensor::from_slice(&gpu, &x, &[1, 8]).unwrap()).unwrap().download().unwrap();
     assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
     assert_eq!(y[3], 1.0);
+}
+
+#[test]
+fn vec4_tails_past_a_pooled_tensor_stay_zero() {
+    // Pooling writes whole vec4s; the words of the last one past the tensor's end must stay
+    // zero, as the batch-1 dense kernel reads them times its zero-padded weight rows (an Inf
+    // there would make every output NaN). A 2x3 image has 6 outputs: 2 words of tail, which
+    // would otherwise take the first window's maximum, here Inf. (LRN keeps the same rule;
+    // an Inf input gives NaN there anyway.)
+    let gpu = gpu();
+    let x = [f32::INFINITY, 1.0, 2.0, 3.0, 4.0, 5.0];
+    let xt = Tensor::from_slice(&gpu, &x, &[1, 1, 2, 3]).unwrap();
+    let pooled = pool2d(&xt, &Pool2d::new(PoolKind::Max, [1, 1], [1, 1])).unwrap().reshape(&[1, 6]).unwrap();
+    let weight = DenseWeight::upload(&gpu, &[1.0; 6], None, 1, 6).unwrap();
+    for k in [DenseKernel::Gemv { tm: 4 }, DenseKernel::Gemv { tm: 8 }] {
+        let out = weight.forward_with(&pooled, &Dense { relu: false }, k).unwrap().download().unwrap();
+        assert_eq!(out, [f32::INFINITY], "pool2d then {}", k.name());
+    }
 }

@@ -5,7 +5,8 @@
 //!
 //! - `LinearTexture`: an f32 array, 4 words to a texel and `TEXTURE_WIDTH` texels to a row,
 //!   so texel i is at (i mod width, i / width): a tensor copied in by a recorded step, so that
-//!   im2col, pointwise GEMMs and the batch-1 dense kernel read their input through it.
+//!   im2col, im2row, pointwise GEMMs, the batch-1 dense kernel, pooling, LRN and softmax read
+//!   their input through it.
 //! - `MatrixTexture`: a matrix with 4 columns to a texel, one matrix row per texture row: the
 //!   GEMM's operands (packed weights, input windows).
 

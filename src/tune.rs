@@ -3,7 +3,8 @@
 //!
 //! The ops name the shape classes and the candidates and time them (`ops/tune.rs`); this
 //! module only remembers. The file holds one table per adapter, driver and crate version:
-//! any of them changing means tuning again. `DOJANG_AUTOTUNE=off` picks each op's fixed
+//! any of them changing means tuning again, and so does a change to the kernels' WGSL (each
+//! key carries a hash of it). `DOJANG_AUTOTUNE=off` picks each op's fixed
 //! default; `DOJANG_AUTOTUNE_CACHE=FILE` moves the file (default
 //! `$XDG_CACHE_HOME/dojang/autotune.json`, else `~/.cache/dojang/autotune.json`).
 

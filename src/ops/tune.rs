@@ -1,9 +1,12 @@
 //! Choosing among candidate kernels by timing them on the device: once per shape class, on
 //! first use, the winner remembered by the device's tuner (`src/tune.rs`).
 
+use std::sync::OnceLock;
+
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::KERNELS;
 
 /// Timed rounds over the candidates, after a warm-up run of each: a pipeline's first dispatch
 /// on llvmpipe runs several times slower than the next, the more so for the larger tiles
@@ -18,6 +21,17 @@ const PRUNE: f64 = 1.5;
 /// tensor past the device's limits, cut in parts) gets its warm-up and first round and stops
 /// there.
 const BUDGET_SECONDS: f64 = 1.0;
+
+/// A hash of every kernel's WGSL (FNV-1a), part of each remembered choice's key: a choice
+/// made between other kernels is made again (fc7's gemv-4 lost to gemv-8 once the gemv's
+/// loop changed, in the same crate version).
+fn kernels_fingerprint() -> u32 {
+    static HASH: OnceLock<u32> = OnceLock::new();
+    *HASH.get_or_init(|| {
+        let bytes = KERNELS.iter().flat_map(|k| k.source.bytes());
+        bytes.fold(0x811c_9dc5, |h: u32, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    })
+}
 
 /// The size class of `n`: the power of two at or above it, so that nearby shapes share a
 /// choice.
@@ -39,6 +53,7 @@ pub(crate) fn choose<K: Copy>(
     candidates: &[(String, K)],
     record: impl Fn(K) -> Result<Launch>,
 ) -> Result<K> {
+    let key = &format!("{key} (kernels {:08x})", kernels_fingerprint());
     let tuner = gpu.tuner();
     if let Some(name) = tuner.get(key)
         && let Some((_, k)) = candidates.iter().find(|(n, _)| *n == name)

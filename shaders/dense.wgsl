@@ -3,8 +3,9 @@
 // at is the packed weight (pack.wgsl: a row per k, 4 outputs to a texel). Each invocation
 // owns TM outputs (TM/4 texel columns) and walks down the band: neighbouring lanes read
 // neighbouring texels of each row, and each x texel (4 k's, the same for all lanes) is fetched
-// once for 4 rows (TM 4) or twice, half of it each time (TM 8: see the loop). A band after the first adds to y; the first adds the bias, the last
-// applies ReLU. The band's rows are padded with zeros to a multiple of 4.
+// once for 4 rows (TM 4) or twice, half of it each time (TM 8: see the loop). A band after the
+// first adds to y; the first adds the bias, the last applies ReLU. The band's rows are padded
+// with zeros to a multiple of 4.
 // ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
 //
 // Bindings (group 0)              mirrors GEMV in src/ops/dense.rs

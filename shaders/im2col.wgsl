@@ -95,7 +95,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
     let w = vec4<i32>(i32(p.conv.w));
     // Dense rows: stride 1, no dilation, up to 5 taps, the 4 columns in one output row. The
     // 3 + KW words that all taps of a kernel row read lie in 3 texels, loaded once.
-    let dense = p.conv.stride_x == 1u && p.conv.dil_x == 1u && p.conv.kw <= 5u && ix0.w == ix0.x + 3 && all(live);
+    let dense = p.conv.stride_x == 1u && p.conv.dil_x == 1u && p.conv.kw <= 5u && ix0.w == ix0.x + 3
+        && all(live);
     for (var ky = 0u; ky < p.conv.kh; ky++) {
         let iy = iy0 + vec4<i32>(i32(ky * p.conv.dil_y));
         let rows_in = live & iy >= vec4<i32>(0) & iy < h;
@@ -184,7 +185,8 @@ fn im2row(
         for (var j = 0u; j < 4u; j++) {
             let iy = i32(row * p.conv.stride_y + ry) - i32(p.conv.pad_top);
             let ix = i32(ox * p.conv.stride_x + kx * p.conv.dil_x) - i32(p.conv.pad_left);
-            let inside = i < words && iy >= 0 && iy < i32(p.conv.h) && ix >= 0 && ix < i32(p.conv.w);
+            let inside = i < words && iy >= 0 && iy < i32(p.conv.h) && ix >= 0
+                && ix < i32(p.conv.w);
             v[j] = x_at(source + iy * i32(p.conv.w) + ix, inside);
             i += 1u;
             ox += 1u;

@@ -45,7 +45,8 @@ const RUN: u32 = 2u;
 // Texel t of the linear texture laid out by src/texture.rs (before its start: zeros).
 fn texel(t: i32) -> vec4<f32> {
     let u = u32(max(t, 0));
-    return select(vec4<f32>(0.0), textureLoad(x, vec2<u32>(u & ((1u << TEX_SHIFT) - 1u), u >> TEX_SHIFT)), t >= 0);
+    let v = textureLoad(x, vec2<u32>(u & ((1u << TEX_SHIFT) - 1u), u >> TEX_SHIFT));
+    return select(vec4<f32>(0.0), v, t >= 0);
 }
 
 // Words 4·t + shift … + 3 from texels t (lo) and t + 1 (hi). `shift` is the same for every lane,

@@ -120,6 +120,7 @@ fn pool2d(
     let cells = vec4<f32>(max((yb - ya) * (xb - xa), vec4<i32>(1)));
     let average = select(s / cells, vec4<f32>(bitcast<f32>(0x7fc00000u)), empty);
     let max_or_zero = select(m, vec4<f32>(0.0), empty);
-    let out = select(select(average, s / padded_cells, p.count_include_pad != 0u), max_or_zero, p.is_max != 0u);
+    let mean = select(average, s / padded_cells, p.count_include_pad != 0u);
+    let out = select(mean, max_or_zero, p.is_max != 0u);
     y[v] = select(vec4<f32>(0.0), out, c < vec4<u32>(planes));
 }

@@ -17,39 +17,27 @@ use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
 use crate::tensor::Tensor;
 use crate::texture::{LinearTexture, MatrixTexture};
 
-/// Lays out input windows as the B operand.
-/// im2col.wgsl after the convolution sizes it reads (shaders/conv_dims.wgsl).
-const IM2COL_SOURCE: &str =
-    concat!(include_str!("../../shaders/conv_dims.wgsl"), include_str!("../../shaders/im2col.wgsl"));
+/// im2col.wgsl after the convolution sizes it reads (shaders/conv_dims.wgsl), at `entry`: its
+/// three entry points share bindings and uniform.
+const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) -> Kernel {
+    Kernel {
+        name: "im2col",
+        source: concat!(include_str!("../../shaders/conv_dims.wgsl"), include_str!("../../shaders/im2col.wgsl")),
+        entry,
+        bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
+        uniform_size: size_of::<Im2colUniform>(),
+        overrides,
+    }
+}
 
-pub(crate) const IM2COL: Kernel = Kernel {
-    name: "im2col",
-    source: IM2COL_SOURCE,
-    entry: "im2col",
-    bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
-    uniform_size: size_of::<Im2colUniform>(),
-    overrides: &["WG", "TEX_SHIFT"],
-};
+/// Lays out input windows as the B operand.
+pub(crate) const IM2COL: Kernel = im2col_kernel("im2col", &["WG", "TEX_SHIFT"]);
 
 /// Lays out a dense layer's input as the B operand, 4 x 4 at a time.
-pub(crate) const IM2COL_DENSE: Kernel = Kernel {
-    name: "im2col",
-    source: IM2COL_SOURCE,
-    entry: "im2col_dense",
-    bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
-    uniform_size: size_of::<Im2colUniform>(),
-    overrides: &["WG", "TEX_SHIFT"],
-};
+pub(crate) const IM2COL_DENSE: Kernel = im2col_kernel("im2col_dense", &["WG", "TEX_SHIFT"]);
 
 /// Lays out the row windows of the implicit GEMM.
-pub(crate) const IM2ROW: Kernel = Kernel {
-    name: "im2col",
-    source: IM2COL_SOURCE,
-    entry: "im2row",
-    bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
-    uniform_size: size_of::<Im2colUniform>(),
-    overrides: &["WG", "TEX_SHIFT", "RUN"],
-};
+pub(crate) const IM2ROW: Kernel = im2col_kernel("im2row", &["WG", "TEX_SHIFT", "RUN"]);
 
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {

@@ -6,7 +6,8 @@
 //! alternate with runs of the yardstick, and its share of the roofline compares the two
 //! medians of the same stretch of time. Layers are timed on the device (GPU timestamps where
 //! the adapter has them); whole models by the wall clock of `forward`, upload and download
-//! included.
+//! included. A model split over devices alternates its passes with passes on one device too,
+//! and reports its cost over one device from those.
 
 use std::time::Instant;
 
@@ -34,6 +35,9 @@ pub struct BenchResult {
     /// streaming, whichever bounds each) over the model's time (the last two when
     /// `roofline-gemv` ran).
     pub of_roofline: Option<f64>,
+    /// For a model split over devices: its time over the same model's on one device, in runs
+    /// taken in turn with its own, minus one (0.08: the split takes 8% longer).
+    pub over_one_device: Option<f64>,
 }
 
 /// Every layer name, in the order they run.
@@ -68,21 +72,26 @@ enum Work {
     Flops(u64),
     /// Bytes moved, and flops when they count too.
     Bytes(u64, Option<u64>),
-    /// A whole model's flops, and each of its layers' (flops, bytes moved).
-    Model(u64, Vec<(u64, u64)>),
+    /// A whole model's flops, each of its layers' (flops, bytes moved), and for a split the
+    /// median seconds of the same model on one device, in the same runs.
+    Model(u64, Vec<(u64, u64)>, Option<f64>),
 }
 
-/// Median seconds of `runs` calls of `f` (each returns its own time, finished before the
-/// next), after two warm-ups, and the median of as many runs of `beside` made in turn with them.
-fn medians(runs: usize, mut f: impl FnMut() -> Result<f64>, beside: &Launch) -> Result<(f64, f64)> {
-    f()?;
-    f()?;
-    let (mut times, mut yardstick) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
-    for _ in 0..runs {
-        yardstick.push(beside.time()?);
-        times.push(f()?);
+/// Median seconds of `runs` calls of each of `fs` (each returns its own time, finished before
+/// the next), called in turn so that all of them see the same stretch of time, after two
+/// warm-ups each.
+fn medians<const K: usize>(runs: usize, mut fs: [&mut dyn FnMut() -> Result<f64>; K]) -> Result<[f64; K]> {
+    for f in fs.iter_mut() {
+        f()?;
+        f()?;
     }
-    Ok((middle(times), middle(yardstick)))
+    let mut times = [(); K].map(|_| Vec::with_capacity(runs));
+    for _ in 0..runs {
+        for (f, t) in fs.iter_mut().zip(&mut times) {
+            t.push(f()?);
+        }
+    }
+    Ok(times.map(middle))
 }
 
 /// The wall-clock seconds of `f`.
@@ -101,7 +110,8 @@ fn middle(mut v: Vec<f64>) -> f64 {
 type Timed = (f64, f64);
 
 fn time_launch(launch: &Launch, beside: &Launch) -> Result<Timed> {
-    medians(11, || launch.time(), beside)
+    let [t, yardstick] = medians(11, [&mut || launch.time(), &mut || beside.time()])?;
+    Ok((t, yardstick))
 }
 
 /// A convolution of `xs` by `ws` with `attrs`, weights prepared.
@@ -129,14 +139,25 @@ fn dense(gpu: &Gpu, beside: &Launch, c: &DenseCase) -> Result<(Timed, Work, Stri
 }
 
 /// A whole model forward at `batch` on `devices` devices (input upload and output download
-/// included: what a caller of `forward` waits for).
+/// included: what a caller of `forward` waits for). A split's runs alternate with runs on one
+/// device, which it is compared with.
 fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Timed, Work, String)> {
     let m = zoo::build("alexnet")?;
     let weights = Weights::he_normal(&m, 1);
-    let gpus = if devices > 1 { Gpu::open_group(devices, Some(&gpu.info().name))? } else { vec![gpu.clone()] };
-    let mut g = GpuModel::split(&gpus, &m, &weights)?;
     let input = vec![0.5; batch * m.input().iter().product::<usize>()];
-    let timed = medians(5, || wall(|| g.forward(&input, batch).map(|_| ())), beside)?;
+    let mut one = GpuModel::new(gpu, &m, &weights)?;
+    let mut one_pass = || wall(|| one.forward(&input, batch).map(|_| ()));
+    let mut yardstick = || beside.time();
+    let (timed, baseline, kernel) = if devices > 1 {
+        let gpus = Gpu::open_group(devices, Some(&gpu.info().name))?;
+        let mut split = GpuModel::split(&gpus, &m, &weights)?;
+        let mut split_pass = || wall(|| split.forward(&input, batch).map(|_| ()));
+        let [t, y, base] = medians(MODEL_RUNS, [&mut split_pass, &mut yardstick, &mut one_pass])?;
+        ((t, y), Some(base), format!("{devices} devices"))
+    } else {
+        let [t, y] = medians(MODEL_RUNS, [&mut one_pass, &mut yardstick])?;
+        ((t, y), None, "1 device".to_string())
+    };
     // Each layer reads the one before it (AlexNet is a chain) and its weights, and writes
     // its output.
     let (batch, mut previous) = (batch as u64, m.input().iter().product::<usize>() as u64);
@@ -151,8 +172,12 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
         })
         .collect();
     let flops = layers.iter().map(|l| l.0).sum();
-    Ok((timed, Work::Model(flops, layers), format!("{} device(s)", gpus.len())))
+    Ok((timed, Work::Model(flops, layers, baseline), kernel))
 }
+
+/// Whole forward passes timed per model line (each a wall clock, so more move the median less
+/// than the GPU-timed layers' 11).
+pub const MODEL_RUNS: usize = 7;
 
 /// A memory-bound launch from `x` into `y`: its bytes are one read of `x` and one write of `y`
 /// (of each of `x` in an add).
@@ -219,10 +244,10 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
     for &name in NAMES.iter().filter(|n| only.is_empty() || only.iter().any(|o| o == *n)) {
         let ((seconds, yardstick), work, kernel) = run_one(gpu, &beside, name)?;
         let roofline = ROOFLINE_FLOPS as f64 / yardstick / 1e9;
-        let (flops, bytes, layers) = match work {
-            Work::Flops(f) => (Some(f), None, None),
-            Work::Bytes(b, f) => (f, Some(b), None),
-            Work::Model(f, layers) => (Some(f), None, Some(layers)),
+        let (flops, bytes, layers, baseline) = match work {
+            Work::Flops(f) => (Some(f), None, None, None),
+            Work::Bytes(b, f) => (f, Some(b), None, None),
+            Work::Model(f, layers, baseline) => (Some(f), None, Some(layers), baseline),
         };
         let gflops = flops.map(|f| f as f64 / seconds / 1e9);
         let gbps = bytes.map(|b| b as f64 / seconds / 1e9);
@@ -248,6 +273,7 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
             gflops,
             gbps,
             of_roofline,
+            over_one_device: baseline.map(|b| seconds / b - 1.0),
             kernel,
         };
         report(&r);
@@ -272,7 +298,10 @@ impl BenchResult {
             opt(self.gflops, ""),
             opt(self.gbps, ""),
             opt(self.of_roofline.map(|r| r * 100.0), "%"),
-            self.kernel
+            match self.over_one_device {
+                Some(o) => format!("{}, {:+.0}% over one device", self.kernel, 100.0 * o),
+                None => self.kernel.clone(),
+            }
         )
     }
 }

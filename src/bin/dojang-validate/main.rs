@@ -171,7 +171,10 @@ fn run_bench(cli: &Cli, only: &[String]) -> Result<bool, String> {
     let gpu = open(cli)?;
     if !cli.quiet {
         let clock = if gpu.has_timestamps() { "GPU timestamps" } else { "wall clock: no timestamp queries" };
-        say!("\n== layers beside the roofline (median of 11 runs, {clock}; models of 5, wall clock)");
+        say!(
+            "\n== layers beside the roofline (median of 11 runs, {clock}; models of {}, wall clock)",
+            bench::MODEL_RUNS
+        );
         say!("{}", bench::BenchResult::header());
     }
     let results = bench::run(&gpu, only, |r| {

@@ -47,22 +47,12 @@ override TEX_SHIFT: u32;
 // Input texel q (4 words), from the linear texture laid out by src/texture.rs.
 fn texel(q: i32) -> vec4<f32> {
     let t = u32(max(q, 0));
-    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    return textureLoad(x, linear_at(t));
 }
 
 // One input word.
 fn x_at(i: u32) -> f32 {
     return texel(i32(i >> 2u))[i & 3u];
-}
-
-// (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair.
-fn funnel(a: vec4<f32>, b: vec4<f32>, shift: u32) -> vec4<f32> {
-    switch (shift) {
-        case 0u: { return a; }
-        case 1u: { return vec4<f32>(a.yzw, b.x); }
-        case 2u: { return vec4<f32>(a.zw, b.xy); }
-        default: { return vec4<f32>(a.w, b.xyz); }
-    }
 }
 
 // Inputs at columns col + t·s (t = 0..7) of the row starting at word `row`, zero outside

@@ -52,7 +52,7 @@ fn dense_gemv(
     // an iteration (gemv-4 over 2 rows) and eight (gemv-8 over 4 rows, as before) lose).
     for (var k = 0u; k < p.rows; k += 16u / TM) {
         let t = (p.k0 + k) / 4u;
-        let xv = textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+        let xv = textureLoad(x, linear_at(t));
         if (TM > 4u) {
             let odd = (k & 2u) != 0u;
             let x0 = select(xv.x, xv.z, odd);

@@ -78,7 +78,7 @@ struct BOrigin {
 
 // Texel t of a linear B.
 fn linear(t: u32) -> vec4<f32> {
-    return textureLoad(b, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    return textureLoad(b, linear_at(t));
 }
 
 // Texels j of row k of the tile's B columns (B_MODE 0 and 1).
@@ -87,14 +87,6 @@ fn load_b(o: BOrigin, k: u32, j: u32) -> vec4<f32> {
         return linear(o.base + k * o.stride + j);
     }
     return textureLoad(b, vec2<u32>(o.col + j, o.row + k));
-}
-
-// (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair. Selects, not a
-// switch: every lane runs every branch of a switch on llvmpipe.
-fn funnel(a: vec4<f32>, b: vec4<f32>, shift: u32) -> vec4<f32> {
-    let low = select(a, vec4<f32>(a.yzw, b.x), shift == 1u);
-    let high = select(vec4<f32>(a.zw, b.xy), vec4<f32>(a.w, b.xyz), shift == 3u);
-    return select(low, high, shift >= 2u);
 }
 
 // The TN words of a linear B from word w on (B_MODE 2).

@@ -38,23 +38,13 @@ override RUN: u32 = 1u;
 // Texel q of x (clamped to the first).
 fn texel(q: i32) -> vec4<f32> {
     let t = u32(max(q, 0));
-    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
-}
-
-// (a, b) shifted left by `shift` words: words shift .. shift + 3 of the pair.
-fn funnel(a: vec4<f32>, b: vec4<f32>, shift: u32) -> vec4<f32> {
-    switch (shift) {
-        case 0u: { return a; }
-        case 1u: { return vec4<f32>(a.yzw, b.x); }
-        case 2u: { return vec4<f32>(a.zw, b.xy); }
-        default: { return vec4<f32>(a.w, b.xyz); }
-    }
+    return textureLoad(x, linear_at(t));
 }
 
 // Word i of x, or zero where `inside` is false.
 fn x_at(i: i32, inside: bool) -> f32 {
     let t = u32(max(i, 0)) >> 2u;
-    let v = textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    let v = textureLoad(x, linear_at(t));
     return select(0.0, v[u32(max(i, 0)) & 3u], inside);
 }
 
@@ -196,6 +186,6 @@ fn im2row(
             }
         }
         let q = plane * (p.plane / 4u) + t;
-        textureStore(b, vec2<u32>(q & ((1u << TEX_SHIFT) - 1u), q >> TEX_SHIFT), v);
+        textureStore(b, linear_at(q), v);
     }
 }

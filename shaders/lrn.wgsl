@@ -45,15 +45,8 @@ const RUN: u32 = 2u;
 // Texel t of the linear texture laid out by src/texture.rs (before its start: zeros).
 fn texel(t: i32) -> vec4<f32> {
     let u = u32(max(t, 0));
-    let v = textureLoad(x, vec2<u32>(u & ((1u << TEX_SHIFT) - 1u), u >> TEX_SHIFT));
+    let v = textureLoad(x, linear_at(u));
     return select(vec4<f32>(0.0), v, t >= 0);
-}
-
-// Words 4·t + shift … + 3 from texels t (lo) and t + 1 (hi). `shift` is the same for every lane,
-// so the selects do not diverge.
-fn funnel(lo: vec4<f32>, hi: vec4<f32>, shift: u32) -> vec4<f32> {
-    let one = select(vec4<f32>(lo.yzw, hi.x), vec4<f32>(lo.zw, hi.xy), shift == 2u);
-    return select(select(one, vec4<f32>(lo.w, hi.xyz), shift == 3u), lo, shift == 0u);
 }
 
 // Moves words whose pixel r passed the plane's end on to the next channel c, and from a

@@ -39,7 +39,7 @@ override KW: u32 = 0u;
 // Input word i, from the linear texture laid out by src/texture.rs.
 fn x_at(i: u32) -> f32 {
     let t = i >> 2u;
-    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT))[i & 3u];
+    return textureLoad(x, linear_at(t))[i & 3u];
 }
 
 fn is_nan(v: vec4<f32>) -> vec4<bool> {

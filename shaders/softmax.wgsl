@@ -36,7 +36,7 @@ var<workgroup> scratch: array<f32, 256>;
 
 // Texel t and word i of the linear texture laid out by src/texture.rs.
 fn texel(t: u32) -> vec4<f32> {
-    return textureLoad(x, vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT));
+    return textureLoad(x, linear_at(t));
 }
 
 fn x_at(i: u32) -> f32 {

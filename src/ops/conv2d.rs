@@ -27,7 +27,7 @@ use crate::texture::LinearTexture;
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
-    source: concat!(include_str!("../../shaders/conv_dims.wgsl"), include_str!("../../shaders/conv2d.wgsl")),
+    source: wgsl!("conv_dims", "linear_texture", "conv2d"),
     entry: "conv2d_direct",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Conv2dUniform>(),

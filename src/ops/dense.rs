@@ -23,7 +23,7 @@ use crate::texture::{LinearTexture, TILE_COLS};
 /// The streaming matrix-vector product for batch 1.
 pub(crate) const GEMV: Kernel = Kernel {
     name: "dense",
-    source: include_str!("../../shaders/dense.wgsl"),
+    source: wgsl!("linear_texture", "dense"),
     entry: "dense_gemv",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<GemvUniform>(),

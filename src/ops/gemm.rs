@@ -17,12 +17,13 @@ use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
 use crate::tensor::Tensor;
 use crate::texture::{LinearTexture, MatrixTexture};
 
-/// im2col.wgsl after the convolution sizes it reads (shaders/conv_dims.wgsl), at `entry`: its
-/// three entry points share bindings and uniform.
+/// im2col.wgsl after the convolution sizes it reads (shaders/conv_dims.wgsl) and the linear
+/// texture reads (shaders/linear_texture.wgsl), at `entry`: its three entry points share
+/// bindings and uniform.
 const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) -> Kernel {
     Kernel {
         name: "im2col",
-        source: concat!(include_str!("../../shaders/conv_dims.wgsl"), include_str!("../../shaders/im2col.wgsl")),
+        source: wgsl!("conv_dims", "linear_texture", "im2col"),
         entry,
         bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
         uniform_size: size_of::<Im2colUniform>(),
@@ -42,7 +43,7 @@ pub(crate) const IM2ROW: Kernel = im2col_kernel("im2row", &["WG", "TEX_SHIFT", "
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
-    source: include_str!("../../shaders/gemm.wgsl"),
+    source: wgsl!("linear_texture", "gemm"),
     entry: "gemm",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<GemmUniform>(),

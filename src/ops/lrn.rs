@@ -13,7 +13,7 @@ use crate::texture::LinearTexture;
 
 pub(crate) const LRN: Kernel = Kernel {
     name: "lrn",
-    source: include_str!("../../shaders/lrn.wgsl"),
+    source: wgsl!("linear_texture", "lrn"),
     entry: "lrn",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<LrnUniform>(),

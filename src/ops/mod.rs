@@ -5,6 +5,14 @@
 //! given tensors that can be replayed ([`Launch`], from `record_pool2d`, `ConvWeight::record`,
 //! …). Attributes and geometry come from [`params`](crate::params), re-exported here.
 
+/// A kernel's WGSL: the files of shaders/ named, in order; shared ones (conv_dims,
+/// linear_texture) before the kernel's own.
+macro_rules! wgsl {
+    ($($file:literal),+) => {
+        concat!($(include_str!(concat!("../../shaders/", $file, ".wgsl"))),+)
+    };
+}
+
 mod conv2d;
 mod cut;
 mod dense;

@@ -13,7 +13,7 @@ use crate::texture::LinearTexture;
 
 pub(crate) const POOL: Kernel = Kernel {
     name: "pool2d",
-    source: include_str!("../../shaders/pool2d.wgsl"),
+    source: wgsl!("linear_texture", "pool2d"),
     entry: "pool2d",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<Pool2dUniform>(),

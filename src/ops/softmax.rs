@@ -13,7 +13,7 @@ use crate::texture::LinearTexture;
 
 pub(crate) const SOFTMAX: Kernel = Kernel {
     name: "softmax",
-    source: include_str!("../../shaders/softmax.wgsl"),
+    source: wgsl!("linear_texture", "softmax"),
     entry: "softmax",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform_size: size_of::<SoftmaxUniform>(),

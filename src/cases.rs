@@ -49,6 +49,14 @@ pub fn conv2d() -> Vec<ConvCase> {
             true,
             c.with_padding(Padding::new(1, 2, 0, 1)),
         ),
+        // Padding that keeps the width, unevenly: the row windows are the input read flat.
+        case(
+            "asymmetric padding keeping the width",
+            [2, 3, 7, 11],
+            [5, 3, 3, 4],
+            true,
+            c.with_padding(Padding::new(2, 1, 0, 2)),
+        ),
         case("stride (2, 1)", [2, 3, 15, 12], [5, 3, 3, 3], true, c.with_stride(2, 1)),
         case(
             "stride (1, 3), pad",

@@ -38,7 +38,7 @@ pub(crate) const IM2COL: Kernel = im2col_kernel("im2col", &["WG", "TEX_SHIFT"]);
 pub(crate) const IM2COL_DENSE: Kernel = im2col_kernel("im2col_dense", &["WG", "TEX_SHIFT"]);
 
 /// Lays out the row windows of the implicit GEMM.
-pub(crate) const IM2ROW: Kernel = im2col_kernel("im2row", &["WG", "TEX_SHIFT", "RUN"]);
+pub(crate) const IM2ROW: Kernel = im2col_kernel("im2row", &["WG", "TEX_SHIFT", "RUN", "FLAT"]);
 
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
@@ -167,7 +167,9 @@ pub(crate) fn record_im2row(
     let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(r.view())];
     let [py, pz, _] = fold_grid(params.planes, max_groups(gpu));
     let grid = [blocks(layout.rows * geo.ow, 4 * (IM2ROW_RUN * IM2ROW_WG) as usize), py, pz];
-    let overrides = [("WG", IM2ROW_WG), LinearTexture::OVERRIDE, ("RUN", IM2ROW_RUN)];
+    let [sy, sx] = geo.attrs.stride;
+    let flat = sx == 1 && sy == 1 && geo.ow == geo.w;
+    let overrides = [("WG", IM2ROW_WG), LinearTexture::OVERRIDE, ("RUN", IM2ROW_RUN), ("FLAT", flat as u32)];
     gpu.dispatch(&IM2ROW, &overrides, &resources, bytemuck::bytes_of(&params), grid)
 }
 

@@ -14,8 +14,13 @@ use crate::ops::KERNELS;
 /// pruned the fastest kernels (conv1's best tile, in two fresh tunings of three).
 const ROUNDS: usize = 5;
 
-/// After the first timed round, candidates slower than this many times the best drop out.
+/// After the first two timed rounds, candidates slower than this many times the best drop
+/// out: one sample each is too few on a shared machine (fresh tunings kept conv1 on
+/// implicit-8x16 or gemm-8x16, 18–30% slower than implicit-16x16, twice in a day's runs).
 const PRUNE: f64 = 1.5;
+
+/// Rounds every candidate runs before any drops out.
+const FULL_ROUNDS: usize = 2;
 
 /// Seconds of tuning after which no further round starts: a layer of a second per run (a
 /// tensor past the device's limits, cut in parts) gets its warm-up and first round and stops
@@ -44,8 +49,8 @@ pub(crate) fn class(n: usize) -> usize {
 /// on the real tensors: each runs once to warm up, then all are timed in turn, round after
 /// round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its
 /// best round: interleaving gives them the same share of a machine whose speed drifts. After
-/// the first round the clearly slower ones drop out, and no round starts once the tuning has
-/// taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is passed
+/// [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts once the
+/// tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is passed
 /// over.
 pub(crate) fn choose<K: Copy>(
     gpu: &Gpu,
@@ -79,7 +84,10 @@ pub(crate) fn choose<K: Copy>(
         if round > 0 && start.elapsed().as_secs_f64() > BUDGET_SECONDS {
             break;
         }
-        let leader = runnable.iter().map(|r| r.3).fold(f64::INFINITY, f64::min);
+        let leader = match round {
+            0..FULL_ROUNDS => f64::INFINITY,
+            _ => runnable.iter().map(|r| r.3).fold(f64::INFINITY, f64::min),
+        };
         for (_, _, launch, best) in runnable.iter_mut().filter(|r| r.3 <= PRUNE * leader) {
             *best = best.min(launch.time()?);
         }

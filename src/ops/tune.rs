@@ -14,12 +14,13 @@ use crate::ops::KERNELS;
 /// pruned the fastest kernels (conv1's best tile, in two fresh tunings of three).
 const ROUNDS: usize = 5;
 
-/// After the first two timed rounds, candidates slower than this many times the best drop
-/// out: one sample each is too few on a shared machine (fresh tunings kept conv1 on
-/// implicit-8x16 or gemm-8x16, 18–30% slower than implicit-16x16, twice in a day's runs).
+/// After [`FULL_ROUNDS`] timed rounds, candidates slower than this many times the best drop
+/// out.
 const PRUNE: f64 = 1.5;
 
-/// Rounds every candidate runs before any drops out.
+/// Rounds every candidate runs before any drops out: one sample each is too few on a shared
+/// machine (pruning after one, fresh tunings kept conv1 on implicit-8x16 or gemm-8x16, 18–30%
+/// slower than implicit-16x16, twice in a day's runs).
 const FULL_ROUNDS: usize = 2;
 
 /// Seconds of tuning after which no further round starts: a layer of a second per run (a
@@ -50,8 +51,8 @@ pub(crate) fn class(n: usize) -> usize {
 /// round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its
 /// best round: interleaving gives them the same share of a machine whose speed drifts. After
 /// [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts once the
-/// tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is passed
-/// over.
+/// tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is
+/// passed over.
 pub(crate) fn choose<K: Copy>(
     gpu: &Gpu,
     key: &str,

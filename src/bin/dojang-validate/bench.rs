@@ -175,8 +175,8 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
     Ok((timed, Work::Model(flops, layers, baseline), kernel))
 }
 
-/// Whole forward passes timed per model line (each a wall clock, so more move the median less
-/// than the GPU-timed layers' 11).
+/// Whole forward passes timed per model line: fewer than a layer's 11 runs, as a pass at
+/// batch 8 takes a third of a second here.
 pub const MODEL_RUNS: usize = 7;
 
 /// A memory-bound launch from `x` into `y`: its bytes are one read of `x` and one write of `y`

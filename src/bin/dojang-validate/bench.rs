@@ -20,6 +20,8 @@ use dojang::ops::{
 use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
 use serde::Serialize;
 
+use crate::report::median;
+
 /// One line of the bench.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchResult {
@@ -91,7 +93,7 @@ fn medians<const K: usize>(runs: usize, mut fs: [&mut dyn FnMut() -> Result<f64>
             t.push(f()?);
         }
     }
-    Ok(times.map(middle))
+    Ok(times.map(median))
 }
 
 /// The wall-clock seconds of `f`.
@@ -99,11 +101,6 @@ fn wall(f: impl FnOnce() -> Result<()>) -> Result<f64> {
     let start = Instant::now();
     f()?;
     Ok(start.elapsed().as_secs_f64())
-}
-
-fn middle(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// A layer's median time and the yardstick's beside it.

@@ -8,15 +8,10 @@ use dojang::tolerance::Tolerance;
 use dojang::{Error, Gpu, GpuModel, Result};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::report::{CaseResult, Work};
+use crate::report::{CaseResult, Work, median};
 
 /// Reported passes a layer's GPU time is the median of.
 const TIMED_PASSES: usize = 3;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// `batch` images of the model's input shape, uniform in [-1, 1) from `seed`.
 fn random_input(model: &Model, batch: usize, seed: u64) -> Vec<f32> {

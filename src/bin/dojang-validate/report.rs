@@ -5,6 +5,12 @@ use dojang::tolerance::{Comparison, Tolerance};
 use dojang::{Launch, Result, Tensor};
 use serde::Serialize;
 
+/// The middle of `v` (the upper one of an even count); `v` is not empty.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// What a case's throughput is measured in.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub enum Work {

@@ -20,8 +20,8 @@ fn random_input(model: &Model, batch: usize, seed: u64) -> Vec<f32> {
 }
 
 /// Per layer: output shape (and, split, devices and bytes exchanged), errors against the
-/// reference, GPU time (the median of [`TIMED_PASSES`]); then a whole-model line timing one single-submission forward (and, split,
-/// comparing it with one device).
+/// reference, GPU time (the median of [`TIMED_PASSES`]); then a whole-model line timing one
+/// single-submission forward (and, split, comparing it with one device).
 /// `phase` hears what runs now (for a progress display).
 pub fn run(
     gpus: &[Gpu],

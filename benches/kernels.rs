@@ -7,7 +7,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Dense, DenseKernel, DenseWeight, Padding};
 use dojang::ops::{Pool2d, PoolKind, conv2d, pool2d, record_pool2d, record_relu, relu};
-use dojang::{Gpu, Launch, Tensor, cases};
+use dojang::tools::cases;
+use dojang::{Gpu, Launch, Tensor};
 
 fn gpu() -> Gpu {
     Gpu::new().unwrap_or_else(|e| panic!("benches need an adapter: {e}"))
@@ -24,7 +25,7 @@ fn run(launch: &Launch) {
 fn roofline(c: &mut Criterion) {
     let gpu = gpu();
     let n = 1024;
-    let launch = dojang::ops::roofline_gemm(&gpu, n).unwrap();
+    let launch = dojang::tools::roofline_gemm(&gpu, n).unwrap();
     run(&launch);
     let mut group = c.benchmark_group("gemm/roofline");
     group.sample_size(10).throughput(Throughput::Elements(2 * (n * n * n) as u64));
@@ -32,7 +33,7 @@ fn roofline(c: &mut Criterion) {
     group.finish();
 
     // The streaming yardstick of the batch-1 dense layers: fc6's weight read once, in bytes.
-    let launch = dojang::ops::roofline_gemv(&gpu, 4096, 9216).unwrap();
+    let launch = dojang::tools::roofline_gemv(&gpu, 4096, 9216).unwrap();
     run(&launch);
     let mut group = c.benchmark_group("gemv/roofline");
     group.sample_size(10).throughput(Throughput::Bytes(4 * 4096 * 9216));

@@ -16,12 +16,12 @@
 //                            (g · w_blocks + b, tap) holds channels 4b .. 4b + 3 of group g
 //   2 b  storage read        [Cout] (unread when has_bias = 0)
 //   3 y  storage read_write  [N, Cout, OH, OW]
-//   4 p  uniform             Params (field order of Conv2dUniform in src/ops/conv2d.rs)
+//   4 p  uniform             Uniforms (field order of Conv2dUniforms in src/ops/conv2d.rs)
 // Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
 // Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
 // when the pipeline is built), TEX_SHIFT (the linear texture's row width).
 
-struct Params {
+struct Uniforms {
     conv: ConvDims, // shaders/conv_dims.wgsl, which the host puts before this file
     n: u32, cin: u32, cout: u32, groups: u32,
     cin_per_group: u32, cout_per_group: u32, has_bias: u32, relu: u32,
@@ -32,7 +32,7 @@ struct Params {
 @group(0) @binding(1) var wt: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: Uniforms;
 
 // The 4 packed output channels of texel column `col` at reduction index `tap`.
 fn weight(col: u32, tap: u32) -> vec4<f32> {

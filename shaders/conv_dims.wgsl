@@ -1,5 +1,5 @@
 // conv_dims.wgsl — a convolution's sizes as its kernels read them: the first field of the
-// Params of conv2d.wgsl and im2col.wgsl, which are compiled with this file put before them
+// Uniforms of conv2d.wgsl and im2col.wgsl, which are compiled with this file put before them
 // (the kernels' `source` in src/ops/conv2d.rs and src/ops/gemm.rs). Mirrors ConvDims in
 // src/ops/conv2d.rs.
 

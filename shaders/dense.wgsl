@@ -14,11 +14,11 @@
 //                                                    texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   2 bias  storage read        [M] (unread when has_bias = 0)
 //   3 y     storage read_write  [M]
-//   4 p     uniform             Params (field order of GemvUniform in src/ops/dense.rs)
+//   4 p     uniform             Uniforms (field order of GemvUniforms in src/ops/dense.rs)
 // Grid: x = blocks of TM outputs over WG lanes, folded into (x, y).
 // Overrides: TM (4 or 8), WG, TEX_SHIFT.
 
-struct Params {
+struct Uniforms {
     m: u32, rows: u32, k0: u32, has_bias: u32,
     relu: u32, accumulate: u32, _pad0: u32, _pad1: u32,
 }
@@ -27,7 +27,7 @@ struct Params {
 @group(0) @binding(1) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: Uniforms;
 
 override TM: u32 = 4u;
 override WG: u32 = 32u;

@@ -8,18 +8,18 @@
 //   0 a  storage read        [ceil(len / 4)] vec4s
 //   1 b  storage read        [ceil(len / 4)] vec4s (unread when has_b = 0)
 //   2 y  storage read_write  [ceil(len / 4)] vec4s
-//   3 p  uniform             Params
+//   3 p  uniform             Uniforms
 // Grid: 1-D over runs of RUN vec4s, folded into (x, y) when it passes the per-dimension
 // limit. Overrides: WG, RUN.
 
-struct Params {
+struct Uniforms {
     vec4s: u32, has_b: u32, relu: u32, _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
 override RUN: u32 = 1u;

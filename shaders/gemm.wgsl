@@ -30,14 +30,14 @@
 //                                                    a linear texture (B_MODE 1 and 2)
 //   2 bias  storage read        [G · M] (unread when has_bias = 0)
 //   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
-//   4 p     uniform             Params (field order of GemmUniform in src/ops/gemm.rs)
+//   4 p     uniform             Uniforms (field order of GemmUniforms in src/ops/gemm.rs)
 // Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2) and a
 // group, columns fastest, folded into (x, y); z = slices x groups. Lanes thus wrap from one
 // row of tiles into the next, and none idles when the columns are few (13x13 images).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0, 1 or 2),
 // ALIGNED (0 or 1), TEX_SHIFT (the linear texture's row width).
 
-struct Params {
+struct Uniforms {
     m: u32, k: u32, cols: u32, pixels: u32,
     m_blocks: u32, m_total: u32, has_bias: u32, relu: u32,
     groups: u32, k_total: u32, k0: u32, accumulate: u32,
@@ -54,7 +54,7 @@ struct Params {
 @group(0) @binding(1) var b: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: Uniforms;
 
 override TM: u32 = 8u;
 override TN: u32 = 8u;

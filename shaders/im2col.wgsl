@@ -14,12 +14,12 @@
 //                                  in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 b  texture_storage_2d<rgba32float, write>  [G·K, ceil(N·P / 4) texels (padded)], or
 //                                  im2row's planes as a linear texture
-//   2 p  uniform                Params (field order of Im2colUniform in src/ops/gemm.rs)
+//   2 p  uniform                Uniforms (field order of Im2colUniforms in src/ops/gemm.rs)
 // Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT, RUN and FLAT (im2row).
 // im2row lays out less (below): each input value once per kernel column and row phase, not
 // once per tap.
 
-struct Params {
+struct Uniforms {
     conv: ConvDims, // shaders/conv_dims.wgsl, which the host puts before this file
     cin: u32, cin_per_group: u32, k: u32, cols: u32,
     c0: u32, channels: u32,
@@ -29,7 +29,7 @@ struct Params {
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var b: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;

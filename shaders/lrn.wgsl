@@ -20,20 +20,21 @@
 //                            launch makes: texel reads are llvmpipe's fast path): word i in texel
 //                            (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 y  storage read_write  [N, C, H, W] as vec4s (tensors are padded to whole vec4s)
-//   2 p  uniform             Params (field order of LrnUniform in src/ops/lrn.rs)
+//   2 p  uniform             Uniforms (field order of LrnUniforms in src/ops/lrn.rs)
 // Grid: x = runs of RUN vec4s of a group's channels (WG to a workgroup), z = images · groups.
 // A group writes the vec4s whose first word is one of its own.
 // Overrides: WG, TEX_SHIFT, THREE_QUARTERS (1 when beta = 0.75), SIZE (the window's size when
-// small, else 0). Constant: RUN (mirrors LRN_RUN in src/ops/lrn.rs).
+// small, else 0). Constant: RUN (a constant, not an override: it sizes function-scope arrays;
+// src/ops/lrn.rs reads it from this file).
 
-struct Params {
+struct Uniforms {
     n: u32, c: u32, hw: u32, size: u32,
     channels_per_group: u32, alpha: f32, beta: f32, k: f32,
 }
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;

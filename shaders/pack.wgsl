@@ -10,17 +10,17 @@
 // Bindings (group 0)              mirrors PACK in src/ops/packed.rs
 //   0 w   storage read            [rows, K]: the slice's output channels, OIHW flattened
 //   1 at  texture_storage_2d<rgba32float, write>   [band_rows, groups · m_blocks texels]
-//   2 p   uniform                 Params (field order of PackUniform in src/ops/packed.rs)
+//   2 p   uniform                 Uniforms (field order of PackUniforms in src/ops/packed.rs)
 // Grid: x = texel columns of the slice, y = the band's rows. Overrides: WG.
 
-struct Params {
+struct Uniforms {
     k: u32, m: u32, m_blocks: u32, rows: u32,
     row_offset: u32, columns: u32, k0: u32, band_rows: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var at: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
 

@@ -17,11 +17,11 @@
 //                            launch makes: texel reads are llvmpipe's fast path): word i in texel
 //                            (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 y  storage read_write  [N, C, OH, OW] as vec4s (tensors are padded to whole vec4s)
-//   2 p  uniform             Params (field order of Pool2dUniform in src/ops/pool2d.rs)
-// Grid: the output's vec4s, 64 to a workgroup, folded into (x, y). Overrides: TEX_SHIFT, KH and
-// KW (a small window's size, so that its loops unroll; 0 otherwise).
+//   2 p  uniform             Uniforms (field order of Pool2dUniforms in src/ops/pool2d.rs)
+// Grid: the output's vec4s, WG to a workgroup, folded into (x, y). Overrides: WG, TEX_SHIFT, KH
+// and KW (a small window's size, so that its loops unroll; 0 otherwise).
 
-struct Params {
+struct Uniforms {
     n: u32, c: u32, h: u32, w: u32,
     oh: u32, ow: u32, kh: u32, kw: u32,
     stride_y: u32, stride_x: u32, pad_top: u32, pad_left: u32,
@@ -30,8 +30,9 @@ struct Params {
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Uniforms;
 
+override WG: u32 = 64u;
 override TEX_SHIFT: u32;
 override KH: u32 = 0u;
 override KW: u32 = 0u;
@@ -47,13 +48,13 @@ fn is_nan(v: vec4<f32>) -> vec4<bool> {
     return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn pool2d(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let v = (wid.x + wid.y * nwg.x) * 64u + lane;
+    let v = (wid.x + wid.y * nwg.x) * WG + lane;
     let planes = p.n * p.c;
     let outputs = planes * p.oh * p.ow;
     if (4u * v >= outputs) {

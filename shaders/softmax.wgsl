@@ -15,18 +15,18 @@
 //   0 x  texture_storage_2d<rgba32float, read>   [N, C, S] as a linear texture: word i in texel
 //                            (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 y  storage read_write  [N, C, S] as vec4s (tensors are padded to whole vec4s)
-//   2 p  uniform             Params
+//   2 p  uniform             Uniforms
 // Grid: WG / LANES rows per workgroup, folded into (x, y). Overrides: LANES (a power of two,
 // 1 to 256), WG (a multiple of LANES, at least 8), TEX_SHIFT, WHOLE (1 when rows are whole
 // texels).
 
-struct Params {
+struct Uniforms {
     rows: u32, c: u32, s: u32, _pad: u32,
 }
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Uniforms;
 
 override LANES: u32 = 8u;
 override WG: u32 = 64u;

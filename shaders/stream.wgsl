@@ -7,16 +7,16 @@
 // Bindings (group 0)              mirrors STREAM in src/ops/dense.rs
 //   0 at   texture_storage_2d<rgba32float, read>   [rows, columns texels]
 //   1 sum  storage read_write  [columns] vec4s: each column's sum (so that nothing is elided)
-//   2 p    uniform             Params
+//   2 p    uniform             Uniforms
 // Grid: one lane per texel column, WG to a workgroup. Overrides: WG.
 
-struct Params {
+struct Uniforms {
     rows: u32, columns: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var at: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read_write> sum: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Uniforms;
 
 override WG: u32 = 32u;
 

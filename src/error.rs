@@ -183,6 +183,15 @@ pub enum Error {
         /// The shape given.
         b: Shape,
     },
+    /// A size that does not fit the machine's integers: absurd attributes or shapes (a
+    /// dilation of 2^62, a padding of usize::MAX).
+    #[error("{op}: {what} does not fit in {bits} bits", bits = usize::BITS)]
+    Overflow {
+        /// The op that refused.
+        op: &'static str,
+        /// The size, with the numbers it is made of.
+        what: String,
+    },
     /// An LRN window that cannot centre on its channel.
     #[error("lrn: size must be odd (a window centred on each channel), got {size}")]
     LrnSize {

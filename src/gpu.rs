@@ -1,4 +1,6 @@
-//! `Gpu`: one adapter's device and queue, its limits, and the pipelines built for it.
+//! `Gpu`: one adapter's device and queue, its limits, and the pipelines built for it; the
+//! error scopes every call runs in, and the recording of kernel launches. Submitting them, and
+//! reading results back, is `submit.rs`.
 //!
 //! Every wgpu call that can fail validation runs inside an error scope, so a mistake becomes
 //! an [`Error`] rather than a panic in wgpu's default handler; device loss is recorded by a
@@ -10,41 +12,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use wgpu::util::DeviceExt;
 
+use crate::adapter::{ADAPTER_ENV, instance, select_adapter};
+use crate::autotune_cache::{Autotune, Tuner};
 use crate::error::{Error, Result};
-use crate::pipeline::{self, Dispatch, Kernel, Pipeline, PipelineCache, Step};
+use crate::pipeline::{self, Dispatch, Kernel, Pipeline, PipelineCache};
 use crate::timestamps::Timestamps;
-use crate::tune::{Autotune, Tuner};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-/// Environment variable that picks the adapter: an index into [`adapters`] or a name substring.
-pub const ADAPTER_ENV: &str = "DOJANG_ADAPTER";
-
-/// What dojang reports about an adapter (the `devices` subcommand prints it).
-#[derive(Clone, Debug)]
-pub struct AdapterSummary {
-    /// Position in the enumeration (what `DOJANG_ADAPTER=INDEX` takes).
-    pub index: usize,
-    /// Name, backend, type and driver.
-    pub info: wgpu::AdapterInfo,
-    /// The adapter's own limits.
-    pub limits: wgpu::Limits,
-    /// Optional features it has.
-    pub features: wgpu::Features,
-}
-
-fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
-}
-
-/// Every adapter wgpu sees, in enumeration order (the order `DOJANG_ADAPTER=INDEX` uses).
-pub fn adapters() -> Vec<AdapterSummary> {
-    pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
-        .into_iter()
-        .enumerate()
-        .map(|(index, a)| AdapterSummary { index, info: a.get_info(), limits: a.limits(), features: a.features() })
-        .collect()
-}
 
 /// What a device holds now, from wgpu's own counters (a backend that keeps none reports 0s):
 /// compare two readings to see that repeated work leaves nothing behind.
@@ -85,8 +59,9 @@ impl Gpu {
         Self::with_adapter(std::env::var(ADAPTER_ENV).ok().as_deref())
     }
 
-    /// Opens the adapter that `selector` names (an index into [`adapters`] or a
-    /// case-insensitive substring of its name); `None` takes the high-performance adapter.
+    /// Opens the adapter that `selector` names (an index into
+    /// [`adapters`](crate::adapter::adapters) or a case-insensitive substring of its name);
+    /// `None` takes the high-performance adapter.
     pub fn with_adapter(selector: Option<&str>) -> Result<Gpu> {
         let adapter = select_adapter(&instance(), selector)?;
         Self::open(&adapter)
@@ -136,7 +111,7 @@ impl Gpu {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let tuner = Tuner::new(Autotune::from_env(), &info);
+        let tuner = Tuner::new(Autotune::from_env(), Tuner::table_of(&info));
         let timestamps =
             features.contains(wgpu::Features::TIMESTAMP_QUERY).then(|| Mutex::new(Timestamps::new(&device, &queue)));
         Ok(Gpu {
@@ -184,6 +159,17 @@ impl Gpu {
 
     pub(crate) fn tuner(&self) -> &Tuner {
         &self.inner.tuner
+    }
+
+    /// The device's timestamp queries, where the adapter has them.
+    pub(crate) fn timestamps(&self) -> Option<&Mutex<Timestamps>> {
+        self.inner.timestamps.as_ref()
+    }
+
+    /// True when the device can time its work itself (timestamp queries), so that
+    /// `Launch::time` reports GPU time rather than the wall clock.
+    pub fn has_timestamps(&self) -> bool {
+        self.inner.timestamps.is_some()
     }
 
     /// How this device picks among candidate kernels (from `DOJANG_AUTOTUNE` and
@@ -261,16 +247,16 @@ impl Gpu {
     }
 
     /// Records a launch of `kernel` over `workgroups` with `resources` bound in the kernel's
-    /// binding order and `params` as its trailing uniform.
+    /// binding order and `uniform` as its trailing uniform.
     pub(crate) fn dispatch(
         &self,
         kernel: &Kernel,
         overrides: &[(&'static str, u32)],
         resources: &[wgpu::BindingResource<'_>],
-        params: &[u8],
+        uniform: &[u8],
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
-        debug_assert_eq!(params.len(), kernel.uniform_size, "{}: uniform size", kernel.name);
+        debug_assert_eq!(uniform.len(), kernel.uniform.size, "{}: uniform size", kernel.name);
         debug_assert_eq!(resources.len() + 1, kernel.bindings.len(), "{}: bindings", kernel.name);
         let limit = self.inner.limits.max_compute_workgroups_per_dimension;
         if let Some(&n) = workgroups.iter().find(|&&n| n > limit) {
@@ -286,7 +272,7 @@ impl Gpu {
         let bind_group = self.scoped(kernel.name, || {
             let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(kernel.name),
-                contents: params,
+                contents: uniform,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
             let mut entries: Vec<_> = resources
@@ -304,175 +290,10 @@ impl Gpu {
         })?;
         Ok(Dispatch { pipeline, bind_group, workgroups })
     }
-
-    /// Submits `steps` in order as one command buffer, without waiting.
-    pub(crate) fn submit<'a>(
-        &self,
-        label: &str,
-        steps: impl IntoIterator<Item = &'a Step>,
-    ) -> Result<wgpu::SubmissionIndex> {
-        self.scoped(label, || {
-            let mut encoder =
-                self.inner.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-            encode(&mut encoder, label, steps);
-            self.inner.queue.submit([encoder.finish()])
-        })
-    }
-
-    /// True when the device can time its work itself (timestamp queries), so that
-    /// `Launch::time` reports GPU time rather than the wall clock.
-    pub fn has_timestamps(&self) -> bool {
-        self.inner.timestamps.is_some()
-    }
-
-    /// Submits `steps` as [`Gpu::submit`] does, timed: [`Gpu::finish_timing`] waits for them
-    /// and returns the seconds they took on the device, between timestamps written before and
-    /// after them, or where the adapter has none, the wall clock from submission to finish.
-    pub(crate) fn submit_timed<'a>(
-        &self,
-        label: &str,
-        steps: impl IntoIterator<Item = &'a Step>,
-    ) -> Result<Timing<'_>> {
-        let Some(timestamps) = &self.inner.timestamps else {
-            let start = std::time::Instant::now();
-            return Ok(Timing::Wall(start, self.submit(label, steps)?));
-        };
-        let timestamps = timestamps.lock();
-        self.scoped(label, || {
-            let mut encoder =
-                self.inner.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-            timestamps.mark(&mut encoder, 0);
-            encode(&mut encoder, label, steps);
-            timestamps.mark(&mut encoder, 1);
-            timestamps.resolve(&mut encoder);
-            self.inner.queue.submit([encoder.finish()]);
-        })?;
-        Ok(Timing::Timestamps(timestamps))
-    }
-
-    /// Waits for a timed submission: its seconds on the device.
-    pub(crate) fn finish_timing(&self, label: &str, timing: Timing<'_>) -> Result<f64> {
-        match timing {
-            Timing::Wall(start, index) => {
-                self.wait(label, Some(index))?;
-                Ok(start.elapsed().as_secs_f64())
-            }
-            Timing::Timestamps(t) => {
-                let bytes = pollster::block_on(self.read_mapped(label, &t.readback, Timestamps::BYTES))?;
-                Ok(t.seconds(&bytes))
-            }
-        }
-    }
-
-    /// Maps `buffer` (host-readable, its copies already submitted), waits until it is mapped,
-    /// and copies its first `bytes` out.
-    pub(crate) async fn read_mapped(&self, label: &str, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
-        buffer.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = sender.send(r);
-        });
-        self.wait(label, None)?;
-        match receiver.receive().await {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(Error::Map(e.to_string())),
-            None => return Err(Error::Map("the map callback never ran".into())),
-        }
-        let data = buffer.slice(..bytes).get_mapped_range().map_err(|e| Error::Map(e.to_string()))?.to_vec();
-        buffer.unmap();
-        Ok(data)
-    }
-
-    /// Blocks until the submission (or all work, with `None`) has finished.
-    pub(crate) fn wait(&self, label: &str, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
-        let poll = match index {
-            Some(i) => wgpu::PollType::Wait { submission_index: Some(i), timeout: None },
-            None => wgpu::PollType::wait_indefinitely(),
-        };
-        self.inner.device.poll(poll).map_err(|e| Error::Wgpu { op: label.to_string(), message: e.to_string() })?;
-        self.check_alive()
-    }
-
-    /// Blocks until every op enqueued on this device has finished. Ops do not wait (only
-    /// downloads do); call this to time them or to bound the work in flight.
-    pub fn wait_idle(&self) -> Result<()> {
-        self.wait("wait_idle", None)
-    }
-}
-
-/// A submission being timed (see [`Gpu::submit_timed`]).
-pub(crate) enum Timing<'a> {
-    Wall(std::time::Instant, wgpu::SubmissionIndex),
-    /// The device's timestamps, held until they are read back.
-    Timestamps(parking_lot::MutexGuard<'a, Timestamps>),
-}
-
-/// Records `steps` in order: runs of launches in compute passes, copies between them.
-fn encode<'a>(encoder: &mut wgpu::CommandEncoder, label: &str, steps: impl IntoIterator<Item = &'a Step>) {
-    let mut steps = steps.into_iter().peekable();
-    while steps.peek().is_some() {
-        let mut pass = encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None })
-            .forget_lifetime();
-        while let Some(Step::Dispatch(d)) = steps.next_if(|s| matches!(s, Step::Dispatch(_))) {
-            d.record(&mut pass);
-        }
-        drop(pass);
-        while let Some(copy) = steps.next_if(|s| !matches!(s, Step::Dispatch(_))) {
-            copy.encode_copy(encoder);
-        }
-    }
 }
 
 impl std::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Gpu(#{} {} on {:?})", self.inner.id, self.inner.info.name, self.inner.info.backend)
     }
-}
-
-fn select_adapter(instance: &wgpu::Instance, selector: Option<&str>) -> Result<wgpu::Adapter> {
-    let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    if all.is_empty() {
-        return Err(Error::NoAdapter);
-    }
-    let Some(wanted) = selector.map(str::trim).filter(|s| !s.is_empty()) else {
-        return pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            force_fallback_adapter: false,
-            compatible_surface: None,
-            apply_limit_buckets: false,
-        }))
-        .map_err(|_| Error::NoAdapter);
-    };
-    let infos: Vec<_> = all.iter().map(wgpu::Adapter::get_info).collect();
-    Ok(all[pick(&infos, wanted)?].clone())
-}
-
-/// The index among [`adapters`] that `selector` names (as [`Gpu::with_adapter`] reads it),
-/// without opening a device: [`Error::AdapterNotFound`] lists those there are.
-pub fn find_adapter(selector: &str) -> Result<usize> {
-    let infos: Vec<_> = adapters().into_iter().map(|a| a.info).collect();
-    if infos.is_empty() {
-        return Err(Error::NoAdapter);
-    }
-    pick(&infos, selector.trim())
-}
-
-/// An index, or a case-insensitive substring of an adapter's name.
-fn pick(infos: &[wgpu::AdapterInfo], wanted: &str) -> Result<usize> {
-    let found = match wanted.parse::<usize>() {
-        Ok(i) => (i < infos.len()).then_some(i),
-        Err(_) => {
-            let needle = wanted.to_lowercase();
-            infos.iter().position(|a| a.name.to_lowercase().contains(&needle))
-        }
-    };
-    found.ok_or_else(|| Error::AdapterNotFound {
-        wanted: wanted.to_string(),
-        available: infos
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("{i}: {} ({:?})", a.name, a.backend))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
 }

@@ -23,8 +23,9 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Timing};
+use crate::gpu::Gpu;
 use crate::pipeline::{Dispatch, Step};
+use crate::submit::Timing;
 
 /// Recorded kernel launches on one device, run in order.
 pub struct Launch {

@@ -7,7 +7,7 @@
 //! - Tensors are f32, NCHW (`[N, C, H, W]`; `[N, F]` for features) and live on one [`Gpu`];
 //!   convolution weights are OIHW (`[Cout, Cin/groups, KH, KW]`) and dense weights `[out, in]`,
 //!   the PyTorch/ONNX layouts.
-//! - Every op checks shapes and devices first ([`params`]) and returns a typed [`Error`]
+//! - Every op checks shapes and devices first ([`attrs`]) and returns a typed [`Error`]
 //!   naming the numbers, never panicking on user input; a failed call leaves the device usable.
 //! - Ops enqueue their work and return at once; only [`Tensor::download`] waits. A
 //!   [`Launch`] records ops into given tensors once, to be replayed.
@@ -44,26 +44,29 @@
 //! # Ok::<(), dojang::Error>(())
 //! ```
 
-pub mod app;
-pub mod cases;
+pub mod adapter;
+pub mod attrs;
+mod autotune_cache;
 pub mod error;
 pub mod gpu;
 mod launch;
 pub mod model;
 pub mod ops;
-pub mod params;
-pub mod pipeline;
+mod pipeline;
 pub mod reference;
 pub mod split;
+mod submit;
 pub mod tensor;
 mod texture;
 mod timestamps;
 pub mod tolerance;
-mod tune;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod tools;
 
+pub use autotune_cache::Autotune;
 pub use error::{Error, Result};
 pub use gpu::Gpu;
 pub use launch::Launch;
 pub use split::GpuModel;
 pub use tensor::Tensor;
-pub use tune::Autotune;

@@ -1,17 +1,19 @@
-//! What a kernel declares to the host — its WGSL source, entry point, bindings, uniform size
+//! What a kernel declares to the host — its WGSL source, entry point, bindings, uniform layout
 //! and override names — and what is built from it: the bind group layout and compute
 //! pipeline (cached per device and override values), and recorded launches.
 //!
-//! This module knows wgpu and nothing of the ops: the ops declare their kernels with it.
+//! This module knows wgpu and nothing of the ops: the ops declare their kernels with it, and
+//! their uniform structs with [`uniform_struct!`], which records each field's name, type and
+//! offset for the test that checks them against the WGSL (through naga, no GPU needed).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-/// How a kernel accesses one binding; the uniform of parameters always comes last.
+/// How a kernel accesses one binding; the uniform always comes last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// `var<storage, read>`.
     Read,
     /// `var<storage, read_write>`.
@@ -27,20 +29,91 @@ pub enum Access {
 /// A compute entry point in one of the files under `shaders/`, as the host sees it. Its
 /// fields mirror the WGSL file's header; a test checks them against the WGSL through naga.
 #[derive(Debug)]
-pub struct Kernel {
+pub(crate) struct Kernel {
     /// Label for pipelines and errors: the shader's file stem.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The WGSL text.
-    pub source: &'static str,
+    pub(crate) source: &'static str,
     /// The entry point.
-    pub entry: &'static str,
+    pub(crate) entry: &'static str,
     /// Binding `i` of group 0 is `bindings[i]`.
-    pub bindings: &'static [Access],
-    /// Bytes of the trailing uniform (the Rust struct's size).
-    pub uniform_size: usize,
-    /// The override constants the host sets.
-    pub overrides: &'static [&'static str],
+    pub(crate) bindings: &'static [Access],
+    /// The trailing uniform's layout (the Rust struct's).
+    pub(crate) uniform: UniformLayout,
+    /// The override constants the host sets (the names; values come with each dispatch).
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the naga test, ops/kernels.rs"))]
+    pub(crate) overrides: &'static [&'static str],
 }
+
+/// One field of a uniform struct as the host lays it out.
+#[derive(Debug)]
+#[cfg_attr(not(test), allow(dead_code, reason = "read by the naga test, ops/kernels.rs"))]
+pub(crate) struct Field {
+    pub(crate) name: &'static str,
+    /// The Rust type as written (`u32`, `f32`, `ConvDims`, `[u32; 3]`).
+    pub(crate) ty: &'static str,
+    /// Bytes from the struct's start.
+    pub(crate) offset: usize,
+    /// A nested struct's own fields (none for a scalar or an array).
+    pub(crate) fields: &'static [Field],
+}
+
+/// A uniform struct's size and fields, in order.
+#[derive(Debug)]
+pub(crate) struct UniformLayout {
+    pub(crate) size: usize,
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the naga test, ops/kernels.rs"))]
+    pub(crate) fields: &'static [Field],
+}
+
+impl UniformLayout {
+    /// The layout of `T`.
+    pub(crate) const fn of<T: Uniform>() -> UniformLayout {
+        UniformLayout { size: size_of::<T>(), fields: T::FIELDS }
+    }
+}
+
+/// What a kernel's uniform struct is made of: plain words, arrays of them (padding) and
+/// structs declared with [`uniform_struct!`].
+pub(crate) trait Uniform: bytemuck::Pod {
+    /// The fields, in order (none for a word or an array).
+    const FIELDS: &'static [Field];
+}
+
+impl Uniform for u32 {
+    const FIELDS: &'static [Field] = &[];
+}
+
+impl Uniform for f32 {
+    const FIELDS: &'static [Field] = &[];
+}
+
+impl<const N: usize> Uniform for [u32; N] {
+    const FIELDS: &'static [Field] = &[];
+}
+
+/// Declares a kernel's uniform struct: `#[repr(C)]`, `Pod`, and its [`Uniform`] field list,
+/// so that the naga test can check field order and offsets against the WGSL struct.
+macro_rules! uniform_struct {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+        $vis struct $name {
+            $($field: $ty),*
+        }
+
+        impl $crate::pipeline::Uniform for $name {
+            const FIELDS: &'static [$crate::pipeline::Field] = &[$($crate::pipeline::Field {
+                name: stringify!($field),
+                ty: stringify!($ty),
+                offset: ::core::mem::offset_of!($name, $field),
+                fields: <$ty as $crate::pipeline::Uniform>::FIELDS,
+            }),*];
+        }
+    };
+}
+pub(crate) use uniform_struct;
 
 /// Workgroup grid for `count` workgroups of a 1-D kernel: folded into (x, y) so that no
 /// dimension passes `max_per_dim`; kernels rebuild the linear index as `x + y * num_x`.

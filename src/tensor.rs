@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::attrs::{check_len, product};
 use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 
@@ -16,7 +17,7 @@ pub struct Tensor {
 impl Tensor {
     /// Uploads `data` as a tensor of `shape`.
     pub fn from_slice(gpu: &Gpu, data: &[f32], shape: &[usize]) -> Result<Tensor> {
-        crate::params::check_len(shape, data)?;
+        check_len(shape, data)?;
         check_size(gpu, "tensor", shape)?;
         let buffer = if data.len().is_multiple_of(4) {
             gpu.storage_buffer("tensor upload", bytemuck::cast_slice(data))?
@@ -68,7 +69,7 @@ impl Tensor {
 
     /// The same data seen with another shape of as many elements (flatten, say); no copy.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
-        if shape.iter().product::<usize>() != self.len() {
+        if product("reshape", "the new shape's elements", shape)? != self.len() {
             return Err(Error::Mismatch { op: "reshape", a: self.shape.as_slice().into(), b: shape.into() });
         }
         Ok(Tensor { gpu: self.gpu.clone(), buffer: self.buffer.clone(), shape: shape.to_vec() })

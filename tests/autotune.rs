@@ -1,6 +1,7 @@
 //! The autotuner: on first use of a shape class it times every candidate and keeps the
 //! fastest, in memory and in its cache file; a second device reading that file times
-//! nothing; with autotuning off, nothing is timed and each op takes its fixed default.
+//! nothing; threads that meet on one shape time it once; with autotuning off, nothing is
+//! timed and each op takes its fixed default.
 
 mod common;
 
@@ -98,4 +99,23 @@ fn the_environment_sets_the_mode() {
     bench(&off, true);
     assert!(!off.exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn threads_tuning_one_shape_on_one_device_time_it_once() {
+    let gpu = device(Autotune::On { cache: None });
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let gpu = gpu.clone();
+            std::thread::spawn(move || run_layers(&gpu))
+        })
+        .collect();
+    let chosen: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(chosen.windows(2).all(|w| w[0] == w[1]), "{chosen:?}");
+    let geo =
+        Conv2d::default().with_padding(Padding::symmetric(1, 1)).geometry(&[1, 16, 20, 20], &[32, 16, 3, 3], None);
+    let conv_candidates = ConvKernel::candidates(&geo.unwrap()).len() as u64;
+    let dense_candidates =
+        DenseKernel::candidates(&Dense::default().geometry(&[8, 24], &[40, 24], None).unwrap()).len() as u64;
+    assert_eq!(gpu.autotune_trials(), conv_candidates + dense_candidates);
 }

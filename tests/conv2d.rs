@@ -7,7 +7,8 @@ use common::{assert_close, gpu, random};
 use dojang::error::Error;
 use dojang::ops::{Conv2d, ConvKernel, ConvWeight, Padding, Tile, conv2d, conv2d_with};
 use dojang::tolerance::Tolerance;
-use dojang::{Gpu, Tensor, cases, reference};
+use dojang::tools::cases;
+use dojang::{Gpu, Tensor, reference};
 
 /// Runs `attrs` on x [xs] and w [ws] (+ bias) with each of `kernels`, compares with the
 /// reference (computed once).

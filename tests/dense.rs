@@ -6,7 +6,8 @@ use common::{assert_close, gpu, random};
 use dojang::error::Error;
 use dojang::ops::{Dense, DenseKernel, DenseWeight, Tile, dense, dense_with};
 use dojang::tolerance::Tolerance;
-use dojang::{Tensor, cases, reference};
+use dojang::tools::cases;
+use dojang::{Tensor, reference};
 
 /// The layer through a prepared weight (cut into row slices where it passes a binding) and,
 /// where it fits one tensor, through the one-call op; both against the reference.

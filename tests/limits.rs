@@ -251,3 +251,24 @@ fn what_the_device_cannot_hold_is_an_error_and_the_next_call_works() {
     let y = relu(&Tensor::from_slice(&gpu, &[-1.0, 2.0], &[2]).unwrap()).unwrap();
     assert_eq!(y.download().unwrap(), [0.0, 2.0]);
 }
+
+#[test]
+fn a_reshape_whose_product_overflows_is_an_error() {
+    let t = Tensor::from_slice(&gpu(), &[1.0; 8], &[2, 4]).unwrap();
+    let e = t.reshape(&[1 << 40, 1 << 40]).unwrap_err();
+    assert!(matches!(e, Error::Overflow { op: "reshape", .. }), "{e}");
+    assert!(e.to_string().contains("1099511627776 x 1099511627776"), "{e}");
+    assert_eq!(t.reshape(&[8]).unwrap().shape(), [8]);
+}
+
+#[test]
+fn empty_yardsticks_are_errors_not_panics() {
+    let gpu = gpu();
+    for (out, inp) in [(4096, 0), (0, 4096), (0, 0)] {
+        let e = dojang::tools::roofline_gemv(&gpu, out, inp).unwrap_err();
+        assert!(matches!(e, Error::Empty { .. }), "{e}");
+        assert!(e.to_string().contains(&format!("[{out}, {inp}, 1]")), "{e}");
+    }
+    assert!(matches!(dojang::tools::roofline_gemm(&gpu, 0), Err(Error::Empty { .. })));
+    assert!(dojang::tools::roofline_gemv(&gpu, 64, 64).unwrap().time().unwrap() >= 0.0);
+}

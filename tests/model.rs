@@ -292,3 +292,24 @@ fn half_precision_files_convert_on_load() {
         assert!(v.iter().zip(got).all(|(a, b)| (a - b).abs() <= 1e-3 * a.abs().max(1e-2)), "{name}");
     }
 }
+
+#[test]
+fn layer_accessors_past_the_last_layer() {
+    let m = zoo::build("bottleneck").unwrap();
+    let last = m.layers().len() - 1;
+    assert_eq!(m.input_of(0), [256, 56, 56]);
+    assert_eq!(m.output_of(last), [256, 56, 56]);
+    assert_eq!(m.parameters_of(last), vec![]);
+    assert_eq!(m.source_of(last), Some(dojang::model::Source::Input));
+    // Past the last layer: no source, as `get` gives none; the shape accessors panic, as
+    // slice indexing does, with a message naming the index and the count.
+    assert_eq!(m.source_of(last + 1), None);
+    let accessors: [fn(&Model) -> usize; 3] =
+        [|m| m.input_of(6).len(), |m| m.output_of(6).len(), |m| m.parameters_of(6).len()];
+    for accessor in accessors {
+        let panic = std::panic::catch_unwind(|| accessor(&m)).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert_eq!(message, "model bottleneck has 6 layers; there is no layer 6");
+    }
+    assert_eq!(m.parameters().len(), 6, "three convolutions' weights and biases");
+}

@@ -6,7 +6,8 @@ use common::{assert_close, gpu, random};
 use dojang::error::Error;
 use dojang::ops::{Lrn, Softmax, add, lrn, relu, softmax};
 use dojang::tolerance::Tolerance;
-use dojang::{Gpu, Tensor, cases, reference};
+use dojang::tools::cases;
+use dojang::{Gpu, Tensor, reference};
 
 #[test]
 fn lrn_matches_reference() {

@@ -93,3 +93,19 @@ fn uneven_splits_are_errors_naming_the_layer_and_numbers() {
     // Four devices split the same model evenly.
     assert_eq!(place(&m, 4).unwrap().device_shape(&m, 0, 2), vec![2, 1, 4, 4]);
 }
+
+#[test]
+#[should_panic(expected = "the placement has 24 layers; there is no layer 24")]
+fn a_layer_past_the_last_is_a_panic_naming_both() {
+    let model = zoo::build("alexnet").unwrap();
+    place(&model, 2).unwrap().devices_of(24);
+}
+
+#[test]
+fn the_accessors_of_the_last_layer_answer() {
+    let model = zoo::build("alexnet").unwrap();
+    let p = place(&model, 2).unwrap();
+    assert_eq!(p.devices_of(23), vec![0]);
+    assert_eq!(p.device_shape(&model, 23, 2), vec![2, 1000]);
+    assert_eq!(p.exchange_bytes(&model, 23, 1), 2 * 2000);
+}

@@ -7,7 +7,8 @@ use common::{assert_close, gpu, random};
 use dojang::error::Error;
 use dojang::ops::{Padding, Pool2d, PoolKind, global_avg_pool, pool2d};
 use dojang::tolerance::Tolerance;
-use dojang::{Tensor, cases, reference};
+use dojang::tools::cases;
+use dojang::{Tensor, reference};
 
 fn run(x: &[f32], xs: [usize; 4], attrs: &Pool2d) -> (Vec<f32>, Vec<f32>, [usize; 4]) {
     let geo = attrs.geometry(&xs).unwrap();

@@ -2,7 +2,8 @@
 //! Whether a draw is valid is worked out here from the ONNX rules, apart from the crate's own
 //! checks: a valid draw must run and match the CPU reference, an invalid one must come back
 //! as a typed error from the GPU op, and nothing may panic or reach a wgpu validation error.
-//! 700 cases in all, from a fixed seed.
+//! 700 cases in all, from a fixed seed; then 150 draws of absurd attributes (strides, dilations
+//! and paddings near 2^31, 2^32, 2^62 and usize::MAX) on small tensors.
 
 mod common;
 
@@ -144,6 +145,58 @@ proptest! {
             let geo = attrs.geometry(&[batch, inp], &[out, w_in], bias.map(<[f32]>::len)).unwrap();
             let expected = reference::dense(&geo, &x, &w, bias).unwrap();
             assert_close("dense", &got, &expected, &[batch, out], Tolerance::for_reduction(inp));
+        }
+    }
+}
+
+/// A size that is small, at a 32-bit boundary, or near the top of usize.
+fn absurd() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        4 => 0usize..4,
+        1 => Just(1usize << 31),
+        1 => Just((1usize << 32) + 1),
+        1 => Just(1usize << 62),
+        1 => (usize::MAX - 2)..=usize::MAX,
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(150))]
+    /// Absurd attributes on real tensors: the op runs and matches the reference (a huge stride
+    /// is one window), or refuses with a typed error; nothing panics, in a debug build either
+    /// (CI runs this file there), and nothing reaches wgpu's validation.
+    #[test]
+    fn absurd_attributes_are_errors_or_right(
+        stride in proptest::array::uniform2(absurd()), dilation in proptest::array::uniform2(absurd()),
+        pad in proptest::array::uniform4(absurd()), kernel in proptest::array::uniform2(1usize..4),
+    ) {
+        let gpu = gpu();
+        let (xs, ws) = ([1, 2, 5, 6], [3, 2, kernel[0], kernel[1]]);
+        let (x, w) = (random(xs.iter().product(), 8), random(ws.iter().product(), 9));
+        let p = Padding::new(pad[0], pad[1], pad[2], pad[3]);
+        let conv = Conv2d::default().with_stride(stride[0], stride[1]).with_dilation(dilation[0], dilation[1]).with_padding(p);
+        let run = || -> Result<Vec<f32>> {
+            conv2d(&Tensor::from_slice(&gpu, &x, &xs)?, &Tensor::from_slice(&gpu, &w, &ws)?, None, &conv)?.download()
+        };
+        match run() {
+            Ok(got) => {
+                let geo = conv.geometry(&xs, &ws, None).unwrap();
+                let expected = reference::conv2d(&geo, &x, &w, None).unwrap();
+                assert_close("conv2d", &got, &expected, &geo.output_shape(), Tolerance::for_reduction(geo.reduction_len()));
+            }
+            Err(Error::Wgpu { op, message }) => prop_assert!(false, "reached wgpu validation in {op}: {message}"),
+            Err(_) => {}
+        }
+        let pool = Pool2d::new(PoolKind::Avg, kernel, stride).with_padding(p).with_count_include_pad(true);
+        let run = || -> Result<Vec<f32>> { pool2d(&Tensor::from_slice(&gpu, &x, &xs)?, &pool)?.download() };
+        match run() {
+            Ok(got) => {
+                let geo = pool.geometry(&xs).unwrap();
+                let expected = reference::pool2d(&geo, &x).unwrap();
+                assert_close("pool2d", &got, &expected, &geo.output_shape(), Tolerance::for_reduction(kernel[0] * kernel[1]));
+            }
+            Err(Error::Wgpu { op, message }) => prop_assert!(false, "reached wgpu validation in {op}: {message}"),
+            Err(_) => {}
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The CPU reference against hand-computed values. Needs no GPU: these run anywhere, and they
 //! are what makes a GPU-vs-reference comparison mean something.
 
-use dojang::params::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, Softmax};
+use dojang::attrs::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, Softmax};
 use dojang::reference;
 
 /// The 4x4 ramp x[i][j] = 4i + j + 1.

@@ -192,3 +192,26 @@ fn progress_in_a_log_is_plain_lines_and_quiet_has_none() {
         assert!(String::from_utf8_lossy(&out.stderr).trim().is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn a_batch_the_machine_cannot_hold_is_refused_with_the_figures() {
+    // 100,000 AlexNet images: over a terabyte, refused before anything is allocated.
+    let out = validate(&["alexnet", "--batch", "100000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("alexnet at batch 100000 needs about"), "{err}");
+    assert!(err.contains(" TB of host memory") && err.contains("available; try a smaller --batch"), "{err}");
+}
+
+#[test]
+fn a_model_run_says_what_it_needs_and_how_far_the_reference_is() {
+    let out = validate(&["alexnet", "--model", "bottleneck", "--batch", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let line = |start: &str| err.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{start}: {err}"));
+    assert!(line("bottleneck: needs about ").contains(" MB of device memory"), "{err}");
+    assert_eq!(line("bottleneck: the CPU reference: "), "bottleneck: the CPU reference: reduce (layer 1 of 6)");
+    let later: Vec<&str> = err.lines().filter(|l| l.contains("% done, about ")).collect();
+    assert!(!later.is_empty() && later.len() <= 10, "{err}");
+    assert!(later.iter().all(|l| l.ends_with(" s left") || l.ends_with(" min left")), "{err}");
+}

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Model, Op};
+use crate::model::graph::{Model, Op};
 
 /// One row of the summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,12 +36,12 @@ pub fn thousands(n: u64) -> String {
 impl Model {
     /// One row per layer.
     pub fn rows(&self) -> Vec<Row> {
-        (0..self.layers.len())
+        (0..self.layers().len())
             .map(|i| {
-                let params = self.params_of(i);
+                let params = self.parameters_of(i);
                 let count = |k: usize| params.get(k).map_or(0, |(_, s)| s.iter().product::<usize>() as u64);
-                let out = &self.shapes[i];
-                let macs = match &self.layers[i].op {
+                let out = self.output_of(i);
+                let macs = match &self.layers()[i].op {
                     // Each output element sums weight-count / out-channels products.
                     Op::Conv2d { out_channels, .. } => {
                         count(0) / *out_channels as u64 * out.iter().product::<usize>() as u64
@@ -50,8 +50,8 @@ impl Model {
                     _ => 0,
                 };
                 Row {
-                    name: self.layers[i].name.clone(),
-                    output: out.clone(),
+                    name: self.layers()[i].name.clone(),
+                    output: out.to_vec(),
                     weights: count(0),
                     biases: count(1),
                     macs,
@@ -69,7 +69,7 @@ impl Model {
     pub fn summary(&self) -> String {
         let rows = self.rows();
         let mut s = String::new();
-        let _ = writeln!(s, "model {} on input {:?}", self.name, self.input);
+        let _ = writeln!(s, "model {} on input {:?}", self.name(), self.input());
         let _ = writeln!(s, "{:<14} {:<16} {:>14} {:>8} {:>15}", "layer", "output", "weights", "biases", "MACs");
         for r in &rows {
             let shape = r.output.iter().map(ToString::to_string).collect::<Vec<_>>().join("x");

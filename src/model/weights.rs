@@ -9,7 +9,7 @@ use rand_distr::{Distribution, Normal};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::error::{Error, Result, Shape};
-use crate::model::Model;
+use crate::model::graph::Model;
 
 /// Parameter name → (shape, values); every tensor's values fill its shape.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,18 +57,16 @@ impl Weights {
     pub fn he_normal(model: &Model, seed: u64) -> Weights {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut map = BTreeMap::new();
-        for i in 0..model.layers().len() {
-            for (name, shape) in model.params_of(i) {
-                let len: usize = shape.iter().product();
-                let values = if name.ends_with(".weight") {
-                    let fan_in: usize = shape[1..].iter().product();
-                    let normal = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("a positive std");
-                    (0..len).map(|_| normal.sample(&mut rng) as f32).collect()
-                } else {
-                    (0..len).map(|_| rng.random_range(-0.1..0.1)).collect()
-                };
-                map.insert(name, (shape, values));
-            }
+        for (name, shape) in model.parameters() {
+            let len: usize = shape.iter().product();
+            let values = if name.ends_with(".weight") {
+                let fan_in: usize = shape[1..].iter().product();
+                let normal = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("a positive std");
+                (0..len).map(|_| normal.sample(&mut rng) as f32).collect()
+            } else {
+                (0..len).map(|_| rng.random_range(-0.1..0.1)).collect()
+            };
+            map.insert(name, (shape, values));
         }
         Weights { tensors: map }
     }
@@ -80,29 +78,23 @@ impl Weights {
         let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read it: {e}")))?;
         let file = SafeTensors::deserialize(&bytes).map_err(|e| io(format!("not a .safetensors file: {e}")))?;
         let mut map = BTreeMap::new();
-        for i in 0..model.layers().len() {
-            for (name, shape) in model.params_of(i) {
-                let view = file.tensor(&name).map_err(|_| Error::WeightMissing { tensor: name.clone() })?;
-                if view.shape() != shape.as_slice() {
-                    return Err(Error::WeightShape {
-                        tensor: name,
-                        got: Shape(view.shape().to_vec()),
-                        expected: Shape(shape),
-                    });
-                }
-                let data = view.data();
-                let values: Vec<f32> = match view.dtype() {
-                    Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-                    Dtype::F16 => {
-                        data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
-                    }
-                    Dtype::BF16 => {
-                        data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
-                    }
-                    other => return Err(Error::WeightDtype { tensor: name, dtype: format!("{other:?}") }),
-                };
-                map.insert(name, (shape, values));
+        for (name, shape) in model.parameters() {
+            let view = file.tensor(&name).map_err(|_| Error::WeightMissing { tensor: name.clone() })?;
+            if view.shape() != shape.as_slice() {
+                return Err(Error::WeightShape {
+                    tensor: name,
+                    got: Shape(view.shape().to_vec()),
+                    expected: Shape(shape),
+                });
             }
+            let data = view.data();
+            let values: Vec<f32> = match view.dtype() {
+                Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+                Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+                Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+                other => return Err(Error::WeightDtype { tensor: name, dtype: format!("{other:?}") }),
+            };
+            map.insert(name, (shape, values));
         }
         Ok(Weights { tensors: map })
     }
@@ -124,15 +116,13 @@ impl Weights {
     /// Fails unless every parameter of `model` is here with its shape: checked before anything
     /// is uploaded, so that a bad set never half-loads.
     pub fn check(&self, model: &Model) -> Result<()> {
-        for i in 0..model.layers().len() {
-            for (name, shape) in model.params_of(i) {
-                match self.tensors.get(&name) {
-                    None => return Err(Error::WeightMissing { tensor: name }),
-                    Some((s, _)) if *s != shape => {
-                        return Err(Error::WeightShape { tensor: name, got: Shape(s.clone()), expected: Shape(shape) });
-                    }
-                    Some(_) => {}
+        for (name, shape) in model.parameters() {
+            match self.tensors.get(&name) {
+                None => return Err(Error::WeightMissing { tensor: name }),
+                Some((s, _)) if *s != shape => {
+                    return Err(Error::WeightShape { tensor: name, got: Shape(s.clone()), expected: Shape(shape) });
                 }
+                Some(_) => {}
             }
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! The models the CLI knows by name.
 
+use crate::attrs::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
 use crate::error::{Error, Result};
-use crate::model::{Layer, Model, Op};
-use crate::params::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
+use crate::model::graph::{Layer, Model, Op};
 
 /// The names [`build`] accepts.
 pub const MODELS: &[&str] = &["alexnet", "alexnet-notes", "alexnet-torchvision", "bottleneck"];

@@ -9,30 +9,22 @@
 //! the direct kernel runs over the image flattened to one row, where its 8-channel x 8-pixel
 //! register tile is a GEMM tile.
 
-use bytemuck::{Pod, Zeroable};
+use std::fmt;
 
+use crate::attrs::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::autotune::{TuneKey, choose, class};
+use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::Slab;
-use crate::ops::gemm::{RowWindows, Tile, reads_input_directly, record_conv};
-use crate::ops::packed::PackedWeight;
-use crate::ops::tune::{choose, class};
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
-use crate::params::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
-use crate::pipeline::{Access, Dispatch, Kernel, Step};
+use crate::ops::direct::{DIRECT, record_direct};
+use crate::ops::gemm::{GEMM, IM2COL, IM2ROW, RowWindows, Tile, reads_input_directly, record_conv};
+use crate::ops::packed::{PACK, PackedWeight};
+use crate::ops::record::{into_new, staged};
+use crate::ops::sizes::max_groups;
+use crate::pipeline::Kernel;
 use crate::tensor::Tensor;
-use crate::texture::LinearTexture;
-
-/// The direct convolution kernel.
-pub(crate) const DIRECT: Kernel = Kernel {
-    name: "conv2d",
-    source: wgsl!("conv_dims", "linear_texture", "conv2d"),
-    entry: "conv2d_direct",
-    bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<Conv2dUniform>(),
-    overrides: &["WG_X", "WG_Y", "TILE_CO", "TEX_SHIFT"],
-};
 
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,9 +153,7 @@ impl ConvWeight {
     /// [`ConvWeight::forward`] with an explicit choice of kernel.
     pub fn forward_with(&self, x: &Tensor, attrs: &Conv2d, kernel: ConvKernel) -> Result<Tensor> {
         let geo = self.geometry(x.shape(), attrs)?;
-        let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
-        self.record_with(x, &y, attrs, kernel)?.run()?;
-        Ok(y)
+        into_new(x.gpu(), &geo.output_shape(), |y| self.record_geometry(&geo, x, y, kernel))
     }
 
     /// Records the convolution of `x` into `y`, to be run as often as needed, with the
@@ -174,8 +164,12 @@ impl ConvWeight {
 
     /// [`ConvWeight::record`] with an explicit choice of kernel.
     pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Conv2d, kernel: ConvKernel) -> Result<Launch> {
+        self.record_geometry(&self.geometry(x.shape(), attrs)?, x, y, kernel)
+    }
+
+    /// Records the convolution `geo` (this weight's, checked) of `x` into `y`.
+    fn record_geometry(&self, geo: &Conv2dGeometry, x: &Tensor, y: &Tensor, kernel: ConvKernel) -> Result<Launch> {
         const OP: &str = "conv2d";
-        let geo = self.geometry(x.shape(), attrs)?;
         check_same_device(OP, &[("input", Some(x)), ("bias", self.packed.bias.as_ref()), ("output", Some(y))])?;
         self.packed.first().at.check_on(x.gpu(), OP, "weight")?;
         check_output(OP, y, &geo.output_shape())?;
@@ -185,20 +179,20 @@ impl ConvWeight {
         // Auto cuts at the bindings and chooses per part (so that tuning times parts of at most
         // a binding); a GEMM that lays windows out, and the implicit GEMM, cut further where
         // what they lay out must.
-        let slab = slab(&geo);
-        let parts = slab.parts(OP, |images, rows| fits(gpu, &geo, &slab, (images, rows), kernel))?;
+        let slab = slab(geo);
+        let parts = slab.parts(OP, |images, rows| fits(gpu, geo, &slab, (images, rows), kernel))?;
         if parts.len() > 1 {
             return slab.record(OP, x, y, &parts, |xt, yt, part| {
-                let p = attrs.padding;
-                let band = attrs.with_padding(Padding::new(part.pad_top, p.left, part.pad_bottom, p.right));
+                let p = geo.attrs.padding;
+                let band = geo.attrs.with_padding(Padding::new(part.pad_top, p.left, part.pad_bottom, p.right));
                 self.record_with(xt, yt, &band, kernel)
             });
         }
         let steps = match kernel {
             ConvKernel::Auto => {
-                let candidates: Vec<_> = ConvKernel::candidates(&geo).into_iter().map(|k| (k.name(), k)).collect();
-                let chosen = choose(gpu, &shape_class(&geo), &candidates, |k| self.record_with(x, y, attrs, k))?;
-                return self.record_with(x, y, attrs, chosen);
+                let candidates: Vec<_> = ConvKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
+                let chosen = choose(gpu, &ConvKey::of(geo), &candidates, |k| self.record_geometry(geo, x, y, k))?;
+                return self.record_geometry(geo, x, y, chosen);
             }
             ConvKernel::Direct { .. } if self.packed.bands.len() > 1 => {
                 // The direct kernel walks one texture; a reduction in bands is the GEMM's.
@@ -210,91 +204,80 @@ impl ConvWeight {
                 });
             }
             ConvKernel::Direct { tile_co, wg_x, wg_y } => {
-                let staged = LinearTexture::zeros(gpu, OP, x.len())?;
-                let direct = self.direct(&geo, &staged, y, tile_co, [wg_x, wg_y])?;
-                vec![staged.copy_from(x)?, Step::Dispatch(direct)]
+                staged(OP, x, |texture| Ok(vec![record_direct(geo, &self.packed, texture, y, tile_co, [wg_x, wg_y])?]))?
             }
-            ConvKernel::Gemm(tile) => record_conv(&geo, &self.packed, x, y, tile, false)?,
-            ConvKernel::Implicit(tile) => record_conv(&geo, &self.packed, x, y, tile, true)?,
+            ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, false)?,
+            ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, true)?,
         };
         Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
     }
+}
 
-    /// The direct kernel with `tile_co` channels per invocation in workgroups of `wg` (x, y).
-    fn direct(
-        &self,
-        geo: &Conv2dGeometry,
-        x: &LinearTexture,
-        y: &Tensor,
-        tile_co: u32,
-        wg: [u32; 2],
-    ) -> Result<Dispatch> {
-        const OP: &str = "conv2d";
-        if tile_co != 4 && tile_co != 8 {
-            return Err(Error::Tuning { op: OP, knob: "tile_co", value: tile_co as u64, allowed: "4 or 8" });
+/// The autotuner's shape class of a convolution: the window, stride and dilation exactly,
+/// whether it pads, its groups (one, depthwise, or by power of two), and the sizes by power of
+/// two: channels per group in and out, output pixels in all and per row.
+struct ConvKey {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    padded: bool,
+    groups: Groups,
+    cin_per_group: usize,
+    cout_per_group: usize,
+    pixels: usize,
+    row: usize,
+}
+
+/// Groups as the autotuner tells them apart.
+enum Groups {
+    One,
+    Depthwise,
+    Class(usize),
+}
+
+impl ConvKey {
+    fn of(geo: &Conv2dGeometry) -> ConvKey {
+        let a = &geo.attrs;
+        ConvKey {
+            kernel: [geo.kh, geo.kw],
+            stride: a.stride,
+            dilation: a.dilation,
+            padded: a.padding != Padding::default(),
+            groups: match a.groups {
+                1 => Groups::One,
+                g if g == geo.cin => Groups::Depthwise,
+                g => Groups::Class(class(g)),
+            },
+            cin_per_group: class(geo.cin / a.groups),
+            cout_per_group: class(geo.cout / a.groups),
+            pixels: class(geo.n * geo.oh * geo.ow),
+            row: class(geo.ow),
         }
-        // A pointwise convolution is a matrix product over the image's pixels: the kernel sees
-        // the image as one row of H·W, and its 8 x 8 register tile becomes a GEMM tile.
-        let geo = if geo.is_pointwise() { flattened(geo) } else { *geo };
-        let [wg_x, wg_y] = match wg {
-            [0, 0] => {
-                let x = blocks(geo.ow, DIRECT_TILE_X).next_power_of_two().min(16);
-                [x, 64 / x]
-            }
-            wg => wg,
-        };
-        let gpu = y.gpu();
-        let max = gpu.limits().max_compute_invocations_per_workgroup;
-        if wg_x.checked_mul(wg_y).is_none_or(|n| n == 0 || n > max) {
-            return Err(Error::Limit {
-                op: OP,
-                what: format!("a workgroup of {wg_x}x{wg_y} invocations"),
-                needed: wg_x as u64 * wg_y as u64,
-                limit: max as u64,
-            });
-        }
-        let params = Conv2dUniform::new(&geo, self.packed.bias.is_some(), self.packed.m_blocks())?;
-        let col_blocks = blocks(geo.ow, DIRECT_TILE_X);
-        let co_blocks = params.groups.saturating_mul(blocks(geo.cout / geo.attrs.groups, tile_co as usize));
-        let grid = [col_blocks.div_ceil(wg_x), co_blocks.div_ceil(wg_y), params.n.saturating_mul(params.conv.oh)];
-        let bias = self.packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
-        gpu.dispatch(
-            &DIRECT,
-            &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co), LinearTexture::OVERRIDE],
-            &[
-                wgpu::BindingResource::TextureView(x.view()),
-                wgpu::BindingResource::TextureView(self.packed.first().at.view()),
-                bias.as_entire_binding(),
-                y.buffer().as_entire_binding(),
-            ],
-            bytemuck::bytes_of(&params),
-            grid,
-        )
     }
 }
 
-/// The autotuner's shape class of `geo`: the window exactly, the sizes by power of two.
-fn shape_class(geo: &Conv2dGeometry) -> String {
-    let a = &geo.attrs;
-    let groups = match a.groups {
-        1 => "1".to_string(),
-        g if g == geo.cin => "depthwise".to_string(),
-        g => format!("{}", class(g)),
-    };
-    format!(
-        "conv2d k{}x{} s{}x{} d{}x{} p{} g{groups} cin{} cout{} cols{} row{}",
-        geo.kh,
-        geo.kw,
-        a.stride[0],
-        a.stride[1],
-        a.dilation[0],
-        a.dilation[1],
-        u8::from(a.padding != Padding::default()),
-        class(geo.cin / a.groups),
-        class(geo.cout / a.groups),
-        class(geo.n * geo.oh * geo.ow),
-        class(geo.ow),
-    )
+impl TuneKey for ConvKey {
+    const KERNELS: &'static [&'static Kernel] = &[&DIRECT, &PACK, &IM2COL, &IM2ROW, &GEMM];
+}
+
+impl fmt::Display for ConvKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ([kh, kw], [sy, sx], [dy, dx]) = (self.kernel, self.stride, self.dilation);
+        let groups = match self.groups {
+            Groups::One => "1".to_string(),
+            Groups::Depthwise => "depthwise".to_string(),
+            Groups::Class(g) => g.to_string(),
+        };
+        write!(
+            f,
+            "conv2d k{kh}x{kw} s{sy}x{sx} d{dy}x{dx} p{} g{groups} cin{} cout{} cols{} row{}",
+            u8::from(self.padded),
+            self.cin_per_group,
+            self.cout_per_group,
+            self.pixels,
+            self.row
+        )
+    }
 }
 
 /// Convolves `x` with `w` (and adds `b`) on the device `x` lives on, enqueued. The weight is
@@ -305,9 +288,10 @@ pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d) -> Res
 
 /// [`conv2d`] with an explicit choice of kernel (for benchmarks and validation).
 pub fn conv2d_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d, kernel: ConvKernel) -> Result<Tensor> {
-    attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
+    let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     check_same_device("conv2d", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
-    ConvWeight::new(w, b, attrs.groups)?.forward_with(x, attrs, kernel)
+    let weight = ConvWeight::new(w, b, attrs.groups)?;
+    into_new(x.gpu(), &geo.output_shape(), |y| weight.record_geometry(&geo, x, y, kernel))
 }
 
 /// The convolution's input and output as parts of rows see them.
@@ -322,7 +306,7 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
         oh: geo.oh,
         ow: geo.ow,
         stride: a.stride[0],
-        span: a.dilation[0] * (geo.kh - 1) + 1,
+        span: geo.extent[0],
         pad_top: a.padding.top,
         pad_bottom: a.padding.bottom,
     }
@@ -342,90 +326,4 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
             }
             _ => true,
         }
-}
-
-/// Output columns per invocation of the direct kernel (two vec4s in the WGSL).
-const DIRECT_TILE_X: usize = 8;
-
-/// The same pointwise convolution over images seen as one row of H·W pixels.
-fn flattened(geo: &Conv2dGeometry) -> Conv2dGeometry {
-    Conv2dGeometry { h: 1, w: geo.h * geo.w, oh: 1, ow: geo.oh * geo.ow, ..*geo }
-}
-
-/// A convolution's sizes as its kernels read them: the first field of the direct kernel's
-/// and im2col's uniforms. Field order matches `ConvDims` in shaders/conv2d.wgsl and
-/// shaders/im2col.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct ConvDims {
-    h: u32,
-    w: u32,
-    kh: u32,
-    kw: u32,
-    oh: u32,
-    ow: u32,
-    stride_y: u32,
-    stride_x: u32,
-    pad_top: u32,
-    pad_left: u32,
-    dil_y: u32,
-    dil_x: u32,
-}
-
-impl ConvDims {
-    pub(crate) fn new(geo: &Conv2dGeometry) -> Result<ConvDims> {
-        let u = |what, v| to_u32("conv2d", what, v);
-        let a = &geo.attrs;
-        Ok(ConvDims {
-            h: u("height", geo.h)?,
-            w: u("width", geo.w)?,
-            kh: u("kernel height", geo.kh)?,
-            kw: u("kernel width", geo.kw)?,
-            oh: u("output height", geo.oh)?,
-            ow: u("output width", geo.ow)?,
-            stride_y: u("stride", a.stride[0])?,
-            stride_x: u("stride", a.stride[1])?,
-            pad_top: u("padding", a.padding.top)?,
-            pad_left: u("padding", a.padding.left)?,
-            dil_y: u("dilation", a.dilation[0])?,
-            dil_x: u("dilation", a.dilation[1])?,
-        })
-    }
-}
-
-/// Field order matches `Params` in shaders/conv2d.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Conv2dUniform {
-    conv: ConvDims,
-    n: u32,
-    cin: u32,
-    cout: u32,
-    groups: u32,
-    cin_per_group: u32,
-    cout_per_group: u32,
-    has_bias: u32,
-    relu: u32,
-    w_blocks: u32,
-    _pad: [u32; 3],
-}
-
-impl Conv2dUniform {
-    fn new(geo: &Conv2dGeometry, has_bias: bool, w_blocks: usize) -> Result<Conv2dUniform> {
-        let u = |what, v| to_u32("conv2d", what, v);
-        let a = &geo.attrs;
-        Ok(Conv2dUniform {
-            conv: ConvDims::new(geo)?,
-            n: u("batch", geo.n)?,
-            cin: u("input channels", geo.cin)?,
-            cout: u("output channels", geo.cout)?,
-            groups: u("groups", a.groups)?,
-            cin_per_group: u("input channels", geo.cin / a.groups)?,
-            cout_per_group: u("output channels", geo.cout / a.groups)?,
-            has_bias: has_bias as u32,
-            relu: a.relu as u32,
-            w_blocks: u("output channels", w_blocks)?,
-            _pad: [0; 3],
-        })
-    }
 }

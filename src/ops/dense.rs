@@ -5,18 +5,21 @@
 //! streams it once (`dense_gemv` in `shaders/dense.wgsl`); a batch runs as the 1x1
 //! convolution of 1x1 images through im2col + GEMM. The kernel is autotuned among candidates.
 
-use bytemuck::{Pod, Zeroable};
+use std::fmt;
 
+use crate::attrs::{Dense, DenseGeometry, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::autotune::{TuneKey, choose, class};
+use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::copies;
-use crate::ops::gemm::{Tile, record_conv};
-use crate::ops::packed::{Band, PackedWeight};
-use crate::ops::tune::{choose, class};
-use crate::ops::{blocks, check_output, check_same_device, max_groups, to_u32};
-use crate::params::{Conv2d, Dense, DenseGeometry, check_len, check_rank};
-use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
+use crate::ops::gemm::{GEMM, IM2COL, IM2COL_DENSE, Tile, record_conv};
+use crate::ops::packed::{Band, PACK, PackedWeight};
+use crate::ops::record::{into_new, staged};
+use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Dispatch, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::{LinearTexture, TILE_COLS};
 
@@ -26,61 +29,21 @@ pub(crate) const GEMV: Kernel = Kernel {
     source: wgsl!("linear_texture", "dense"),
     entry: "dense_gemv",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<GemvUniform>(),
+    uniform: UniformLayout::of::<GemvUniforms>(),
     overrides: &["TM", "WG", "TEX_SHIFT"],
 };
 
-/// Reads a weight texture once, as the batch-1 kernel does: the streaming yardstick.
-pub(crate) const STREAM: Kernel = Kernel {
-    name: "stream",
-    source: include_str!("../../shaders/stream.wgsl"),
-    entry: "stream",
-    bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<StreamUniform>(),
-    overrides: &["WG"],
-};
-
-/// Field order matches `Params` in shaders/stream.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct StreamUniform {
-    rows: u32,
-    columns: u32,
-    _pad: [u32; 2],
-}
-
-/// The adapter's streaming yardstick for batch-1 dense layers: a weight of `out` x `inp`
-/// (zeros), packed as [`DenseWeight`] packs it, read once as the batch-1 kernel reads it, with
-/// nothing multiplied. Benchmarks time it beside the dense layers: the GB/s they can reach.
-pub fn roofline_gemv(gpu: &Gpu, out: usize, inp: usize) -> Result<Launch> {
-    const OP: &str = "stream";
-    let weight = PackedWeight::zeros(gpu, (out, inp, 1), 4, None)?;
-    let band = weight.first();
-    let columns = weight.m_blocks();
-    let sum = Tensor::zeros(gpu, &[4 * columns])?;
-    let params = StreamUniform {
-        rows: to_u32(OP, "input features", band.k)?,
-        columns: to_u32(OP, "output texels", columns)?,
-        _pad: [0; 2],
-    };
-    const WG: u32 = 32;
-    let grid = fold_grid(blocks(columns, WG as usize), max_groups(gpu));
-    let resources = [wgpu::BindingResource::TextureView(band.at.view()), sum.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&STREAM, &[("WG", WG)], &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::new(gpu, OP, vec![d]).with_kernel("texel-stream".into()))
-}
-
-/// Field order matches `Params` in shaders/dense.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct GemvUniform {
-    m: u32,
-    rows: u32,
-    k0: u32,
-    has_bias: u32,
-    relu: u32,
-    accumulate: u32,
-    _pad: [u32; 2],
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/dense.wgsl.
+    struct GemvUniforms {
+        m: u32,
+        rows: u32,
+        k0: u32,
+        has_bias: u32,
+        relu: u32,
+        accumulate: u32,
+        _pad: [u32; 2],
+    }
 }
 
 /// Which kernel runs a dense layer; `Auto` is what [`dense`] uses.
@@ -126,9 +89,10 @@ pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense) -> Resul
 
 /// [`dense`] with an explicit choice of kernel (for benchmarks and validation).
 pub fn dense_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Dense, kernel: DenseKernel) -> Result<Tensor> {
-    attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
+    let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     check_same_device("dense", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
-    DenseWeight::new(w, b)?.forward_with(x, attrs, kernel)
+    let weight = DenseWeight::new(w, b)?;
+    into_new(x.gpu(), &geo.output_shape(), |y| weight.record_geometry(&geo, x, y, kernel))
 }
 
 /// A dense weight `[out, in]` and bias, packed once: in bands of input features as many as
@@ -242,9 +206,7 @@ impl DenseWeight {
     /// [`DenseWeight::forward`] with an explicit choice of kernel.
     pub fn forward_with(&self, x: &Tensor, attrs: &Dense, kernel: DenseKernel) -> Result<Tensor> {
         let geo = self.geometry(x.shape(), attrs)?;
-        let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
-        self.record_with(x, &y, attrs, kernel)?.run()?;
-        Ok(y)
+        into_new(x.gpu(), &geo.output_shape(), |y| self.record_geometry(&geo, x, y, kernel))
     }
 
     /// Records y = x·Wᵀ + b (then ReLU) with the autotuned kernel.
@@ -254,12 +216,16 @@ impl DenseWeight {
 
     /// [`DenseWeight::record`] with an explicit choice of kernel.
     pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Dense, kernel: DenseKernel) -> Result<Launch> {
+        self.record_geometry(&self.geometry(x.shape(), attrs)?, x, y, kernel)
+    }
+
+    /// Records the dense layer `geo` (this weight's, checked) of `x` into `y`.
+    fn record_geometry(&self, geo: &DenseGeometry, x: &Tensor, y: &Tensor, kernel: DenseKernel) -> Result<Launch> {
         const OP: &str = "dense";
-        let geo = self.geometry(x.shape(), attrs)?;
         check_same_device(OP, &[("input", Some(x)), ("bias", self.slices[0].bias.as_ref()), ("output", Some(y))])?;
         check_output(OP, y, &geo.output_shape())?;
         if let [slice] = self.slices.as_slice() {
-            return record_slice(slice, &geo, x, y, kernel);
+            return record_slice(slice, geo, x, y, kernel);
         }
         // Each slice of output features into an output of its own, then its rows into place.
         let (gpu, batch) = (x.gpu(), geo.batch);
@@ -269,7 +235,7 @@ impl DenseWeight {
             let m = slice.cout;
             let yt = Tensor::zeros(gpu, &[batch, m])?;
             let rows: Vec<_> = (0..batch).map(|n| (n * m, n * self.out + o0, m)).collect();
-            let part = attrs.geometry(x.shape(), &[m, self.inp], None)?;
+            let part = DenseGeometry { out_features: m, ..*geo };
             let step = record_slice(slice, &part, x, &yt, kernel)?.then(copies(&yt, y, &rows))?;
             launch = Some(match launch {
                 Some(l) => l.then(step)?,
@@ -293,19 +259,12 @@ fn record_slice(
     let steps = match kernel {
         DenseKernel::Auto => {
             let candidates: Vec<_> = DenseKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
-            let key =
-                format!("dense b{} in{} out{}", class(geo.batch), class(geo.in_features), class(geo.out_features));
-            let chosen = choose(gpu, &key, &candidates, |k| record_slice(packed, geo, x, y, k))?;
+            let chosen = choose(gpu, &DenseKey::of(geo), &candidates, |k| record_slice(packed, geo, x, y, k))?;
             return record_slice(packed, geo, x, y, chosen);
         }
         DenseKernel::Gemv { tm } => gemv(packed, geo, x, y, tm)?,
-        DenseKernel::Gemm(tile) => {
-            // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
-            let conv = Conv2d::default().with_relu(geo.attrs.relu);
-            let [n, f] = geo.input_shape();
-            let as_conv = conv.geometry(&[n, f, 1, 1], &[geo.out_features, f, 1, 1], None)?;
-            record_conv(&as_conv, packed, x, y, tile, false)?
-        }
+        // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
+        DenseKernel::Gemm(tile) => record_conv(&geo.as_pointwise_conv(), packed, x, y, tile, false)?,
     };
     Ok(Launch::with_steps(gpu, "dense", steps).with_kernel(kernel.name()))
 }
@@ -323,12 +282,7 @@ fn gemv(packed: &PackedWeight, geo: &DenseGeometry, x: &Tensor, y: &Tensor, tm: 
     if tm != 4 && tm != 8 {
         return Err(Error::Tuning { op: "dense", knob: "gemv tm", value: tm as u64, allowed: "4 or 8" });
     }
-    let staged = LinearTexture::zeros(x.gpu(), "dense", x.len())?;
-    let mut steps = vec![staged.copy_from(x)?];
-    for band in &packed.bands {
-        steps.push(Step::Dispatch(gemv_band(packed, geo, band, &staged, y, tm)?));
-    }
-    Ok(steps)
+    staged("dense", x, |texture| packed.bands.iter().map(|band| gemv_band(packed, geo, band, texture, y, tm)).collect())
 }
 
 fn gemv_band(
@@ -343,7 +297,7 @@ fn gemv_band(
     let gpu = y.gpu();
     band.at.check_on(gpu, OP, "weight")?;
     let first = band.k0 == 0;
-    let params = GemvUniform {
+    let uniforms = GemvUniforms {
         m: to_u32(OP, "output features", geo.out_features)?,
         rows: to_u32(OP, "input features", band.k.next_multiple_of(4))?,
         k0: to_u32(OP, "input features", band.k0)?,
@@ -362,5 +316,29 @@ fn gemv_band(
         y.buffer().as_entire_binding(),
     ];
     let overrides = [("TM", tm), ("WG", WG), LinearTexture::OVERRIDE];
-    gpu.dispatch(&GEMV, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+    gpu.dispatch(&GEMV, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
+}
+
+/// The autotuner's shape class of a dense layer: batch, input and output features by power
+/// of two.
+struct DenseKey {
+    batch: usize,
+    in_features: usize,
+    out_features: usize,
+}
+
+impl DenseKey {
+    fn of(geo: &DenseGeometry) -> DenseKey {
+        DenseKey { batch: class(geo.batch), in_features: class(geo.in_features), out_features: class(geo.out_features) }
+    }
+}
+
+impl TuneKey for DenseKey {
+    const KERNELS: &'static [&'static Kernel] = &[&GEMV, &PACK, &IM2COL, &IM2COL_DENSE, &GEMM];
+}
+
+impl fmt::Display for DenseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dense b{} in{} out{}", self.batch, self.in_features, self.out_features)
+    }
 }

@@ -1,19 +1,20 @@
 //! Element-wise ops on the GPU: ReLU and the residual add (with an optional fused ReLU).
 
-use bytemuck::{Pod, Zeroable};
-
 use crate::error::{Error, Result};
 use crate::launch::Launch;
-use crate::ops::{blocks, check_same_device, max_groups, to_u32};
-use crate::pipeline::{Access, Kernel, fold_grid};
+use crate::ops::checks::check_same_device;
+use crate::ops::record::into_new;
+use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 
 pub(crate) const ELEMENTWISE: Kernel = Kernel {
     name: "elementwise",
-    source: include_str!("../../shaders/elementwise.wgsl"),
+    source: wgsl!("elementwise"),
     entry: "elementwise",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<ElementwiseUniform>(),
+    uniform: UniformLayout::of::<ElementwiseUniforms>(),
     overrides: &["WG", "RUN"],
 };
 
@@ -23,28 +24,24 @@ pub(crate) const ELEMENTWISE: Kernel = Kernel {
 const WG: u32 = 64;
 const RUN: u32 = 4;
 
-/// Field order matches `Params` in shaders/elementwise.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct ElementwiseUniform {
-    vec4s: u32,
-    has_b: u32,
-    relu: u32,
-    _pad: u32,
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/elementwise.wgsl.
+    struct ElementwiseUniforms {
+        vec4s: u32,
+        has_b: u32,
+        relu: u32,
+        _pad: u32,
+    }
 }
 
 /// max(x, 0), enqueued.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    let y = Tensor::zeros(x.gpu(), x.shape())?;
-    record_relu(x, &y)?.run()?;
-    Ok(y)
+    into_new(x.gpu(), x.shape(), |y| record_relu(x, y))
 }
 
 /// a + b for tensors of one shape, then ReLU when `relu` is set; enqueued.
 pub fn add(a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    let y = Tensor::zeros(a.gpu(), a.shape())?;
-    record_add(a, b, &y, relu)?.run()?;
-    Ok(y)
+    into_new(a.gpu(), a.shape(), |y| record_add(a, b, y, relu))
 }
 
 /// Records y = max(x, 0).
@@ -76,7 +73,7 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Laun
     let mut dispatches = Vec::new();
     for start in (0..vec4s).step_by(chunk) {
         let len = chunk.min(vec4s - start);
-        let params = ElementwiseUniform {
+        let uniforms = ElementwiseUniforms {
             vec4s: to_u32(op, "elements", len)?,
             has_b: b.is_some() as u32,
             relu: relu as u32,
@@ -99,7 +96,7 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Laun
             &ELEMENTWISE,
             &[("WG", WG), ("RUN", RUN)],
             &resources,
-            bytemuck::bytes_of(&params),
+            bytemuck::bytes_of(&uniforms),
             grid,
         )?);
     }

@@ -4,16 +4,18 @@
 //! convolution of 1x1 images. The implicit GEMM lays out less: row windows (`im2row`), in
 //! which every tap's windows of consecutive output pixels are consecutive words.
 
-use bytemuck::{Pod, Zeroable};
+use bytemuck::Zeroable;
 
+use crate::attrs::Conv2dGeometry;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::launch::Launch;
-use crate::ops::conv2d::ConvDims;
+use crate::ops::checks::check_same_device;
+use crate::ops::conv_dims::ConvDims;
 use crate::ops::packed::{Band, PackedWeight};
-use crate::ops::{blocks, check_same_device, max_groups, to_u32};
-use crate::params::Conv2dGeometry;
-use crate::pipeline::{Access, Dispatch, Kernel, Step, fold_grid};
+use crate::ops::record::staged;
+use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Dispatch, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::{LinearTexture, MatrixTexture};
 
@@ -26,7 +28,7 @@ const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) 
         source: wgsl!("conv_dims", "linear_texture", "im2col"),
         entry,
         bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
-        uniform_size: size_of::<Im2colUniform>(),
+        uniform: UniformLayout::of::<Im2colUniforms>(),
         overrides,
     }
 }
@@ -34,8 +36,15 @@ const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) 
 /// Lays out input windows as the B operand.
 pub(crate) const IM2COL: Kernel = im2col_kernel("im2col", &["WG", "TEX_SHIFT"]);
 
+/// Invocations of an im2col workgroup; each writes the windows of 4 output pixels (a texel)
+/// of one input channel.
+const IM2COL_WG: u32 = 64;
+
 /// Lays out a dense layer's input as the B operand, 4 x 4 at a time.
 pub(crate) const IM2COL_DENSE: Kernel = im2col_kernel("im2col_dense", &["WG", "TEX_SHIFT"]);
+
+/// Invocations of an im2col_dense workgroup; each transposes 4 samples x 4 features.
+const IM2COL_DENSE_WG: u32 = 8;
 
 /// Lays out the row windows of the implicit GEMM.
 pub(crate) const IM2ROW: Kernel = im2col_kernel("im2row", &["WG", "TEX_SHIFT", "RUN", "FLAT"]);
@@ -46,7 +55,7 @@ pub(crate) const GEMM: Kernel = Kernel {
     source: wgsl!("linear_texture", "gemm"),
     entry: "gemm",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<GemmUniform>(),
+    uniform: UniformLayout::of::<GemmUniforms>(),
     overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT"],
 };
 
@@ -60,21 +69,21 @@ pub struct Tile {
     pub tn: u32,
 }
 
-/// Field order matches `Params` in shaders/im2col.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Im2colUniform {
-    conv: ConvDims,
-    cin: u32,
-    cin_per_group: u32,
-    k: u32,
-    cols: u32,
-    c0: u32,
-    channels: u32,
-    rows: u32,
-    plane: u32,
-    planes: u32,
-    _pad: [u32; 3],
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/im2col.wgsl.
+    struct Im2colUniforms {
+        conv: ConvDims,
+        cin: u32,
+        cin_per_group: u32,
+        k: u32,
+        cols: u32,
+        c0: u32,
+        channels: u32,
+        rows: u32,
+        plane: u32,
+        planes: u32,
+        _pad: [u32; 3],
+    }
 }
 
 /// The B operand of the convolution `geo` over `band` of its weight: the windows of input
@@ -98,16 +107,19 @@ pub(crate) fn record_im2col(
     b.check_on(gpu, OP, "windows")?;
     let taps = geo.kh * geo.kw;
     let channels = if geo.attrs.groups > 1 { geo.cin } else { band.k / taps };
-    let params = Im2colUniform::new(geo, band.k0 / taps, channels, None)?;
+    let uniforms = Im2colUniforms::new(geo, band.k0 / taps, channels, None)?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(b.view())];
     // A dense layer's input (1x1 images, 4 features to a texel) transposes 4 x 4 at a time.
     let a = &geo.attrs;
     let dense = geo.h == 1 && geo.w == 1 && geo.kh == 1 && geo.kw == 1 && geo.cin.is_multiple_of(4) && a.groups == 1;
     let (kernel, grid, wg) = match dense {
-        true => (&IM2COL_DENSE, [blocks(geo.n, 4 * 8), params.channels.div_ceil(4), 1], 8),
-        false => (&IM2COL, [blocks(geo.n * geo.oh * geo.ow, 4 * 64), params.channels, 1], 64),
+        true => {
+            let grid = [blocks(geo.n, 4 * IM2COL_DENSE_WG as usize), uniforms.channels.div_ceil(4), 1];
+            (&IM2COL_DENSE, grid, IM2COL_DENSE_WG)
+        }
+        false => (&IM2COL, [blocks(geo.n * geo.oh * geo.ow, 4 * IM2COL_WG as usize), uniforms.channels, 1], IM2COL_WG),
     };
-    gpu.dispatch(kernel, &[("WG", wg), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&params), grid)
+    gpu.dispatch(kernel, &[("WG", wg), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&uniforms), grid)
 }
 
 /// The layout of a convolution's row windows (`im2row` in im2col.wgsl): per image, input
@@ -126,16 +138,20 @@ impl RowWindows {
     }
 
     /// The row windows of `images` images and `rows` output rows of `geo`.
+    /// The row windows of `images` images and `rows` output rows of `geo` (sizes saturate:
+    /// a layout past the machine's integers does not fit any device).
     pub(crate) fn part(geo: &Conv2dGeometry, images: usize, rows: usize) -> RowWindows {
-        let [sy, dy] = [geo.attrs.stride[0], geo.attrs.dilation[0]];
-        let rows = rows + (geo.kh - 1) * dy / sy;
-        RowWindows { rows, plane: (rows * geo.ow).next_multiple_of(4), planes: images * geo.cin * geo.kw * sy }
+        let sy = geo.attrs.stride[0];
+        // The kernel's extent less one, over the stride: the rows a window reaches below its first.
+        let rows = rows + (geo.extent[0] - 1) / sy;
+        let planes = [geo.cin, geo.kw, sy].iter().fold(images, |a, &b| a.saturating_mul(b));
+        RowWindows { rows, plane: rows.saturating_mul(geo.ow).next_multiple_of(4), planes }
     }
 
     /// Floats held: the planes, and past the last the words a tile of 16 columns reads beyond
     /// its image's last pixel (never stored).
     pub(crate) fn len(&self) -> usize {
-        self.planes * self.plane + 32
+        self.planes.saturating_mul(self.plane).saturating_add(32)
     }
 
     /// True when they fit a linear texture on `gpu`, and a plane one row of im2row's grid.
@@ -163,24 +179,24 @@ pub(crate) fn record_im2row(
 ) -> Result<Dispatch> {
     let gpu = x.gpu();
     r.check_on(gpu, "conv2d", "row windows")?;
-    let params = Im2colUniform::new(geo, 0, geo.cin, Some(layout))?;
+    let uniforms = Im2colUniforms::new(geo, 0, geo.cin, Some(layout))?;
     let resources = [wgpu::BindingResource::TextureView(staged.view()), wgpu::BindingResource::TextureView(r.view())];
-    let [py, pz, _] = fold_grid(params.planes, max_groups(gpu));
+    let [py, pz, _] = fold_grid(uniforms.planes, max_groups(gpu));
     let grid = [blocks(layout.rows * geo.ow, 4 * (IM2ROW_RUN * IM2ROW_WG) as usize), py, pz];
     let [sy, sx] = geo.attrs.stride;
     let flat = sx == 1 && sy == 1 && geo.ow == geo.w;
     let overrides = [("WG", IM2ROW_WG), LinearTexture::OVERRIDE, ("RUN", IM2ROW_RUN), ("FLAT", flat as u32)];
-    gpu.dispatch(&IM2ROW, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+    gpu.dispatch(&IM2ROW, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
 }
 
-impl Im2colUniform {
+impl Im2colUniforms {
     /// Windows of `geo` for input channels `c0 .. c0 + channels`; with `rows`, row windows.
-    fn new(geo: &Conv2dGeometry, c0: usize, channels: usize, rows: Option<RowWindows>) -> Result<Im2colUniform> {
+    fn new(geo: &Conv2dGeometry, c0: usize, channels: usize, rows: Option<RowWindows>) -> Result<Im2colUniforms> {
         const OP: &str = "conv2d";
         let u = |what, v| to_u32(OP, what, v);
         let a = &geo.attrs;
         let r = rows.unwrap_or(RowWindows { rows: 0, plane: 0, planes: 0 });
-        Ok(Im2colUniform {
+        Ok(Im2colUniforms {
             conv: ConvDims::new(geo)?,
             cin: u("input channels", geo.cin)?,
             cin_per_group: u("input channels", geo.cin / a.groups)?,
@@ -196,34 +212,34 @@ impl Im2colUniform {
     }
 }
 
-/// Field order matches `Params` in shaders/gemm.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct GemmUniform {
-    m: u32,
-    k: u32,
-    cols: u32,
-    pixels: u32,
-    m_blocks: u32,
-    m_total: u32,
-    has_bias: u32,
-    relu: u32,
-    groups: u32,
-    k_total: u32,
-    k0: u32,
-    accumulate: u32,
-    z_cols: u32,
-    kh: u32,
-    kw: u32,
-    stride_y: u32,
-    dy_div: u32,
-    dy_mod: u32,
-    row: u32,
-    plane: u32,
-    channel: u32,
-    image: u32,
-    group: u32,
-    c0: u32,
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/gemm.wgsl.
+    struct GemmUniforms {
+        m: u32,
+        k: u32,
+        cols: u32,
+        pixels: u32,
+        m_blocks: u32,
+        m_total: u32,
+        has_bias: u32,
+        relu: u32,
+        groups: u32,
+        k_total: u32,
+        k0: u32,
+        accumulate: u32,
+        z_cols: u32,
+        kh: u32,
+        kw: u32,
+        stride_y: u32,
+        dy_div: u32,
+        dy_mod: u32,
+        row: u32,
+        plane: u32,
+        channel: u32,
+        image: u32,
+        group: u32,
+        c0: u32,
+    }
 }
 
 /// The B operand of a GEMM: input windows laid out by im2col, (for a pointwise
@@ -265,7 +281,7 @@ pub(crate) fn record_gemm(
     let last = band.k0 + band.k == weight.k;
     let m = weight.cout / weight.groups;
     let u = |what, v| to_u32(OP, what, v);
-    let mut params = GemmUniform {
+    let mut uniforms = GemmUniforms {
         m: to_u32(OP, "outputs per group", m)?,
         k: to_u32(OP, "weights per output", band.k)?,
         cols: to_u32(OP, "columns", cols)?,
@@ -287,7 +303,7 @@ pub(crate) fn record_gemm(
         let (sy, dy) = (geo.attrs.stride[0], geo.attrs.dilation[0]);
         let channel = geo.kw * sy * r.plane;
         slices = geo.n;
-        params = GemmUniform {
+        uniforms = GemmUniforms {
             z_cols: u("output pixels", pixels)?,
             kh: u("kernel height", geo.kh)?,
             kw: u("kernel width", geo.kw)?,
@@ -300,7 +316,7 @@ pub(crate) fn record_gemm(
             image: u("row windows", geo.cin * channel)?,
             group: u("row windows", geo.cin / geo.attrs.groups * channel)?,
             c0: u("input channels", band.k0 / (geo.kh * geo.kw))?,
-            ..params
+            ..uniforms
         };
     }
     let (wg_x, wg_y) = (8, 1);
@@ -332,7 +348,7 @@ pub(crate) fn record_gemm(
         ("ALIGNED", pixels.is_multiple_of(tile.tn as usize) as u32),
         LinearTexture::OVERRIDE,
     ];
-    gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&params), grid)
+    gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
 }
 
 /// True when the convolution can multiply its input as it stands (no im2col) with `tile`.
@@ -352,41 +368,32 @@ pub(crate) fn record_conv(
     implicit: bool,
 ) -> Result<Vec<Step>> {
     let gpu = x.gpu();
-    let staged = LinearTexture::zeros(gpu, "conv2d", x.len())?;
     let pixels = geo.oh * geo.ow;
     let shape = (geo.n * pixels, pixels);
-    let mut steps = vec![staged.copy_from(x)?];
-    if implicit {
-        let layout = RowWindows::of(geo);
-        let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
-        steps.push(Step::Dispatch(record_im2row(geo, x, &staged, layout, &rows)?));
-        for band in &weight.bands {
-            let b = BOperand::Rows(&rows, layout, geo);
-            steps.push(Step::Dispatch(record_gemm(weight, band, b, y, shape, geo.attrs.relu, tile)?));
+    let relu = geo.attrs.relu;
+    staged("conv2d", x, |texture| {
+        let mut dispatches = Vec::new();
+        if implicit {
+            let layout = RowWindows::of(geo);
+            let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
+            dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
+            for band in &weight.bands {
+                let b = BOperand::Rows(&rows, layout, geo);
+                dispatches.push(record_gemm(weight, band, b, y, shape, relu, tile)?);
+            }
+            return Ok(dispatches);
         }
-        return Ok(steps);
-    }
-    for band in &weight.bands {
-        let laid_out;
-        let b = if reads_input_directly(geo, tile) {
-            BOperand::Input(&staged)
-        } else {
-            laid_out = windows(gpu, geo, band)?;
-            steps.push(Step::Dispatch(record_im2col(geo, x, &staged, band, &laid_out)?));
-            BOperand::Windows(&laid_out)
-        };
-        steps.push(Step::Dispatch(record_gemm(weight, band, b, y, shape, geo.attrs.relu, tile)?));
-    }
-    Ok(steps)
-}
-
-/// The adapter's yardstick: a plain `n`³ GEMM with the 16x16 tile over operands already laid
-/// out in textures (zeros), recorded into a fresh output. Benchmarks time it beside the layers.
-pub fn roofline_gemm(gpu: &Gpu, n: usize) -> Result<Launch> {
-    let weight = PackedWeight::zeros(gpu, (n, n, 1), 4, None)?;
-    let b = MatrixTexture::zeros(gpu, "gemm", n, n)?;
-    let y = Tensor::zeros(gpu, &[1, n, n])?;
-    let band = weight.first();
-    let d = record_gemm(&weight, band, BOperand::Windows(&b), &y, (n, n), false, Tile { tm: 16, tn: 16 })?;
-    Ok(Launch::new(gpu, "gemm", vec![d]))
+        for band in &weight.bands {
+            let laid_out;
+            let b = if reads_input_directly(geo, tile) {
+                BOperand::Input(texture)
+            } else {
+                laid_out = windows(gpu, geo, band)?;
+                dispatches.push(record_im2col(geo, x, texture, band, &laid_out)?);
+                BOperand::Windows(&laid_out)
+            };
+            dispatches.push(record_gemm(weight, band, b, y, shape, relu, tile)?);
+        }
+        Ok(dispatches)
+    })
 }

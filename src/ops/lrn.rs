@@ -1,13 +1,14 @@
 //! Local response normalisation across channels on the GPU.
 
-use bytemuck::{Pod, Zeroable};
-
+use crate::attrs::{Lrn, LrnGeometry};
 use crate::error::Result;
 use crate::launch::Launch;
+use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::Slab;
-use crate::ops::{check_output, check_same_device, max_groups, to_u32};
-use crate::params::Lrn;
-use crate::pipeline::{Access, Kernel, Step};
+use crate::ops::record::{into_new, staged_launch};
+use crate::ops::sizes::{max_groups, to_u32};
+use crate::ops::wgsl::{wgsl, wgsl_const};
+use crate::pipeline::{Access, Kernel, UniformLayout, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
 
@@ -16,12 +17,12 @@ pub(crate) const LRN: Kernel = Kernel {
     source: wgsl!("linear_texture", "lrn"),
     entry: "lrn",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<LrnUniform>(),
+    uniform: UniformLayout::of::<LrnUniforms>(),
     overrides: &["WG", "TEX_SHIFT", "THREE_QUARTERS", "SIZE"],
 };
 
-/// vec4s one invocation writes (`RUN` in shaders/lrn.wgsl).
-const LRN_RUN: usize = 2;
+/// vec4s one invocation writes: `RUN` in shaders/lrn.wgsl, read from there.
+const LRN_RUN: usize = wgsl_const(LRN.source, "RUN") as usize;
 
 /// Invocations to a workgroup.
 const LRN_WG: usize = 64;
@@ -31,32 +32,35 @@ fn lrn_blocks(words: usize) -> usize {
     words.div_ceil(4).div_ceil(LRN_RUN).div_ceil(LRN_WG)
 }
 
-/// Field order matches `Params` in shaders/lrn.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct LrnUniform {
-    n: u32,
-    c: u32,
-    hw: u32,
-    size: u32,
-    channels_per_group: u32,
-    alpha: f32,
-    beta: f32,
-    k: f32,
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/lrn.wgsl.
+    struct LrnUniforms {
+        n: u32,
+        c: u32,
+        hw: u32,
+        size: u32,
+        channels_per_group: u32,
+        alpha: f32,
+        beta: f32,
+        k: f32,
+    }
 }
 
 /// Normalises `x` across channels, enqueued.
 pub fn lrn(x: &Tensor, attrs: &Lrn) -> Result<Tensor> {
-    attrs.geometry(x.shape())?;
-    let y = Tensor::zeros(x.gpu(), x.shape())?;
-    record_lrn(x, &y, attrs)?.run()?;
-    Ok(y)
+    let geo = attrs.geometry(x.shape())?;
+    into_new(x.gpu(), &geo.shape, |y| record(&geo, x, y))
 }
 
 /// Records LRN from `x` into `y` (same shape).
 pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
+    record(&attrs.geometry(x.shape())?, x, y)
+}
+
+/// Records the LRN `geo` (checked) of `x` into `y`.
+fn record(geo: &LrnGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     const OP: &str = "lrn";
-    let geo = attrs.geometry(x.shape())?;
+    let attrs = &geo.attrs;
     check_same_device(OP, &[("input", Some(x)), ("output", Some(y))])?;
     check_output(OP, y, &geo.shape)?;
     let [n, c, h, w] = geo.shape;
@@ -73,7 +77,7 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
     if parts.len() > 1 {
         return slab.record(OP, x, y, &parts, |xt, yt, _| record_lrn(xt, yt, attrs));
     }
-    let params = LrnUniform {
+    let uniforms = LrnUniforms {
         n: to_u32(OP, "batch", n)?,
         c: to_u32(OP, "channels", c)?,
         hw: to_u32(OP, "pixels", h * w)?,
@@ -85,14 +89,11 @@ pub fn record_lrn(x: &Tensor, y: &Tensor, attrs: &Lrn) -> Result<Launch> {
     };
     let x_blocks = to_u32(OP, "workgroups", lrn_blocks(geo.channels_per_group() * h * w))?;
     let grid = [x_blocks, 1, to_u32(OP, "images · groups", n * attrs.groups)?];
-    let staged = LinearTexture::zeros(gpu, OP, x.len())?;
-    let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
     let overrides = [
         ("WG", LRN_WG as u32),
         LinearTexture::OVERRIDE,
         ("THREE_QUARTERS", (attrs.beta == 0.75) as u32),
         ("SIZE", if attrs.size <= 9 { attrs.size as u32 } else { 0 }),
     ];
-    let d = gpu.dispatch(&LRN, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
+    staged_launch(&LRN, &overrides, x, y, bytemuck::bytes_of(&uniforms), grid)
 }

@@ -8,22 +8,21 @@
 //! convolution); the GEMM and the batch-1 dense kernel run band after band, accumulating into
 //! the output. Grouped weights take one band.
 
-use bytemuck::{Pod, Zeroable};
-
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
-use crate::ops::{blocks, to_u32};
-use crate::pipeline::{Access, Kernel, Step};
+use crate::ops::sizes::{blocks, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Kernel, Step, UniformLayout, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::{MatrixTexture, TILE_COLS};
 
 /// Lays weights out as the Aᵀ operand.
 pub(crate) const PACK: Kernel = Kernel {
     name: "pack",
-    source: include_str!("../../shaders/pack.wgsl"),
+    source: wgsl!("pack"),
     entry: "pack_weights",
     bindings: &[Access::Read, Access::TextureWrite, Access::Uniform],
-    uniform_size: size_of::<PackUniform>(),
+    uniform: UniformLayout::of::<PackUniforms>(),
     overrides: &["WG"],
 };
 
@@ -44,18 +43,18 @@ pub(crate) struct PackedWeight {
     pub(crate) groups: usize,
 }
 
-/// Field order matches `Params` in shaders/pack.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct PackUniform {
-    k: u32,
-    m: u32,
-    m_blocks: u32,
-    rows: u32,
-    row_offset: u32,
-    columns: u32,
-    k0: u32,
-    band_rows: u32,
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/pack.wgsl.
+    struct PackUniforms {
+        k: u32,
+        m: u32,
+        m_blocks: u32,
+        rows: u32,
+        row_offset: u32,
+        columns: u32,
+        k0: u32,
+        band_rows: u32,
+    }
 }
 
 impl PackedWeight {
@@ -68,6 +67,13 @@ impl PackedWeight {
         unit: usize,
         bias: Option<Tensor>,
     ) -> Result<PackedWeight> {
+        if cout == 0 || k == 0 || groups == 0 {
+            return Err(Error::Empty {
+                op: "weight",
+                what: "weight [outputs, inputs, groups]",
+                shape: Shape(vec![cout, k, groups]),
+            });
+        }
         let max = gpu.limits().max_texture_dimension_2d as usize / 4 * 4 / unit * unit;
         if (groups > 1 && k > max) || max == 0 {
             return Err(Error::Limit {
@@ -103,7 +109,7 @@ impl PackedWeight {
         let mut steps = Vec::with_capacity(self.bands.len());
         for band in &self.bands {
             band.at.check_on(gpu, OP, "weight")?;
-            let params = PackUniform {
+            let uniforms = PackUniforms {
                 k: to_u32(OP, "weights per output", self.k)?,
                 m: to_u32(OP, "outputs per group", self.cout / self.groups)?,
                 m_blocks: to_u32(OP, "outputs", self.m_blocks())?,
@@ -113,9 +119,9 @@ impl PackedWeight {
                 k0: to_u32(OP, "weights per output", band.k0)?,
                 band_rows: to_u32(OP, "weights per output", band.k)?,
             };
-            let grid = [blocks(columns, 64), params.band_rows, 1];
+            let grid = [blocks(columns, 64), uniforms.band_rows, 1];
             let resources = [w.buffer().as_entire_binding(), wgpu::BindingResource::TextureView(band.at.view())];
-            let d = gpu.dispatch(&PACK, &[("WG", 64)], &resources, bytemuck::bytes_of(&params), grid)?;
+            let d = gpu.dispatch(&PACK, &[("WG", 64)], &resources, bytemuck::bytes_of(&uniforms), grid)?;
             steps.push(Step::Dispatch(d));
         }
         gpu.submit(OP, &steps).map(|_| ())

@@ -1,13 +1,14 @@
 //! Max and average pooling, and global average pooling, on the GPU.
 
-use bytemuck::{Pod, Zeroable};
-
+use crate::attrs::{Padding, Pool2d, Pool2dGeometry, PoolKind, check_rank};
 use crate::error::{Error, Result};
 use crate::launch::Launch;
+use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::Slab;
-use crate::ops::{check_output, check_same_device, max_groups, to_u32};
-use crate::params::{Padding, Pool2d, Pool2dGeometry, PoolKind, check_rank};
-use crate::pipeline::{Access, Kernel, Step, fold_grid};
+use crate::ops::record::{into_new, staged_launch};
+use crate::ops::sizes::{max_groups, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
 
@@ -16,38 +17,41 @@ pub(crate) const POOL: Kernel = Kernel {
     source: wgsl!("linear_texture", "pool2d"),
     entry: "pool2d",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<Pool2dUniform>(),
-    overrides: &["TEX_SHIFT", "KH", "KW"],
+    uniform: UniformLayout::of::<Pool2dUniforms>(),
+    overrides: &["WG", "TEX_SHIFT", "KH", "KW"],
 };
 
-/// Field order matches `Params` in shaders/pool2d.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Pool2dUniform {
-    n: u32,
-    c: u32,
-    h: u32,
-    w: u32,
-    oh: u32,
-    ow: u32,
-    kh: u32,
-    kw: u32,
-    stride_y: u32,
-    stride_x: u32,
-    pad_top: u32,
-    pad_left: u32,
-    pad_bottom: u32,
-    pad_right: u32,
-    is_max: u32,
-    count_include_pad: u32,
+/// Invocations of a workgroup, each writing a vec4 of the output.
+const WG: u32 = 64;
+
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/pool2d.wgsl.
+    struct Pool2dUniforms {
+        n: u32,
+        c: u32,
+        h: u32,
+        w: u32,
+        oh: u32,
+        ow: u32,
+        kh: u32,
+        kw: u32,
+        stride_y: u32,
+        stride_x: u32,
+        pad_top: u32,
+        pad_left: u32,
+        pad_bottom: u32,
+        pad_right: u32,
+        is_max: u32,
+        count_include_pad: u32,
+    }
 }
 
-impl Pool2dUniform {
-    fn new(geo: &Pool2dGeometry) -> Result<Pool2dUniform> {
+impl Pool2dUniforms {
+    fn new(geo: &Pool2dGeometry) -> Result<Pool2dUniforms> {
         let u = |what, v| to_u32("pool2d", what, v);
         let a = &geo.attrs;
         let p = a.padding;
-        Ok(Pool2dUniform {
+        Ok(Pool2dUniforms {
             n: u("batch", geo.n)?,
             c: u("channels", geo.c)?,
             h: u("height", geo.h)?,
@@ -71,9 +75,7 @@ impl Pool2dUniform {
 /// Pools `x` with `attrs`, enqueued.
 pub fn pool2d(x: &Tensor, attrs: &Pool2d) -> Result<Tensor> {
     let geo = attrs.geometry(x.shape())?;
-    let y = Tensor::zeros(x.gpu(), &geo.output_shape())?;
-    record_pool2d(x, &y, attrs)?.run()?;
-    Ok(y)
+    into_new(x.gpu(), &geo.output_shape(), |y| record(&geo, x, y))
 }
 
 /// The average of each channel: `[N, C, H, W]` → `[N, C, 1, 1]`. A plane past one window's
@@ -91,29 +93,40 @@ pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
 /// room for the rest of the kernel: a window walks its rows and their cells.
 const LOOP_BUDGET: usize = 65_000;
 
-/// True when a `kh` x `kw` window's walk stays within [`LOOP_BUDGET`].
-fn window_fits([kh, kw]: [usize; 2]) -> bool {
-    kh.saturating_mul(kw.saturating_add(1)) <= LOOP_BUDGET
+/// The loop iterations a `kh` x `kw` window's walk takes: its rows and their cells.
+fn window_walk([kh, kw]: [usize; 2]) -> usize {
+    kh.saturating_mul(kw.saturating_add(1))
+}
+
+/// True when a window's walk stays within [`LOOP_BUDGET`].
+fn window_fits(kernel: [usize; 2]) -> bool {
+    window_walk(kernel) <= LOOP_BUDGET
 }
 
 /// Records the pooling of `x` into `y`.
 pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
+    record(&attrs.geometry(x.shape())?, x, y)
+}
+
+/// Records the pooling `geo` (checked) of `x` into `y`.
+fn record(geo: &Pool2dGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     const OP: &str = "pool2d";
-    let geo = attrs.geometry(x.shape())?;
     check_same_device(OP, &[("input", Some(x)), ("output", Some(y))])?;
     check_output(OP, y, &geo.output_shape())?;
+    let attrs = &geo.attrs;
     if !window_fits(attrs.kernel) {
         let [kh, kw] = attrs.kernel;
+        let walk = window_walk(attrs.kernel);
         return Err(Error::Limit {
             op: OP,
-            what: format!("a {kh}x{kw} window ({} cells walked by one invocation)", kh * (kw + 1)),
-            needed: (kh * (kw + 1)) as u64,
+            what: format!("a {kh}x{kw} window ({walk} cells walked by one invocation)"),
+            needed: walk as u64,
             limit: LOOP_BUDGET as u64,
         });
     }
     let gpu = x.gpu();
     // Past a binding: parts of images or rows, each pooled on its own.
-    let a = &geo.attrs;
+    let a = attrs;
     let slab = Slab {
         n: geo.n,
         c_in: geo.c,
@@ -139,16 +152,13 @@ pub fn record_pool2d(x: &Tensor, y: &Tensor, attrs: &Pool2d) -> Result<Launch> {
             record_pool2d(xt, yt, &band)
         });
     }
-    let params = Pool2dUniform::new(&geo)?;
+    let uniforms = Pool2dUniforms::new(geo)?;
     let vec4s = (geo.n * geo.c * geo.oh * geo.ow).div_ceil(4);
-    let grid = fold_grid(to_u32(OP, "workgroups", vec4s.div_ceil(64))?, max_groups(gpu));
-    let staged = LinearTexture::zeros(gpu, OP, x.len())?;
-    let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
+    let grid = fold_grid(to_u32(OP, "workgroups", vec4s.div_ceil(WG as usize))?, max_groups(gpu));
     // A small window's size as override constants: its loops unroll.
     let [kh, kw] = attrs.kernel;
     let small = kh * kw <= 16;
     let window = |k: usize| if small { k as u32 } else { 0 };
-    let overrides = [LinearTexture::OVERRIDE, ("KH", window(kh)), ("KW", window(kw))];
-    let d = gpu.dispatch(&POOL, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
+    let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("KH", window(kh)), ("KW", window(kw))];
+    staged_launch(&POOL, &overrides, x, y, bytemuck::bytes_of(&uniforms), grid)
 }

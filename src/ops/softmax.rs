@@ -1,13 +1,14 @@
 //! Softmax over the channel dimension (dimension 1) on the GPU, numerically stable.
 
-use bytemuck::{Pod, Zeroable};
-
+use crate::attrs::{Softmax, SoftmaxGeometry};
 use crate::error::{Error, Result};
 use crate::launch::Launch;
+use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::Slab;
-use crate::ops::{check_output, check_same_device, max_groups, to_u32};
-use crate::params::Softmax;
-use crate::pipeline::{Access, Kernel, Step, fold_grid};
+use crate::ops::record::{into_new, staged_launch};
+use crate::ops::sizes::{max_groups, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
 
@@ -16,7 +17,7 @@ pub(crate) const SOFTMAX: Kernel = Kernel {
     source: wgsl!("linear_texture", "softmax"),
     entry: "softmax",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
-    uniform_size: size_of::<SoftmaxUniform>(),
+    uniform: UniformLayout::of::<SoftmaxUniforms>(),
     overrides: &["LANES", "WG", "TEX_SHIFT", "WHOLE"],
 };
 
@@ -27,28 +28,30 @@ const MAX_LANES: u32 = 256;
 /// iterations per invocation, with room for the reductions.
 const STEPS: usize = 21_000;
 
-/// Field order matches `Params` in shaders/softmax.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct SoftmaxUniform {
-    rows: u32,
-    c: u32,
-    s: u32,
-    _pad: u32,
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/softmax.wgsl.
+    struct SoftmaxUniforms {
+        rows: u32,
+        c: u32,
+        s: u32,
+        _pad: u32,
+    }
 }
 
 /// Softmax of `x` over dimension 1, enqueued.
 pub fn softmax(x: &Tensor) -> Result<Tensor> {
-    Softmax.geometry(x.shape())?;
-    let y = Tensor::zeros(x.gpu(), x.shape())?;
-    record_softmax(x, &y)?.run()?;
-    Ok(y)
+    let geo = Softmax.geometry(x.shape())?;
+    into_new(x.gpu(), geo.shape(), |y| record(&geo, x, y))
 }
 
 /// Records softmax from `x` into `y` (same shape).
 pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
+    record(&Softmax.geometry(x.shape())?, x, y)
+}
+
+/// Records the softmax `geo` (checked) of `x` into `y`.
+fn record(geo: &SoftmaxGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     const OP: &str = "softmax";
-    let geo = Softmax.geometry(x.shape())?;
     check_same_device(OP, &[("input", Some(x)), ("output", Some(y))])?;
     check_output(OP, y, geo.shape())?;
     let (n, c, s) = geo.dims();
@@ -69,7 +72,7 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
         return slab.record(OP, x, y, &parts, |xt, yt, _| record_softmax(xt, yt));
     }
     let rows = to_u32(OP, "rows", n * s)?;
-    let params = SoftmaxUniform { rows, c: to_u32(OP, "classes", c)?, s: to_u32(OP, "positions", s)?, _pad: 0 };
+    let uniforms = SoftmaxUniforms { rows, c: to_u32(OP, "classes", c)?, s: to_u32(OP, "positions", s)?, _pad: 0 };
     // The fewest lanes a row that keep to the loop budget: one, when there are rows enough to
     // fill a SIMD row of 8, else 8. Lanes that share a row combine their values through
     // workgroup memory and barriers, which cost more than the rows' work at 1,000 classes
@@ -77,11 +80,8 @@ pub fn record_softmax(x: &Tensor, y: &Tensor) -> Result<Launch> {
     let budget = c.div_ceil(4 * STEPS).next_power_of_two() as u32;
     let lanes = budget.max(if rows >= 8 { 1 } else { 8 }).min(MAX_LANES);
     let wg = lanes.max(8);
-    let staged = LinearTexture::zeros(gpu, OP, x.len())?;
-    let resources = [wgpu::BindingResource::TextureView(staged.view()), y.buffer().as_entire_binding()];
     let grid = fold_grid(rows.div_ceil(wg / lanes), max_groups(gpu));
     let whole = s == 1 && c.is_multiple_of(4);
     let overrides = [("LANES", lanes), ("WG", wg), LinearTexture::OVERRIDE, ("WHOLE", whole as u32)];
-    let d = gpu.dispatch(&SOFTMAX, &overrides, &resources, bytemuck::bytes_of(&params), grid)?;
-    Ok(Launch::with_steps(gpu, OP, vec![staged.copy_from(x)?, Step::Dispatch(d)]))
+    staged_launch(&SOFTMAX, &overrides, x, y, bytemuck::bytes_of(&uniforms), grid)
 }

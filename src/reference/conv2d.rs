@@ -2,8 +2,8 @@
 //! `y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[n, g·Cin/G + ci, iy, ix]`
 //! with iy = oy·sh − pt + ky·dh, ix = ox·sw − pl + kx·dw, and cells outside the image zero.
 
+use crate::attrs::{Conv2dGeometry, check_len};
 use crate::error::Result;
-use crate::params::{Conv2dGeometry, check_len};
 
 /// The convolution `geo` of `x` with `w` (and `b`), NCHW in and out.
 pub fn conv2d(geo: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Result<Vec<f32>> {
@@ -25,13 +25,13 @@ pub fn conv2d(geo: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> 
                     for ci in 0..cin_pg {
                         let c = g * cin_pg + ci;
                         for ky in 0..geo.kh {
-                            let iy = (oy * a.stride[0] + ky * a.dilation[0]) as i64 - a.padding.top as i64;
-                            if iy < 0 || iy >= geo.h as i64 {
+                            let iy = (oy * a.stride[0] + ky * a.dilation[0]) as i128 - a.padding.top as i128;
+                            if iy < 0 || iy >= geo.h as i128 {
                                 continue;
                             }
                             for kx in 0..geo.kw {
-                                let ix = (ox * a.stride[1] + kx * a.dilation[1]) as i64 - a.padding.left as i64;
-                                if ix < 0 || ix >= geo.w as i64 {
+                                let ix = (ox * a.stride[1] + kx * a.dilation[1]) as i128 - a.padding.left as i128;
+                                if ix < 0 || ix >= geo.w as i128 {
                                     continue;
                                 }
                                 let xv = x[((n * geo.cin + c) * geo.h + iy as usize) * geo.w + ix as usize];

@@ -1,7 +1,7 @@
 //! Dense layer by definition: `y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]`.
 
+use crate::attrs::{DenseGeometry, check_len};
 use crate::error::Result;
-use crate::params::{DenseGeometry, check_len};
 
 /// y = x·Wᵀ + b (then ReLU when the attributes ask), x [N, F], W [out, F].
 pub fn dense(geo: &DenseGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Result<Vec<f32>> {

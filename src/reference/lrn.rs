@@ -1,8 +1,8 @@
 //! LRN by definition: y = x / (k + alpha/size · Σ_{c' in window} x[c']²)^beta, the window of
 //! `size` channels centred on c and clipped to c's channel group.
 
+use crate::attrs::{LrnGeometry, check_len};
 use crate::error::Result;
-use crate::params::{LrnGeometry, check_len};
 
 /// LRN of `x` as `geo` says.
 pub fn lrn(geo: &LrnGeometry, x: &[f32]) -> Result<Vec<f32>> {

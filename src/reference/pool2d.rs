@@ -3,8 +3,8 @@
 //! input (NaN if any is NaN); average divides the sum of cells inside the input by their count,
 //! or, with count_include_pad, by the window's extent clipped to the padded input.
 
+use crate::attrs::{Pool2dGeometry, PoolKind, check_len};
 use crate::error::Result;
-use crate::params::{Pool2dGeometry, PoolKind, check_len};
 
 /// The pooling `geo` of `x`.
 pub fn pool2d(geo: &Pool2dGeometry, x: &[f32]) -> Result<Vec<f32>> {
@@ -15,16 +15,16 @@ pub fn pool2d(geo: &Pool2dGeometry, x: &[f32]) -> Result<Vec<f32>> {
     for plane in x.chunks(geo.h * geo.w) {
         for oy in 0..geo.oh {
             for ox in 0..geo.ow {
-                let y0 = (oy * a.stride[0]) as i64 - p.top as i64;
-                let x0 = (ox * a.stride[1]) as i64 - p.left as i64;
-                let y1 = (y0 + a.kernel[0] as i64).min((geo.h + p.bottom) as i64);
-                let x1 = (x0 + a.kernel[1] as i64).min((geo.w + p.right) as i64);
+                let y0 = (oy * a.stride[0]) as i128 - p.top as i128;
+                let x0 = (ox * a.stride[1]) as i128 - p.left as i128;
+                let y1 = (y0 + a.kernel[0] as i128).min((geo.h + p.bottom) as i128);
+                let x1 = (x0 + a.kernel[1] as i128).min((geo.w + p.right) as i128);
                 let mut max = f32::NEG_INFINITY;
                 let mut sum = 0f64;
                 let mut inside = 0usize;
                 for iy in y0..y1 {
                     for ix in x0..x1 {
-                        if iy < 0 || ix < 0 || iy >= geo.h as i64 || ix >= geo.w as i64 {
+                        if iy < 0 || ix < 0 || iy >= geo.h as i128 || ix >= geo.w as i128 {
                             continue;
                         }
                         let v = plane[iy as usize * geo.w + ix as usize];

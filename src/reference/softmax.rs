@@ -1,7 +1,7 @@
 //! Softmax over dimension 1 by definition: exp(x − max) / Σ exp(x − max).
 
+use crate::attrs::{SoftmaxGeometry, check_len};
 use crate::error::Result;
-use crate::params::{SoftmaxGeometry, check_len};
 
 /// Softmax of `x` as `geo` says.
 pub fn softmax(geo: &SoftmaxGeometry, x: &[f32]) -> Result<Vec<f32>> {

@@ -1,12 +1,12 @@
 //! A layer as one device runs it: its op with that device's share of the parameters uploaded,
 //! and the recording of its launch.
 
+use crate::attrs::{Conv2d, Dense, Lrn, Pool2d};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Weights};
 use crate::ops::{ConvWeight, DenseWeight, record_add, record_lrn, record_pool2d, record_relu, record_softmax};
-use crate::params::{Conv2d, Dense, Lrn, Pool2d};
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
 

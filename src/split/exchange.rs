@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::split::placement::Spread;
-use crate::split::runner::Plan;
+use crate::split::plan::Plan;
 use crate::tensor::Tensor;
 
 /// Assembles layer i's whole input on the devices that gather it, reading blocks back through

@@ -10,6 +10,7 @@
 mod device_layer;
 mod exchange;
 pub mod placement;
+mod plan;
 mod runner;
 
 pub use placement::{Gather, Placement, Spread, place};

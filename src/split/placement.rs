@@ -15,9 +15,9 @@
 
 use std::ops::Range;
 
+use crate::attrs::Conv2d;
 use crate::error::{Error, PlacementProblem, Result};
 use crate::model::{Model, Op, Source};
-use crate::params::Conv2d;
 
 /// Where a layer's output lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,14 +248,22 @@ impl Placement {
     }
 
     /// The devices layer `i` runs on.
+    ///
+    /// # Panics
+    /// When `i` is not below the number of layers placed, with a message naming both.
     pub fn devices_of(&self, i: usize) -> Vec<usize> {
-        (0..self.devices).filter(|&g| self.layers[i].shares[g].is_some()).collect()
+        let shares = &self.layers[self.index(i)].shares;
+        (0..self.devices).filter(|&g| shares[g].is_some()).collect()
     }
 
     /// Per device, the shape of layer `i`'s output there for `batch` images.
+    ///
+    /// # Panics
+    /// When `i` is not below the number of layers placed (or of `model`'s layers), with a
+    /// message naming both.
     pub fn device_shape(&self, model: &Model, i: usize, batch: usize) -> Vec<usize> {
         let mut s = [&[batch], model.output_of(i)].concat();
-        if self.layers[i].output == Spread::Split {
+        if self.layers[self.index(i)].output == Spread::Split {
             s[1] /= self.devices;
         }
         s
@@ -276,13 +284,25 @@ impl Placement {
 
     /// Bytes layer `i` exchanges before it runs, for `batch` images: each block another device
     /// needs is read back once, and sent to each device that lacks it.
+    ///
+    /// # Panics
+    /// When `i` is not below the number of layers placed (or of `model`'s layers), with a
+    /// message naming both.
     pub fn exchange_bytes(&self, model: &Model, i: usize, batch: usize) -> u64 {
         let n = self.devices as u64;
-        let block = 4 * (batch * model.input_of(i).iter().product::<usize>()) as u64 / n;
-        match self.layers[i].gather {
+        let block =
+            (batch as u64).saturating_mul(model.input_of(i).iter().product::<usize>() as u64).saturating_mul(4) / n;
+        match self.layers[self.index(i)].gather {
             Gather::All if n > 1 => n * block + n * (n - 1) * block,
             Gather::Root => 2 * (n - 1) * block,
             _ => 0,
         }
+    }
+
+    /// `i`, when a layer `i` was placed.
+    fn index(&self, i: usize) -> usize {
+        let len = self.layers.len();
+        assert!(i < len, "the placement has {len} layers; there is no layer {i}");
+        i
     }
 }

@@ -6,14 +6,15 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use crate::attrs::check_len;
 use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Source, Weights};
-use crate::params::check_len;
 use crate::split::device_layer::DeviceLayer;
 use crate::split::exchange::{exchange, gather_output, take_block};
 use crate::split::placement::{Gather, Placement, place};
+use crate::split::plan::Plan;
 use crate::tensor::Tensor;
 
 /// A model with its weights on one device or split across a group (see [`crate::split`]).
@@ -26,23 +27,6 @@ pub struct GpuModel {
     /// layers[i][g]: layer i as device g runs it (None where it does not run there).
     layers: Vec<Vec<Option<DeviceLayer>>>,
     plans: HashMap<usize, Plan>,
-}
-
-/// Per batch size: per device, the input copies and one output per layer, with launches.
-pub(crate) struct Plan {
-    /// Per device: the whole input and (where some layer needs it) its channel block.
-    pub(crate) input_whole: Vec<Tensor>,
-    pub(crate) input_block: Vec<Tensor>,
-    /// For layer i that gathers: per device, the tensor the gathered input is written to.
-    pub(crate) gathered: Vec<Vec<Option<Tensor>>>,
-    /// outputs[i][g]: layer i's output on device g (None where the layer does not run there).
-    pub(crate) outputs: Vec<Vec<Option<Tensor>>>,
-    /// For layer i that gathers: per device, the host-readable buffer its block of the input
-    /// comes back through, made with the plan so that an exchange allocates nothing.
-    pub(crate) exchange_staging: Vec<Vec<Option<wgpu::Buffer>>>,
-    launches: Vec<Vec<Option<Launch>>>,
-    /// Per device: the host-readable buffer the last layer's output comes back through.
-    readback: Vec<Option<wgpu::Buffer>>,
 }
 
 /// One layer of [`GpuModel::forward_report`] (or two: a ReLU runs inside the convolution or

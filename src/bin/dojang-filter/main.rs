@@ -7,6 +7,8 @@
 //! of rows. Exit codes: 0 done (and, with --check, equal to the CPU reference), 1 the check
 //! failed, 2 usage or input error.
 
+#[path = "../common/app.rs"]
+mod app;
 mod filters;
 
 use std::path::{Path, PathBuf};
@@ -53,7 +55,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     // SAFETY: first thing in main, one thread.
-    unsafe { dojang::app::main("dojang-filter", || run(&Cli::parse())) }
+    unsafe { app::main("dojang-filter", || run(&Cli::parse())) }
 }
 
 /// An image as planes of [0, 1] floats: `[channels, height, width]`.

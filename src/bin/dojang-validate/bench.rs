@@ -11,12 +11,13 @@
 
 use std::time::Instant;
 
-use dojang::cases::{self, ConvCase, DenseCase};
 use dojang::model::{Weights, zoo};
 use dojang::ops::{
     ConvWeight, Dense, DenseWeight, Lrn, Pool2d, PoolKind, record_add, record_lrn, record_pool2d, record_relu,
-    record_softmax, roofline_gemm, roofline_gemv,
+    record_softmax,
 };
+use dojang::tools::cases::{self, ConvCase, DenseCase};
+use dojang::tools::{roofline_gemm, roofline_gemv};
 use dojang::{Gpu, GpuModel, Launch, Result, Tensor};
 use serde::Serialize;
 

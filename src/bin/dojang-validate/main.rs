@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "../common/app.rs"]
+mod app;
 mod bench;
 mod golden;
 mod model;
@@ -17,8 +19,9 @@ mod ops;
 mod report;
 
 use clap::{Parser, Subcommand};
+use dojang::Gpu;
+use dojang::adapter::{adapters, find_adapter};
 use dojang::model::{Weights, zoo};
-use dojang::{Gpu, gpu};
 use report::CaseResult;
 
 /// println! that stops quietly when stdout is closed (`dojang-validate | head`).
@@ -109,7 +112,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 
 fn main() -> ExitCode {
     // SAFETY: first thing in main, one thread.
-    unsafe { dojang::app::main("dojang-validate", || run(&Cli::parse())) }
+    unsafe { app::main("dojang-validate", || run(&Cli::parse())) }
 }
 
 /// Ok(all passed), or Err(a usage or environment problem).
@@ -118,7 +121,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
     let mut all = Vec::new();
     // An adapter that matches nothing is a mistake whatever the subcommand.
     if let Some(wanted) = cli.adapter.as_deref().filter(|a| !a.trim().is_empty()) {
-        gpu::find_adapter(wanted).map_err(|e| e.to_string())?;
+        find_adapter(wanted).map_err(|e| e.to_string())?;
     }
     match &cli.command {
         Some(Command::Devices) => return devices(cli),
@@ -222,7 +225,12 @@ fn progress(cli: &Cli, len: usize, what: &str) -> report::Progress {
 
 fn run_model(cli: &Cli, gpu: &Gpu, args: &ModelArgs) -> Result<Vec<CaseResult>, String> {
     let model = zoo::build(&args.model).map_err(|e| e.to_string())?;
+    // Before anything is allocated: what the run needs, and whether the machine holds it.
+    let needs = model::Needs::of(&model, args.batch, args.devices);
+    let on_host = gpu.info().device_type == wgpu::DeviceType::Cpu;
+    needs.check(&format!("{} at batch {}", args.model, args.batch), on_host, model::available_memory())?;
     let spinner = progress(cli, 0, &args.model);
+    spinner.message(&format!("needs {}", needs.describe()));
     let weights = match &args.weights {
         Some(path) => {
             spinner.message(&format!("loading weights from {}", path.display()));
@@ -255,7 +263,7 @@ fn open(cli: &Cli) -> Result<Gpu, String> {
 }
 
 fn devices(cli: &Cli) -> Result<bool, String> {
-    let all = gpu::adapters();
+    let all = adapters();
     if all.is_empty() {
         return Err(dojang::Error::NoAdapter.to_string());
     }

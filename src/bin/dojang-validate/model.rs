@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use dojang::model::{Model, Weights};
+use dojang::model::{Model, Op, Progress, Weights};
 use dojang::tolerance::Tolerance;
 use dojang::{Error, Gpu, GpuModel, Result};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -37,8 +37,16 @@ pub fn run(
         problem: dojang::error::PlacementProblem::NoDevices,
     })?;
     let input = random_input(model, batch, seed);
-    phase("the CPU reference, layer by layer");
-    let expected = model.forward_reference(weights, &input, batch)?;
+    // A word at the start and at each tenth of the work: a log stays short, and a long run
+    // (minutes at a large batch) says how far it is and how long it has left.
+    let (start, mut told) = (Instant::now(), None);
+    let expected = model.forward_reference_with(weights, &input, batch, |p| {
+        let tenth = p.done.saturating_mul(10) / p.total.max(1);
+        if told.is_none_or(|t| tenth > t) {
+            told = Some(tenth);
+            phase(&reference_progress(model, p, start));
+        }
+    })?;
     phase("uploading the weights");
     let mut gpu_model = GpuModel::split(gpus, model, weights)?;
     phase("the GPU, layer by layer");
@@ -97,4 +105,97 @@ pub fn run(
         ..CaseResult::from_comparison(model.name(), &case, &c, &[batch, out.len() / batch.max(1)])
     });
     Ok(results)
+}
+
+/// "the CPU reference: conv2 (layer 5 of 24), 41% done, about 2 min left".
+fn reference_progress(model: &Model, p: Progress, start: Instant) -> String {
+    let name = &model.layers()[p.layer].name;
+    let of = format!("the CPU reference: {name} (layer {} of {})", p.layer + 1, model.layers().len());
+    if p.done == 0 {
+        return of;
+    }
+    let share = p.done as f64 / p.total.max(1) as f64;
+    let left = start.elapsed().as_secs_f64() * (1.0 - share) / share;
+    let left = if left < 90.0 { format!("{left:.0} s") } else { format!("{:.0} min", left / 60.0) };
+    format!("{of}, {:.0}% done, about {left} left", 100.0 * share)
+}
+
+/// What a run of a model at a batch size needs, in bytes, worked out before anything is
+/// allocated: host memory (the input, the weights, every layer's output from the CPU
+/// reference and from two GPU passes), and device memory from what it surely holds (the
+/// weights, every layer's output, the input copies the kernels read) to what it may (with the
+/// windows im2col lays out for every convolution).
+pub struct Needs {
+    pub host: u64,
+    pub device: [u64; 2],
+}
+
+impl Needs {
+    pub fn of(model: &Model, batch: usize, devices: usize) -> Needs {
+        let batch = batch as u64;
+        let words = |shape: &[usize]| shape.iter().product::<usize>() as u64;
+        let input = words(model.input());
+        let outputs: u64 = (0..model.layers().len()).map(|i| words(model.output_of(i))).sum();
+        let params: u64 = model.parameters().iter().map(|(_, s)| words(s)).sum();
+        let windows: u64 = (0..model.layers().len())
+            .map(|i| match &model.layers()[i].op {
+                // im2col's windows: every input channel's taps at every output pixel.
+                Op::Conv2d { kernel, .. } => {
+                    let out = model.output_of(i);
+                    words(&[model.input_of(i)[0], kernel[0], kernel[1], out[1], out[2]])
+                }
+                Op::Dense { .. } => words(model.input_of(i)),
+                _ => 0,
+            })
+            .sum();
+        let bytes = |per_image: u64, once: u64| per_image.saturating_mul(batch).saturating_add(once).saturating_mul(4);
+        // Split, the comparison with one device holds a second copy of everything.
+        let copies = if devices > 1 { 2 } else { 1 };
+        let sure = bytes(input + 2 * outputs, params).saturating_mul(copies);
+        Needs {
+            host: bytes(input + 3 * outputs, params),
+            device: [sure, sure.saturating_add(bytes(windows, 0).saturating_mul(copies))],
+        }
+    }
+
+    /// "about 0.12 GB of host memory and 0.25–0.43 GB of device memory".
+    pub fn describe(&self) -> String {
+        let [low, high] = self.device;
+        format!("about {} of host memory and {}–{} of device memory", size(self.host), size(low), size(high))
+    }
+
+    /// Err(what the run needs and what the machine has) when it cannot hold the run: the host's
+    /// needs, and on an adapter that computes in host memory (lavapipe) the device's at most,
+    /// against the memory the system has available. A GPU's own memory is not something wgpu
+    /// reports: what it cannot hold comes back as an out-of-memory error from the allocation.
+    pub fn check(&self, what: &str, device_is_host: bool, available: Option<u64>) -> Result<(), String> {
+        let needed = if device_is_host { self.host.saturating_add(self.device[1]) } else { self.host };
+        match available {
+            Some(free) if needed > free => Err(format!(
+                "{what} needs {}, {} in host memory in all, and this machine has {} available; \
+                 try a smaller --batch",
+                self.describe(),
+                size(needed),
+                size(free)
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Bytes as "350 MB" or "1.24 GB".
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000_000_000 => format!("{} MB", b.div_ceil(1_000_000)),
+        b if b < 1_000_000_000_000 => format!("{:.2} GB", b as f64 / 1e9),
+        b => format!("{:.1} TB", b as f64 / 1e12),
+    }
+}
+
+/// Bytes of memory the system can give now (Linux's MemAvailable); None where it is unknown.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -1,11 +1,12 @@
-//! `dojang-validate ops`: every case of the validation table (`dojang::cases`) on the GPU,
+//! `dojang-validate ops`: every case of the validation table (`dojang::tools::cases`) on the GPU,
 //! against the CPU reference.
 
-use dojang::cases::{ConvCase, DenseCase, ElementwiseCase, LrnCase, PoolCase, SoftmaxCase};
 use dojang::ops::{ConvWeight, Dense, DenseWeight, PoolKind, Softmax, record_add, record_lrn, record_pool2d};
 use dojang::ops::{Padding, record_relu, record_softmax};
 use dojang::tolerance::Tolerance;
-use dojang::{Gpu, Result, Tensor, cases, reference};
+use dojang::tools::cases;
+use dojang::tools::cases::{ConvCase, DenseCase, ElementwiseCase, LrnCase, PoolCase, SoftmaxCase};
+use dojang::{Gpu, Result, Tensor, reference};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::report::{CaseResult, Prepared, Progress, Work};

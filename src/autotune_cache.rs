@@ -1,7 +1,7 @@
 //! Autotuning state: per device, which candidate kernel won for each shape class, kept in
 //! memory and in a cache file so that the next run starts tuned.
 //!
-//! The ops name the shape classes and the candidates and time them (`ops/tune.rs`); this
+//! The ops name the shape classes and the candidates and time them (`ops/autotune.rs`); this
 //! module only remembers. The file holds one table per adapter, driver and crate version:
 //! any of them changing means tuning again, and so does a change to the kernels' WGSL (each
 //! key carries a hash of it). `DOJANG_AUTOTUNE=off` picks each op's fixed
@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -48,22 +49,24 @@ pub(crate) struct Tuner {
     /// Which adapter, driver and crate version the choices hold for.
     table: String,
     choices: Mutex<HashMap<String, String>>,
+    /// Per key being tuned, the lock its tuner holds while timing.
+    turns: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     trials: AtomicU64,
 }
 
 impl Tuner {
-    pub(crate) fn new(mode: Autotune, adapter: &wgpu::AdapterInfo) -> Tuner {
-        let table = format!(
-            "{} | {} {} | dojang {}",
-            adapter.name,
-            adapter.driver,
-            adapter.driver_info,
-            env!("CARGO_PKG_VERSION")
-        );
+    /// The table of `adapter`'s choices: its name, driver and the crate version.
+    pub(crate) fn table_of(adapter: &wgpu::AdapterInfo) -> String {
+        format!("{} | {} {} | dojang {}", adapter.name, adapter.driver, adapter.driver_info, env!("CARGO_PKG_VERSION"))
+    }
+
+    /// A tuner in `mode` keeping its choices in the cache file's `table`.
+    pub(crate) fn new(mode: Autotune, table: String) -> Tuner {
         let tuner = Tuner {
             mode: Mutex::new(Autotune::Off),
             table,
             choices: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
             trials: AtomicU64::new(0),
         };
         tuner.set_mode(mode);
@@ -101,6 +104,12 @@ impl Tuner {
         }
     }
 
+    /// The lock of `key`'s tuning: whoever holds it times the candidates, and threads that
+    /// wait for it then find the winner rather than timing again.
+    pub(crate) fn turn(&self, key: &str) -> Arc<Mutex<()>> {
+        self.turns.lock().entry(key.to_string()).or_default().clone()
+    }
+
     /// Counts a timed candidate.
     pub(crate) fn count_trial(&self) {
         self.trials.fetch_add(1, Ordering::Relaxed);
@@ -119,12 +128,54 @@ fn read(path: &Path) -> Tables {
     std::fs::read_to_string(path).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
 }
 
+/// Writes aside, then renames: a reader never sees half a file, and of two writers (threads
+/// or processes) each renames a whole file of its own, so the file stays valid JSON.
 fn write(path: &Path, tables: &Tables) -> std::io::Result<()> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    // Write aside, then rename: a reader never sees half a file.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_string_pretty(tables).map_err(std::io::Error::other)?)?;
-    std::fs::rename(tmp, path)
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
+    let written = serde_json::to_string_pretty(tables)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&tmp, text))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_at_once_leave_a_valid_file() {
+        let path = std::env::temp_dir().join(format!("dojang-cache-test-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let writers: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    // Each its own tuner, as two processes would have.
+                    let tuner = Tuner::new(Autotune::On { cache: Some(path) }, "table".into());
+                    for k in 0..20 {
+                        tuner.set(&format!("key {t} {k}"), "winner");
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let tables: Tables = serde_json::from_str(&text).unwrap();
+        assert!(!tables["table"].is_empty());
+        let dir = std::fs::read_dir(path.parent().unwrap()).unwrap();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let left: Vec<_> =
+            dir.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{stem}.tmp"))).collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+        std::fs::remove_file(&path).unwrap();
+    }
 }

@@ -1,5 +1,6 @@
 //! What dojang's binaries share around their own work: a quiet window-system layer, logs
 //! through `RUST_LOG`, and the exit codes (0 done, 1 a check failed, 2 usage or environment).
+//! Each binary includes this file as its `app` module.
 
 use std::process::ExitCode;
 
@@ -16,7 +17,7 @@ pub unsafe fn main(name: &str, run: impl FnOnce() -> Result<bool, String>) -> Ex
         // SAFETY: the caller runs this before any other thread exists.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    start_logger();
     match run() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -24,5 +25,20 @@ pub unsafe fn main(name: &str, run: impl FnOnce() -> Result<bool, String>) -> Ex
             eprintln!("{name}: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Starts the logger (`RUST_LOG`, warnings by default), unless the process has one already.
+fn start_logger() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_logger_already_installed_is_kept() {
+        super::start_logger();
+        super::start_logger();
+        log::warn!("both starts returned");
     }
 }

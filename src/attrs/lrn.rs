@@ -1,8 +1,8 @@
 //! Local response normalisation across channels, as in AlexNet (ONNX/PyTorch semantics:
 //! alpha is divided by the window size).
 
+use crate::attrs::checks::{check_rank, product};
 use crate::error::{Error, Result};
-use crate::params::check_rank;
 
 /// LRN attributes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,6 +40,7 @@ impl Lrn {
         if self.groups == 0 || !x[1].is_multiple_of(self.groups) {
             return Err(Error::Groups { op: OP, what: "channels", channels: x[1], groups: self.groups });
         }
+        product(OP, "the input's elements", x)?;
         Ok(LrnGeometry { attrs: *self, shape: [x[0], x[1], x[2], x[3]] })
     }
 }

@@ -3,7 +3,7 @@
 //! groups and depthwise, batch > 1, 1x1 outputs, non-square images. One table feeds both the
 //! validator (`dojang-validate ops`) and the test suite.
 
-use crate::params::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
+use crate::attrs::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
 
 /// A convolution of an `input` by a `weight` (OIHW), with or without bias.
 #[derive(Clone, Copy, Debug)]

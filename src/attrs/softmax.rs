@@ -1,5 +1,6 @@
 //! Softmax over the channel dimension (dimension 1).
 
+use crate::attrs::checks::product;
 use crate::error::{Error, Result, Shape};
 
 /// Softmax over dimension 1, max-subtracted.
@@ -12,6 +13,7 @@ impl Softmax {
         if x.len() < 2 || x.contains(&0) {
             return Err(Error::Rank { op: "softmax", what: "input", expected: 2, got: Shape(x.to_vec()) });
         }
+        product("softmax", "the input's elements", x)?;
         Ok(SoftmaxGeometry { shape: x.to_vec(), n: x[0], c: x[1], s: x[2..].iter().product() })
     }
 }

@@ -1,7 +1,8 @@
 //! 2-D convolution: attributes and the output-size arithmetic.
 
+use crate::attrs::checks::{add, check_nonzero, check_output, check_rank, extent, mul, product, window_out};
+use crate::attrs::padding::Padding;
 use crate::error::{Error, Result};
-use crate::params::{Padding, check_nonzero, check_output, check_rank, window_out};
 
 /// Attributes of a convolution. Build with `Conv2d::default()` and the `with_` methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,10 +59,10 @@ impl Conv2d {
         let (n, cin, h, wd) = (x[0], x[1], x[2], x[3]);
         let (cout, cin_pg, kh, kw) = (w[0], w[1], w[2], w[3]);
         let groups = self.groups;
-        if cin % groups != 0 {
+        if !cin.is_multiple_of(groups) {
             return Err(Error::Groups { op: OP, what: "input channels", channels: cin, groups });
         }
-        if cout % groups != 0 {
+        if !cout.is_multiple_of(groups) {
             return Err(Error::Groups { op: OP, what: "output channels", channels: cout, groups });
         }
         if cin / groups != cin_pg {
@@ -71,17 +72,29 @@ impl Conv2d {
             return Err(Error::BiasLength { op: OP, got: len, expected: cout });
         }
         let p = self.padding;
-        let extent = |d: usize, k: usize| d.saturating_mul(k - 1).saturating_add(1);
-        let (eh, ew) = (extent(self.dilation[0], kh), extent(self.dilation[1], kw));
-        let oh = window_out(h, p.top.saturating_add(p.bottom), eh, self.stride[0]);
-        let ow = window_out(wd, p.left.saturating_add(p.right), ew, self.stride[1]);
+        let (eh, ew) = (
+            extent(OP, "the dilated kernel height", kh, self.dilation[0])?,
+            extent(OP, "the dilated kernel width", kw, self.dilation[1])?,
+        );
+        let padded_h = add(OP, "the padded height", h, add(OP, "the padding", p.top, p.bottom)?)?;
+        let padded_w = add(OP, "the padded width", wd, add(OP, "the padding", p.left, p.right)?)?;
+        let oh = window_out(padded_h, eh, self.stride[0]);
+        let ow = window_out(padded_w, ew, self.stride[1]);
         let (oh, ow) = check_output(OP, [oh, ow], [h, wd], p, [eh, ew])?;
-        Ok(Conv2dGeometry { attrs: *self, n, cin, h, w: wd, cout, kh, kw, oh, ow })
+        // Every count the kernels and the reference derive from these, checked once here.
+        product(OP, "the input's elements", x)?;
+        product(OP, "the weight's elements", w)?;
+        let outputs = product(OP, "the output's elements", &[n, cout, oh, ow])?;
+        let reduction = product(OP, "the terms of a sum", &[cin_pg, kh, kw])?;
+        let macs = mul(OP, "the multiply-adds", outputs, reduction)?;
+        mul(OP, "the floating-point operations", macs, 2)?;
+        Ok(Conv2dGeometry { attrs: *self, n, cin, h, w: wd, cout, kh, kw, oh, ow, extent: [eh, ew] })
     }
 }
 
 /// A convolution whose shapes have been checked: every size the kernels and the reference
-/// use. Only [`Conv2d::geometry`] makes one.
+/// use. Only [`Conv2d::geometry`] makes one, and it has checked that every count below (the
+/// elements of input, weight and output, the multiply-adds) fits a `usize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeometry {
     pub(crate) attrs: Conv2d,
@@ -94,6 +107,8 @@ pub struct Conv2dGeometry {
     pub(crate) kw: usize,
     pub(crate) oh: usize,
     pub(crate) ow: usize,
+    /// The dilated kernel's extent, (rows, columns): d·(k − 1) + 1.
+    pub(crate) extent: [usize; 2],
 }
 
 impl Conv2dGeometry {
@@ -119,11 +134,15 @@ impl Conv2dGeometry {
     }
     /// Multiply-adds: N · Cout · OH · OW · Cin/groups · KH · KW.
     pub fn macs(&self) -> u64 {
-        (self.n * self.cout * self.oh * self.ow) as u64 * self.reduction_len() as u64
+        (self.n * self.cout * self.oh * self.ow * self.reduction_len()) as u64
     }
     /// Floating-point operations, two per multiply-add.
     pub fn flops(&self) -> u64 {
         2 * self.macs()
+    }
+    /// The dilated kernel's extent, (rows, columns): d·(k − 1) + 1.
+    pub fn extent(&self) -> [usize; 2] {
+        self.extent
     }
     /// True when the convolution is a plain matrix product (1x1, stride 1, no padding).
     pub fn is_pointwise(&self) -> bool {

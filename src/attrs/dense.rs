@@ -1,7 +1,8 @@
 //! Dense (fully connected) layers: y = x·Wᵀ + b with W `[out, in]`, PyTorch `Linear`'s layout.
 
+use crate::attrs::checks::{check_rank, mul, product};
+use crate::attrs::conv2d::{Conv2d, Conv2dGeometry};
 use crate::error::{Error, Result};
-use crate::params::check_rank;
 
 /// Attributes of a dense layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,6 +23,11 @@ impl Dense {
         if let Some(len) = bias_len.filter(|&l| l != w[0]) {
             return Err(Error::BiasLength { op: OP, got: len, expected: w[0] });
         }
+        // The counts the kernels and the reference derive, checked once here.
+        product(OP, "the input's elements", x)?;
+        product(OP, "the weight's elements", w)?;
+        let outputs = product(OP, "the output's elements", &[x[0], w[0]])?;
+        mul(OP, "the floating-point operations", mul(OP, "the multiply-adds", outputs, x[1])?, 2)?;
         Ok(DenseGeometry { attrs: *self, batch: x[0], in_features: x[1], out_features: w[0] })
     }
 }
@@ -54,10 +60,26 @@ impl DenseGeometry {
     }
     /// Multiply-adds: N · in · out.
     pub fn macs(&self) -> u64 {
-        (self.batch * self.in_features) as u64 * self.out_features as u64
+        (self.batch * self.in_features * self.out_features) as u64
     }
     /// Floating-point operations, two per multiply-add.
     pub fn flops(&self) -> u64 {
         2 * self.macs()
+    }
+    /// The same layer as the 1x1 convolution of the batch's 1x1 images, as the GEMM runs it.
+    pub(crate) fn as_pointwise_conv(&self) -> Conv2dGeometry {
+        Conv2dGeometry {
+            attrs: Conv2d::default().with_relu(self.attrs.relu),
+            n: self.batch,
+            cin: self.in_features,
+            h: 1,
+            w: 1,
+            cout: self.out_features,
+            kh: 1,
+            kw: 1,
+            oh: 1,
+            ow: 1,
+            extent: [1, 1],
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Max and average pooling: attributes and the output-size arithmetic, PyTorch's ceil_mode
 //! rule included; global and adaptive average pooling as the windows they are.
 
+use crate::attrs::checks::{add, check_nonzero, check_output, check_rank, product, window_out};
+use crate::attrs::padding::Padding;
 use crate::error::{Error, Result};
-use crate::params::{Padding, check_nonzero, check_output, check_rank, window_out};
 
 /// Maximum or average over the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,19 +77,24 @@ impl Pool2d {
         let p = self.padding;
         let [kh, kw] = self.kernel;
         let (h, w) = (x[2], x[3]);
-        let axis = |input: usize, pad_a: usize, pad_b: usize, k: usize, s: usize| -> i64 {
-            let floor = window_out(input, pad_a + pad_b, k, s);
+        let axis = |input: usize, pad_a: usize, pad_b: usize, k: usize, s: usize| -> Result<i64> {
+            let padded = add(OP, "the padded size", input, add(OP, "the padding", pad_a, pad_b)?)?;
+            let floor = window_out(padded, k, s);
             if !self.ceil_mode || floor < 1 {
-                return floor;
+                return Ok(floor);
             }
             // ceil((input + pads − k) / s) + 1, less a last window starting in the padding.
-            let out = window_out(input, (pad_a + pad_b).saturating_add(s - 1), k, s);
+            let out = ((padded - k) as u128).div_ceil(s as u128) as i64 + 1;
             let last_start = (out as u128 - 1) * s as u128;
-            if last_start >= input as u128 + pad_a as u128 { out - 1 } else { out }
+            Ok(if last_start >= input as u128 + pad_a as u128 { out - 1 } else { out })
         };
-        let oh = axis(h, p.top, p.bottom, kh, self.stride[0]);
-        let ow = axis(w, p.left, p.right, kw, self.stride[1]);
+        let oh = axis(h, p.top, p.bottom, kh, self.stride[0])?;
+        let ow = axis(w, p.left, p.right, kw, self.stride[1])?;
         let (oh, ow) = check_output(OP, [oh, ow], [h, w], p, [kh, kw])?;
+        // The counts the kernel and the reference derive, checked once here.
+        product(OP, "the input's elements", x)?;
+        product(OP, "the output's elements", &[x[0], x[1], oh, ow])?;
+        product(OP, "the window's cells", &self.kernel)?;
         Ok(Pool2dGeometry { attrs: *self, n: x[0], c: x[1], h, w, oh, ow })
     }
 }
@@ -120,6 +126,7 @@ impl Pool2dGeometry {
     }
     /// Bytes read and written by a single pass (each input element read once).
     pub fn bytes(&self) -> u64 {
-        4 * (self.n * self.c) as u64 * (self.h * self.w + self.oh * self.ow) as u64
+        let (input, output) = (self.n * self.c * self.h * self.w, self.n * self.c * self.oh * self.ow);
+        (input as u64).saturating_add(output as u64).saturating_mul(4)
     }
 }

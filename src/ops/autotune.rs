@@ -1,12 +1,12 @@
 //! Choosing among candidate kernels by timing them on the device: once per shape class, on
-//! first use, the winner remembered by the device's tuner (`src/tune.rs`).
+//! first use, the winner remembered by the device's tuner (`src/autotune_cache.rs`).
 
-use std::sync::OnceLock;
+use std::fmt::Display;
 
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::KERNELS;
+use crate::pipeline::Kernel;
 
 /// Timed rounds over the candidates, after a warm-up run of each: a pipeline's first dispatch
 /// on llvmpipe runs several times slower than the next, the more so for the larger tiles
@@ -28,21 +28,25 @@ const FULL_ROUNDS: usize = 2;
 /// there.
 const BUDGET_SECONDS: f64 = 1.0;
 
-/// A hash of every kernel's WGSL (FNV-1a), part of each remembered choice's key: a choice
-/// made between other kernels is made again (fc7's gemv-4 lost to gemv-8 once the gemv's
-/// loop changed, in the same crate version).
-fn kernels_fingerprint() -> u32 {
-    static HASH: OnceLock<u32> = OnceLock::new();
-    *HASH.get_or_init(|| {
-        let bytes = KERNELS.iter().flat_map(|k| k.source.bytes());
-        bytes.fold(0x811c_9dc5, |h: u32, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
-    })
+/// A shape class an op family's winner is remembered for: its fields are the sizes that
+/// matter to the choice, rounded by the family's rule; `Display` writes it into the cache file.
+pub(crate) trait TuneKey: Display {
+    /// The kernels the family's candidates launch: a choice made between other versions of
+    /// them is made again (fc7's gemv-4 lost to gemv-8 once the gemv's loop changed, in the
+    /// same crate version).
+    const KERNELS: &'static [&'static Kernel];
+}
+
+/// A hash of `kernels`' WGSL (FNV-1a), part of each remembered choice's key.
+fn fingerprint(kernels: &[&Kernel]) -> u32 {
+    let bytes = kernels.iter().flat_map(|k| k.source.bytes());
+    bytes.fold(0x811c_9dc5, |h: u32, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
 }
 
 /// The size class of `n`: the power of two at or above it, so that nearby shapes share a
 /// choice.
 pub(crate) fn class(n: usize) -> usize {
-    n.next_power_of_two()
+    n.checked_next_power_of_two().unwrap_or(usize::MAX)
 }
 
 /// The candidate to run for shape class `key`: the remembered winner, or the first (the fixed
@@ -52,22 +56,31 @@ pub(crate) fn class(n: usize) -> usize {
 /// best round: interleaving gives them the same share of a machine whose speed drifts. After
 /// [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts once the
 /// tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is
-/// passed over.
-pub(crate) fn choose<K: Copy>(
+/// passed over. Threads tuning one key on one device take turns: the first times it, the
+/// others find its winner.
+pub(crate) fn choose<K: Copy, T: TuneKey>(
     gpu: &Gpu,
-    key: &str,
+    key: &T,
     candidates: &[(String, K)],
     record: impl Fn(K) -> Result<Launch>,
 ) -> Result<K> {
-    let key = &format!("{key} (kernels {:08x})", kernels_fingerprint());
+    let key = &format!("{key} (kernels {:08x})", fingerprint(T::KERNELS));
     let tuner = gpu.tuner();
-    if let Some(name) = tuner.get(key)
-        && let Some((_, k)) = candidates.iter().find(|(n, _)| *n == name)
-    {
-        return Ok(*k);
+    let remembered = || {
+        let name = tuner.get(key)?;
+        candidates.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    };
+    if let Some(k) = remembered() {
+        return Ok(k);
     }
     if !tuner.enabled() || candidates.len() == 1 {
         return Ok(candidates[0].1);
+    }
+    // Held while timing; record never tunes (its kernels are explicit), so it never waits here.
+    let turn = tuner.turn(key);
+    let _turn = turn.lock();
+    if let Some(k) = remembered() {
+        return Ok(k);
     }
     let mut runnable = Vec::new();
     let mut first_error = None;

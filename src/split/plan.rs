@@ -1,0 +1,23 @@
+//! A forward pass's plan for one batch size: every tensor, staging buffer and recorded launch
+//! of every device, made once by `GpuModel` and reused by every pass at that size; the
+//! exchange reads and writes the tensors it names.
+
+use crate::launch::Launch;
+use crate::tensor::Tensor;
+
+/// Per batch size: per device, the input copies and one output per layer, with launches.
+pub(crate) struct Plan {
+    /// Per device: the whole input and (where some layer needs it) its channel block.
+    pub(crate) input_whole: Vec<Tensor>,
+    pub(crate) input_block: Vec<Tensor>,
+    /// For layer i that gathers: per device, the tensor the gathered input is written to.
+    pub(crate) gathered: Vec<Vec<Option<Tensor>>>,
+    /// outputs[i][g]: layer i's output on device g (None where the layer does not run there).
+    pub(crate) outputs: Vec<Vec<Option<Tensor>>>,
+    /// For layer i that gathers: per device, the host-readable buffer its block of the input
+    /// comes back through, made with the plan so that an exchange allocates nothing.
+    pub(crate) exchange_staging: Vec<Vec<Option<wgpu::Buffer>>>,
+    pub(crate) launches: Vec<Vec<Option<Launch>>>,
+    /// Per device: the host-readable buffer the last layer's output comes back through.
+    pub(crate) readback: Vec<Option<wgpu::Buffer>>,
+}

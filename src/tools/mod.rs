@@ -1,0 +1,7 @@
+//! What dojang's own tools share beside the engine — `dojang-validate`, the tests and the
+//! benches: the validation case tables and the adapter's yardsticks. Built with the `cli`
+//! feature; not part of the engine's API.
+
+pub mod cases;
+
+pub use crate::ops::yardstick::{roofline_gemm, roofline_gemv};

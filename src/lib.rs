@@ -7,8 +7,9 @@
 //! - Tensors are f32, NCHW (`[N, C, H, W]`; `[N, F]` for features) and live on one [`Gpu`];
 //!   convolution weights are OIHW (`[Cout, Cin/groups, KH, KW]`) and dense weights `[out, in]`,
 //!   the PyTorch/ONNX layouts.
-//! - Every op checks shapes and devices first ([`attrs`]) and returns a typed [`Error`]
-//!   naming the numbers, never panicking on user input; a failed call leaves the device usable.
+//! - Every op checks shapes and devices first, once ([`attrs`]: every size it derives, in
+//!   checked integers) and returns a typed [`Error`] naming the numbers, never panicking on
+//!   user input; a failed call leaves the device usable.
 //! - Ops enqueue their work and return at once; only [`Tensor::download`] waits. A
 //!   [`Launch`] records ops into given tensors once, to be replayed.
 //! - A GPU result passes when |gpu − cpu| ≤ atol + rtol·|cpu| ([`tolerance`]); for sums of K
@@ -23,6 +24,8 @@
 //!   gather their input from every device first.
 //! - Tensors past a device's limits (a storage binding, a texture's width, the workgroups of
 //!   a grid) run in parts; what cannot be cut is an [`Error::Limit`] naming the numbers.
+//! - The engine builds without the tools' crates: `default-features = false` leaves out the
+//!   feature `cli` (the validator, the filter tool and what they share with the tests).
 //!
 //! ```
 //! use dojang::ops::{Conv2d, Padding, conv2d};

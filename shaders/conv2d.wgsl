@@ -9,14 +9,14 @@
 // wide, a kernel row's inputs are loaded once (4 vec4s) and shifted for each tap.
 // ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
 //
-// Bindings (group 0)              mirrors DIRECT in src/ops/conv2d.rs
+// Bindings (group 0)              mirrors DIRECT in src/ops/direct.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture (a copy
 //                            the launch makes): word i in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 w  texture_storage_2d<rgba32float, read>   weights packed by pack.wgsl: texel
 //                            (g · w_blocks + b, tap) holds channels 4b .. 4b + 3 of group g
 //   2 b  storage read        [Cout] (unread when has_bias = 0)
 //   3 y  storage read_write  [N, Cout, OH, OW]
-//   4 p  uniform             Uniforms (field order of Conv2dUniforms in src/ops/conv2d.rs)
+//   4 p  uniform             Uniforms (field order of Conv2dUniforms in src/ops/direct.rs)
 // Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
 // Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
 // when the pipeline is built), TEX_SHIFT (the linear texture's row width).

@@ -4,7 +4,7 @@
 // The bench's `roofline-gemv` line: the GB/s a texture read gives, which the gemv can at most
 // reach.
 //
-// Bindings (group 0)              mirrors STREAM in src/ops/dense.rs
+// Bindings (group 0)              mirrors STREAM in src/ops/yardstick.rs
 //   0 at   texture_storage_2d<rgba32float, read>   [rows, columns texels]
 //   1 sum  storage read_write  [columns] vec4s: each column's sum (so that nothing is elided)
 //   2 p    uniform             Uniforms

@@ -1,12 +1,12 @@
 //! Autotuning state: per device, which candidate kernel won for each shape class, kept in
 //! memory and in a cache file so that the next run starts tuned.
 //!
-//! The ops name the shape classes and the candidates and time them (`ops/autotune.rs`); this
-//! module only remembers. The file holds one table per adapter, driver and crate version:
-//! any of them changing means tuning again, and so does a change to the kernels' WGSL (each
-//! key carries a hash of it). `DOJANG_AUTOTUNE=off` picks each op's fixed
-//! default; `DOJANG_AUTOTUNE_CACHE=FILE` moves the file (default
-//! `$XDG_CACHE_HOME/dojang/autotune.json`, else `~/.cache/dojang/autotune.json`).
+//! The ops name the shape classes and the candidates and time them
+//! (`ops/autotune_timing.rs`); this module only remembers. The file holds one table per
+//! adapter, driver and crate version: any of them changing means tuning again, and so does a
+//! change to an op family's kernels (each key carries a hash of their WGSL).
+//! `DOJANG_AUTOTUNE=off` picks each op's fixed default; `DOJANG_AUTOTUNE_CACHE=FILE` moves the
+//! file (default `$XDG_CACHE_HOME/dojang/autotune.json`, else `~/.cache/dojang/autotune.json`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

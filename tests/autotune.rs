@@ -30,6 +30,14 @@ fn run_layers(gpu: &Gpu) -> (String, String) {
     (conv.kernel().to_string(), fc.kernel().to_string())
 }
 
+/// The candidates of both of [`run_layers`]' shape classes.
+fn candidates() -> u64 {
+    let geo =
+        Conv2d::default().with_padding(Padding::symmetric(1, 1)).geometry(&[1, 16, 20, 20], &[32, 16, 3, 3], None);
+    let dense = Dense::default().geometry(&[8, 24], &[40, 24], None).unwrap();
+    (ConvKernel::candidates(&geo.unwrap()).len() + DenseKernel::candidates(&dense).len()) as u64
+}
+
 #[test]
 fn winners_are_cached_per_adapter_and_reused() {
     let dir = std::env::temp_dir().join(format!("dojang-autotune-{}", std::process::id()));
@@ -40,15 +48,10 @@ fn winners_are_cached_per_adapter_and_reused() {
     let first = device(mode.clone());
     let chosen = run_layers(&first);
     // Every candidate of both shape classes was timed once.
-    let geo =
-        Conv2d::default().with_padding(Padding::symmetric(1, 1)).geometry(&[1, 16, 20, 20], &[32, 16, 3, 3], None);
-    let conv_candidates = ConvKernel::candidates(&geo.unwrap()).len() as u64;
-    let dense_candidates =
-        DenseKernel::candidates(&Dense::default().geometry(&[8, 24], &[40, 24], None).unwrap()).len() as u64;
-    assert_eq!(first.autotune_trials(), conv_candidates + dense_candidates);
+    assert_eq!(first.autotune_trials(), candidates());
     // The same shapes again on the same device: remembered.
     assert_eq!(run_layers(&first), chosen);
-    assert_eq!(first.autotune_trials(), conv_candidates + dense_candidates);
+    assert_eq!(first.autotune_trials(), candidates());
 
     // The file names the adapter, driver and crate version, and both winners.
     let text = std::fs::read_to_string(&file).unwrap();
@@ -112,10 +115,5 @@ fn threads_tuning_one_shape_on_one_device_time_it_once() {
         .collect();
     let chosen: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert!(chosen.windows(2).all(|w| w[0] == w[1]), "{chosen:?}");
-    let geo =
-        Conv2d::default().with_padding(Padding::symmetric(1, 1)).geometry(&[1, 16, 20, 20], &[32, 16, 3, 3], None);
-    let conv_candidates = ConvKernel::candidates(&geo.unwrap()).len() as u64;
-    let dense_candidates =
-        DenseKernel::candidates(&Dense::default().geometry(&[8, 24], &[40, 24], None).unwrap()).len() as u64;
-    assert_eq!(gpu.autotune_trials(), conv_candidates + dense_candidates);
+    assert_eq!(gpu.autotune_trials(), candidates());
 }

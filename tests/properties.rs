@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_close, gpu, random};
+use common::{absurd_size, assert_close, gpu, random};
 use dojang::error::Error;
 use dojang::ops::{Conv2d, Dense, Padding, Pool2d, PoolKind, conv2d, dense, pool2d};
 use dojang::tolerance::Tolerance;
@@ -149,17 +149,6 @@ proptest! {
     }
 }
 
-/// A size that is small, at a 32-bit boundary, or near the top of usize.
-fn absurd() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        4 => 0usize..4,
-        1 => Just(1usize << 31),
-        1 => Just((1usize << 32) + 1),
-        1 => Just(1usize << 62),
-        1 => (usize::MAX - 2)..=usize::MAX,
-    ]
-}
-
 proptest! {
     #![proptest_config(config(150))]
     /// Absurd attributes on real tensors: the op runs and matches the reference (a huge stride
@@ -167,8 +156,8 @@ proptest! {
     /// (CI runs this file there), and nothing reaches wgpu's validation.
     #[test]
     fn absurd_attributes_are_errors_or_right(
-        stride in proptest::array::uniform2(absurd()), dilation in proptest::array::uniform2(absurd()),
-        pad in proptest::array::uniform4(absurd()), kernel in proptest::array::uniform2(1usize..4),
+        stride in proptest::array::uniform2(absurd_size()), dilation in proptest::array::uniform2(absurd_size()),
+        pad in proptest::array::uniform4(absurd_size()), kernel in proptest::array::uniform2(1usize..4),
     ) {
         let gpu = gpu();
         let (xs, ws) = ([1, 2, 5, 6], [3, 2, kernel[0], kernel[1]]);

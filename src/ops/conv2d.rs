@@ -1,7 +1,7 @@
 //! 2-D convolution on the GPU: the prepared weight, the choice of kernel, the launch.
 //!
 //! Weights are packed once into a texture ([`ConvWeight`]) that three algorithms read: the
-//! direct kernel of `conv2d.wgsl`, which walks the input in place; im2col + GEMM (`gemm.rs`),
+//! direct kernel (`direct.rs`), which walks the input in place; im2col + GEMM (`gemm.rs`),
 //! which lays the input windows out as a matrix and multiplies; and the implicit GEMM, which
 //! lays out only row windows (each input value once per kernel column and row phase of the
 //! stride, not once per tap) and finds every tap's windows in them. A 1x1 kernel with stride 1
@@ -15,7 +15,7 @@ use crate::attrs::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::autotune::{TuneKey, choose, class};
+use crate::ops::autotune_timing::{TuneKey, choose, class};
 use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::Slab;
 use crate::ops::direct::{DIRECT, record_direct};

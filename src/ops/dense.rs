@@ -11,7 +11,7 @@ use crate::attrs::{Dense, DenseGeometry, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::autotune::{TuneKey, choose, class};
+use crate::ops::autotune_timing::{TuneKey, choose, class};
 use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::copies;
 use crate::ops::gemm::{GEMM, IM2COL, IM2COL_DENSE, Tile, record_conv};

@@ -7,9 +7,9 @@
 //! re-exported here. An op is its own parts only — uniform, grid, dispatch; what they all
 //! repeat is one helper each: `checks.rs` (arguments), `sizes.rs` (32-bit parameters and
 //! grids), `record.rs` (allocate the output and run, stage the input into a texture),
-//! `cut.rs` (run past the device's limits in parts), `autotune.rs` (time candidates).
+//! `cut.rs` (run past the device's limits in parts), `autotune_timing.rs` (time candidates).
 
-mod autotune;
+mod autotune_timing;
 mod checks;
 mod conv2d;
 mod conv_dims;

@@ -126,7 +126,6 @@ fn record(geo: &Pool2dGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     }
     let gpu = x.gpu();
     // Past a binding: parts of images or rows, each pooled on its own.
-    let a = attrs;
     let slab = Slab {
         n: geo.n,
         c_in: geo.c,
@@ -135,19 +134,19 @@ fn record(geo: &Pool2dGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
         c_out: geo.c,
         oh: geo.oh,
         ow: geo.ow,
-        stride: a.stride[0],
-        span: a.kernel[0],
-        pad_top: a.padding.top,
-        pad_bottom: a.padding.bottom,
+        stride: attrs.stride[0],
+        span: attrs.kernel[0],
+        pad_top: attrs.padding.top,
+        pad_bottom: attrs.padding.bottom,
     };
     let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows))?;
     if parts.len() > 1 {
         return slab.record(OP, x, y, &parts, |xt, yt, part| {
-            let p = a.padding;
+            let p = attrs.padding;
             let band = Pool2d {
                 padding: Padding::new(part.pad_top, p.left, part.pad_bottom, p.right),
-                ceil_mode: a.ceil_mode && part.is_last(&slab),
-                ..*a
+                ceil_mode: attrs.ceil_mode && part.is_last(&slab),
+                ..*attrs
             };
             record_pool2d(xt, yt, &band)
         });

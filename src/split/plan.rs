@@ -17,6 +17,8 @@ pub(crate) struct Plan {
     /// For layer i that gathers: per device, the host-readable buffer its block of the input
     /// comes back through, made with the plan so that an exchange allocates nothing.
     pub(crate) exchange_staging: Vec<Vec<Option<wgpu::Buffer>>>,
+    /// launches[i][g]: layer i's recorded launch on device g (None for a view, and where the
+    /// layer does not run there).
     pub(crate) launches: Vec<Vec<Option<Launch>>>,
     /// Per device: the host-readable buffer the last layer's output comes back through.
     pub(crate) readback: Vec<Option<wgpu::Buffer>>,

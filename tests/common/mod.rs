@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use dojang::Gpu;
 use dojang::tolerance::Tolerance;
+use proptest::prelude::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 /// The test device. A missing adapter fails the test with the error's advice; nothing skips.
@@ -28,4 +29,16 @@ pub fn random(len: usize, seed: u64) -> Vec<f32> {
 pub fn assert_close(what: &str, got: &[f32], expected: &[f32], shape: &[usize], tol: Tolerance) {
     let c = tol.compare(got, expected);
     assert!(c.passed(), "{what}: {} (atol {:e}, rtol {:e})", c.describe(shape), tol.atol, tol.rtol);
+}
+
+/// A size that is small, at a 32-bit boundary, or near the top of usize: for the tests that
+/// feed absurd attributes.
+pub fn absurd_size() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        4 => 0usize..6,
+        1 => Just(1usize << 31),
+        1 => Just((1usize << 32) + 1),
+        1 => Just(1usize << 62),
+        1 => (usize::MAX - 4)..=usize::MAX,
+    ]
 }

@@ -116,7 +116,11 @@ fn reference_progress(model: &Model, p: Progress, start: Instant) -> String {
     }
     let share = p.done as f64 / p.total.max(1) as f64;
     let left = start.elapsed().as_secs_f64() * (1.0 - share) / share;
-    let left = if left < 90.0 { format!("{left:.0} s") } else { format!("{:.0} min", left / 60.0) };
+    let left = match left {
+        l if l < 1.0 => "under 1 s".to_string(),
+        l if l < 90.0 => format!("{l:.0} s"),
+        l => format!("{:.0} min", l / 60.0),
+    };
     format!("{of}, {:.0}% done, about {left} left", 100.0 * share)
 }
 
@@ -170,16 +174,18 @@ impl Needs {
     /// reports: what it cannot hold comes back as an out-of-memory error from the allocation.
     pub fn check(&self, what: &str, device_is_host: bool, available: Option<u64>) -> Result<(), String> {
         let needed = if device_is_host { self.host.saturating_add(self.device[1]) } else { self.host };
-        match available {
-            Some(free) if needed > free => Err(format!(
-                "{what} needs {}, {} in host memory in all, and this machine has {} available; \
-                 try a smaller --batch",
-                self.describe(),
-                size(needed),
-                size(free)
-            )),
-            _ => Ok(()),
-        }
+        let Some(free) = available.filter(|&free| needed > free) else {
+            return Ok(());
+        };
+        let in_all = match device_is_host {
+            true => format!("; on this adapter the device's memory is host memory too, {} in all", size(needed)),
+            false => String::new(),
+        };
+        Err(format!(
+            "{what} needs {}{in_all}, and this machine has {} available; try a smaller --batch",
+            self.describe(),
+            size(free)
+        ))
     }
 }
 

@@ -268,13 +268,21 @@ pub enum Error {
         /// Why it does not fit.
         source: Box<Error>,
     },
-    /// An `Add` layer whose source is not an earlier layer (nor `input`).
-    #[error("layer {layer}: adds `{from}`, which is not an earlier layer")]
+    /// A layer that reads something that is not an earlier layer (nor `input`).
+    #[error("layer {layer}: reads `{from}`, which is not an earlier layer")]
     AddSource {
-        /// The add layer.
+        /// The layer.
         layer: String,
-        /// The layer it names as its second input.
+        /// The name it reads.
         from: String,
+    },
+    /// An ONNX file dojang cannot read or run: what is wrong, every offending node listed.
+    #[error("{model}: {message}")]
+    Onnx {
+        /// The file's name (or "model" for bytes), with its opset where known.
+        model: String,
+        /// What is wrong.
+        message: String,
     },
     /// A model name the zoo does not know.
     #[error("unknown model `{name}`; the models are: {}", known.join(", "))]
@@ -367,14 +375,6 @@ pub enum PlacementProblem {
         what: &'static str,
         /// How many there are.
         count: usize,
-        /// Devices in the group.
-        devices: usize,
-    },
-    /// An LRN window that would reach into another device's channels.
-    #[error("LRN with groups {groups} would normalise across devices; it needs groups a multiple of {devices}")]
-    LrnAcrossDevices {
-        /// The LRN's channel groups.
-        groups: usize,
         /// Devices in the group.
         devices: usize,
     },

@@ -54,6 +54,7 @@ pub mod error;
 pub mod gpu;
 mod launch;
 pub mod model;
+pub mod onnx;
 pub mod ops;
 mod pipeline;
 pub mod reference;

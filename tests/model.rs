@@ -69,7 +69,7 @@ fn torchvision_and_bottleneck_counts() {
 #[test]
 fn the_documents_small_example() {
     // 5x5 filters, 3 input channels, 4 outputs → 5·5·3·4 = 300 weights.
-    let conv = Layer { name: "c".into(), op: Op::Conv2d { out_channels: 4, kernel: [5, 5], attrs: Conv2d::default() } };
+    let conv = Layer::new("c", Op::Conv2d { out_channels: 4, kernel: [5, 5], attrs: Conv2d::default() });
     let m = Model::build("example", &[3, 32, 32], vec![conv]).unwrap();
     assert_eq!(m.rows()[0].weights, 300);
     assert_eq!(thousands(177_209_344), "177,209,344");
@@ -79,16 +79,14 @@ fn the_documents_small_example() {
 #[test]
 fn a_misfit_layer_is_a_build_error_naming_it() {
     let layers = vec![
-        Layer { name: "conv".into(), op: Op::Conv2d { out_channels: 8, kernel: [3, 3], attrs: Conv2d::default() } },
-        Layer { name: "fc".into(), op: Op::Dense { out_features: 10 } },
+        Layer::new("conv", Op::Conv2d { out_channels: 8, kernel: [3, 3], attrs: Conv2d::default() }),
+        Layer::new("fc", Op::Dense { out_features: 10 }),
     ];
     let e = Model::build("bad", &[3, 8, 8], layers).unwrap_err();
     assert!(matches!(&e, Error::Layer { layer, .. } if layer == "fc"), "{e}");
     assert!(e.to_string().contains("[8, 6, 6]"), "{e}");
-    let grouped = Layer {
-        name: "g".into(),
-        op: Op::Conv2d { out_channels: 4, kernel: [1, 1], attrs: Conv2d::default().with_groups(2) },
-    };
+    let grouped =
+        Layer::new("g", Op::Conv2d { out_channels: 4, kernel: [1, 1], attrs: Conv2d::default().with_groups(2) });
     let e = Model::build("bad", &[3, 8, 8], vec![grouped]).unwrap_err();
     assert!(e.to_string().contains("layer g") && e.to_string().contains("(3) is not divisible by groups (2)"), "{e}");
     let e = zoo::build("vgg").unwrap_err();
@@ -101,15 +99,15 @@ fn a_misfit_layer_is_a_build_error_naming_it() {
 #[test]
 fn hand_built_layers_go_through_build() {
     // Groups 0 would divide by zero in the parameter shapes: build refuses it by name.
-    let layer = |op| vec![Layer { name: "c".into(), op }];
+    let layer = |op| vec![Layer::new("c", op)];
     let zero = Op::Conv2d { out_channels: 4, kernel: [1, 1], attrs: Conv2d::default().with_groups(0) };
     let e = Model::build("bad", &[4, 8, 8], layer(zero)).unwrap_err();
     assert!(matches!(&e, Error::Layer { source, .. } if matches!(**source, Error::Zero { what: "groups", .. })), "{e}");
     // An add of a layer that does not exist, or of another shape.
-    let add = |from: &str| Layer { name: "a".into(), op: Op::Add { from: from.into(), relu: false } };
+    let add = |from: &str| Layer::new("a", Op::Add { from: from.into(), relu: false });
     let e = Model::build("bad", &[4, 8, 8], vec![add("nowhere")]).unwrap_err();
-    assert_eq!(e.to_string(), "layer a: adds `nowhere`, which is not an earlier layer");
-    let pool = Layer { name: "p".into(), op: Op::GlobalAvgPool };
+    assert_eq!(e.to_string(), "layer a: reads `nowhere`, which is not an earlier layer");
+    let pool = Layer::new("p", Op::GlobalAvgPool);
     let e = Model::build("bad", &[4, 8, 8], vec![pool, add("input")]).unwrap_err();
     assert!(matches!(&e, Error::Layer { layer, .. } if layer == "a") && e.to_string().contains("[4, 8, 8]"), "{e}");
     let e = Model::build("empty", &[4, 8, 8], vec![]).unwrap_err();

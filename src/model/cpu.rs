@@ -45,7 +45,11 @@ impl Model {
         for (i, layer) in self.layers().iter().enumerate() {
             progress(Progress { layer: i, done, total });
             done = done.saturating_add(work[i].saturating_mul(batch as u64));
-            let prev = outputs.last().map(Vec::as_slice).unwrap_or(input);
+            let read = |s: Source| match s {
+                Source::Layer(j) => outputs[j].as_slice(),
+                Source::Input => input,
+            };
+            let prev = read(self.reads_of(i)[0]);
             let in_shape = with_batch(self.input_of(i));
             let param = |suffix: &str| weights.get(&format!("{}.{suffix}", layer.name));
             if let Some(pool) = layer.op.pool(self.input_of(i))? {
@@ -68,12 +72,11 @@ impl Model {
                 // Pooling layers were run above.
                 Op::Dropout | Op::Flatten | Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) => prev.to_vec(),
                 Op::Softmax => reference::softmax(&Softmax.geometry(&in_shape)?, prev)?,
-                Op::Add { relu, .. } => {
-                    let other = match self.source_of(i) {
-                        Some(Source::Layer(j)) => outputs[j].as_slice(),
-                        _ => input,
-                    };
-                    reference::add(prev, other, *relu)?
+                Op::Add { relu, .. } => reference::add(prev, read(self.source_of(i).unwrap_or(Source::Input)), *relu)?,
+                Op::Affine { relu } => reference::affine(prev, &in_shape, param("weight")?, param("bias")?, *relu)?,
+                Op::Concat => {
+                    let parts: Vec<&[f32]> = self.reads_of(i).iter().map(|&s| read(s)).collect();
+                    reference::concat(&parts, batch)
                 }
             };
             outputs.push(out);

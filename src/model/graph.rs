@@ -1,6 +1,7 @@
-//! A model as a sequence of named layers, each checked against the shape it receives when
-//! the model is built: what a layer computes ([`Op`]), where an `Add` reads its second
-//! operand ([`Source`]), and every layer's input, output and parameter shapes.
+//! A model as a list of named layers, each checked against the shapes it receives when the
+//! model is built: what a layer computes ([`Op`]), what it reads ([`Source`]: the layer
+//! before it unless it names others, so branches and concatenations make a DAG), and every
+//! layer's input, output and parameter shapes.
 
 use crate::attrs::{Conv2d, Dense, Lrn, Pool2d};
 use crate::error::{Error, Result, Shape};
@@ -39,6 +40,14 @@ pub enum Op {
     },
     /// Softmax over dimension 1.
     Softmax,
+    /// Its inputs side by side along the channels (every other dimension equal).
+    Concat,
+    /// y = x·weight\[c\] + bias\[c\] per channel (a batch normalisation that cannot fold
+    /// into the layer before it), then ReLU when `relu`. Its parameters are `[C]` each.
+    Affine {
+        /// ReLU after.
+        relu: bool,
+    },
     /// Adds the output of an earlier layer (or `"input"`), then ReLU when `relu`.
     Add {
         /// The earlier layer's name, or `"input"`.
@@ -75,9 +84,25 @@ pub struct Layer {
     pub name: String,
     /// What it computes.
     pub op: Op,
+    /// What it reads: names of earlier layers, or `"input"`; empty means the layer before it
+    /// (the model's input for the first). A `Concat` reads all of them in order; other layers
+    /// read one (an `Add` adds its `from` to it).
+    pub inputs: Vec<String>,
 }
 
-/// Where an `Add` layer's second operand comes from, resolved when the model is built.
+impl Layer {
+    /// A layer that reads the layer before it.
+    pub fn new(name: &str, op: Op) -> Layer {
+        Layer { name: name.into(), op, inputs: vec![] }
+    }
+
+    /// A layer that reads `inputs` (earlier layers' names, or `"input"`).
+    pub fn reading(name: &str, op: Op, inputs: &[&str]) -> Layer {
+        Layer { name: name.into(), op, inputs: inputs.iter().map(|s| s.to_string()).collect() }
+    }
+}
+
+/// What a layer reads, resolved when the model is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// The model's input.
@@ -94,6 +119,8 @@ pub struct Model {
     layers: Vec<Layer>,
     /// `shapes[i]`: layer i's output per image.
     shapes: Vec<Vec<usize>>,
+    /// `reads[i]`: what layer i reads, its main input first.
+    reads: Vec<Vec<Source>>,
     /// `sources[i]`: what layer i adds, for `Add` layers.
     sources: Vec<Option<Source>>,
 }
@@ -107,8 +134,24 @@ impl Model {
         }
         let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(layers.len());
         let mut sources = Vec::with_capacity(layers.len());
+        let mut reads = Vec::with_capacity(layers.len());
         for (i, layer) in layers.iter().enumerate() {
-            let current = shapes.last().cloned().unwrap_or_else(|| input.to_vec());
+            let resolve = |from: &str| -> Result<(Source, Vec<usize>)> {
+                if from == "input" {
+                    return Ok((Source::Input, input.to_vec()));
+                }
+                let j = layers[..i].iter().position(|l| l.name == from);
+                let j = j.ok_or_else(|| Error::AddSource { layer: layer.name.clone(), from: from.into() })?;
+                Ok((Source::Layer(j), shapes[j].clone()))
+            };
+            let read: Vec<(Source, Vec<usize>)> = match layer.inputs.as_slice() {
+                [] if i == 0 => vec![(Source::Input, input.to_vec())],
+                [] => vec![(Source::Layer(i - 1), shapes[i - 1].clone())],
+                names if matches!(layer.op, Op::Concat) => names.iter().map(|n| resolve(n)).collect::<Result<_>>()?,
+                [one] => vec![resolve(one)?],
+                [_, second, ..] => return Err(Error::AddSource { layer: layer.name.clone(), from: second.clone() }),
+            };
+            let current = read[0].1.clone();
             let fail = |source: Error| Error::Layer {
                 layer: layer.name.clone(),
                 input: Shape(current.clone()),
@@ -117,25 +160,21 @@ impl Model {
             let mut source = None;
             let out = match &layer.op {
                 Op::Add { from, .. } => {
-                    let (s, other) = if from == "input" {
-                        (Source::Input, input.to_vec())
-                    } else {
-                        let j = layers[..i].iter().position(|l| &l.name == from);
-                        let j = j.ok_or_else(|| Error::AddSource { layer: layer.name.clone(), from: from.clone() })?;
-                        (Source::Layer(j), shapes[j].clone())
-                    };
+                    let (s, other) = resolve(from)?;
                     if other != current {
                         return Err(fail(Error::Mismatch { op: "add", a: Shape(current.clone()), b: Shape(other) }));
                     }
                     source = Some(s);
                     current.clone()
                 }
+                Op::Concat => concat_shape(read.iter().map(|(_, s)| s.as_slice())).map_err(fail)?,
                 op => output_shape(op, &current).map_err(fail)?,
             };
             shapes.push(out);
             sources.push(source);
+            reads.push(read.into_iter().map(|(s, _)| s).collect());
         }
-        Ok(Model { name: name.to_string(), input: input.to_vec(), layers, shapes, sources })
+        Ok(Model { name: name.to_string(), input: input.to_vec(), layers, shapes, reads, sources })
     }
 
     /// The model's name.
@@ -166,7 +205,32 @@ impl Model {
     /// # Panics
     /// When `i` is not below `self.layers().len()`, with a message naming both.
     pub fn input_of(&self, i: usize) -> &[usize] {
-        if self.index(i) == 0 { &self.input } else { &self.shapes[i - 1] }
+        self.shape_of(self.reads[self.index(i)][0])
+    }
+
+    /// What layer `i` reads, its main input first (a `Concat`'s inputs in order).
+    ///
+    /// # Panics
+    /// When `i` is not below `self.layers().len()`, with a message naming both.
+    pub fn reads_of(&self, i: usize) -> &[Source] {
+        &self.reads[self.index(i)]
+    }
+
+    /// The shape, per image, of what `source` names.
+    ///
+    /// # Panics
+    /// When it names a layer past the last.
+    pub fn shape_of(&self, source: Source) -> &[usize] {
+        match source {
+            Source::Input => &self.input,
+            Source::Layer(j) => self.output_of(j),
+        }
+    }
+
+    /// The layers that read layer `i`'s output (an `Add` reading it as its `from` included).
+    pub fn readers_of(&self, i: usize) -> Vec<usize> {
+        let me = Some(Source::Layer(i));
+        (0..self.layers.len()).filter(|&j| self.reads[j].contains(&Source::Layer(i)) || self.sources[j] == me).collect()
     }
 
     /// Per-image output shape.
@@ -196,6 +260,9 @@ impl Model {
                 (format!("{}.weight", l.name), vec![*out_features, input[0]]),
                 (format!("{}.bias", l.name), vec![*out_features]),
             ],
+            Op::Affine { .. } => {
+                vec![(format!("{}.weight", l.name), vec![input[0]]), (format!("{}.bias", l.name), vec![input[0]])]
+            }
             _ => vec![],
         }
     }
@@ -210,6 +277,16 @@ impl Model {
         let len = self.layers.len();
         assert!(i < len, "model {} has {len} layers; there is no layer {i}", self.name);
         i
+    }
+}
+
+/// The per-image output shape of a layer computing `op` over what it reads (`reads`, the
+/// main input first), as [`Model::build`] works it out.
+pub(crate) fn layer_shape(op: &Op, reads: &[&[usize]]) -> Result<Vec<usize>> {
+    match op {
+        Op::Concat => concat_shape(reads.iter().copied()),
+        Op::Add { .. } => Ok(reads.first().map(|s| s.to_vec()).unwrap_or_default()),
+        op => output_shape(op, reads.first().copied().unwrap_or_default()),
     }
 }
 
@@ -243,6 +320,24 @@ fn output_shape(op: &Op, current: &[usize]) -> Result<Vec<usize>> {
             Dense::default().geometry(&batch1(current), &[*out_features, current[0]], None)?;
             vec![*out_features]
         }
-        Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) | Op::Add { .. } => current.to_vec(),
+        Op::Affine { .. } => {
+            per_image("input per image", "affine", 3)?;
+            current.to_vec()
+        }
+        Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) | Op::Add { .. } | Op::Concat => current.to_vec(),
     })
+}
+
+/// The per-image shape of inputs of one rank side by side along the channels: every other
+/// dimension must agree.
+fn concat_shape<'a>(mut shapes: impl Iterator<Item = &'a [usize]>) -> Result<Vec<usize>> {
+    let first = shapes.next().unwrap_or_default().to_vec();
+    let mut out = first.clone();
+    for s in shapes {
+        if s.len() != first.len() || s.is_empty() || s[1..] != first[1..] {
+            return Err(Error::Mismatch { op: "concat", a: Shape(first), b: Shape(s.to_vec()) });
+        }
+        out[0] = crate::attrs::add("concat", "the channels", out[0], s[0])?;
+    }
+    Ok(out)
 }

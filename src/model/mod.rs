@@ -10,5 +10,6 @@ pub mod weights;
 pub mod zoo;
 
 pub use cpu::Progress;
+pub(crate) use graph::layer_shape;
 pub use graph::{Layer, Model, Op, Source};
 pub use weights::Weights;

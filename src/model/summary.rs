@@ -70,12 +70,14 @@ impl Model {
         let rows = self.rows();
         let mut s = String::new();
         let _ = writeln!(s, "model {} on input {:?}", self.name(), self.input());
-        let _ = writeln!(s, "{:<14} {:<16} {:>14} {:>8} {:>15}", "layer", "output", "weights", "biases", "MACs");
+        // Imported models have long layer names (`/features/features.12/Concat`).
+        let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).max(14);
+        let _ = writeln!(s, "{:<width$} {:<16} {:>14} {:>8} {:>15}", "layer", "output", "weights", "biases", "MACs");
         for r in &rows {
             let shape = r.output.iter().map(ToString::to_string).collect::<Vec<_>>().join("x");
             let _ = writeln!(
                 s,
-                "{:<14} {:<16} {:>14} {:>8} {:>15}",
+                "{:<width$} {:<16} {:>14} {:>8} {:>15}",
                 r.name,
                 shape,
                 thousands(r.weights),
@@ -84,7 +86,8 @@ impl Model {
             );
         }
         let (w, b, m) = rows.iter().fold((0, 0, 0), |(w, b, m), r| (w + r.weights, b + r.biases, m + r.macs));
-        let _ = writeln!(s, "{:<14} {:<16} {:>14} {:>8} {:>15}", "total", "", thousands(w), thousands(b), thousands(m));
+        let _ =
+            writeln!(s, "{:<width$} {:<16} {:>14} {:>8} {:>15}", "total", "", thousands(w), thousands(b), thousands(m));
         let _ = writeln!(s, "total parameters: {}", thousands(w + b));
         s
     }

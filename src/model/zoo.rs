@@ -19,7 +19,7 @@ pub fn build(name: &str) -> Result<Model> {
 }
 
 fn layer(name: &str, op: Op) -> Layer {
-    Layer { name: name.to_string(), op }
+    Layer::new(name, op)
 }
 
 fn conv(name: &str, out_channels: usize, k: usize, stride: usize, pad: usize, groups: usize) -> Layer {

@@ -206,7 +206,7 @@ pub(crate) fn copies(src: &Tensor, dst: &Tensor, regions: &[(usize, usize, usize
 }
 
 /// A copy of `len` floats of `src` from `from` into `dst` at `to`.
-fn copy(src: &Tensor, from: usize, dst: &Tensor, to: usize, len: usize) -> Step {
+pub(crate) fn copy(src: &Tensor, from: usize, dst: &Tensor, to: usize, len: usize) -> Step {
     Step::CopyBuffer {
         src: src.buffer().clone(),
         src_offset: 4 * from as u64,

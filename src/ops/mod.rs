@@ -9,8 +9,10 @@
 //! grids), `record.rs` (allocate the output and run, stage the input into a texture),
 //! `cut.rs` (run past the device's limits in parts), `autotune_timing.rs` (time candidates).
 
+mod affine;
 mod autotune_timing;
 mod checks;
+mod concat;
 mod conv2d;
 mod conv_dims;
 mod cut;
@@ -35,7 +37,10 @@ pub use crate::attrs::{
     SoftmaxGeometry,
 };
 pub use crate::launch::Launch;
+pub use affine::{affine, record_affine};
+pub use concat::{concat, record_concat};
 pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
+pub(crate) use cut::copies;
 pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
 pub use elementwise::{add, record_add, record_relu, relu};
 pub use gemm::Tile;

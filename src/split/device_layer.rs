@@ -6,7 +6,10 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Weights};
-use crate::ops::{ConvWeight, DenseWeight, record_add, record_lrn, record_pool2d, record_relu, record_softmax};
+use crate::ops::{
+    ConvWeight, DenseWeight, record_add, record_affine, record_concat, record_lrn, record_pool2d, record_relu,
+    record_softmax,
+};
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
 
@@ -29,6 +32,14 @@ pub(crate) enum DeviceLayer {
     Add {
         relu: bool,
     },
+    /// `[2, C]`: the scales, then the shifts of this device's channels.
+    Affine {
+        params: Tensor,
+        relu: bool,
+    },
+    /// Its inputs side by side (where a device holds them all; over several devices the
+    /// exchange assembles it instead, and the layer is a view).
+    Concat,
 }
 
 impl DeviceLayer {
@@ -78,6 +89,13 @@ impl DeviceLayer {
             Op::Dropout | Op::Flatten | Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) => DeviceLayer::View,
             Op::Softmax => DeviceLayer::Softmax,
             Op::Add { relu, .. } => DeviceLayer::Add { relu: *relu },
+            Op::Affine { relu: own } => {
+                let p = params(&share.params)?;
+                let values = [param("weight", &p.weight)?, param("bias", &p.bias)?].concat();
+                let params = Tensor::from_slice(gpu, &values, &[2, p.weight.len()])?;
+                DeviceLayer::Affine { params, relu: *own || relu }
+            }
+            Op::Concat => DeviceLayer::Concat,
         })
     }
 
@@ -86,13 +104,14 @@ impl DeviceLayer {
         match self {
             DeviceLayer::Conv { weight, .. } => weight.bytes(),
             DeviceLayer::Dense { weight, .. } => weight.bytes(),
+            DeviceLayer::Affine { params, .. } => 4 * params.len() as u64,
             _ => 0,
         }
     }
 
-    /// Records the layer from `x` into `out`; None for views. `other` is what an add adds
-    /// (the other layers leave it unread).
-    pub(crate) fn record(&self, x: &Tensor, other: &Tensor, out: &Tensor) -> Result<Option<Launch>> {
+    /// Records the layer from `x` into `out`; None for views. `other` is what an add adds,
+    /// `parts` what a concatenation joins (the other layers leave them unread).
+    pub(crate) fn record(&self, x: &Tensor, other: &Tensor, parts: &[&Tensor], out: &Tensor) -> Result<Option<Launch>> {
         Ok(Some(match self {
             DeviceLayer::Conv { attrs, weight } => weight.record(x, out, attrs)?,
             DeviceLayer::Dense { weight, relu } => weight.record(x, out, &Dense { relu: *relu })?,
@@ -102,6 +121,8 @@ impl DeviceLayer {
             DeviceLayer::View => return Ok(None),
             DeviceLayer::Softmax => record_softmax(x, out)?,
             DeviceLayer::Add { relu } => record_add(x, other, out, *relu)?,
+            DeviceLayer::Affine { params, relu } => record_affine(x, params, out, *relu)?,
+            DeviceLayer::Concat => record_concat(parts, out)?,
         }))
     }
 }

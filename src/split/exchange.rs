@@ -3,22 +3,60 @@
 //! device's own block is copied on the device.
 
 use crate::error::Result;
+use crate::model::{Model, Source};
 use crate::split::placement::Spread;
 use crate::split::plan::Plan;
 use crate::tensor::Tensor;
 
-/// Assembles layer i's whole input on the devices that gather it, reading blocks back through
-/// the plan's staging buffers. Returns the bytes read back plus the bytes sent.
-pub(crate) fn exchange(plan: &Plan, i: usize, batch: usize) -> Result<u64> {
-    let blocks = &plan.outputs[i - 1];
+/// Assembles what layer i gathers (its whole input; a concatenation's whole output) on the
+/// devices that gather it, reading blocks back through the plan's staging buffers. Returns
+/// the bytes read back plus the bytes sent.
+pub(crate) fn exchange(plan: &Plan, model: &Model, i: usize, batch: usize) -> Result<u64> {
     let targets = &plan.gathered[i];
+    let (mut bytes, mut at) = (0, 0);
+    for (k, &source) in model.reads_of(i).iter().enumerate() {
+        let src_per_image: usize = model.shape_of(source).iter().product();
+        let blocks: Vec<Option<Tensor>> = match source {
+            Source::Layer(j) => plan.outputs[j].clone(),
+            Source::Input => plan.input_whole.iter().cloned().map(Some).collect(),
+        };
+        let whole = blocks.iter().flatten().all(|b| b.len() == batch * src_per_image);
+        bytes += match whole {
+            // Every device that holds it holds all of it: each target copies its own.
+            true => copy_own(&blocks, targets, batch, at)?,
+            false => gather_into(&blocks, &plan.exchange_staging[i][k], targets, batch, at)?,
+        };
+        at += src_per_image;
+    }
+    Ok(bytes)
+}
+
+/// Copies each device's whole tensor into its target at `at` floats into each image.
+fn copy_own(wholes: &[Option<Tensor>], targets: &[Option<Tensor>], batch: usize, at: usize) -> Result<u64> {
+    for (whole, target) in wholes.iter().zip(targets) {
+        if let (Some(w), Some(t)) = (whole, target) {
+            let (per, per_image) = (w.len() / batch, t.len() / batch);
+            let regions: Vec<_> = (0..batch).map(|k| (k * per, k * per_image + at, per)).collect();
+            w.copy_regions_to(t, &regions)?;
+        }
+    }
+    Ok(0)
+}
+
+/// Writes `blocks` (per device: its channel block of a tensor) into every target at `at`
+/// floats into each image.
+fn gather_into(
+    blocks: &[Option<Tensor>],
+    staging: &[Option<wgpu::Buffer>],
+    targets: &[Option<Tensor>],
+    batch: usize,
+    at: usize,
+) -> Result<u64> {
+    let held: Vec<usize> = (0..blocks.len()).filter(|&g| blocks[g].is_some()).collect();
     let needed = |g: usize| targets.iter().enumerate().any(|(t, x)| x.is_some() && t != g);
-    let parts: Vec<Option<Vec<f32>>> = blocks
-        .iter()
-        .zip(&plan.exchange_staging[i])
-        .enumerate()
-        .map(|(g, (b, staging))| match (b, staging) {
-            (Some(b), Some(staging)) if needed(g) => pollster::block_on(b.download_via(staging)).map(Some),
+    let parts: Vec<Option<Vec<f32>>> = (0..blocks.len())
+        .map(|g| match (&blocks[g], staging.get(g)) {
+            (Some(b), Some(Some(staging))) if needed(g) => pollster::block_on(b.download_via(staging)).map(Some),
             _ => Ok(None),
         })
         .collect::<Result<_>>()?;
@@ -26,17 +64,19 @@ pub(crate) fn exchange(plan: &Plan, i: usize, batch: usize) -> Result<u64> {
     for (t, target) in targets.iter().enumerate() {
         let Some(target) = target else { continue };
         let per_image = target.len() / batch;
-        let per = per_image / blocks.len();
         let mut own = Vec::new();
-        for (g, part) in parts.iter().enumerate() {
+        for (slot, &g) in held.iter().enumerate() {
+            let Some(b) = &blocks[g] else { continue };
+            let per = b.len() / batch;
             for k in 0..batch {
-                let dst = k * per_image + g * per;
-                match part {
+                let dst = k * per_image + at + slot * per;
+                match &parts[g] {
                     Some(p) if g != t => {
                         target.write_at(dst, &p[k * per..(k + 1) * per])?;
                         bytes += 4 * per as u64;
                     }
-                    _ => own.push((k * per, dst, per)),
+                    _ if g == t => own.push((k * per, dst, per)),
+                    _ => {}
                 }
             }
         }

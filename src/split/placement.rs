@@ -8,8 +8,15 @@
 //! - a convolution with groups = 1, and a dense layer, is split by output channels: device g
 //!   holds Cout/N filters and computes them from the whole input, which it first gathers;
 //! - ReLU, pooling, dropout and flatten run where their channels are; LRN with groups a
-//!   multiple of N runs per device over its own channels;
+//!   multiple of N runs per device over its own channels, other LRNs gather the whole input
+//!   on every device;
+//! - a grouped convolution of a whole tensor takes each device's block of it on the device;
+//! - a per-channel affine map runs where its channels are, with their block of its parameters;
+//! - a concatenation is a gather point: every device assembles the whole tensor, so the
+//!   ungrouped convolution after it needs no further exchange;
 //! - softmax gathers on device 0, where the output ends.
+//!
+//! A layer's input is what it reads first (the layer before it unless it names another).
 //!
 //! One device is the N = 1 case: everything "split" into one block, nothing gathered.
 
@@ -101,16 +108,23 @@ pub fn place(model: &Model, devices: usize) -> Result<Placement> {
         return Err(Error::Placement { layer: "(all)".into(), devices, problem: PlacementProblem::NoDevices });
     }
     let mut layers: Vec<PlacedLayer> = Vec::with_capacity(model.layers().len());
-    let mut current = Spread::Whole;
     for i in 0..model.layers().len() {
+        let current = spread_of(model.reads_of(i)[0], &layers);
         let mut placed = place_layer(model, i, devices, current, &layers)?;
         if devices == 1 {
             placed.gather = Gather::None; // one block is the whole tensor
         }
-        current = placed.output;
         layers.push(placed);
     }
     Ok(Placement { devices, layers })
+}
+
+/// Where what `source` names lies, given the layers placed before.
+fn spread_of(source: Source, before: &[PlacedLayer]) -> Spread {
+    match source {
+        Source::Layer(j) => before[j].output,
+        Source::Input => Spread::Whole,
+    }
 }
 
 fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[PlacedLayer]) -> Result<PlacedLayer> {
@@ -139,18 +153,35 @@ fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[Pla
             PlacedLayer { gather, output: Spread::Root, shares }
         }
         _ if current == Spread::Root => return Err(fail(PlacementProblem::AfterSoftmax)),
+        Op::Lrn(l) if current == Spread::Split && l.groups % n != 0 => {
+            // Its windows cross the devices' blocks: every device gathers the whole input and
+            // normalises all of it.
+            PlacedLayer { gather: Gather::All, output: Spread::Whole, shares: everywhere(&layer.op) }
+        }
         Op::Lrn(l) => {
-            if current == Spread::Split && l.groups % n != 0 {
-                return Err(fail(PlacementProblem::LrnAcrossDevices { groups: l.groups, devices: n }));
-            }
             let device_lrn = if current == Spread::Split { l.with_groups(l.groups / n) } else { *l };
             PlacedLayer { gather: Gather::None, output: current, shares: everywhere(&Op::Lrn(device_lrn)) }
         }
-        Op::Add { .. } => {
-            let source = match model.source_of(i) {
-                Some(Source::Layer(j)) => before[j].output,
-                _ => Spread::Whole,
+        Op::Concat => {
+            if model.reads_of(i).iter().any(|&s| spread_of(s, before) == Spread::Root) {
+                return Err(fail(cannot_read(Spread::Root)));
+            }
+            let output = if n == 1 { Spread::Split } else { Spread::Whole };
+            PlacedLayer { gather: Gather::All, output, shares: everywhere(&layer.op) }
+        }
+        Op::Affine { .. } => {
+            let channels = model.input_of(i)[0];
+            let shares = match current {
+                Spread::Split => split_rows(&layer.name, n, channels, &[], |_| layer.op.clone())?,
+                _ => {
+                    let all = split_rows(&layer.name, 1, channels, &[], |_| layer.op.clone())?;
+                    (0..n).map(|_| all[0].clone()).collect()
+                }
             };
+            PlacedLayer { gather: Gather::None, output: current, shares }
+        }
+        Op::Add { .. } => {
+            let source = spread_of(model.source_of(i).unwrap_or(Source::Input), before);
             let gather = match (current, source) {
                 (a, b) if a == b => Gather::None,
                 (Spread::Split, Spread::Whole) => Gather::SliceInput,
@@ -186,7 +217,7 @@ fn place_conv(
     }
     let gather = match (local, current) {
         (true, Spread::Split) | (false, Spread::Whole) => Gather::None,
-        (true, Spread::Whole) if i == 0 => Gather::SliceInput,
+        (true, Spread::Whole) => Gather::SliceInput,
         (false, Spread::Split) => Gather::All,
         (_, held) => {
             return Err(Error::Placement { layer: name.into(), devices: n, problem: cannot_read(held) });
@@ -208,7 +239,11 @@ fn split_rows(
     row: &[usize],
     op: impl Fn(usize) -> Op,
 ) -> Result<Vec<Option<Share>>> {
-    let what = if row.len() == 1 { "output features" } else { "output channels" };
+    let what = match row.len() {
+        0 => "channels",
+        1 => "output features",
+        _ => "output channels",
+    };
     let per = block(layer, n, what, outputs)?;
     let row_len: usize = row.iter().product();
     Ok((0..n)

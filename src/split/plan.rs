@@ -14,9 +14,10 @@ pub(crate) struct Plan {
     pub(crate) gathered: Vec<Vec<Option<Tensor>>>,
     /// outputs[i][g]: layer i's output on device g (None where the layer does not run there).
     pub(crate) outputs: Vec<Vec<Option<Tensor>>>,
-    /// For layer i that gathers: per device, the host-readable buffer its block of the input
-    /// comes back through, made with the plan so that an exchange allocates nothing.
-    pub(crate) exchange_staging: Vec<Vec<Option<wgpu::Buffer>>>,
+    /// For layer i that gathers: per tensor it reads, per device, the host-readable buffer
+    /// that device's block comes back through, made with the plan so that an exchange
+    /// allocates nothing (none for the model's input, whole on every device).
+    pub(crate) exchange_staging: Vec<Vec<Vec<Option<wgpu::Buffer>>>>,
     /// launches[i][g]: layer i's recorded launch on device g (None for a view, and where the
     /// layer does not run there).
     pub(crate) launches: Vec<Vec<Option<Launch>>>,

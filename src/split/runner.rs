@@ -11,6 +11,7 @@ use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Source, Weights};
+use crate::ops::copies;
 use crate::split::device_layer::DeviceLayer;
 use crate::split::exchange::{exchange, gather_output, take_block};
 use crate::split::placement::{Gather, Placement, place};
@@ -125,7 +126,10 @@ impl GpuModel {
         let placed = self.placement.layers();
         let whole = [&[batch], self.model.input()].concat();
         let input_whole = self.gpus.iter().map(|g| Tensor::zeros(g, &whole)).collect::<Result<Vec<_>>>()?;
-        let input_block = if placed.iter().any(|p| p.gather == Gather::SliceInput) {
+        let reads_input =
+            |i: usize| self.model.reads_of(i)[0] == Source::Input || self.model.source_of(i) == Some(Source::Input);
+        let slices_input = (0..placed.len()).any(|i| placed[i].gather == Gather::SliceInput && reads_input(i));
+        let input_block = if slices_input {
             let mut block = whole.clone();
             block[1] /= n;
             self.gpus.iter().map(|g| Tensor::zeros(g, &block)).collect::<Result<Vec<_>>>()?
@@ -152,10 +156,15 @@ impl GpuModel {
                 outs.push(out);
                 launches.push(launch);
             }
-            let staging = match (i, p.gather) {
-                (1.., Gather::All | Gather::Root) => plan.outputs[i - 1]
-                    .iter()
-                    .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
+            // A block that another device gathers comes back through a staging buffer.
+            let staging = match p.gather {
+                Gather::All | Gather::Root => (self.model.reads_of(i).iter())
+                    .map(|&s| match s {
+                        Source::Layer(j) => (plan.outputs[j].iter())
+                            .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
+                            .collect::<Result<Vec<_>>>(),
+                        Source::Input => Ok(vec![]),
+                    })
                     .collect::<Result<_>>()?,
                 _ => vec![],
             };
@@ -182,36 +191,59 @@ impl GpuModel {
         batch: usize,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Launch>)> {
         let p = &self.placement.layers()[i];
-        let full_in = [&[batch], self.model.input_of(i)].concat();
+        // What a gather assembles: the input, or for a concatenation its output.
+        let concat = matches!(self.model.layers()[i].op, Op::Concat);
+        let gathered = if concat { self.model.output_of(i) } else { self.model.input_of(i) };
+        let full = [&[batch], gathered].concat();
         let target = match p.gather {
-            Gather::All => Some(Tensor::zeros(gpu, &full_in)?),
-            Gather::Root if g == 0 => Some(Tensor::zeros(gpu, &full_in)?),
+            Gather::All => Some(Tensor::zeros(gpu, &full)?),
+            Gather::Root if g == 0 => Some(Tensor::zeros(gpu, &full)?),
             _ => None,
         };
-        let x = match &target {
+        let reads = (self.model.reads_of(i).iter())
+            .map(|&s| self.read_on(plan, s, g, p.gather, i))
+            .collect::<Result<Vec<_>>>()?;
+        let mut x = match &target {
             Some(t) => t.clone(),
-            None => self.input_on(plan, i, g, p.gather)?,
+            None => reads[0].clone(),
         };
+        // A grouped convolution of a layer's whole output takes this device's channel block
+        // of it, copied on the device before it runs.
+        let mut prefix = None;
+        let conv = matches!(self.model.layers()[i].op, Op::Conv2d { .. });
+        if conv && p.gather == Gather::SliceInput && self.model.reads_of(i)[0] != Source::Input {
+            let n = self.gpus.len();
+            let mut block = [&[batch], self.model.input_of(i)].concat();
+            block[1] /= n;
+            let b = Tensor::zeros(gpu, &block)?;
+            let per = b.len() / batch;
+            let regions: Vec<_> = (0..batch).map(|k| (k * per * n + g * per, k * per, per)).collect();
+            prefix = Some(copies(&x, &b, &regions));
+            x = b;
+        }
         let other = match self.model.source_of(i) {
             Some(Source::Layer(j)) => plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?,
             Some(Source::Input) => self.model_input_on(plan, g, p.gather)?,
             None => x.clone(),
         };
         let shape = self.placement.device_shape(&self.model, i, batch);
-        if let DeviceLayer::View = layer {
+        if matches!(layer, DeviceLayer::View) || (concat && target.is_some()) {
             return Ok((target, Some(x.reshape(&shape)?), None));
         }
         let out = Tensor::zeros(gpu, &shape)?;
-        let launch = layer.record(&x, &other, &out)?;
+        let parts: Vec<&Tensor> = reads.iter().collect();
+        let launch = match (prefix, layer.record(&x, &other, &parts, &out)?) {
+            (Some(copy), Some(run)) => Some(copy.then(run)?),
+            (_, launch) => launch,
+        };
         Ok((target, Some(out), launch))
     }
 
-    /// What layer `i` reads on device `g` when it gathers nothing: the previous layer's output
-    /// there, or for the first layer the model's input.
-    fn input_on(&self, plan: &Plan, i: usize, g: usize, gather: Gather) -> Result<Tensor> {
-        match i {
-            0 => self.model_input_on(plan, g, gather),
-            _ => plan.outputs[i - 1][g].clone().ok_or_else(|| self.misplaced(i)),
+    /// What `source` names on device `g`, as layer `i` reads it when it gathers nothing.
+    fn read_on(&self, plan: &Plan, source: Source, g: usize, gather: Gather, i: usize) -> Result<Tensor> {
+        match source {
+            Source::Input => self.model_input_on(plan, g, gather),
+            Source::Layer(j) => plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i)),
         }
     }
 
@@ -261,7 +293,7 @@ impl GpuModel {
             if matches!(p.gather, Gather::All | Gather::Root) {
                 // Submit every device's work before waiting on any.
                 self.submit(&mut pending)?;
-                bytes += exchange(plan, i, batch)?;
+                bytes += exchange(plan, &self.model, i, batch)?;
             }
             for (g, launch) in plan.launches[i].iter().enumerate() {
                 pending[g].extend(launch);
@@ -344,18 +376,18 @@ impl GpuModel {
     }
 }
 
-/// Which layers are ReLUs that can run inside the layer before them: a convolution or dense
-/// layer whose output nothing else reads (an `Add` of the output before the ReLU would see it
-/// rectified).
+/// Which layers are ReLUs that can run inside the layer before them: a convolution, dense
+/// layer or affine map that the ReLU reads and nothing else does (an `Add` of the output
+/// before the ReLU would see it rectified).
 fn fused_relus(model: &Model) -> Vec<bool> {
     let layers = model.layers();
-    let read_by_add = |i: usize| (0..layers.len()).any(|j| model.source_of(j) == Some(Source::Layer(i)));
     (0..layers.len())
         .map(|i| {
             i > 0
                 && layers[i].op == Op::Relu
-                && matches!(layers[i - 1].op, Op::Conv2d { .. } | Op::Dense { .. })
-                && !read_by_add(i - 1)
+                && model.reads_of(i) == [Source::Layer(i - 1)]
+                && matches!(layers[i - 1].op, Op::Conv2d { .. } | Op::Dense { .. } | Op::Affine { .. })
+                && model.readers_of(i - 1) == [i]
         })
         .collect()
 }

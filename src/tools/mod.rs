@@ -3,5 +3,6 @@
 //! feature; not part of the engine's API.
 
 pub mod cases;
+pub mod onnx_seed;
 
 pub use crate::ops::yardstick::{roofline_gemm, roofline_gemv};

@@ -2,6 +2,8 @@
 //! the first mismatch with its coordinates.
 #![allow(dead_code)]
 
+pub mod onnx_graph;
+
 use std::sync::OnceLock;
 
 use dojang::Gpu;

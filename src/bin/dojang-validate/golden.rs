@@ -58,8 +58,12 @@ type Failure = (String, String);
 
 /// A float32, C-order array from `dir/name`.
 fn load_npy(dir: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
-    let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    read_npy(&dir.join(name), name)
+}
+
+/// A float32, C-order array from `path`, called `name` in messages.
+pub fn read_npy(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("{name} is not a valid .npy file: {e}"))?;
     let dtype = npy.dtype();
     match &dtype {

@@ -15,6 +15,7 @@ mod app;
 mod bench;
 mod golden;
 mod model;
+mod onnx;
 mod ops;
 mod report;
 
@@ -71,9 +72,15 @@ enum Command {
     },
     /// Print a model's layers with output shapes, weights, biases and multiply-adds.
     Summary {
-        /// alexnet, alexnet-notes, alexnet-torchvision or bottleneck.
+        /// alexnet, alexnet-notes, alexnet-torchvision, bottleneck, or an .onnx file.
         model: String,
+        /// C,H,W of an .onnx model's input, where its file leaves them symbolic.
+        #[arg(long, value_name = "C,H,W", value_parser = onnx::shape3)]
+        input_shape: Option<[usize; 3]>,
     },
+    /// Import an ONNX network and run it on the GPU against the CPU reference, layer by layer
+    /// (exit 0 all agree, 1 a mismatch, 2 the file or model cannot be run).
+    Onnx(onnx::OnnxArgs),
     /// Run a whole model on the GPU and the CPU reference, and compare layer by layer.
     Alexnet(ModelArgs),
     /// Time the layers that matter beside the adapter's yardstick (a 1024³ GEMM).
@@ -102,7 +109,7 @@ struct ModelArgs {
 }
 
 /// A count of 1 or more: 0 is a usage error, not a silent 1.
-fn at_least_one(text: &str) -> Result<usize, String> {
+pub(crate) fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
@@ -125,8 +132,11 @@ fn run(cli: &Cli) -> Result<bool, String> {
     }
     match &cli.command {
         Some(Command::Devices) => return devices(cli),
-        Some(Command::Summary { model }) => {
-            let summary = zoo::build(model).map_err(|e| e.to_string())?.summary();
+        Some(Command::Summary { model, input_shape }) => {
+            let summary = match model.ends_with(".onnx") {
+                true => onnx::load(std::path::Path::new(model), *input_shape)?.summary(),
+                false => zoo::build(model).map_err(|e| e.to_string())?.summary(),
+            };
             let _ = write!(std::io::stdout(), "{summary}");
             return Ok(true);
         }
@@ -145,6 +155,16 @@ fn run(cli: &Cli) -> Result<bool, String> {
             section(cli, "kernels against the CPU reference", results, &mut all);
         }
         Some(Command::Bench { only }) => return run_bench(cli, only),
+        Some(Command::Onnx(args)) => {
+            let gpu = open(cli)?;
+            let spinner = progress(cli, 0, "onnx");
+            let (title, results) = onnx::run(&gpu, args, cli.seed, |phase| spinner.message(phase))?;
+            drop(spinner);
+            if let Some(first) = results.iter().find(|r| !r.passed) {
+                say!("first layer that differs: {}", first.op);
+            }
+            section(cli, &title, results, &mut all);
+        }
         Some(Command::Alexnet(args)) => {
             let gpu = open(cli)?;
             let title = model_title(args);
@@ -243,7 +263,9 @@ fn run_model(cli: &Cli, gpu: &Gpu, args: &ModelArgs) -> Result<Vec<CaseResult>, 
     } else {
         vec![gpu.clone()]
     };
-    model::run(&gpus, &model, &weights, args.batch, cli.seed, |phase| spinner.message(phase)).map_err(|e| e.to_string())
+    let input = model::random_input(&model, args.batch, cli.seed);
+    let run = model::Run { input: &input, batch: args.batch, expect: None };
+    model::run(&gpus, &model, &weights, &run, |phase| spinner.message(phase)).map_err(|e| e.to_string())
 }
 
 fn open(cli: &Cli) -> Result<Gpu, String> {

@@ -14,33 +14,35 @@ use crate::report::{CaseResult, Work, median};
 const TIMED_PASSES: usize = 3;
 
 /// `batch` images of the model's input shape, uniform in [-1, 1) from `seed`.
-fn random_input(model: &Model, batch: usize, seed: u64) -> Vec<f32> {
+pub fn random_input(model: &Model, batch: usize, seed: u64) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..batch * model.input().iter().product::<usize>()).map(|_| rng.random_range(-1.0..1.0)).collect()
 }
 
+/// What a model runs on and is held to: `batch` images, and optionally the output another
+/// framework computed from them, with the tolerance to hold the GPU's output to.
+pub struct Run<'a> {
+    pub input: &'a [f32],
+    pub batch: usize,
+    pub expect: Option<(&'a [f32], Tolerance, &'a str)>,
+}
+
 /// Per layer: output shape (and, split, devices and bytes exchanged), errors against the
 /// reference, GPU time (the median of [`TIMED_PASSES`]); then a whole-model line timing one
-/// single-submission forward (and, split, comparing it with one device).
+/// single-submission forward (and, split, comparing it with one device), and with an
+/// expected output, a line comparing the GPU's with it.
 /// `phase` hears what runs now (for a progress display).
-pub fn run(
-    gpus: &[Gpu],
-    model: &Model,
-    weights: &Weights,
-    batch: usize,
-    seed: u64,
-    phase: impl Fn(&str),
-) -> Result<Vec<CaseResult>> {
+pub fn run(gpus: &[Gpu], model: &Model, weights: &Weights, run: &Run, phase: impl Fn(&str)) -> Result<Vec<CaseResult>> {
+    let (input, batch) = (run.input, run.batch);
     let first = gpus.first().ok_or(Error::Placement {
         layer: "(all)".into(),
         devices: 0,
         problem: dojang::error::PlacementProblem::NoDevices,
     })?;
-    let input = random_input(model, batch, seed);
     // A word at the start and at each tenth of the work: a log stays short, and a long run
     // (minutes at a large batch) says how far it is and how long it has left.
     let (start, mut told) = (Instant::now(), None);
-    let expected = model.forward_reference_with(weights, &input, batch, |p| {
+    let expected = model.forward_reference_with(weights, input, batch, |p| {
         let tenth = p.done.saturating_mul(10) / p.total.max(1);
         if told.is_none_or(|t| tenth > t) {
             told = Some(tenth);
@@ -54,11 +56,11 @@ pub fn run(
     // A first pass builds the plan and compiles the kernels, outside the timings. A layer's
     // time is its median over a few reported passes: one pass in a slow stretch of a shared
     // machine read 1.3–2x the bench's.
-    gpu_model.forward(&input, batch)?;
-    let reports = gpu_model.forward_report(&input, batch)?;
+    gpu_model.forward(input, batch)?;
+    let reports = gpu_model.forward_report(input, batch)?;
     let mut times: Vec<Vec<f64>> = reports.iter().map(|r| vec![r.gpu_seconds]).collect();
     for _ in 1..TIMED_PASSES {
-        for (t, r) in times.iter_mut().zip(gpu_model.forward_report(&input, batch)?) {
+        for (t, r) in times.iter_mut().zip(gpu_model.forward_report(input, batch)?) {
             t.push(r.gpu_seconds);
         }
     }
@@ -77,12 +79,18 @@ pub fn run(
         })
         .collect();
     phase("the GPU, one submission");
-    let start = Instant::now();
-    let out = gpu_model.forward(&input, batch)?;
-    let seconds = start.elapsed().as_secs_f64();
+    // The pass's wall clock, the median of a few: one pass on a shared machine varies by 20%.
+    let mut walls = Vec::with_capacity(TIMED_PASSES);
+    let mut out = Vec::new();
+    for _ in 0..TIMED_PASSES {
+        let start = Instant::now();
+        out = gpu_model.forward(input, batch)?;
+        walls.push(start.elapsed().as_secs_f64());
+    }
+    let seconds = median(walls);
     // Split: the pass is compared with one device; one device: with the reference.
     let against = if split {
-        GpuModel::new(first, model, weights)?.forward(&input, batch)?
+        GpuModel::new(first, model, weights)?.forward(input, batch)?
     } else {
         expected.last().cloned().unwrap_or_default()
     };
@@ -104,6 +112,11 @@ pub fn run(
         work: Some(Work::Flops(2 * batch as u64 * model.rows().iter().map(|r| r.macs).sum::<u64>())),
         ..CaseResult::from_comparison(model.name(), &case, &c, &[batch, out.len() / batch.max(1)])
     });
+    if let Some((values, tolerance, by)) = run.expect {
+        let c = tolerance.compare(&out, values);
+        let case = format!("output against {by} (atol {}, rtol {})", tolerance.atol, tolerance.rtol);
+        results.push(CaseResult::from_comparison(model.name(), &case, &c, &[batch, out.len() / batch.max(1)]));
+    }
     Ok(results)
 }
 
@@ -118,10 +131,10 @@ fn reference_progress(model: &Model, p: Progress, start: Instant) -> String {
     let left = start.elapsed().as_secs_f64() * (1.0 - share) / share;
     let left = match left {
         l if l < 1.0 => "under 1 s".to_string(),
-        l if l < 90.0 => format!("{l:.0} s"),
-        l => format!("{:.0} min", l / 60.0),
+        l if l < 90.0 => format!("about {l:.0} s"),
+        l => format!("about {:.0} min", l / 60.0),
     };
-    format!("{of}, {:.0}% done, about {left} left", 100.0 * share)
+    format!("{of}, {:.0}% done, {left} left", 100.0 * share)
 }
 
 /// What a run of a model at a batch size needs, in bytes, worked out before anything is

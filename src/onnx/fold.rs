@@ -1,0 +1,195 @@
+//! Constant folding: the nodes whose inputs are all constants run at load time: the weights
+//! that Constant and ConstantOfShape make, and the Shape → Gather → Unsqueeze → Concat →
+//! Reshape chains exporters write around a flatten. A shape taken of an activation carries
+//! its batch as [`BATCH`], so the batch stays symbolic through the chain.
+
+use crate::onnx::ir::{Attr, Const, Data, Node};
+
+/// The batch dimension inside a folded shape: whatever batch the model runs at.
+pub(crate) const BATCH: i64 = i64::MIN + 1;
+
+/// The most values a constant made at load time may hold (4 GiB of f32): a file that asks
+/// for more is refused rather than allowed to exhaust memory.
+const MAX_CONSTANT: usize = 1 << 30;
+
+/// The element count of `shape`, when it is at most [`MAX_CONSTANT`].
+fn checked_len(shape: &[usize]) -> Result<usize, String> {
+    (shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)))
+        .filter(|&n| n <= MAX_CONSTANT)
+        .ok_or_else(|| format!("a constant of shape {shape:?}: more than {MAX_CONSTANT} values"))
+}
+
+/// The ops that fold when their inputs are all constants.
+pub(crate) const FOLDS: &[&str] = &[
+    "Constant",
+    "Identity",
+    "Dropout",
+    "ConstantOfShape",
+    "Cast",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Concat",
+    "Reshape",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+];
+
+/// Runs `node` (an op of [`FOLDS`]) on constant `inputs` (None where an optional input is
+/// absent): its output, or what is wrong.
+pub(crate) fn eval(node: &Node, inputs: &[Option<&Const>], opset: i64) -> Result<Const, String> {
+    let arg = |k: usize| inputs.get(k).copied().flatten().ok_or_else(|| format!("input {k} is missing"));
+    match node.op.as_str() {
+        "Constant" => constant(node),
+        "Identity" | "Dropout" => Ok(arg(0)?.clone()),
+        "ConstantOfShape" => {
+            let shape = arg(0)?.ints();
+            if shape.contains(&BATCH) {
+                return Err("a constant whose shape depends on the batch".into());
+            }
+            let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+            let len = checked_len(&shape)?;
+            Ok(match node.attrs.get("value") {
+                Some(Attr::Tensor(Const { data: Data::I64(v), .. })) => {
+                    Const::i64(shape, vec![v.first().copied().unwrap_or(0); len])
+                }
+                Some(Attr::Tensor(t)) => Const::f32(shape, vec![t.floats().first().copied().unwrap_or(0.0); len]),
+                _ => Const::f32(shape, vec![0.0; len]),
+            })
+        }
+        "Cast" => {
+            let x = arg(0)?;
+            // ONNX TensorProto types 1, 10, 11, 16 are floats; the rest dojang folds are integers.
+            Ok(match node.int("to", 1) {
+                1 | 10 | 11 | 16 => Const::f32(x.shape.clone(), x.floats()),
+                _ => Const::i64(x.shape.clone(), x.ints()),
+            })
+        }
+        "Gather" => gather(arg(0)?, arg(1)?, node.int("axis", 0)),
+        "Unsqueeze" | "Squeeze" => {
+            let x = arg(0)?;
+            let axes = match (opset >= 13, node.ints("axes")) {
+                (true, _) => inputs.get(1).copied().flatten().map(Const::ints),
+                (false, a) => a.map(<[i64]>::to_vec),
+            };
+            squeeze(x, axes, node.op == "Unsqueeze")
+        }
+        "Concat" => {
+            let parts: Vec<&Const> = (0..inputs.len()).map(arg).collect::<Result<_, _>>()?;
+            if parts.iter().any(|p| p.shape.len() != 1) {
+                return Err("folds the concatenation of 1-D constants only".into());
+            }
+            let len = parts.iter().map(|p| p.len()).sum();
+            Ok(match parts.iter().all(|p| matches!(p.data, Data::I64(_))) {
+                true => Const::i64(vec![len], parts.iter().flat_map(|p| p.ints()).collect()),
+                false => Const::f32(vec![len], parts.iter().flat_map(|p| p.floats()).collect()),
+            })
+        }
+        "Reshape" => {
+            let (x, shape) = (arg(0)?, arg(1)?.ints());
+            let copy = |i: usize| x.shape.get(i).copied().unwrap_or(1) as i64;
+            let known: i64 = (shape.iter().enumerate())
+                .map(|(i, &d)| if d == 0 { copy(i) } else { d })
+                .filter(|&d| d > 0)
+                .fold(1i64, |a, d| a.saturating_mul(d));
+            let dims: Vec<usize> = (shape.iter().enumerate())
+                .map(|(i, &d)| match d {
+                    0 => x.shape.get(i).copied().unwrap_or(1),
+                    -1 => x.len() / known.max(1) as usize,
+                    d => d.max(0) as usize,
+                })
+                .collect();
+            if checked_len(&dims).ok() != Some(x.len()) {
+                return Err(format!("cannot reshape {:?} to {shape:?}", x.shape));
+            }
+            Ok(Const { shape: dims, data: x.data.clone() })
+        }
+        "Add" | "Sub" | "Mul" | "Div" => arithmetic(&node.op, arg(0)?, arg(1)?),
+        op => Err(format!("{op} does not fold")),
+    }
+}
+
+/// A Constant node's value: a tensor, or one of the scalar and list forms.
+fn constant(node: &Node) -> Result<Const, String> {
+    Ok(match node.attrs.iter().next().map(|(k, v)| (k.as_str(), v)) {
+        Some(("value", Attr::Tensor(t))) => t.clone(),
+        Some(("value_float", Attr::Float(f))) => Const::f32(vec![], vec![*f]),
+        Some(("value_floats", Attr::Floats(f))) => Const::f32(vec![f.len()], f.clone()),
+        Some(("value_int", Attr::Int(i))) => Const::i64(vec![], vec![*i]),
+        Some(("value_ints", Attr::Ints(i))) => Const::i64(vec![i.len()], i.clone()),
+        _ => return Err("a Constant without a value dojang reads".into()),
+    })
+}
+
+fn gather(x: &Const, idx: &Const, axis: i64) -> Result<Const, String> {
+    let rank = x.shape.len() as i64;
+    let axis = if axis < 0 { axis + rank } else { axis };
+    if axis != 0 || rank == 0 {
+        return Err("folds a Gather along axis 0 only".into());
+    }
+    let rows = x.shape[0] as i64;
+    let row: usize = x.shape[1..].iter().product();
+    let picks: Vec<usize> = (idx.ints().iter())
+        .map(|&i| if i < 0 { i + rows } else { i })
+        .map(|i| usize::try_from(i).ok().filter(|&i| (i as i64) < rows).ok_or(format!("index {i} out of {rows}")))
+        .collect::<Result<_, _>>()?;
+    let shape = [idx.shape.as_slice(), &x.shape[1..]].concat();
+    let take = |k: usize| k * row..(k + 1) * row;
+    Ok(match &x.data {
+        Data::I64(v) => Const::i64(shape, picks.iter().flat_map(|&k| v[take(k)].to_vec()).collect()),
+        Data::F32(v) => Const::f32(shape, picks.iter().flat_map(|&k| v[take(k)].to_vec()).collect()),
+    })
+}
+
+fn squeeze(x: &Const, axes: Option<Vec<i64>>, unsqueeze: bool) -> Result<Const, String> {
+    let mut shape = x.shape.clone();
+    if unsqueeze {
+        let axes = axes.ok_or("an Unsqueeze without axes")?;
+        let rank = (shape.len() + axes.len()) as i64;
+        let mut axes: Vec<usize> = axes.iter().map(|&a| if a < 0 { a + rank } else { a } as usize).collect();
+        axes.sort_unstable();
+        for a in axes {
+            if a > shape.len() {
+                return Err(format!("axis {a} past rank {}", shape.len()));
+            }
+            shape.insert(a, 1);
+        }
+    } else {
+        let rank = shape.len() as i64;
+        let drop: Vec<usize> = match axes {
+            Some(a) => a.iter().map(|&a| if a < 0 { a + rank } else { a } as usize).collect(),
+            None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
+        };
+        shape = shape.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, &d)| d).collect();
+    }
+    Ok(Const { shape, data: x.data.clone() })
+}
+
+/// Element-wise arithmetic of constants of one shape, or one of them a single value.
+fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
+    let shape = if a.len() >= b.len() { a.shape.clone() } else { b.shape.clone() };
+    if a.len() != b.len() && a.len() != 1 && b.len() != 1 {
+        return Err(format!("folds {op} of equal shapes or a single value; got {:?} and {:?}", a.shape, b.shape));
+    }
+    let n = a.len().max(b.len());
+    let at = |v: &Const, i: usize| if v.len() == 1 { 0 } else { i };
+    if let (Data::I64(x), Data::I64(y)) = (&a.data, &b.data) {
+        let f = |p: i64, q: i64| match op {
+            "Add" => p.wrapping_add(q),
+            "Sub" => p.wrapping_sub(q),
+            "Mul" => p.wrapping_mul(q),
+            _ => p.checked_div(q).unwrap_or(0),
+        };
+        return Ok(Const::i64(shape, (0..n).map(|i| f(x[at(a, i)], y[at(b, i)])).collect()));
+    }
+    let (x, y) = (a.floats(), b.floats());
+    let f = |p: f32, q: f32| match op {
+        "Add" => p + q,
+        "Sub" => p - q,
+        "Mul" => p * q,
+        _ => p / q,
+    };
+    Ok(Const::f32(shape, (0..n).map(|i| f(x[at(a, i)], y[at(b, i)])).collect()))
+}

@@ -1,0 +1,95 @@
+//! The per-channel affine map on the GPU: y = x·scale\[c\] + shift\[c\] (then ReLU), the batch
+//! normalisation that cannot fold into the layer before it.
+
+use crate::error::{Error, Result, Shape};
+use crate::launch::Launch;
+use crate::ops::checks::check_same_device;
+use crate::ops::record::into_new;
+use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::wgsl::wgsl;
+use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
+use crate::tensor::Tensor;
+
+pub(crate) const AFFINE: Kernel = Kernel {
+    name: "affine",
+    source: wgsl!("affine"),
+    entry: "affine",
+    bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
+    uniform: UniformLayout::of::<AffineUniforms>(),
+    overrides: &["WG", "RUN"],
+};
+
+/// Invocations per workgroup, and elements per invocation (as the element-wise kernel, whose
+/// measurements chose them).
+const WG: u32 = 64;
+const RUN: u32 = 4;
+
+uniform_struct! {
+    /// Field order matches `Uniforms` in shaders/affine.wgsl.
+    struct AffineUniforms {
+        len: u32,
+        first: u32,
+        plane: u32,
+        channels: u32,
+        relu: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+/// x·scale\[c\] + shift\[c\] per channel of `x` `[N, C, …]`, then ReLU when `relu`; `params` is
+/// `[2, C]`: the scales, then the shifts. Enqueued.
+pub fn affine(x: &Tensor, params: &Tensor, relu: bool) -> Result<Tensor> {
+    into_new(x.gpu(), x.shape(), |y| record_affine(x, params, y, relu))
+}
+
+/// Records [`affine`] into `y`, of `x`'s shape.
+pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, relu: bool) -> Result<Launch> {
+    const OP: &str = "affine";
+    check_same_device(OP, &[("input", Some(x)), ("parameters", Some(params)), ("output", Some(y))])?;
+    let shape = x.shape();
+    if shape.len() < 2 || params.shape() != [2, shape[1]] {
+        let c = shape.get(1).copied().unwrap_or(0);
+        return Err(Error::Mismatch { op: OP, a: Shape(vec![2, c]), b: params.shape().into() });
+    }
+    if y.shape() != shape {
+        return Err(Error::Mismatch { op: OP, a: shape.into(), b: y.shape().into() });
+    }
+    let gpu = x.gpu();
+    let plane: usize = shape[2..].iter().product();
+    // A tensor past one binding runs in chunks, each bound at an aligned offset.
+    let align = (gpu.limits().min_storage_buffer_offset_alignment as usize / 4).max(1);
+    let chunk = ((gpu.max_binding_bytes() / 4) as usize / align * align).min(x.len()).max(1);
+    let mut dispatches = Vec::new();
+    for first in (0..x.len()).step_by(chunk) {
+        let len = chunk.min(x.len() - first);
+        let uniforms = AffineUniforms {
+            len: to_u32(OP, "elements", len)?,
+            first: to_u32(OP, "elements", first)?,
+            plane: to_u32(OP, "positions per channel", plane.max(1))?,
+            channels: to_u32(OP, "channels", shape[1])?,
+            relu: relu as u32,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        };
+        let window = |t| {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: t,
+                offset: 4 * first as u64,
+                size: std::num::NonZeroU64::new(4 * len as u64),
+            })
+        };
+        let resources = [window(x.buffer()), params.buffer().as_entire_binding(), window(y.buffer())];
+        let grid = fold_grid(blocks(len, (WG * RUN) as usize), max_groups(gpu));
+        dispatches.push(gpu.dispatch(
+            &AFFINE,
+            &[("WG", WG), ("RUN", RUN)],
+            &resources,
+            bytemuck::bytes_of(&uniforms),
+            grid,
+        )?);
+    }
+    Ok(Launch::new(gpu, OP, dispatches))
+}

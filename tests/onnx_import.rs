@@ -174,6 +174,24 @@ fn reduce_mean_over_the_image_is_global_average_pooling() {
     assert!(refused(&g).contains("a mean over axes [1]"), "{}", refused(&g));
 }
 
+/// A constant broadcasts from the right, as ONNX defines it: [C, 1, 1] scales channels (and
+/// folds into the convolution before it); [C] against [N, C, H, W] would scale columns, which
+/// dojang refuses rather than misread.
+#[test]
+fn per_channel_constants_broadcast_from_the_right() {
+    let scaled = |dims: &[i64]| {
+        let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(2)]);
+        g.init("w", &[2, 2, 1, 1], &[1.0, 0.0, 0.0, 1.0]).init("s", dims, &[2.0, 3.0]);
+        g.node("Conv", "conv", &["x", "w"], "c", vec![]);
+        g.node("Mul", "mul", &["s", "c"], "y", vec![]);
+        g
+    };
+    let m = import(&scaled(&[2, 1, 1]));
+    assert_eq!(ops(&m).len(), 1, "the Mul folds into the convolution");
+    assert_near(&run(&m, &[1.0, 2.0, 3.0, 4.0], 1), &[2.0, 4.0, 9.0, 12.0]);
+    assert!(refused(&scaled(&[2])).contains("Mul by a constant of shape [2]"), "{}", refused(&scaled(&[2])));
+}
+
 /// Dropout and Identity vanish; Sum of three is two adds, and the ReLU after runs in the last.
 #[test]
 fn dropout_identity_and_sum() {

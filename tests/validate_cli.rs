@@ -1,8 +1,12 @@
 //! dojang-validate as a user runs it: golden fixtures pass; broken cases fail with their reason
 //! while the run goes on; exit codes 0, 1 and 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::onnx_graph::{A, Onnx};
 
 fn validate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dojang-validate")).args(args).output().expect("dojang-validate runs")
@@ -211,7 +215,63 @@ fn a_model_run_says_what_it_needs_and_how_far_the_reference_is() {
     let line = |start: &str| err.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("{start}: {err}"));
     assert!(line("bottleneck: needs about ").contains(" MB of device memory"), "{err}");
     assert_eq!(line("bottleneck: the CPU reference: "), "bottleneck: the CPU reference: reduce (layer 1 of 6)");
-    let later: Vec<&str> = err.lines().filter(|l| l.contains("% done, about ")).collect();
+    let later: Vec<&str> = err.lines().filter(|l| l.contains("% done, ")).collect();
     assert!(!later.is_empty() && later.len() <= 10, "{err}");
     assert!(later.iter().all(|l| l.ends_with(" s left") || l.ends_with(" min left")), "{err}");
+}
+
+fn write_npy_f32(path: &Path, shape: &[u64], data: &[f32]) {
+    use npyz::WriterBuilder;
+    let mut bytes = Vec::new();
+    let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd().unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `onnx` on a model written here (a 1x1 convolution by 2, then ReLU): exit 0 when its output
+/// is the one expected, 1 when it is not, with the line that says so.
+#[test]
+fn onnx_holds_a_model_to_the_expected_output() {
+    let dir = std::env::temp_dir().join(format!("dojang-validate-onnx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut g = Onnx::new(13, &[None, Some(1), Some(1), Some(3)]);
+    g.init("w", &[1, 1, 1, 1], &[2.0]);
+    g.node("Conv", "double", &["x", "w"], "c", vec![("strides", A::Is(vec![1, 1]))]);
+    g.node("Relu", "relu", &["c"], "y", vec![]);
+    let model = dir.join("double.onnx");
+    std::fs::write(&model, g.bytes()).unwrap();
+    write_npy_f32(&dir.join("x.npy"), &[1, 1, 1, 3], &[-1.0, 0.5, 2.0]);
+    write_npy_f32(&dir.join("y.npy"), &[1, 1, 1, 3], &[0.0, 1.0, 4.0]);
+    write_npy_f32(&dir.join("wrong.npy"), &[1, 1, 1, 3], &[0.0, 1.0, 5.0]);
+    let run = |expect: &str| {
+        let (m, x, y) = (model.to_str().unwrap(), dir.join("x.npy"), dir.join(expect));
+        validate(&["onnx", m, "--input", x.to_str().unwrap(), "--expect", y.to_str().unwrap(), "-v"])
+    };
+    let ok = run("y.npy");
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(line_of(&stdout(&ok), "output against --expect").contains("pass"), "{}", stdout(&ok));
+    let bad = run("wrong.npy");
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    assert!(line_of(&stdout(&bad), "output against --expect").contains("FAIL"), "{}", stdout(&bad));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A model dojang cannot run: exit 2, every unsupported op named. `summary` of a file prints
+/// its parameters as the exporter counted them.
+#[test]
+fn onnx_refuses_what_it_cannot_run_and_summarises_a_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let out = validate(&["onnx", dir.join("light_shufflenet.onnx").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("light_shufflenet.onnx (opset 9): Transpose ×16 (first 'n8') is not supported by dojang"),
+        "{err}"
+    );
+    let out = validate(&["summary", dir.join("tv_resnet18.onnx").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert!(text.contains("parameters in the file: 11,689,512"), "{text}");
+    assert!(text.contains("rewritten at load: BatchNormalization into Conv ×20"), "{text}");
 }

@@ -404,10 +404,10 @@ fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
         }
         return Ok(Value::Act(sum));
     }
-    let [a, b] = [0, 1];
+    // (the activation's input, the constant's): x op c, or c op x where the op commutes.
     let (xk, ck) = match (consts.as_slice(), node.inputs.len()) {
-        ([1], 2) => (a, b),
-        ([0], 2) if matches!(node.op.as_str(), "Add" | "Mul") => (b, a),
+        ([1], 2) => (0, 1),
+        ([0], 2) if matches!(node.op.as_str(), "Add" | "Mul") => (1, 0),
         _ => {
             return Err(format!(
                 "{} of these inputs: dojang takes activations added, or an activation and a per-channel constant",
@@ -418,16 +418,19 @@ fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
     let x = w.act(node, xk)?;
     let c = w.konst(node, ck).cloned().unwrap_or_else(|| Const::f32(vec![], vec![]));
     let channels = x.shape[0];
-    let per_image_rank = x.shape.len();
-    // [C], [C, 1, 1], [1, C, 1, 1] (or a single value) over [N, C, …].
-    let dims: Vec<usize> = c.shape.iter().copied().skip_while(|&d| d == 1 && c.shape.len() > per_image_rank).collect();
-    let per_channel = c.len() == channels && dims.first() == Some(&channels) && dims[1..].iter().all(|&d| d == 1);
+    // ONNX broadcasts from the right: the constant is per channel when, aligned with
+    // [N, C, …], it has C at the channel axis and 1 everywhere else ([C, 1, 1], [1, C, 1, 1];
+    // [C] for a dense layer's [N, C]), or a single value.
+    let rank = x.shape.len() + 1;
+    let aligned: Option<Vec<usize>> =
+        (c.shape.len() <= rank).then(|| [vec![1; rank - c.shape.len()], c.shape.clone()].concat());
+    let per_channel = aligned.is_some_and(|a| a[1] == channels && a.iter().enumerate().all(|(i, &d)| i == 1 || d == 1));
     let values = match c.len() {
         1 => vec![c.floats()[0]; channels],
-        _ if per_channel || (c.shape.len() == 1 && per_image_rank == 1 && c.len() == channels) => c.floats(),
+        _ if per_channel => c.floats(),
         _ => {
             return Err(format!(
-                "{} by a constant of shape {:?}; dojang takes one value per channel of {:?}",
+                "{} by a constant of shape {:?}; dojang takes one value per channel of {:?} per image",
                 node.op, c.shape, x.shape
             ));
         }

@@ -325,8 +325,12 @@ impl Placement {
     /// message naming both.
     pub fn exchange_bytes(&self, model: &Model, i: usize, batch: usize) -> u64 {
         let n = self.devices as u64;
-        let block =
-            (batch as u64).saturating_mul(model.input_of(i).iter().product::<usize>() as u64).saturating_mul(4) / n;
+        // What the layer gathers: its input, or for a concatenation all of its output.
+        let gathered = match model.layers()[i].op {
+            Op::Concat => model.output_of(i),
+            _ => model.input_of(i),
+        };
+        let block = (batch as u64).saturating_mul(gathered.iter().product::<usize>() as u64).saturating_mul(4) / n;
         match self.layers[self.index(i)].gather {
             Gather::All if n > 1 => n * block + n * (n - 1) * block,
             Gather::Root => 2 * (n - 1) * block,

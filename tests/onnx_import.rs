@@ -376,3 +376,46 @@ fn symbolic_image_sizes_need_the_input_shape() {
     let e = load_bytes(&g.bytes(), &Options { input_shape: Some([3, 5, 7]) }).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("3 was given for dimension 1"), "{e}");
 }
+
+/// The mobile networks' patterns: Clip with bounds as inputs (ReLU6), x · sigmoid(x) as one
+/// SiLU layer, a squeeze-and-excitation gate as a product by a [C, 1, 1] layer, and the
+/// Reshape → Transpose → Reshape channel shuffle.
+#[test]
+fn mobile_patterns() {
+    let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(2)]);
+    g.init("lo", &[], &[0.0]).init("hi", &[], &[6.0]);
+    g.node("Clip", "relu6", &["x", "lo", "hi"], "c", vec![]);
+    g.node("Sigmoid", "sig", &["c"], "s", vec![]);
+    g.node("Mul", "silu", &["c", "s"], "m", vec![]);
+    g.node("GlobalAveragePool", "squeeze", &["m"], "p", vec![]);
+    g.node("HardSigmoid", "excite", &["p"], "e", vec![]);
+    g.node("Mul", "gate", &["m", "e"], "y", vec![]);
+    let m = import(&g);
+    let names: Vec<_> = m.model.layers().iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["relu6", "sig", "squeeze", "excite", "gate"]);
+    assert_eq!(m.model.layers()[1].op, Op::Activation(dojang::ops::Activation::Silu));
+    // x = [−1, 8 | 2, 4] → relu6 [0, 6 | 2, 4] → silu → mean per channel → hard sigmoid → gate.
+    let silu = |v: f64| v / (1.0 + (-v).exp());
+    let c = [[0.0, 6.0], [2.0, 4.0]].map(|ch| ch.map(silu));
+    let gate = c.map(|ch| (0.2 * (ch[0] + ch[1]) / 2.0 + 0.5).clamp(0.0, 1.0));
+    let expected: Vec<f32> = (0..2).flat_map(|k| c[k].map(|v| (v * gate[k]) as f32)).collect();
+    assert_near(&run(&m, &[-1.0, 8.0, 2.0, 4.0], 1), &expected);
+
+    // [1, 4, 1, 1] in 2 groups: Reshape [1, 2, 2, 1, 1], Transpose, Reshape back.
+    let mut g = Onnx::new(13, &[Some(1), Some(4), Some(1), Some(1)]);
+    g.ints("five", &[1, 2, 2, 1, 1]).ints("four", &[1, 4, 1, 1]);
+    g.node("Reshape", "r1", &["x", "five"], "a", vec![]);
+    g.node("Transpose", "t", &["a"], "b", vec![("perm", A::Is(vec![0, 2, 1, 3, 4]))]);
+    g.node("Reshape", "r2", &["b", "four"], "y", vec![]);
+    let m = import(&g);
+    assert_eq!(ops(&m), [Op::ChannelShuffle { groups: 2 }]);
+    assert_near(&run(&m, &[0.0, 1.0, 2.0, 3.0], 1), &[0.0, 2.0, 1.0, 3.0]);
+
+    // Clip to [0, inf) is a ReLU; other transposes are refused.
+    let mut g = Onnx::new(9, &[Some(1), Some(1), Some(1), Some(1)]);
+    g.node("Clip", "c", &["x"], "c", vec![("min", A::F(0.0))]);
+    assert_eq!(ops(&import(&g)), [Op::Relu]);
+    let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(3)]);
+    g.node("Transpose", "t", &["x"], "y", vec![("perm", A::Is(vec![0, 1, 3, 2]))]);
+    assert!(refused(&g).contains("transposes [2, 1, 3] per image"), "{}", refused(&g));
+}

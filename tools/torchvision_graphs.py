@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes torchvision networks as PyTorch's exporter writes them, weights left out, into
-tests/fixtures/onnx/ (tv_*.onnx), with a symbolic batch: ResNet-18 at opset 17 with
-BatchNormalization kept as its own nodes (as the newer exporter and an unfolded export write
-it); VGG-16 and SqueezeNet 1.1 at opsets 13 and 15, folded as a deployed graph is.
+tests/fixtures/onnx/ (tv_*.onnx), with a symbolic batch: ResNet-18 (opset 17) and
+EfficientNet-B0 (opset 13) with BatchNormalization kept as its own nodes (as the newer
+exporter and an unfolded export write it); VGG-16, SqueezeNet 1.1, MobileNetV2 and
+MobileNetV3-Small at opsets 13 to 17, folded as a deployed graph is.
 
 Each float initializer becomes a ConstantOfShape node of its shape, as in the `onnx` package's
 light models, so the files are a few kB; tools/onnx_fixtures.py then seeds them, calibrates
@@ -72,6 +73,11 @@ def main():
     export("resnet18", torchvision.models.resnet18(), 17, keep_batchnorm=True)
     export("vgg16", torchvision.models.vgg16(), 13, keep_batchnorm=False)
     export("squeezenet1_1", torchvision.models.squeezenet1_1(), 15, keep_batchnorm=False)
+    # The mobile networks: ReLU6 as Clip with min/max inputs, hard swish and sigmoid,
+    # squeeze-and-excitation gates, SiLU as Sigmoid and Mul.
+    export("mobilenet_v2", torchvision.models.mobilenet_v2(), 13, keep_batchnorm=False)
+    export("mobilenet_v3_small", torchvision.models.mobilenet_v3_small(), 17, keep_batchnorm=False)
+    export("efficientnet_b0", torchvision.models.efficientnet_b0(), 13, keep_batchnorm=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 //! computed in checked integers, or a typed error naming the numbers; the kernels and the
 //! reference then trust the geometry.
 
+pub mod activation;
 mod checks;
 pub mod conv2d;
 pub mod dense;
@@ -12,6 +13,7 @@ mod padding;
 pub mod pool2d;
 pub mod softmax;
 
+pub use activation::Activation;
 pub use conv2d::{Conv2d, Conv2dGeometry};
 pub use dense::{Dense, DenseGeometry};
 pub use lrn::{Lrn, LrnGeometry};

@@ -73,6 +73,9 @@ impl Model {
                 Op::Dropout | Op::Flatten | Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) => prev.to_vec(),
                 Op::Softmax => reference::softmax(&Softmax.geometry(&in_shape)?, prev)?,
                 Op::Add { relu, .. } => reference::add(prev, read(self.source_of(i).unwrap_or(Source::Input)), *relu)?,
+                Op::Mul { .. } => reference::mul(prev, read(self.source_of(i).unwrap_or(Source::Input)))?,
+                Op::Activation(a) => reference::activation(prev, *a),
+                Op::ChannelShuffle { groups } => reference::channel_shuffle(prev, &in_shape, *groups)?,
                 Op::Affine { relu } => reference::affine(prev, &in_shape, param("weight")?, param("bias")?, *relu)?,
                 Op::Concat => {
                     let parts: Vec<&[f32]> = self.reads_of(i).iter().map(|&s| read(s)).collect();

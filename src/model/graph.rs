@@ -3,7 +3,7 @@
 //! before it unless it names others, so branches and concatenations make a DAG), and every
 //! layer's input, output and parameter shapes.
 
-use crate::attrs::{Conv2d, Dense, Lrn, Pool2d};
+use crate::attrs::{Activation, Conv2d, Dense, Lrn, Pool2d};
 use crate::error::{Error, Result, Shape};
 
 /// What a layer computes.
@@ -47,6 +47,19 @@ pub enum Op {
     Affine {
         /// ReLU after.
         relu: bool,
+    },
+    /// An activation other than a plain ReLU layer (ReLU6, sigmoid, hard swish, SiLU, …).
+    Activation(Activation),
+    /// Multiplies by the output of an earlier layer: of the same shape, or `[C, 1, 1]` per
+    /// image (a squeeze-and-excitation gate).
+    Mul {
+        /// The earlier layer's name.
+        from: String,
+    },
+    /// ShuffleNet's channel shuffle: the channels in `groups` groups, transposed.
+    ChannelShuffle {
+        /// The groups (they must divide the channels).
+        groups: usize,
     },
     /// Adds the output of an earlier layer (or `"input"`), then ReLU when `relu`.
     Add {
@@ -167,6 +180,15 @@ impl Model {
                     source = Some(s);
                     current.clone()
                 }
+                Op::Mul { from } => {
+                    let (s, other) = resolve(from)?;
+                    let gate = other.len() == current.len() && other.first() == current.first();
+                    if other != current && !(gate && other[1..].iter().all(|&d| d == 1)) {
+                        return Err(fail(Error::Mismatch { op: "mul", a: Shape(current.clone()), b: Shape(other) }));
+                    }
+                    source = Some(s);
+                    current.clone()
+                }
                 Op::Concat => concat_shape(read.iter().map(|(_, s)| s.as_slice())).map_err(fail)?,
                 op => output_shape(op, &current).map_err(fail)?,
             };
@@ -238,7 +260,8 @@ impl Model {
         self.shapes.last().map(Vec::as_slice).unwrap_or(&self.input)
     }
 
-    /// What layer `i` adds, when it is an `Add`; None for other layers and past the last.
+    /// What layer `i` adds or multiplies by, when it is an `Add` or a `Mul`; None for other
+    /// layers and past the last.
     pub fn source_of(&self, i: usize) -> Option<Source> {
         self.sources.get(i).copied().flatten()
     }
@@ -285,7 +308,7 @@ impl Model {
 pub(crate) fn layer_shape(op: &Op, reads: &[&[usize]]) -> Result<Vec<usize>> {
     match op {
         Op::Concat => concat_shape(reads.iter().copied()),
-        Op::Add { .. } => Ok(reads.first().map(|s| s.to_vec()).unwrap_or_default()),
+        Op::Add { .. } | Op::Mul { .. } => Ok(reads.first().map(|s| s.to_vec()).unwrap_or_default()),
         op => output_shape(op, reads.first().copied().unwrap_or_default()),
     }
 }
@@ -324,7 +347,17 @@ fn output_shape(op: &Op, current: &[usize]) -> Result<Vec<usize>> {
             per_image("input per image", "affine", 3)?;
             current.to_vec()
         }
-        Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) | Op::Add { .. } | Op::Concat => current.to_vec(),
+        Op::ChannelShuffle { groups } => {
+            let c = current.first().copied().unwrap_or(0);
+            if *groups == 0 || !c.is_multiple_of(*groups) {
+                return Err(Error::Groups { op: "channel_shuffle", what: "channels", channels: c, groups: *groups });
+            }
+            current.to_vec()
+        }
+        Op::Activation(_) => current.to_vec(),
+        Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) | Op::Add { .. } | Op::Mul { .. } | Op::Concat => {
+            current.to_vec()
+        }
     })
 }
 

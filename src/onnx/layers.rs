@@ -1,7 +1,7 @@
 //! Each ONNX op dojang runs, as the layer (or rewrite) it becomes: attributes read and
 //! checked against what dojang's layer computes; anything else is refused with the reason.
 
-use crate::attrs::{Conv2d, Lrn, Padding, Pool2d, PoolKind};
+use crate::attrs::{Activation, Conv2d, Lrn, Padding, Pool2d, PoolKind};
 use crate::model::Op;
 use crate::onnx::fold::BATCH;
 use crate::onnx::ir::{Const, Node};
@@ -33,6 +33,12 @@ pub(crate) const RUNS: &[&str] = &[
     "Div",
     "Shape",
     "ReduceMean",
+    "Clip",
+    "Sigmoid",
+    "HardSigmoid",
+    "HardSwish",
+    "LeakyRelu",
+    "Transpose",
 ];
 
 /// The layer (or rewrite) `node` becomes: the value of its first output.
@@ -70,6 +76,49 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
                 }
             }
             w.emit(node, Op::Relu, &[&x], None)
+        }
+        "Clip" => {
+            let x = w.act(node, 0)?;
+            // Bounds: attributes before opset 11, optional constant inputs from it.
+            let bound = |k: usize, name: &str, default: f32| -> Result<f32, String> {
+                match (w.graph.opset >= 11, node.input(k)) {
+                    (true, Some(_)) => {
+                        let c = w.need(node, k, name)?;
+                        c.floats().first().copied().ok_or_else(|| format!("its {name} is empty"))
+                    }
+                    (true, None) => Ok(default),
+                    (false, _) => Ok(node.float(name, default)),
+                }
+            };
+            let (min, max) = (bound(1, "min", f32::NEG_INFINITY)?, bound(2, "max", f32::INFINITY)?);
+            if min == 0.0 && max == f32::INFINITY {
+                return lower_node(w, &Node { op: "Relu".into(), ..node.clone() });
+            }
+            w.emit(node, Op::Activation(Activation::Clip { min, max }), &[&x], None)
+        }
+        "Sigmoid" => activation(w, node, Activation::Sigmoid),
+        "HardSigmoid" => {
+            let a = Activation::HardSigmoid { alpha: node.float("alpha", 0.2), beta: node.float("beta", 0.5) };
+            activation(w, node, a)
+        }
+        "HardSwish" => activation(w, node, Activation::HardSwish),
+        "LeakyRelu" => activation(w, node, Activation::LeakyRelu { alpha: node.float("alpha", 0.01) }),
+        "Transpose" => {
+            // The channel shuffle exporters write: [N, g, C/g, H, W] → [N, C/g, g, H, W].
+            let x = w.act(node, 0)?;
+            let perm = node.ints("perm").unwrap_or_default();
+            let [g, per, h, wd] = x.shape[..] else {
+                return Err(format!("transposes {:?} per image; dojang takes the channel shuffle only", x.shape));
+            };
+            if perm != [0, 2, 1, 3, 4] {
+                return Err(format!("perm {perm:?}; dojang takes the channel shuffle's [0, 2, 1, 3, 4] only"));
+            }
+            let whole = Act { shape: vec![g * per, h, wd], ..x };
+            let Value::Act(out) = w.emit(node, Op::ChannelShuffle { groups: g }, &[&whole], None)? else {
+                return Err("no activation".into());
+            };
+            w.rewrote("Reshape, Transpose, Reshape into a channel shuffle".into());
+            Ok(Value::Act(Act { shape: vec![per, g, h, wd], ..out }))
         }
         "MaxPool" | "AveragePool" => pool(w, node),
         "GlobalAveragePool" => {
@@ -324,8 +373,17 @@ fn reshape(w: &mut Walk, node: &Node) -> Result<Value, String> {
         w.rewrote("Reshape into flatten".into());
         return flatten(w, node, x);
     }
-    if fits && dims.iter().map(|&d| d as usize).eq(x.shape.iter().copied()) {
+    let to: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    if fits && to == x.shape {
         return Ok(w.alias(node, x));
+    }
+    // A view that splits the channels into groups ([C, H, W] → [g, C/g, H, W]) or merges them
+    // back: the two ends of a channel shuffle.
+    let split = to.len() == 4 && x.shape.len() == 3 && to[2..] == x.shape[1..];
+    let merged = to.len() == 3 && x.shape.len() == 4 && to[1..] == x.shape[2..];
+    if fits && (split || merged) {
+        let Value::Act(view) = w.alias(node, x) else { return Err("no activation".into()) };
+        return Ok(Value::Act(Act { shape: to, ..view }));
     }
     Err(format!("reshapes {:?} per image to [{}]; dojang reshapes to [N, features] only", x.shape, shown.join(", ")))
 }
@@ -404,6 +462,9 @@ fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
         }
         return Ok(Value::Act(sum));
     }
+    if consts.is_empty() && node.op == "Mul" && node.inputs.len() == 2 {
+        return product(w, node);
+    }
     // (the activation's input, the constant's): x op c, or c op x where the op commutes.
     let (xk, ck) = match (consts.as_slice(), node.inputs.len()) {
         ([1], 2) => (0, 1),
@@ -443,4 +504,32 @@ fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
         _ => (vec![1.0; channels], values),
     };
     w.scale_shift(node, x, s, t)
+}
+
+/// A standalone activation.
+fn activation(w: &mut Walk, node: &Node, act: Activation) -> Result<Value, String> {
+    let x = w.act(node, 0)?;
+    w.emit(node, Op::Activation(act), &[&x], None)
+}
+
+/// The product of two activations: x · sigmoid(x) is SiLU (the sigmoid's layer becomes one);
+/// else a product of equal shapes, or by a gate per channel ([C, 1, 1] per image).
+fn product(w: &mut Walk, node: &Node) -> Result<Value, String> {
+    let (a, b) = (w.act(node, 0)?, w.act(node, 1)?);
+    for (k, (gate, x)) in [(&b, &a), (&a, &b)].into_iter().enumerate() {
+        let sigmoid = w.out.layers.iter().position(|l| l.name == gate.layer);
+        let Some(i) = sigmoid else { continue };
+        let layer = &w.out.layers[i];
+        let reads_x = layer.inputs.first() == Some(&x.layer);
+        if layer.op == Op::Activation(Activation::Sigmoid) && reads_x && gate.fresh && w.sole_reader(node, 1 - k) {
+            w.out.layers[i].op = Op::Activation(Activation::Silu);
+            w.out.tensors[i] = node.outputs[0].clone();
+            w.rewrote("Sigmoid and Mul into SiLU".into());
+            return Ok(Value::Act(Act { fresh: true, ..gate.clone() }));
+        }
+    }
+    // The gate is the operand of [C, 1, 1] per image.
+    let gate_like = |t: &Act| t.shape.iter().skip(1).all(|&d| d == 1);
+    let (x, gate) = if gate_like(&a) && !gate_like(&b) { (b, a) } else { (a, b) };
+    w.emit(node, Op::Mul { from: gate.layer.clone() }, &[&x], None)
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result, Shape};
 use crate::launch::Launch;
 use crate::ops::checks::check_same_device;
 use crate::ops::record::into_new;
-use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::sizes::{blocks, chunks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -59,14 +59,11 @@ pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, relu: bool) -> Res
     let gpu = x.gpu();
     let plane: usize = shape[2..].iter().product();
     // A tensor past one binding runs in chunks, each bound at an aligned offset.
-    let align = (gpu.limits().min_storage_buffer_offset_alignment as usize / 4).max(1);
-    let chunk = ((gpu.max_binding_bytes() / 4) as usize / align * align).min(x.len()).max(1);
     let mut dispatches = Vec::new();
-    for first in (0..x.len()).step_by(chunk) {
-        let len = chunk.min(x.len() - first);
+    for chunk in chunks(gpu, x.len(), 4) {
         let uniforms = AffineUniforms {
-            len: to_u32(OP, "elements", len)?,
-            first: to_u32(OP, "elements", first)?,
+            len: to_u32(OP, "elements", chunk.len)?,
+            first: to_u32(OP, "elements", chunk.first)?,
             plane: to_u32(OP, "positions per channel", plane.max(1))?,
             channels: to_u32(OP, "channels", shape[1])?,
             relu: relu as u32,
@@ -74,15 +71,8 @@ pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, relu: bool) -> Res
             _pad1: 0,
             _pad2: 0,
         };
-        let window = |t| {
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: t,
-                offset: 4 * first as u64,
-                size: std::num::NonZeroU64::new(4 * len as u64),
-            })
-        };
-        let resources = [window(x.buffer()), params.buffer().as_entire_binding(), window(y.buffer())];
-        let grid = fold_grid(blocks(len, (WG * RUN) as usize), max_groups(gpu));
+        let resources = [chunk.window(x.buffer()), params.buffer().as_entire_binding(), chunk.window(y.buffer())];
+        let grid = fold_grid(blocks(chunk.len, (WG * RUN) as usize), max_groups(gpu));
         dispatches.push(gpu.dispatch(
             &AFFINE,
             &[("WG", WG), ("RUN", RUN)],

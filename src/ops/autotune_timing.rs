@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 
-use crate::error::Result;
+use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::pipeline::Kernel;
@@ -49,38 +49,48 @@ pub(crate) fn class(n: usize) -> usize {
     n.checked_next_power_of_two().unwrap_or(usize::MAX)
 }
 
-/// The candidate to run for shape class `key`: the remembered winner, or the first (the fixed
-/// default) with autotuning off, or else the fastest of `candidates` as `record` launches them
+/// The launch of the candidate to run for shape class `key`: the remembered winner, or the
+/// first (the fixed default) with autotuning off, or else the fastest of `candidates` as `record` launches them
 /// on the real tensors: each runs once to warm up, then all are timed in turn, round after
 /// round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its
 /// best round: interleaving gives them the same share of a machine whose speed drifts. After
 /// [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts once the
 /// tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is
-/// passed over. Threads tuning one key on one device take turns: the first times it, the
+/// passed over, as is a remembered one or the default. Threads tuning one key on one device take turns: the first times it, the
 /// others find its winner.
 pub(crate) fn choose<K: Copy, T: TuneKey>(
     gpu: &Gpu,
     key: &T,
     candidates: &[(String, K)],
     record: impl Fn(K) -> Result<Launch>,
-) -> Result<K> {
+) -> Result<Launch> {
     let key = &format!("{key} (kernels {:08x})", fingerprint(T::KERNELS));
     let tuner = gpu.tuner();
+    // A remembered winner is a shape class's: one member may be past a limit that another
+    // was not (more groups than a texture has rows), and then it is tuned as new.
     let remembered = || {
         let name = tuner.get(key)?;
-        candidates.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+        candidates.iter().find(|(n, _)| *n == name).and_then(|(_, k)| record(*k).ok())
     };
-    if let Some(k) = remembered() {
-        return Ok(k);
+    if let Some(launch) = remembered() {
+        return Ok(launch);
     }
     if !tuner.enabled() || candidates.len() == 1 {
-        return Ok(candidates[0].1);
+        // The fixed default, or the first after it that can run this shape.
+        let mut first_error = None;
+        for (_, k) in candidates {
+            match record(*k) {
+                Ok(launch) => return Ok(launch),
+                Err(e) => drop(first_error.get_or_insert(e)),
+            }
+        }
+        return Err(first_error.unwrap_or(Error::Empty { op: "autotune", what: "candidates", shape: Shape(vec![0]) }));
     }
     // Held while timing; record never tunes (its kernels are explicit), so it never waits here.
     let turn = tuner.turn(key);
     let _turn = turn.lock();
-    if let Some(k) = remembered() {
-        return Ok(k);
+    if let Some(launch) = remembered() {
+        return Ok(launch);
     }
     let mut runnable = Vec::new();
     let mut first_error = None;
@@ -106,15 +116,17 @@ pub(crate) fn choose<K: Copy, T: TuneKey>(
             *best = best.min(launch.time()?);
         }
     }
-    let winner = runnable.iter().min_by(|a, b| a.3.total_cmp(&b.3));
+    let count = runnable.len();
+    let winner = runnable.into_iter().min_by(|a, b| a.3.total_cmp(&b.3));
     match (winner, first_error) {
-        (Some((name, k, _, seconds)), _) => {
-            log::debug!("autotune {key}: {name} in {:.3} ms of {} candidates", seconds * 1e3, runnable.len());
-            runnable.iter().for_each(|_| tuner.count_trial());
+        (Some((name, _, launch, seconds)), _) => {
+            log::debug!("autotune {key}: {name} in {:.3} ms of {count} candidates", seconds * 1e3);
+            (0..count).for_each(|_| tuner.count_trial());
             tuner.set(key, name);
-            Ok(*k)
+            // The winner as it was timed: recorded once.
+            Ok(launch)
         }
         (None, Some(e)) => Err(e),
-        (None, None) => Ok(candidates[0].1),
+        (None, None) => Err(Error::Empty { op: "autotune", what: "candidates", shape: Shape(vec![0]) }),
     }
 }

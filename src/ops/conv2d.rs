@@ -191,8 +191,7 @@ impl ConvWeight {
         let steps = match kernel {
             ConvKernel::Auto => {
                 let candidates: Vec<_> = ConvKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
-                let chosen = choose(gpu, &ConvKey::of(geo), &candidates, |k| self.record_geometry(geo, x, y, k))?;
-                return self.record_geometry(geo, x, y, chosen);
+                return choose(gpu, &ConvKey::of(geo), &candidates, |k| self.record_geometry(geo, x, y, k));
             }
             ConvKernel::Direct { .. } if self.packed.bands.len() > 1 => {
                 // The direct kernel walks one texture; a reduction in bands is the GEMM's.

@@ -259,8 +259,7 @@ fn record_slice(
     let steps = match kernel {
         DenseKernel::Auto => {
             let candidates: Vec<_> = DenseKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
-            let chosen = choose(gpu, &DenseKey::of(geo), &candidates, |k| record_slice(packed, geo, x, y, k))?;
-            return record_slice(packed, geo, x, y, chosen);
+            return choose(gpu, &DenseKey::of(geo), &candidates, |k| record_slice(packed, geo, x, y, k));
         }
         DenseKernel::Gemv { tm } => gemv(packed, geo, x, y, tm)?,
         // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.

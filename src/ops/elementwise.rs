@@ -1,10 +1,12 @@
-//! Element-wise ops on the GPU: ReLU and the residual add (with an optional fused ReLU).
+//! Element-wise ops on the GPU: the activations and the residual add (with an optional fused
+//! activation).
 
+use crate::attrs::Activation;
 use crate::error::{Error, Result};
 use crate::launch::Launch;
 use crate::ops::checks::check_same_device;
 use crate::ops::record::into_new;
-use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::sizes::{blocks, chunks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -29,14 +31,42 @@ uniform_struct! {
     struct ElementwiseUniforms {
         vec4s: u32,
         has_b: u32,
-        relu: u32,
+        act: u32,
         _pad: u32,
+        p0: f32,
+        p1: f32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+/// The kernel's code for `act` and its two parameters.
+fn code(act: Option<Activation>) -> (u32, f32, f32) {
+    match act {
+        None => (0, 0.0, 0.0),
+        Some(Activation::Relu) => (1, 0.0, 0.0),
+        Some(Activation::Clip { min, max }) => (2, min, max),
+        Some(Activation::Sigmoid) => (3, 0.0, 0.0),
+        Some(Activation::HardSigmoid { alpha, beta }) => (4, alpha, beta),
+        Some(Activation::HardSwish) => (5, 0.0, 0.0),
+        Some(Activation::Silu) => (6, 0.0, 0.0),
+        Some(Activation::LeakyRelu { alpha }) => (7, alpha, 0.0),
     }
 }
 
 /// max(x, 0), enqueued.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     into_new(x.gpu(), x.shape(), |y| record_relu(x, y))
+}
+
+/// `act` of each element, enqueued.
+pub fn activation(x: &Tensor, act: Activation) -> Result<Tensor> {
+    into_new(x.gpu(), x.shape(), |y| record_activation(x, y, act))
+}
+
+/// Records y = act(x).
+pub fn record_activation(x: &Tensor, y: &Tensor, act: Activation) -> Result<Launch> {
+    record(x, None, y, Some(act))
 }
 
 /// a + b for tensors of one shape, then ReLU when `relu` is set; enqueued.
@@ -46,17 +76,22 @@ pub fn add(a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
 
 /// Records y = max(x, 0).
 pub fn record_relu(x: &Tensor, y: &Tensor) -> Result<Launch> {
-    record(x, None, y, true)
+    record(x, None, y, Some(Activation::Relu))
 }
 
 /// Records y = a + b (then ReLU).
 pub fn record_add(a: &Tensor, b: &Tensor, y: &Tensor, relu: bool) -> Result<Launch> {
-    record(a, Some(b), y, relu)
+    record(a, Some(b), y, relu.then_some(Activation::Relu))
 }
 
-/// Records y = a (+ b) (then ReLU) over tensors of one shape.
-fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Launch> {
-    let op = if b.is_some() { "add" } else { "relu" };
+/// Records y = a (+ b) (then `act`) over tensors of one shape.
+fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -> Result<Launch> {
+    let op = match (b, act) {
+        (Some(_), _) => "add",
+        (None, Some(Activation::Relu)) => "relu",
+        (None, _) => "activation",
+    };
+    let (act, p0, p1) = code(act);
     check_same_device(op, &[("a", Some(a)), ("b", b), ("output", Some(y))])?;
     for other in b.into_iter().chain([y]) {
         if other.shape() != a.shape() {
@@ -67,31 +102,24 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, relu: bool) -> Result<Laun
     // Whole vec4s: the padding words of y are written too, with what the padding of a (and b)
     // gives; they are never read as elements. A tensor past one binding runs in chunks, each
     // bound at its offset (a multiple of the device's alignment).
-    let vec4s = a.len().div_ceil(4);
-    let align = (gpu.limits().min_storage_buffer_offset_alignment as usize / 16).max(1);
-    let chunk = ((gpu.max_binding_bytes() / 16) as usize / align * align).min(vec4s);
     let mut dispatches = Vec::new();
-    for start in (0..vec4s).step_by(chunk) {
-        let len = chunk.min(vec4s - start);
+    for chunk in chunks(gpu, a.len().div_ceil(4), 16) {
         let uniforms = ElementwiseUniforms {
-            vec4s: to_u32(op, "elements", len)?,
+            vec4s: to_u32(op, "elements", chunk.len)?,
             has_b: b.is_some() as u32,
-            relu: relu as u32,
+            act,
             _pad: 0,
+            p0,
+            p1,
+            _pad1: 0,
+            _pad2: 0,
         };
-        let grid = fold_grid(blocks(len, (WG * RUN) as usize), max_groups(gpu));
-        let window = |t| {
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: t,
-                offset: 16 * start as u64,
-                size: std::num::NonZeroU64::new(16 * len as u64),
-            })
-        };
+        let grid = fold_grid(blocks(chunk.len, (WG * RUN) as usize), max_groups(gpu));
         let b = match b {
-            Some(b) => window(b.buffer()),
+            Some(b) => chunk.window(b.buffer()),
             None => gpu.placeholder().as_entire_binding(),
         };
-        let resources = [window(a.buffer()), b, window(y.buffer())];
+        let resources = [chunk.window(a.buffer()), b, chunk.window(y.buffer())];
         dispatches.push(gpu.dispatch(
             &ELEMENTWISE,
             &[("WG", WG), ("RUN", RUN)],

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
-use crate::ops::{affine, dense, direct, elementwise, gemm, lrn, packed, pool2d, softmax};
+use crate::ops::{affine, dense, direct, elementwise, gemm, lrn, mul, packed, pool2d, softmax};
 use crate::pipeline::{Access, Field, Kernel};
 
 /// Every kernel the crate declares.
@@ -25,6 +25,7 @@ fn kernels() -> Vec<&'static Kernel> {
         &pool2d::POOL,
         &elementwise::ELEMENTWISE,
         &affine::AFFINE,
+        &mul::MUL,
         &lrn::LRN,
         &softmax::SOFTMAX,
     ];

@@ -23,9 +23,11 @@ mod gemm;
 #[cfg(test)]
 mod kernels;
 mod lrn;
+mod mul;
 mod packed;
 mod pool2d;
 mod record;
+mod shuffle;
 mod sizes;
 mod softmax;
 mod wgsl;
@@ -33,8 +35,8 @@ mod wgsl;
 pub(crate) mod yardstick;
 
 pub use crate::attrs::{
-    Conv2d, Conv2dGeometry, Dense, DenseGeometry, Lrn, LrnGeometry, Padding, Pool2d, Pool2dGeometry, PoolKind, Softmax,
-    SoftmaxGeometry,
+    Activation, Conv2d, Conv2dGeometry, Dense, DenseGeometry, Lrn, LrnGeometry, Padding, Pool2d, Pool2dGeometry,
+    PoolKind, Softmax, SoftmaxGeometry,
 };
 pub use crate::launch::Launch;
 pub use affine::{affine, record_affine};
@@ -42,8 +44,10 @@ pub use concat::{concat, record_concat};
 pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
 pub(crate) use cut::copies;
 pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
-pub use elementwise::{add, record_add, record_relu, relu};
+pub use elementwise::{activation, add, record_activation, record_add, record_relu, relu};
 pub use gemm::Tile;
 pub use lrn::{lrn, record_lrn};
+pub use mul::{mul, record_mul};
 pub use pool2d::{global_avg_pool, pool2d, record_pool2d};
+pub use shuffle::{channel_shuffle, record_channel_shuffle};
 pub use softmax::{record_softmax, softmax};

@@ -22,3 +22,32 @@ pub(crate) fn blocks(items: usize, per_group: usize) -> u32 {
 pub(crate) fn max_groups(gpu: &Gpu) -> u32 {
     gpu.limits().max_compute_workgroups_per_dimension
 }
+
+/// A stretch of a tensor bound on its own: `len` units from unit `first`, a unit being
+/// `unit` bytes (4 for an f32, 16 for a vec4).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chunk {
+    pub(crate) first: usize,
+    pub(crate) len: usize,
+    unit: usize,
+}
+
+impl Chunk {
+    /// `buffer`'s bytes of this chunk, as a binding.
+    pub(crate) fn window<'a>(&self, buffer: &'a wgpu::Buffer) -> wgpu::BindingResource<'a> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: (self.unit * self.first) as u64,
+            size: std::num::NonZeroU64::new((self.unit * self.len) as u64),
+        })
+    }
+}
+
+/// `count` units of `unit` bytes cut into chunks that each fit one storage binding and start
+/// at an offset the device aligns: how an element-wise kernel runs over a tensor past a
+/// binding.
+pub(crate) fn chunks(gpu: &Gpu, count: usize, unit: usize) -> Vec<Chunk> {
+    let align = (gpu.limits().min_storage_buffer_offset_alignment as usize / unit).max(1);
+    let most = ((gpu.max_binding_bytes() / unit as u64) as usize / align * align).clamp(1, count.max(1));
+    (0..count).step_by(most).map(|first| Chunk { first, len: most.min(count - first), unit }).collect()
+}

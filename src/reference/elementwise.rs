@@ -1,5 +1,7 @@
-//! ReLU and the element-wise sum.
+//! ReLU, the activations, the element-wise sum and product, the per-channel affine map,
+//! concatenation and channel shuffle.
 
+use crate::attrs::Activation;
 use crate::error::{Error, Result, Shape};
 
 /// max(x, 0) per element (NaN stays NaN).
@@ -50,4 +52,69 @@ pub fn concat(parts: &[&[f32]], batch: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// `act` per element, in f64.
+pub fn activation(x: &[f32], act: Activation) -> Vec<f32> {
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let clamp = |v: f64, lo: f64, hi: f64| {
+        if v < lo {
+            lo
+        } else if v > hi {
+            hi
+        } else {
+            v
+        }
+    };
+    x.iter()
+        .map(|&v| {
+            let v = v as f64;
+            (match act {
+                Activation::Relu => clamp(v, 0.0, f64::INFINITY),
+                Activation::Clip { min, max } => clamp(v, min as f64, max as f64),
+                Activation::Sigmoid => sigmoid(v),
+                Activation::HardSigmoid { alpha, beta } => clamp(alpha as f64 * v + beta as f64, 0.0, 1.0),
+                Activation::HardSwish => v * clamp(v / 6.0 + 0.5, 0.0, 1.0),
+                Activation::Silu => v * sigmoid(v),
+                Activation::LeakyRelu { alpha } => {
+                    if v < 0.0 {
+                        alpha as f64 * v
+                    } else {
+                        v
+                    }
+                }
+            }) as f32
+        })
+        .collect()
+}
+
+/// x · g, where `g` is of `x`'s length (element by element) or holds one value per `plane`
+/// consecutive elements of `x` (a gate per channel: `x` `[N, C, H, W]`, `g` `[N, C, 1, 1]`).
+pub fn mul(x: &[f32], g: &[f32]) -> Result<Vec<f32>> {
+    if g.is_empty() || !x.len().is_multiple_of(g.len()) {
+        return Err(Error::Mismatch { op: "mul", a: Shape(vec![x.len()]), b: Shape(vec![g.len()]) });
+    }
+    let plane = x.len() / g.len();
+    Ok(x.iter().enumerate().map(|(i, &v)| (v as f64 * g[i / plane] as f64) as f32).collect())
+}
+
+/// The channels of `[N, C, …]` `x` in `groups` groups, transposed: output channel j·groups + i
+/// is input channel i·(C / groups) + j (ShuffleNet's channel shuffle).
+pub fn channel_shuffle(x: &[f32], shape: &[usize], groups: usize) -> Result<Vec<f32>> {
+    let (n, c) = (shape.first().copied().unwrap_or(0), shape.get(1).copied().unwrap_or(0));
+    if groups == 0 || !c.is_multiple_of(groups) || x.len() != shape.iter().product::<usize>() {
+        return Err(Error::Groups { op: "channel_shuffle", what: "channels", channels: c, groups });
+    }
+    let plane: usize = shape[2..].iter().product();
+    let per = c / groups;
+    let mut y = vec![0.0; x.len()];
+    for img in 0..n {
+        for i in 0..groups {
+            for j in 0..per {
+                let (src, dst) = ((img * c + i * per + j) * plane, (img * c + j * groups + i) * plane);
+                y[dst..dst + plane].copy_from_slice(&x[src..src + plane]);
+            }
+        }
+    }
+    Ok(y)
 }

@@ -11,7 +11,7 @@ pub mod softmax;
 
 pub use conv2d::conv2d;
 pub use dense::dense;
-pub use elementwise::{add, affine, concat, relu};
+pub use elementwise::{activation, add, affine, channel_shuffle, concat, mul, relu};
 pub use lrn::lrn;
 pub use pool2d::pool2d;
 pub use softmax::softmax;

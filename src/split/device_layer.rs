@@ -1,14 +1,15 @@
 //! A layer as one device runs it: its op with that device's share of the parameters uploaded,
 //! and the recording of its launch.
 
+use crate::attrs::Activation;
 use crate::attrs::{Conv2d, Dense, Lrn, Pool2d};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Weights};
 use crate::ops::{
-    ConvWeight, DenseWeight, record_add, record_affine, record_concat, record_lrn, record_pool2d, record_relu,
-    record_softmax,
+    ConvWeight, DenseWeight, record_activation, record_add, record_affine, record_channel_shuffle, record_concat,
+    record_lrn, record_mul, record_pool2d, record_relu, record_softmax,
 };
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
@@ -36,6 +37,11 @@ pub(crate) enum DeviceLayer {
     Affine {
         params: Tensor,
         relu: bool,
+    },
+    Activation(Activation),
+    Mul,
+    Shuffle {
+        groups: usize,
     },
     /// Its inputs side by side (where a device holds them all; over several devices the
     /// exchange assembles it instead, and the layer is a view).
@@ -96,6 +102,9 @@ impl DeviceLayer {
                 DeviceLayer::Affine { params, relu: *own || relu }
             }
             Op::Concat => DeviceLayer::Concat,
+            Op::Activation(a) => DeviceLayer::Activation(*a),
+            Op::Mul { .. } => DeviceLayer::Mul,
+            Op::ChannelShuffle { groups } => DeviceLayer::Shuffle { groups: *groups },
         })
     }
 
@@ -109,7 +118,8 @@ impl DeviceLayer {
         }
     }
 
-    /// Records the layer from `x` into `out`; None for views. `other` is what an add adds,
+    /// Records the layer from `x` into `out`; None for views. `other` is what an add adds or
+    /// a product multiplies by,
     /// `parts` what a concatenation joins (the other layers leave them unread).
     pub(crate) fn record(&self, x: &Tensor, other: &Tensor, parts: &[&Tensor], out: &Tensor) -> Result<Option<Launch>> {
         Ok(Some(match self {
@@ -123,6 +133,9 @@ impl DeviceLayer {
             DeviceLayer::Add { relu } => record_add(x, other, out, *relu)?,
             DeviceLayer::Affine { params, relu } => record_affine(x, params, out, *relu)?,
             DeviceLayer::Concat => record_concat(parts, out)?,
+            DeviceLayer::Activation(a) => record_activation(x, out, *a)?,
+            DeviceLayer::Mul => record_mul(x, other, out)?,
+            DeviceLayer::Shuffle { groups } => record_channel_shuffle(x, out, *groups)?,
         }))
     }
 }

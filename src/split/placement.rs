@@ -180,7 +180,11 @@ fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[Pla
             };
             PlacedLayer { gather: Gather::None, output: current, shares }
         }
-        Op::Add { .. } => {
+        Op::ChannelShuffle { .. } if n > 1 => {
+            // It moves channels between the devices' blocks: every device shuffles the whole.
+            PlacedLayer { gather: Gather::All, output: Spread::Whole, shares: everywhere(&layer.op) }
+        }
+        Op::Add { .. } | Op::Mul { .. } => {
             let source = spread_of(model.source_of(i).unwrap_or(Source::Input), before);
             let gather = match (current, source) {
                 (a, b) if a == b => Gather::None,
@@ -188,7 +192,12 @@ fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[Pla
                 (_, held) => return Err(fail(cannot_read(held))),
             };
             if gather == Gather::SliceInput {
-                block(&layer.name, n, "input channels", model.input()[0])?;
+                block(
+                    &layer.name,
+                    n,
+                    "input channels",
+                    model.shape_of(model.source_of(i).unwrap_or(Source::Input))[0],
+                )?;
             }
             PlacedLayer { gather, output: current, shares: everywhere(&layer.op) }
         }

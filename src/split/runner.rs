@@ -207,22 +207,29 @@ impl GpuModel {
             Some(t) => t.clone(),
             None => reads[0].clone(),
         };
-        // A grouped convolution of a layer's whole output takes this device's channel block
-        // of it, copied on the device before it runs.
-        let mut prefix = None;
+        // A grouped convolution of a layer's whole output, or an add or product of a split
+        // tensor and a whole one, takes this device's channel block of the whole, copied on
+        // the device before it runs.
+        let n = self.gpus.len();
+        let slices = p.gather == Gather::SliceInput;
+        let mut prefix: Option<Launch> = None;
+        let mut take = |whole: &Tensor| -> Result<Tensor> {
+            let (block, copy) = block_of(whole, batch, n, g)?;
+            prefix = Some(match prefix.take() {
+                Some(before) => before.then(copy)?,
+                None => copy,
+            });
+            Ok(block)
+        };
         let conv = matches!(self.model.layers()[i].op, Op::Conv2d { .. });
-        if conv && p.gather == Gather::SliceInput && self.model.reads_of(i)[0] != Source::Input {
-            let n = self.gpus.len();
-            let mut block = [&[batch], self.model.input_of(i)].concat();
-            block[1] /= n;
-            let b = Tensor::zeros(gpu, &block)?;
-            let per = b.len() / batch;
-            let regions: Vec<_> = (0..batch).map(|k| (k * per * n + g * per, k * per, per)).collect();
-            prefix = Some(copies(&x, &b, &regions));
-            x = b;
+        if conv && slices && self.model.reads_of(i)[0] != Source::Input {
+            x = take(&x)?;
         }
         let other = match self.model.source_of(i) {
-            Some(Source::Layer(j)) => plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?,
+            Some(Source::Layer(j)) => {
+                let held = plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?;
+                if slices { take(&held)? } else { held }
+            }
             Some(Source::Input) => self.model_input_on(plan, g, p.gather)?,
             None => x.clone(),
         };
@@ -374,6 +381,18 @@ impl GpuModel {
             output: gather_output(&plan.outputs[i], self.placement.layers()[i].output, batch, &staging)?,
         })
     }
+}
+
+/// Device `g`'s channel block of `whole` (`[N, C, …]` over `n` devices), and the copies that
+/// fill it.
+fn block_of(whole: &Tensor, batch: usize, n: usize, g: usize) -> Result<(Tensor, Launch)> {
+    let mut shape = whole.shape().to_vec();
+    shape[1] /= n;
+    let block = Tensor::zeros(whole.gpu(), &shape)?;
+    let per = block.len() / batch;
+    let regions: Vec<_> = (0..batch).map(|k| (k * per * n + g * per, k * per, per)).collect();
+    let copy = copies(whole, &block, &regions);
+    Ok((block, copy))
 }
 
 /// Which layers are ReLUs that can run inside the layer before them: a convolution, dense

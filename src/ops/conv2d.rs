@@ -18,12 +18,13 @@ use crate::launch::Launch;
 use crate::ops::autotune_timing::{TuneKey, choose, class};
 use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::Slab;
+use crate::ops::depthwise::{DEPTHWISE, is_depthwise, record_depthwise};
 use crate::ops::direct::{DIRECT, record_direct};
 use crate::ops::gemm::{GEMM, IM2COL, IM2ROW, RowWindows, Tile, reads_input_directly, record_conv};
 use crate::ops::packed::{PACK, PackedWeight};
 use crate::ops::record::{into_new, staged};
 use crate::ops::sizes::max_groups;
-use crate::pipeline::Kernel;
+use crate::pipeline::{Kernel, Step};
 use crate::tensor::Tensor;
 
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
@@ -47,6 +48,9 @@ pub enum ConvKernel {
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
     /// pointwise convolution whose images hold whole tiles skips the im2col).
     Gemm(Tile),
+    /// The depthwise kernel (one input channel per group, any multiplier): 4 output columns
+    /// per invocation, input and weight read from storage as they stand.
+    Depthwise,
     /// The implicit GEMM with a register tile of `tm` x `tn`: it lays out row windows, each
     /// input value once per kernel column (and row phase of the stride), and reads every tap's
     /// windows from them, where im2col writes each value once per tap.
@@ -61,17 +65,22 @@ impl ConvKernel {
             ConvKernel::Direct { tile_co, .. } => format!("direct-{tile_co}co"),
             ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
             ConvKernel::Implicit(t) => format!("implicit-{}x{}", t.tm, t.tn),
+            ConvKernel::Depthwise => "depthwise".into(),
         }
     }
 
     /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
     /// with enough output channels per group to fill a GEMM tile, the implicit GEMM first (the
     /// GEMM for a pointwise convolution, which reads its input as it stands), then the other;
-    /// for the others (depthwise, few channels), the direct kernel.
+    /// for depthwise ones the depthwise kernel, then the direct kernel; for the others (few
+    /// channels per group), the direct kernel.
     pub fn candidates(geo: &Conv2dGeometry) -> Vec<ConvKernel> {
         let per_group = geo.cout / geo.attrs.groups;
         let direct = ConvKernel::Direct { tile_co: if per_group >= 8 { 8 } else { 4 }, wg_x: 0, wg_y: 0 };
         let gemm = |tm, tn| ConvKernel::Gemm(Tile { tm, tn });
+        if is_depthwise(geo) {
+            return vec![ConvKernel::Depthwise, direct, gemm(4, 16)];
+        }
         if per_group < 8 {
             return vec![direct, gemm(4, 16)];
         }
@@ -93,6 +102,9 @@ impl ConvKernel {
 pub struct ConvWeight {
     packed: PackedWeight,
     shape: [usize; 4],
+    /// The weight as given, kept for the depthwise kernel where it has one input channel per
+    /// group (a few taps per output channel: the copy is small).
+    raw: Option<Tensor>,
 }
 
 impl ConvWeight {
@@ -111,7 +123,8 @@ impl ConvWeight {
         let taps = shape[2] * shape[3];
         let packed = PackedWeight::zeros(w.gpu(), (shape[0], shape[1] * taps, groups), taps, b.cloned())?;
         packed.pack_from(w, 0)?;
-        Ok(ConvWeight { packed, shape })
+        let raw = (shape[1] == 1).then(|| w.clone());
+        Ok(ConvWeight { packed, shape, raw })
     }
 
     /// Uploads `w` of `shape` (OIHW) and `b`, and packs them for `groups` groups.
@@ -207,6 +220,15 @@ impl ConvWeight {
             }
             ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, false)?,
             ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, true)?,
+            ConvKernel::Depthwise => {
+                let w = self.raw.as_ref().ok_or(Error::Limit {
+                    op: OP,
+                    what: format!("the depthwise kernel over {} input channels per group", self.shape[1]),
+                    needed: self.shape[1] as u64,
+                    limit: 1,
+                })?;
+                vec![Step::Dispatch(record_depthwise(geo, w, self.packed.bias.as_ref(), x, y)?)]
+            }
         };
         Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
     }
@@ -256,7 +278,7 @@ impl ConvKey {
 }
 
 impl TuneKey for ConvKey {
-    const KERNELS: &'static [&'static Kernel] = &[&DIRECT, &PACK, &IM2COL, &IM2ROW, &GEMM];
+    const KERNELS: &'static [&'static Kernel] = &[&DIRECT, &DEPTHWISE, &PACK, &IM2COL, &IM2ROW, &GEMM];
 }
 
 impl fmt::Display for ConvKey {

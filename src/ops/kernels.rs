@@ -9,13 +9,14 @@ use std::path::Path;
 
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
-use crate::ops::{affine, dense, direct, elementwise, gemm, lrn, mul, packed, pool2d, softmax};
+use crate::ops::{affine, dense, depthwise, direct, elementwise, gemm, lrn, mul, packed, pool2d, softmax};
 use crate::pipeline::{Access, Field, Kernel};
 
 /// Every kernel the crate declares.
 fn kernels() -> Vec<&'static Kernel> {
     let mut all = vec![
         &direct::DIRECT,
+        &depthwise::DEPTHWISE,
         &packed::PACK,
         &gemm::IM2COL,
         &gemm::IM2COL_DENSE,

@@ -17,6 +17,7 @@ mod conv2d;
 mod conv_dims;
 mod cut;
 mod dense;
+mod depthwise;
 mod direct;
 mod elementwise;
 mod gemm;

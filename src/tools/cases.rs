@@ -75,6 +75,13 @@ pub fn conv2d() -> Vec<ConvCase> {
         case("dilation (3, 1)", [2, 2, 14, 9], [3, 2, 3, 2], false, c.with_dilation(3, 1)),
         case("depthwise 5", [2, 5, 12, 10], [5, 1, 3, 3], true, pad(1).with_groups(5)),
         case("depthwise x2 multiplier", [1, 5, 8, 8], [10, 1, 3, 3], false, c.with_groups(5).with_stride(2, 2)),
+        case(
+            "depthwise 5x5 dilated, strides 2x1, asymmetric pad",
+            [2, 7, 11, 9],
+            [7, 1, 5, 5],
+            true,
+            c.with_groups(7).with_dilation(2, 1).with_stride(2, 1).with_padding(Padding::new(3, 0, 1, 2)),
+        ),
         case("groups 3 odd channels", [1, 9, 7, 7], [15, 3, 3, 3], true, c.with_groups(3).with_relu(true)),
         case("cin 1 cout 1", [1, 1, 6, 6], [1, 1, 3, 3], false, c),
         case("7x7, wider than a row preload", [1, 2, 12, 15], [3, 2, 7, 7], true, pad(3)),
@@ -285,6 +292,9 @@ pub fn bench_convs() -> Vec<ConvCase> {
         case("alexnet-conv5", [1, 384, 13, 13], [256, 192, 3, 3], pad(1).with_groups(2)),
         case("bottleneck-1x1-256-64", [1, 256, 56, 56], [64, 256, 1, 1], c),
         case("bottleneck-1x1-64-256", [1, 64, 56, 56], [256, 64, 1, 1], c),
+        // MobileNetV2's depthwise layers: memory-bound, compared with relu-144-56.
+        case("dw-3x3-144-56", [1, 144, 56, 56], [144, 1, 3, 3], pad(1).with_groups(144)),
+        case("dw-3x3-s2-144-56", [1, 144, 56, 56], [144, 1, 3, 3], pad(1).with_groups(144).with_stride(2, 2)),
     ]
 }
 

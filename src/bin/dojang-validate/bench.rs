@@ -58,6 +58,9 @@ pub const NAMES: &[&str] = &[
     "softmax-64x1000",
     "bottleneck-1x1-256-64",
     "bottleneck-1x1-64-256",
+    "dw-3x3-144-56",
+    "dw-3x3-s2-144-56",
+    "relu-144-56",
     "roofline-gemv",
     "fc6-b1",
     "fc7-b1",
@@ -217,6 +220,11 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
                 "relu-4m" => streaming(beside, record_relu(&a, &y)?, &[&a], &y),
                 _ => streaming(beside, record_add(&a, &b, &y, false)?, &[&a, &b], &y),
             }
+        }
+        "relu-144-56" => {
+            let a = Tensor::zeros(gpu, &[1, 144, 56, 56])?;
+            let y = Tensor::zeros(gpu, a.shape())?;
+            streaming(beside, record_relu(&a, &y)?, &[&a], &y)
         }
         "softmax-64x1000" => {
             let x = Tensor::zeros(gpu, &[64, 1000])?;

@@ -46,7 +46,8 @@ fn line_of<'a>(out: &'a str, case: &str) -> &'a str {
     out.lines().find(|l| l.contains(case)).unwrap_or_else(|| panic!("no line for {case} in:\n{out}"))
 }
 
-fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) {
+/// `data` as a C-order .npy of `shape` (its dtype: f32 or f64).
+fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], data: &[T]) {
     use npyz::WriterBuilder;
     let mut bytes = Vec::new();
     let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd().unwrap();
@@ -82,7 +83,7 @@ fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
     // A missing weight.
     std::fs::remove_file(dir.join("conv2d/depthwise/w.npy")).unwrap();
     // A float64 input.
-    write_npy_f64(&dir.join("relu/basic/x.npy"), &[2, 3], &[1.0, -1.0, 2.0, -2.0, 3.0, -3.0]);
+    write_npy(&dir.join("relu/basic/x.npy"), &[2, 3], &[1.0f64, -1.0, 2.0, -2.0, 3.0, -3.0]);
     // An unknown op.
     let case = dir.join("dense/bias_relu/case.json");
     let text = std::fs::read_to_string(&case).unwrap().replace("\"dense\"", "\"convolve3d\"");
@@ -220,15 +221,6 @@ fn a_model_run_says_what_it_needs_and_how_far_the_reference_is() {
     assert!(later.iter().all(|l| l.ends_with(" s left") || l.ends_with(" min left")), "{err}");
 }
 
-fn write_npy_f32(path: &Path, shape: &[u64], data: &[f32]) {
-    use npyz::WriterBuilder;
-    let mut bytes = Vec::new();
-    let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(&mut bytes).begin_nd().unwrap();
-    w.extend(data.iter().copied()).unwrap();
-    w.finish().unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
-
 /// `onnx` on a model written here (a 1x1 convolution by 2, then ReLU): exit 0 when its output
 /// is the one expected, 1 when it is not, with the line that says so.
 #[test]
@@ -241,9 +233,9 @@ fn onnx_holds_a_model_to_the_expected_output() {
     g.node("Relu", "relu", &["c"], "y", vec![]);
     let model = dir.join("double.onnx");
     std::fs::write(&model, g.bytes()).unwrap();
-    write_npy_f32(&dir.join("x.npy"), &[1, 1, 1, 3], &[-1.0, 0.5, 2.0]);
-    write_npy_f32(&dir.join("y.npy"), &[1, 1, 1, 3], &[0.0, 1.0, 4.0]);
-    write_npy_f32(&dir.join("wrong.npy"), &[1, 1, 1, 3], &[0.0, 1.0, 5.0]);
+    write_npy(&dir.join("x.npy"), &[1, 1, 1, 3], &[-1.0f32, 0.5, 2.0]);
+    write_npy(&dir.join("y.npy"), &[1, 1, 1, 3], &[0.0f32, 1.0, 4.0]);
+    write_npy(&dir.join("wrong.npy"), &[1, 1, 1, 3], &[0.0f32, 1.0, 5.0]);
     let run = |expect: &str| {
         let (m, x, y) = (model.to_str().unwrap(), dir.join("x.npy"), dir.join(expect));
         validate(&["onnx", m, "--input", x.to_str().unwrap(), "--expect", y.to_str().unwrap(), "-v"])

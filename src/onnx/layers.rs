@@ -1,11 +1,14 @@
 //! Each ONNX op dojang runs, as the layer (or rewrite) it becomes: attributes read and
 //! checked against what dojang's layer computes; anything else is refused with the reason.
+//! Here the dispatch and the ops over windows and features (convolution, pooling, dense,
+//! padding, concatenation, softmax); per-element and per-channel ops in `channels.rs`,
+//! reshapes in `views.rs`.
 
 use crate::attrs::{Activation, Conv2d, Lrn, Padding, Pool2d, PoolKind};
 use crate::model::Op;
-use crate::onnx::fold::BATCH;
-use crate::onnx::ir::{Const, Node};
+use crate::onnx::ir::Node;
 use crate::onnx::walk::{Act, Value, Walk};
+use crate::onnx::{channels, views};
 
 /// The ops [`lower_node`] takes (beside those that fold when their inputs are constants).
 pub(crate) const RUNS: &[&str] = &[
@@ -45,85 +48,21 @@ pub(crate) const RUNS: &[&str] = &[
 pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
     match node.op.as_str() {
         "Conv" => conv(w, node),
-        "BatchNormalization" => {
-            if node.int("training_mode", 0) != 0 || (1..5).any(|k| w.is_read(node, k)) {
-                return Err("runs in training mode; dojang runs inference".into());
-            }
-            let x = w.act(node, 0)?;
-            let c = x.shape[0];
-            let [scale, bias, mean, var] = [1, 2, 3, 4].map(|k| w.konst(node, k).map(Const::floats));
-            let (Some(scale), Some(bias), Some(mean), Some(var)) = (scale, bias, mean, var) else {
-                return Err("its scale, bias, mean and variance must be constants".into());
-            };
-            if [&scale, &bias, &mean, &var].iter().any(|v| v.len() != c) {
-                return Err(format!("its parameters must have {c} values, one per channel"));
-            }
-            w.parameter(node, 1);
-            w.parameter(node, 2);
-            let eps = node.float("epsilon", 1e-5) as f64;
-            let s: Vec<f32> = (0..c).map(|i| (scale[i] as f64 / (var[i] as f64 + eps).sqrt()) as f32).collect();
-            let t: Vec<f32> = (0..c).map(|i| (bias[i] as f64 - mean[i] as f64 * s[i] as f64) as f32).collect();
-            w.scale_shift(node, x, s, t)
-        }
-        "Relu" => {
-            let x = w.act(node, 0)?;
-            if let Some(i) = w.own_layer(node, &x) {
-                let layer = &mut w.out.layers[i];
-                if let Op::Add { relu, .. } | Op::Affine { relu } = &mut layer.op {
-                    *relu = true;
-                    w.rewrote("Relu into Add/affine".into());
-                    return Ok(w.alias(node, x));
-                }
-            }
-            w.emit(node, Op::Relu, &[&x], None)
-        }
-        "Clip" => {
-            let x = w.act(node, 0)?;
-            // Bounds: attributes before opset 11, optional constant inputs from it.
-            let bound = |k: usize, name: &str, default: f32| -> Result<f32, String> {
-                match (w.graph.opset >= 11, node.input(k)) {
-                    (true, Some(_)) => {
-                        let c = w.need(node, k, name)?;
-                        c.floats().first().copied().ok_or_else(|| format!("its {name} is empty"))
-                    }
-                    (true, None) => Ok(default),
-                    (false, _) => Ok(node.float(name, default)),
-                }
-            };
-            let (min, max) = (bound(1, "min", f32::NEG_INFINITY)?, bound(2, "max", f32::INFINITY)?);
-            if min == 0.0 && max == f32::INFINITY {
-                return lower_node(w, &Node { op: "Relu".into(), ..node.clone() });
-            }
-            w.emit(node, Op::Activation(Activation::Clip { min, max }), &[&x], None)
-        }
-        "Sigmoid" => activation(w, node, Activation::Sigmoid),
+        "BatchNormalization" => channels::batch_norm(w, node),
+        "Relu" => channels::relu(w, node),
+        "Clip" => channels::clip(w, node),
+        "Sigmoid" => channels::activation(w, node, Activation::Sigmoid),
         "HardSigmoid" => {
             let a = Activation::HardSigmoid { alpha: node.float("alpha", 0.2), beta: node.float("beta", 0.5) };
-            activation(w, node, a)
+            channels::activation(w, node, a)
         }
-        "HardSwish" => activation(w, node, Activation::HardSwish),
-        "LeakyRelu" => activation(w, node, Activation::LeakyRelu { alpha: node.float("alpha", 0.01) }),
-        "Transpose" => {
-            // The channel shuffle exporters write: [N, g, C/g, H, W] → [N, C/g, g, H, W].
-            let x = w.act(node, 0)?;
-            let perm = node.ints("perm").unwrap_or_default();
-            let [g, per, h, wd] = x.shape[..] else {
-                return Err(format!("transposes {:?} per image; dojang takes the channel shuffle only", x.shape));
-            };
-            if perm != [0, 2, 1, 3, 4] {
-                return Err(format!("perm {perm:?}; dojang takes the channel shuffle's [0, 2, 1, 3, 4] only"));
-            }
-            let whole = Act { shape: vec![g * per, h, wd], ..x };
-            let Value::Act(out) = w.emit(node, Op::ChannelShuffle { groups: g }, &[&whole], None)? else {
-                return Err("no activation".into());
-            };
-            w.rewrote("Reshape, Transpose, Reshape into a channel shuffle".into());
-            Ok(Value::Act(Act { shape: vec![per, g, h, wd], ..out }))
-        }
+        "HardSwish" => channels::activation(w, node, Activation::HardSwish),
+        "LeakyRelu" => channels::activation(w, node, Activation::LeakyRelu { alpha: node.float("alpha", 0.01) }),
+        "Transpose" => views::transpose(w, node),
         "MaxPool" | "AveragePool" => pool(w, node),
         "GlobalAveragePool" => {
             let x = w.act(node, 0)?;
-            w.emit(node, Op::GlobalAvgPool, &[&x], None)
+            w.emit(node, Op::GlobalAvgPool, &[&x], None).map(Value::Act)
         }
         "ReduceMean" => {
             // The global average pooling the newer exporter writes: a mean over H and W.
@@ -142,15 +81,15 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
                 ));
             }
             let pooled = w.emit(node, Op::GlobalAvgPool, &[&x], None)?;
-            match (node.int("keepdims", 1), pooled) {
-                (0, Value::Act(p)) => w.emit(node, Op::Flatten, &[&p], None),
-                (_, pooled) => Ok(pooled),
+            match node.int("keepdims", 1) {
+                0 => w.emit(node, Op::Flatten, &[&pooled], None).map(Value::Act),
+                _ => Ok(Value::Act(pooled)),
             }
         }
         "GlobalMaxPool" => {
             let x = w.act(node, 0)?;
             let hw = image_hw(&x)?;
-            w.emit(node, Op::Pool2d(Pool2d::new(PoolKind::Max, hw, [1, 1])), &[&x], None)
+            w.emit(node, Op::Pool2d(Pool2d::new(PoolKind::Max, hw, [1, 1])), &[&x], None).map(Value::Act)
         }
         "LRN" => {
             let x = w.act(node, 0)?;
@@ -162,16 +101,10 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
                 k: node.float("bias", 1.0),
                 groups: 1,
             };
-            w.emit(node, Op::Lrn(lrn), &[&x], None)
+            w.emit(node, Op::Lrn(lrn), &[&x], None).map(Value::Act)
         }
-        "Flatten" => {
-            let x = w.act(node, 0)?;
-            if node.int("axis", 1) != 1 {
-                return Err(format!("flattens at axis {}; dojang keeps the batch apart (axis 1)", node.int("axis", 1)));
-            }
-            flatten(w, node, x)
-        }
-        "Reshape" => reshape(w, node),
+        "Flatten" => views::flatten_node(w, node),
+        "Reshape" => views::reshape(w, node),
         "Gemm" => gemm(w, node),
         "MatMul" => {
             let x = w.act(node, 0)?;
@@ -184,7 +117,7 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
             let v = b.floats();
             let weight: Vec<f32> = (0..m * k).map(|i| v[(i % k) * m + i / k]).collect();
             w.rewrote("MatMul into dense".into());
-            w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, vec![0.0; m])))
+            w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, vec![0.0; m]))).map(Value::Act)
         }
         "Concat" => {
             let acts = (0..node.inputs.len()).map(|k| w.act(node, k)).collect::<Result<Vec<_>, _>>()?;
@@ -196,7 +129,7 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
                 ));
             }
             let refs: Vec<&Act> = acts.iter().collect();
-            w.emit(node, Op::Concat, &refs, None)
+            w.emit(node, Op::Concat, &refs, None).map(Value::Act)
         }
         "Softmax" => {
             let x = w.act(node, 0)?;
@@ -213,7 +146,7 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
                     x.shape, w.graph.opset
                 ));
             }
-            w.emit(node, Op::Softmax, &[&x], None)
+            w.emit(node, Op::Softmax, &[&x], None).map(Value::Act)
         }
         "Pad" => pad(w, node),
         "Dropout" | "Identity" => {
@@ -221,18 +154,10 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
                 return Err("its mask output is read; dojang runs inference".into());
             }
             let x = w.act_padded(node, 0)?;
-            Ok(w.alias(node, x))
+            Ok(Value::Act(w.alias(node, x)))
         }
-        "Add" | "Sum" | "Sub" | "Mul" | "Div" => arithmetic(w, node),
-        "Shape" => {
-            let x = w.act_padded(node, 0)?;
-            let full: Vec<i64> = std::iter::once(BATCH).chain(x.shape.iter().map(|&d| d as i64)).collect();
-            let rank = full.len() as i64;
-            let clamp = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
-            let (start, end) = (clamp(node.int("start", 0)), clamp(node.int("end", rank)));
-            let part = full[start..end.max(start)].to_vec();
-            Ok(Value::Const(Const::i64(vec![part.len()], part)))
-        }
+        "Add" | "Sum" | "Sub" | "Mul" | "Div" => channels::arithmetic(w, node),
+        "Shape" => views::shape(w, node),
         op => Err(format!("{op} is not an op dojang runs")),
     }
 }
@@ -318,7 +243,7 @@ fn conv(w: &mut Walk, node: &Node) -> Result<Value, String> {
         .with_groups(groups);
     let x = Act { pad: None, ..x };
     let op = Op::Conv2d { out_channels: m, kernel, attrs };
-    w.emit(node, op, &[&x], Some((weight.shape.clone(), weight.floats(), bias)))
+    w.emit(node, op, &[&x], Some((weight.shape.clone(), weight.floats(), bias))).map(Value::Act)
 }
 
 fn pool(w: &mut Walk, node: &Node) -> Result<Value, String> {
@@ -341,51 +266,7 @@ fn pool(w: &mut Walk, node: &Node) -> Result<Value, String> {
         .with_padding(p)
         .with_ceil_mode(node.int("ceil_mode", 0) != 0)
         .with_count_include_pad(node.int("count_include_pad", 0) != 0);
-    w.emit(node, Op::Pool2d(pool), &[&x], None)
-}
-
-fn flatten(w: &mut Walk, node: &Node, x: Act) -> Result<Value, String> {
-    if x.shape.len() == 1 {
-        return Ok(w.alias(node, x));
-    }
-    w.emit(node, Op::Flatten, &[&x], None)
-}
-
-/// A reshape to `[N, features]` (a flatten) or to the shape it has (nothing).
-fn reshape(w: &mut Walk, node: &Node) -> Result<Value, String> {
-    let x = w.act(node, 0)?;
-    let shape = match (w.konst(node, 1), node.ints("shape")) {
-        (Some(s), _) => s.ints(),
-        (None, Some(s)) => s.to_vec(),
-        _ => return Err("its shape must be a constant (or fold to one)".into()),
-    };
-    let per_image: usize = x.shape.iter().product();
-    let mut dims: Vec<i64> = (shape.iter().enumerate().skip(1))
-        .map(|(i, &d)| if d == 0 { x.shape.get(i - 1).map_or(0, |&v| v as i64) } else { d })
-        .collect();
-    let known: i64 = dims.iter().filter(|&&d| d > 0).product();
-    for d in dims.iter_mut().filter(|d| **d == -1) {
-        *d = per_image as i64 / known.max(1);
-    }
-    let fits = dims.iter().all(|&d| d > 0) && dims.iter().product::<i64>() == per_image as i64;
-    let shown: Vec<String> = shape.iter().map(|&d| if d == BATCH { "N".into() } else { d.to_string() }).collect();
-    if fits && dims.len() == 1 {
-        w.rewrote("Reshape into flatten".into());
-        return flatten(w, node, x);
-    }
-    let to: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
-    if fits && to == x.shape {
-        return Ok(w.alias(node, x));
-    }
-    // A view that splits the channels into groups ([C, H, W] → [g, C/g, H, W]) or merges them
-    // back: the two ends of a channel shuffle.
-    let split = to.len() == 4 && x.shape.len() == 3 && to[2..] == x.shape[1..];
-    let merged = to.len() == 3 && x.shape.len() == 4 && to[1..] == x.shape[2..];
-    if fits && (split || merged) {
-        let Value::Act(view) = w.alias(node, x) else { return Err("no activation".into()) };
-        return Ok(Value::Act(Act { shape: to, ..view }));
-    }
-    Err(format!("reshapes {:?} per image to [{}]; dojang reshapes to [N, features] only", x.shape, shown.join(", ")))
+    w.emit(node, Op::Pool2d(pool), &[&x], None).map(Value::Act)
 }
 
 fn gemm(w: &mut Walk, node: &Node) -> Result<Value, String> {
@@ -416,7 +297,7 @@ fn gemm(w: &mut Walk, node: &Node) -> Result<Value, String> {
     };
     w.parameter(node, 1);
     w.parameter(node, 2);
-    w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, bias)))
+    w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, bias))).map(Value::Act)
 }
 
 /// A zero Pad of the spatial axes: carried to the convolution that reads it.
@@ -443,93 +324,4 @@ fn pad(w: &mut Walk, node: &Node) -> Result<Value, String> {
     let old = x.pad.unwrap_or_default();
     let p = Padding::new(old.top + t as usize, old.left + l as usize, old.bottom + b as usize, old.right + r as usize);
     Ok(Value::Act(Act { pad: Some(p), ..x }))
-}
-
-/// Add, Sum, Sub, Mul, Div: of activations (a residual add), or of an activation and a
-/// constant per channel (a scale or shift).
-fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
-    let consts: Vec<usize> = (0..node.inputs.len()).filter(|&k| w.konst(node, k).is_some()).collect();
-    if consts.is_empty() && matches!(node.op.as_str(), "Add" | "Sum") {
-        let acts = (0..node.inputs.len()).map(|k| w.act(node, k)).collect::<Result<Vec<_>, _>>()?;
-        let mut sum = acts[0].clone();
-        for other in &acts[1..] {
-            if other.shape != sum.shape {
-                return Err(format!("adds {:?} and {:?}; dojang adds equal shapes", sum.shape, other.shape));
-            }
-            let op = Op::Add { from: other.layer.clone(), relu: false };
-            let Value::Act(a) = w.emit(node, op, &[&sum], None)? else { unreachable!("emit makes activations") };
-            sum = a;
-        }
-        return Ok(Value::Act(sum));
-    }
-    if consts.is_empty() && node.op == "Mul" && node.inputs.len() == 2 {
-        return product(w, node);
-    }
-    // (the activation's input, the constant's): x op c, or c op x where the op commutes.
-    let (xk, ck) = match (consts.as_slice(), node.inputs.len()) {
-        ([1], 2) => (0, 1),
-        ([0], 2) if matches!(node.op.as_str(), "Add" | "Mul") => (1, 0),
-        _ => {
-            return Err(format!(
-                "{} of these inputs: dojang takes activations added, or an activation and a per-channel constant",
-                node.op
-            ));
-        }
-    };
-    let x = w.act(node, xk)?;
-    let c = w.konst(node, ck).cloned().unwrap_or_else(|| Const::f32(vec![], vec![]));
-    let channels = x.shape[0];
-    // ONNX broadcasts from the right: the constant is per channel when, aligned with
-    // [N, C, …], it has C at the channel axis and 1 everywhere else ([C, 1, 1], [1, C, 1, 1];
-    // [C] for a dense layer's [N, C]), or a single value.
-    let rank = x.shape.len() + 1;
-    let aligned: Option<Vec<usize>> =
-        (c.shape.len() <= rank).then(|| [vec![1; rank - c.shape.len()], c.shape.clone()].concat());
-    let per_channel = aligned.is_some_and(|a| a[1] == channels && a.iter().enumerate().all(|(i, &d)| i == 1 || d == 1));
-    let values = match c.len() {
-        1 => vec![c.floats()[0]; channels],
-        _ if per_channel => c.floats(),
-        _ => {
-            return Err(format!(
-                "{} by a constant of shape {:?}; dojang takes one value per channel of {:?} per image",
-                node.op, c.shape, x.shape
-            ));
-        }
-    };
-    w.parameter(node, ck);
-    let (s, t) = match node.op.as_str() {
-        "Mul" => (values, vec![0.0; channels]),
-        "Div" => (values.iter().map(|v| 1.0 / v).collect(), vec![0.0; channels]),
-        "Sub" => (vec![1.0; channels], values.iter().map(|v| -v).collect()),
-        _ => (vec![1.0; channels], values),
-    };
-    w.scale_shift(node, x, s, t)
-}
-
-/// A standalone activation.
-fn activation(w: &mut Walk, node: &Node, act: Activation) -> Result<Value, String> {
-    let x = w.act(node, 0)?;
-    w.emit(node, Op::Activation(act), &[&x], None)
-}
-
-/// The product of two activations: x · sigmoid(x) is SiLU (the sigmoid's layer becomes one);
-/// else a product of equal shapes, or by a gate per channel ([C, 1, 1] per image).
-fn product(w: &mut Walk, node: &Node) -> Result<Value, String> {
-    let (a, b) = (w.act(node, 0)?, w.act(node, 1)?);
-    for (k, (gate, x)) in [(&b, &a), (&a, &b)].into_iter().enumerate() {
-        let sigmoid = w.out.layers.iter().position(|l| l.name == gate.layer);
-        let Some(i) = sigmoid else { continue };
-        let layer = &w.out.layers[i];
-        let reads_x = layer.inputs.first() == Some(&x.layer);
-        if layer.op == Op::Activation(Activation::Sigmoid) && reads_x && gate.fresh && w.sole_reader(node, 1 - k) {
-            w.out.layers[i].op = Op::Activation(Activation::Silu);
-            w.out.tensors[i] = node.outputs[0].clone();
-            w.rewrote("Sigmoid and Mul into SiLU".into());
-            return Ok(Value::Act(Act { fresh: true, ..gate.clone() }));
-        }
-    }
-    // The gate is the operand of [C, 1, 1] per image.
-    let gate_like = |t: &Act| t.shape.iter().skip(1).all(|&d| d == 1);
-    let (x, gate) = if gate_like(&a) && !gate_like(&b) { (b, a) } else { (a, b) };
-    w.emit(node, Op::Mul { from: gate.layer.clone() }, &[&x], None)
 }

@@ -99,7 +99,7 @@ impl<'g> Walk<'g> {
         op: Op,
         inputs: &[&Act],
         params: Option<(Vec<usize>, Vec<f32>, Vec<f32>)>,
-    ) -> Result<Value, String> {
+    ) -> Result<Act, String> {
         let reads: Vec<&[usize]> = inputs.iter().map(|a| a.shape.as_slice()).collect();
         let shape = layer_shape(&op, &reads).map_err(|e| e.to_string())?;
         let name = self.unique(node.label());
@@ -112,14 +112,14 @@ impl<'g> Walk<'g> {
         let names: Vec<&str> = inputs.iter().map(|a| a.layer.as_str()).collect();
         self.out.layers.push(Layer::reading(&name, op, &names));
         self.out.tensors.push(node.outputs[0].clone());
-        Ok(Value::Act(Act { layer: name, shape, pad: None, fresh: true }))
+        Ok(Act { layer: name, shape, pad: None, fresh: true })
     }
 
     /// `act` under a new name (Dropout, Identity, a flatten of what is flat): fresh when it
     /// was and this node is its only reader.
-    pub(crate) fn alias(&self, node: &Node, act: Act) -> Value {
+    pub(crate) fn alias(&self, node: &Node, act: Act) -> Act {
         let fresh = act.fresh && self.sole_reader(node, 0);
-        Value::Act(Act { fresh, ..act })
+        Act { fresh, ..act }
     }
 
     /// Whether `node` is the only reader of its input `k`.
@@ -180,7 +180,7 @@ impl<'g> Walk<'g> {
                 act.shape.len() + 1
             ));
         }
-        self.emit(node, Op::Affine { relu: false }, &[&act], Some((vec![c], s, t)))
+        self.emit(node, Op::Affine { relu: false }, &[&act], Some((vec![c], s, t))).map(Value::Act)
     }
 
     fn unique(&mut self, base: &str) -> String {

@@ -17,7 +17,7 @@ pub(crate) const ELEMENTWISE: Kernel = Kernel {
     entry: "elementwise",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<ElementwiseUniforms>(),
-    overrides: &["WG", "RUN"],
+    overrides: &["WG", "RUN", "ACT"],
 };
 
 /// Invocations per workgroup, and vec4s per invocation: llvmpipe spends ~50 ns on each SIMD
@@ -31,7 +31,7 @@ uniform_struct! {
     struct ElementwiseUniforms {
         vec4s: u32,
         has_b: u32,
-        act: u32,
+        _pad0: u32,
         _pad: u32,
         p0: f32,
         p1: f32,
@@ -107,7 +107,7 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -
         let uniforms = ElementwiseUniforms {
             vec4s: to_u32(op, "elements", chunk.len)?,
             has_b: b.is_some() as u32,
-            act,
+            _pad0: 0,
             _pad: 0,
             p0,
             p1,
@@ -122,7 +122,7 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -
         let resources = [chunk.window(a.buffer()), b, chunk.window(y.buffer())];
         dispatches.push(gpu.dispatch(
             &ELEMENTWISE,
-            &[("WG", WG), ("RUN", RUN)],
+            &[("WG", WG), ("RUN", RUN), ("ACT", act)],
             &resources,
             bytemuck::bytes_of(&uniforms),
             grid,

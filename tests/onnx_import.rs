@@ -96,6 +96,28 @@ fn the_flatten_subgraph_and_gemm_run_at_any_batch() {
     assert_near(&got, &[3.0, 5.0, 7.0, -1.0, 7.0, 5.0]);
 }
 
+/// The batch taken with Slice (PaddlePaddle's exporter: Shape → Slice [0, 1) → Concat with
+/// −1 → Reshape), its starts and ends as inputs (opset 10 on) or as attributes (before).
+#[test]
+fn a_slice_of_the_shape_folds_with_the_batch_symbolic() {
+    for opset in [9, 13] {
+        let mut g = Onnx::new(opset, &[None, Some(2), Some(1), Some(1)]);
+        g.ints("minus_one", &[-1]).ints("start", &[0]).ints("end", &[1]);
+        g.node("Shape", "shape", &["x"], "s", vec![]);
+        match opset {
+            9 => g.node("Slice", "slice", &["s"], "n", vec![("starts", A::Is(vec![0])), ("ends", A::Is(vec![1]))]),
+            _ => g.node("Slice", "slice", &["s", "start", "end"], "n", vec![]),
+        };
+        g.node("Concat", "cat", &["n", "minus_one"], "shape2", vec![("axis", A::I(0))]);
+        g.node("Reshape", "reshape", &["x", "shape2"], "flat", vec![]);
+        g.node("Relu", "relu", &["flat"], "y", vec![]);
+        let m = import(&g);
+        assert_eq!(m.batch, None, "opset {opset}: a symbolic batch");
+        assert_eq!(ops(&m), [Op::Flatten, Op::Relu], "opset {opset}");
+        assert_near(&run(&m, &[1.0, -2.0, -1.0, 3.0], 2), &[1.0, 0.0, 0.0, 3.0]);
+    }
+}
+
 /// MatMul then Add of a constant: a dense layer with that bias.
 #[test]
 fn matmul_and_add_become_a_dense_layer() {

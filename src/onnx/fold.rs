@@ -31,6 +31,7 @@ pub(crate) const FOLDS: &[&str] = &[
     "Squeeze",
     "Concat",
     "Reshape",
+    "Slice",
     "Add",
     "Sub",
     "Mul",
@@ -106,6 +107,17 @@ pub(crate) fn eval(node: &Node, inputs: &[Option<&Const>], opset: i64) -> Result
             }
             Ok(Const { shape: dims, data: x.data.clone() })
         }
+        "Slice" => {
+            let x = arg(0)?;
+            let (axes, picks) = slice_args(node, inputs, opset, &[x.len()])?;
+            if x.shape.len() != 1 || axes != [0] {
+                return Err("folds a Slice of a 1-D constant only".into());
+            }
+            Ok(match &x.data {
+                Data::I64(v) => Const::i64(vec![picks.len()], picks.iter().map(|&i| v[i]).collect()),
+                Data::F32(v) => Const::f32(vec![picks.len()], picks.iter().map(|&i| v[i]).collect()),
+            })
+        }
         "Add" | "Sub" | "Mul" | "Div" => arithmetic(&node.op, arg(0)?, arg(1)?),
         op => Err(format!("{op} does not fold")),
     }
@@ -121,6 +133,48 @@ fn constant(node: &Node) -> Result<Const, String> {
         Some(("value_ints", Attr::Ints(i))) => Const::i64(vec![i.len()], i.clone()),
         _ => return Err("a Constant without a value dojang reads".into()),
     })
+}
+
+/// A Slice node's one axis (made non-negative against `shape`) and the indices it keeps
+/// along it, in order: starts, ends, axes and steps as attributes (opset < 10) or constant
+/// inputs, ends clamped as ONNX defines, so `i64::MAX` means "to the end".
+pub(crate) fn slice_args(
+    node: &Node,
+    inputs: &[Option<&Const>],
+    opset: i64,
+    shape: &[usize],
+) -> Result<(Vec<usize>, Vec<usize>), String> {
+    let given = |k: usize, name: &str| match opset >= 10 {
+        true => inputs.get(k).copied().flatten().map(Const::ints),
+        false => node.ints(name).map(<[i64]>::to_vec),
+    };
+    let (starts, ends) = (given(1, "starts"), given(2, "ends"));
+    let (Some(starts), Some(ends)) = (starts, ends) else {
+        return Err("a Slice without constant starts and ends".into());
+    };
+    let rank = shape.len() as i64;
+    let axes = given(3, "axes").unwrap_or_else(|| (0..starts.len() as i64).collect());
+    let steps = given(4, "steps").unwrap_or_else(|| vec![1; starts.len()]);
+    if axes.len() != 1 || starts.len() != 1 || ends.len() != 1 || steps.len() != 1 {
+        return Err(format!("a Slice along {} axes; dojang slices one", axes.len()));
+    }
+    let axis = if axes[0] < 0 { axes[0] + rank } else { axes[0] };
+    let Some(&dim) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
+        return Err(format!("Slice axis {} of a rank-{rank} tensor", axes[0]));
+    };
+    let (dim, step) = (dim as i64, steps[0]);
+    if step == 0 {
+        return Err("a Slice with step 0".into());
+    }
+    let at = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
+    let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
+    let (mut i, end) = (at(starts[0]).clamp(lo.max(0), hi), at(ends[0]).clamp(lo, hi));
+    let mut picks = Vec::new();
+    while (step > 0 && i < end) || (step < 0 && i > end) {
+        picks.push(i as usize);
+        i = i.saturating_add(step);
+    }
+    Ok((vec![axis as usize], picks))
 }
 
 fn gather(x: &Const, idx: &Const, axis: i64) -> Result<Const, String> {
@@ -192,4 +246,40 @@ fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
         _ => p / q,
     };
     Ok(Const::f32(shape, (0..n).map(|i| f(x[at(a, i)], y[at(b, i)])).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn slice(starts: i64, ends: i64, steps: Option<i64>, dim: usize) -> Result<Vec<usize>, String> {
+        let node = Node {
+            op: "Slice".into(),
+            domain: String::new(),
+            name: "s".into(),
+            inputs: vec![],
+            outputs: vec![],
+            attrs: BTreeMap::new(),
+        };
+        let one = |v: i64| Const::i64(vec![1], vec![v]);
+        let (s, e, a, k) = (one(starts), one(ends), one(0), steps.map(one));
+        let inputs = [None, Some(&s), Some(&e), Some(&a), k.as_ref()];
+        slice_args(&node, &inputs, 13, &[dim]).map(|(_, picks)| picks)
+    }
+
+    /// ONNX's clamping, worked out by hand for a dimension of 4.
+    #[test]
+    fn slice_indices_follow_onnx_clamping() {
+        assert_eq!(slice(0, 1, None, 4), Ok(vec![0]));
+        assert_eq!(slice(1, i64::MAX, None, 4), Ok(vec![1, 2, 3]));
+        assert_eq!(slice(-3, -1, None, 4), Ok(vec![1, 2]));
+        assert_eq!(slice(0, 4, Some(2), 4), Ok(vec![0, 2]));
+        assert_eq!(slice(-1, i64::MIN, Some(-1), 4), Ok(vec![3, 2, 1, 0]));
+        assert_eq!(slice(10, 0, Some(-2), 4), Ok(vec![3, 1]));
+        assert_eq!(slice(3, 1, None, 4), Ok(vec![]));
+        assert_eq!(slice(i64::MIN, i64::MAX, Some(i64::MAX), 4), Ok(vec![0]));
+        assert!(slice(0, 1, Some(0), 4).is_err());
+    }
 }

@@ -111,14 +111,22 @@ impl GpuModel {
 
     /// Runs `batch` images (`input` is `[N, C, H, W]` flattened) and returns the output.
     pub fn forward(&mut self, input: &[f32], batch: usize) -> Result<Vec<f32>> {
-        let mut reports = self.run(input, batch, false)?;
+        let mut reports = self.run(input, batch, Pass::Plain)?;
         Ok(reports.pop().map(|r| r.output).unwrap_or_default())
+    }
+
+    /// Like [`GpuModel::forward`], and the devices' time running the pass: GPU timestamps
+    /// where the adapter has them ([`Gpu::has_timestamps`]), else the wall clock of its
+    /// submissions (the slowest device's, summed over the exchanges).
+    pub fn forward_timed(&mut self, input: &[f32], batch: usize) -> Result<(Vec<f32>, f64)> {
+        let last = self.run(input, batch, Pass::Timed)?.pop();
+        Ok(last.map(|r| (r.output, r.gpu_seconds)).unwrap_or_default())
     }
 
     /// Like [`GpuModel::forward`], but waits after each layer to time it and downloads every
     /// layer's output: one report per layer.
     pub fn forward_report(&mut self, input: &[f32], batch: usize) -> Result<Vec<LayerReport>> {
-        self.run(input, batch, true)
+        self.run(input, batch, Pass::Layers)
     }
 
     fn build_plan(&self, batch: usize) -> Result<Plan> {
@@ -271,7 +279,8 @@ impl GpuModel {
         }
     }
 
-    fn run(&mut self, input: &[f32], batch: usize, timed: bool) -> Result<Vec<LayerReport>> {
+    fn run(&mut self, input: &[f32], batch: usize, pass: Pass) -> Result<Vec<LayerReport>> {
+        let by_layer = pass == Pass::Layers;
         let whole = [&[batch], self.model.input()].concat();
         if batch == 0 {
             return Err(Error::Empty { op: "forward", what: "input", shape: Shape(whole) });
@@ -293,29 +302,30 @@ impl GpuModel {
         let mut reports = Vec::new();
         // A report row starts with a layer and ends after the ReLU fused into it, if any.
         let (mut start, mut bytes, mut gpu_seconds) = (Instant::now(), 0u64, 0.0);
+        let mut pass_seconds = 0.0;
         for (i, p) in self.placement.layers().iter().enumerate() {
             if !self.fused[i] {
                 (start, bytes, gpu_seconds) = (Instant::now(), 0, 0.0);
             }
             if matches!(p.gather, Gather::All | Gather::Root) {
                 // Submit every device's work before waiting on any.
-                self.submit(&mut pending)?;
+                pass_seconds += self.flush(&mut pending, pass)?;
                 bytes += exchange(plan, &self.model, i, batch)?;
             }
             for (g, launch) in plan.launches[i].iter().enumerate() {
                 pending[g].extend(launch);
             }
-            if timed {
+            if by_layer {
                 gpu_seconds += self.time(&mut pending)?;
             } else if i + 1 == plan.launches.len() {
-                self.submit(&mut pending)?;
+                pass_seconds += self.flush(&mut pending, pass)?;
             }
-            if timed && !self.fused.get(i + 1).copied().unwrap_or(false) {
+            if by_layer && !self.fused.get(i + 1).copied().unwrap_or(false) {
                 let seconds = start.elapsed().as_secs_f64();
                 reports.push(self.report(plan, i, batch, [seconds, gpu_seconds], bytes)?);
             }
         }
-        if !timed {
+        if !by_layer {
             let last = self.model.layers().len() - 1;
             let output =
                 gather_output(&plan.outputs[last], self.placement.layers()[last].output, batch, &plan.readback)?;
@@ -324,7 +334,7 @@ impl GpuModel {
                 layer: last,
                 devices: self.placement.devices_of(last),
                 seconds: 0.0,
-                gpu_seconds: 0.0,
+                gpu_seconds: pass_seconds,
                 bytes_exchanged: 0,
                 shape: [&[batch], self.model.output_of(last)].concat(),
                 output,
@@ -333,11 +343,16 @@ impl GpuModel {
         Ok(reports)
     }
 
-    fn submit(&self, pending: &mut [Vec<&Launch>]) -> Result<()> {
+    /// Submits each device's pending launches; in a timed pass, waits for them: the slowest
+    /// device's seconds (else 0).
+    fn flush(&self, pending: &mut [Vec<&Launch>], pass: Pass) -> Result<f64> {
+        if pass == Pass::Timed {
+            return self.time(pending);
+        }
         for (gpu, launches) in self.gpus.iter().zip(pending) {
             Launch::submit_all(gpu, "forward", std::mem::take(launches))?;
         }
-        Ok(())
+        Ok(0.0)
     }
 
     /// Runs each device's pending launches, all submitted before any is waited on: the
@@ -381,6 +396,17 @@ impl GpuModel {
             output: gather_output(&plan.outputs[i], self.placement.layers()[i].output, batch, &staging)?,
         })
     }
+}
+
+/// What a pass measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// Nothing: submit and read the output back.
+    Plain,
+    /// The devices' time for the whole pass.
+    Timed,
+    /// Each layer: wait after it, time it, read its output back.
+    Layers,
 }
 
 /// Device `g`'s channel block of `whole` (`[N, C, …]` over `n` devices), and the copies that

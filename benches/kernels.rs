@@ -68,7 +68,7 @@ fn dense(c: &mut Criterion) {
     let gpu = gpu();
     for case in cases::bench_dense() {
         let (n, f, o) = (case.batch, case.in_features, case.out_features);
-        let attrs = Dense { relu: case.relu };
+        let attrs = Dense::default().with_relu(case.relu);
         let geo = attrs.geometry(&[n, f], &[o, f], None).unwrap();
         let x = Tensor::zeros(&gpu, &[n, f]).unwrap();
         let y = Tensor::zeros(&gpu, &[n, o]).unwrap();

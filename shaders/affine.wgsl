@@ -1,6 +1,6 @@
-// affine.wgsl — y = x·scale[c] + shift[c] for each channel c of x [N, C, S] (S = H·W), then
-// relu(v) = v < 0 ? 0 : v (keeps NaN) when relu = 1: a batch normalisation that cannot fold
-// into a convolution (one after a concatenation).
+// affine.wgsl — y = act(x·scale[c] + shift[c]) for each channel c of x [N, C, S] (S = H·W),
+// act being activation.wgsl's (put before this file): a batch normalisation that cannot
+// fold into a convolution (one after a concatenation).
 // A tensor past one binding runs in chunks bound at an offset; `first` is the chunk's first
 // element, so the channel of element i is (first + i) / S mod C.
 //
@@ -10,10 +10,10 @@
 //   2 y   storage read_write  [len] f32
 //   3 p   uniform             Uniforms
 // Grid: 1-D over runs of RUN elements, folded into (x, y) when it passes the per-dimension
-// limit. Overrides: WG, RUN.
+// limit. Overrides: WG, RUN, and activation.wgsl's.
 
 struct Uniforms {
-    len: u32, first: u32, plane: u32, channels: u32, relu: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    len: u32, first: u32, plane: u32, channels: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -34,9 +34,7 @@ fn affine(
     for (var i = start; i < min(start + RUN, p.len); i++) {
         let c = ((p.first + i) / p.plane) % p.channels;
         var v = x[i] * ab[c] + ab[p.channels + c];
-        if (p.relu != 0u) {
-            v = select(v, 0.0, v < 0.0);
-        }
+        v = activate(vec4<f32>(v)).x;
         y[i] = v;
     }
 }

@@ -7,7 +7,7 @@
 // With stride 1 the 8 inputs are 8 consecutive words: aligned vec4 loads and a shift that is
 // the same for every invocation of a row (ox0 is a multiple of 8); for kernels up to 5 taps
 // wide, a kernel row's inputs are loaded once (4 vec4s) and shifted for each tap.
-// ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
+// The activation is activation.wgsl's, the file put before this one.
 //
 // Bindings (group 0)              mirrors DIRECT in src/ops/direct.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture (a copy
@@ -19,7 +19,8 @@
 //   4 p  uniform             Uniforms (field order of Conv2dUniforms in src/ops/direct.rs)
 // Grid: x = blocks of 8 output columns, y = groups · channel blocks per group, z = N · OH.
 // Overrides: WG_X, WG_Y (workgroup shape), TILE_CO (4 or 8; the branches on it fold away
-// when the pipeline is built), TEX_SHIFT (the linear texture's row width).
+// when the pipeline is built), TEX_SHIFT (the linear texture's row width), and
+// activation.wgsl's.
 
 struct Uniforms {
     conv: ConvDims, // shaders/conv_dims.wgsl, which the host puts before this file
@@ -203,7 +204,7 @@ fn madd(acc: Columns, w: f32, x: Columns) -> Columns {
     return Columns(fma(vec4<f32>(w), x.lo, acc.lo), fma(vec4<f32>(w), x.hi, acc.hi));
 }
 
-// Adds the bias, applies ReLU, and writes the columns of `v` that exist.
+// Adds the bias, applies the activation, and writes the columns of `v` that exist.
 fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: Columns) {
     if (co >= co_end) {
         return;
@@ -214,10 +215,8 @@ fn store(n: u32, co: u32, co_end: u32, oy: u32, ox0: u32, v: Columns) {
         lo += vec4<f32>(bias[co]);
         hi += vec4<f32>(bias[co]);
     }
-    if (p.relu != 0u) {
-        lo = select(lo, vec4<f32>(0.0), lo < vec4<f32>(0.0));
-        hi = select(hi, vec4<f32>(0.0), hi < vec4<f32>(0.0));
-    }
+    lo = activate_relu_if(lo, p.relu);
+    hi = activate_relu_if(hi, p.relu);
     let y_row = ((n * p.cout + co) * p.conv.oh + oy) * p.conv.ow;
     for (var t = 0u; t < 4u; t++) {
         if (ox0 + t < p.conv.ow) {

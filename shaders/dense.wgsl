@@ -4,9 +4,9 @@
 // owns TM outputs (TM/4 texel columns) and walks down the band: neighbouring lanes read
 // neighbouring texels of each row, and each x texel (4 k's, the same for all lanes) is fetched
 // once for 4 rows (TM 4) or twice, half of it each time (TM 8: see the loop). A band after the
-// first adds to y; the first adds the bias, the last applies ReLU. The band's rows are padded
-// with zeros to a multiple of 4.
-// ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
+// first adds to y; the first adds the bias, the last applies the activation (activation.wgsl,
+// the file put before this one: ACT and `relu` are 0 in the other bands). The band's rows are
+// padded with zeros to a multiple of 4.
 //
 // Bindings (group 0)              mirrors GEMV in src/ops/dense.rs
 //   0 at    texture_storage_2d<rgba32float, read>   [rows, m_blocks texels]
@@ -16,7 +16,7 @@
 //   3 y     storage read_write  [M]
 //   4 p     uniform             Uniforms (field order of GemvUniforms in src/ops/dense.rs)
 // Grid: x = blocks of TM outputs over WG lanes, folded into (x, y).
-// Overrides: TM (4 or 8), WG, TEX_SHIFT.
+// Overrides: TM (4 or 8), WG, TEX_SHIFT, and activation.wgsl's.
 
 struct Uniforms {
     m: u32, rows: u32, k0: u32, has_bias: u32,
@@ -86,9 +86,7 @@ fn store4(m0: u32, v: vec4<f32>) {
             if (p.has_bias != 0u) {
                 o += bias[m];
             }
-            if (p.relu != 0u) {
-                o = select(o, 0.0, o < 0.0);
-            }
+            o = activate_relu_if(vec4<f32>(o), p.relu).x;
             y[m] = o;
         }
     }

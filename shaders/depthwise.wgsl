@@ -2,8 +2,8 @@
 // multiplier): output channel o reads input channel o / mult. Each invocation computes 4
 // consecutive output pixels of one row of one output channel, reading the input and the
 // weight [Cout, 1, KH, KW] from storage as they stand: no staging copy, no packing, so a
-// layer whose arithmetic is small costs about its bytes. Bias and ReLU (v < 0 ? 0 : v, NaN
-// kept) are fused.
+// layer whose arithmetic is small costs about its bytes. Bias and the activation
+// (activation.wgsl, put before this file) are fused.
 //
 // Bindings (group 0)              mirrors DEPTHWISE in src/ops/depthwise.rs
 //   0 x  storage read        [N, Cin, H, W]
@@ -12,12 +12,12 @@
 //   3 y  storage read_write  [N, Cout, OH, OW]
 //   4 p  uniform             Uniforms (ConvDims from conv_dims.wgsl first)
 // Grid: x over workgroups of WG invocations spanning (output row, block of 4 columns), z
-// over N·Cout images' channels. Override: WG.
+// over N·Cout images' channels. Overrides: WG, and activation.wgsl's.
 
 struct Uniforms {
     conv: ConvDims,
     n: u32, cin: u32, cout: u32, mult: u32,
-    has_bias: u32, relu: u32, col_blocks: u32, _pad: u32,
+    has_bias: u32, col_blocks: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -60,9 +60,7 @@ fn depthwise(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
             acc += wv * select(vec4<f32>(0.0), v, (ix >= vec4<i32>(0)) & (ix <= vec4<i32>(last)));
         }
     }
-    if (p.relu != 0u) {
-        acc = select(acc, vec4<f32>(0.0), acc < vec4<f32>(0.0));
-    }
+    acc = activate(acc);
     let out = ((n * p.cout + o) * c.oh + oy) * c.ow + ox0;
     for (var j = 0u; j < min(4u, c.ow - ox0); j++) {
         y[out + j] = acc[j];

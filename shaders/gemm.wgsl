@@ -1,7 +1,9 @@
 // gemm.wgsl — the matrix product of a convolution or dense layer, per channel group g:
 //   y[n, g·M + m, pix] = act(bias[g·M + m] + Σ_k at[k, g·M + m] · b[g·K + k, n·P + pix])
 // over one band k0 .. k0 + K of the reduction: a band after the first adds to y (accumulate),
-// the first adds the bias, the last applies ReLU.
+// the first adds the bias, the last applies ReLU (v < 0 ? 0 : v, which keeps NaN) when `relu`
+// is 1. Other activations run after it (elementwise.wgsl): inlined at each of a tile's stores,
+// activation.wgsl's switch made compiling this kernel 3-4x slower, and tuning compiles many.
 // at is the packed weight (pack.wgsl: K rows, 4 output channels to a texel), b the input
 // windows (im2col.wgsl: 4 columns to a texel); columns run over images and their P output
 // pixels, so the store is NCHW directly. Each invocation computes a TM x TN register tile
@@ -22,7 +24,6 @@
 // The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
 // in memory (measured 3x slower on AlexNet's conv3), and the branches on TM and TN fold away
 // when the pipeline is built, leaving straight-line code for the chosen tile.
-// ReLU is v < 0 ? 0 : v, which keeps NaN (WGSL's max may drop it).
 //
 // Bindings (group 0)              mirrors GEMM in src/ops/gemm.rs
 //   0 at    texture_storage_2d<rgba32float, read>   [K, G · m_blocks texels]
@@ -319,7 +320,7 @@ fn column_offsets(n0: u32, end: u32) -> Offsets {
     return o;
 }
 
-// Adds the bias, applies ReLU and writes the columns of row m of the tile that exist. When
+// Adds the bias, applies the activation and writes the columns of row m of the tile that exist. When
 // the images hold whole tiles (P a multiple of TN) the tile's columns are TN consecutive,
 // aligned words of y from `first` on, written as vec4s; else each column has its offset.
 fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
@@ -354,7 +355,7 @@ fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
     }
 }
 
-// y as vec4 i, after adding what is there (bands after the first) and ReLU.
+// y as vec4 i, after adding what is there (bands after the first) and the activation.
 fn store_vec(i: u32, v: vec4<f32>) {
     var o = v;
     if (p.accumulate != 0u) {

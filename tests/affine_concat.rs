@@ -5,6 +5,7 @@
 mod common;
 
 use common::{assert_close, gpu, random};
+use dojang::attrs::Activation;
 use dojang::tolerance::Tolerance;
 use dojang::{Error, Gpu, Tensor, ops, reference};
 
@@ -17,12 +18,12 @@ fn affine_matches_the_reference_over_awkward_shapes() {
         let x = random(len, 1);
         let c = shape[1];
         let (s, t) = (random(c, 2), random(c, 3));
-        for relu in [false, true] {
-            let expected = reference::affine(&x, &shape, &s, &t, relu).unwrap();
+        for act in [None, Some(Activation::Relu), Some(Activation::HardSwish)] {
+            let expected = reference::affine(&x, &shape, &s, &t, act).unwrap();
             let params = Tensor::from_slice(&gpu, &[s.clone(), t.clone()].concat(), &[2, c]).unwrap();
             let xt = Tensor::from_slice(&gpu, &x, &shape).unwrap();
-            let got = ops::affine(&xt, &params, relu).unwrap().download().unwrap();
-            assert_close(&format!("affine {shape:?} relu {relu}"), &got, &expected, &shape, Tolerance::default());
+            let got = ops::affine(&xt, &params, act).unwrap().download().unwrap();
+            assert_close(&format!("affine {shape:?} {act:?}"), &got, &expected, &shape, Tolerance::default());
         }
     }
 }
@@ -33,11 +34,11 @@ fn affine_by_hand() {
     // Two channels of 2 values: y = 2x + 1 on channel 0, −x + 0 on channel 1, then ReLU.
     let x = Tensor::from_slice(&gpu, &[1.0, -2.0, 3.0, -4.0], &[1, 2, 1, 2]).unwrap();
     let p = Tensor::from_slice(&gpu, &[2.0, -1.0, 1.0, 0.0], &[2, 2]).unwrap();
-    assert_eq!(ops::affine(&x, &p, false).unwrap().download().unwrap(), [3.0, -3.0, -3.0, 4.0]);
-    assert_eq!(ops::affine(&x, &p, true).unwrap().download().unwrap(), [3.0, 0.0, 0.0, 4.0]);
+    assert_eq!(ops::affine(&x, &p, None).unwrap().download().unwrap(), [3.0, -3.0, -3.0, 4.0]);
+    assert_eq!(ops::affine(&x, &p, Some(Activation::Relu)).unwrap().download().unwrap(), [3.0, 0.0, 0.0, 4.0]);
     let nan = Tensor::from_slice(&gpu, &[f32::NAN, 1.0], &[1, 1, 1, 2]).unwrap();
     let one = Tensor::from_slice(&gpu, &[1.0, 0.0], &[2, 1]).unwrap();
-    assert!(ops::affine(&nan, &one, true).unwrap().download().unwrap()[0].is_nan(), "ReLU keeps NaN");
+    assert!(ops::affine(&nan, &one, Some(Activation::Relu)).unwrap().download().unwrap()[0].is_nan(), "ReLU keeps NaN");
 }
 
 #[test]
@@ -66,7 +67,7 @@ fn bad_arguments_are_typed_errors() {
     let gpu = gpu();
     let x = Tensor::zeros(&gpu, &[1, 3, 2, 2]).unwrap();
     let wrong = Tensor::zeros(&gpu, &[2, 4]).unwrap();
-    let e = ops::affine(&x, &wrong, false).unwrap_err();
+    let e = ops::affine(&x, &wrong, None).unwrap_err();
     assert!(matches!(e, Error::Mismatch { op: "affine", .. }), "{e}");
     assert!(e.to_string().contains("[2, 3] and [2, 4]"), "{e}");
     let other = Tensor::zeros(&gpu, &[1, 3, 3, 2]).unwrap();

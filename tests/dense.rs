@@ -15,7 +15,7 @@ fn check(name: &str, n: usize, f: usize, o: usize, bias: bool, relu: bool, kerne
     let gpu = gpu();
     let (x, w, b) = (random(n * f, 21), random(o * f, 22), random(o, 23));
     let b = bias.then_some(b.as_slice());
-    let attrs = Dense { relu };
+    let attrs = Dense::default().with_relu(relu);
     let geo = attrs.geometry(&[n, f], &[o, f], b.map(<[f32]>::len)).unwrap();
     let cpu = reference::dense(&geo, &x, &w, b).unwrap();
     let xt = Tensor::from_slice(&gpu, &x, &[n, f]).unwrap();
@@ -77,7 +77,7 @@ fn hand_computed() {
     let w = Tensor::from_slice(&gpu, &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], &[2, 3]).unwrap();
     let b = Tensor::from_slice(&gpu, &[0.5, -20.0], &[2]).unwrap();
     assert_eq!(dense(&x, &w, Some(&b), &Dense::default()).unwrap().download().unwrap(), vec![-1.5, -8.0]);
-    assert_eq!(dense(&x, &w, Some(&b), &Dense { relu: true }).unwrap().download().unwrap(), vec![0.0, 0.0]);
+    assert_eq!(dense(&x, &w, Some(&b), &Dense::default().with_relu(true)).unwrap().download().unwrap(), vec![0.0, 0.0]);
     let x2 = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
     assert_eq!(dense(&x2, &w, None, &Dense::default()).unwrap().download().unwrap(), vec![-2.0, 12.0, -1.0, 2.0]);
 }

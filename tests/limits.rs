@@ -216,7 +216,7 @@ fn a_dense_layer_of_70000_outputs() {
     let gpu = gpu();
     let (batch, inp, out) = (2, 64, 70_000);
     let (x, w, b) = (random(batch * inp, 18), random(out * inp, 19), random(out, 20));
-    let attrs = Dense { relu: true };
+    let attrs = Dense::default().with_relu(true);
     let y = dense(
         &Tensor::from_slice(&gpu, &x, &[batch, inp]).unwrap(),
         &Tensor::from_slice(&gpu, &w, &[out, inp]).unwrap(),

@@ -92,3 +92,105 @@ fn channel_shuffle_by_hand_and_against_the_reference() {
     let e = ops::channel_shuffle(&t, 5).unwrap_err();
     assert!(e.to_string().contains("channels (12) is not divisible by groups (5)"), "{e}");
 }
+
+/// Every activation fused into the convolution's epilogue, through every kernel that runs it
+/// (direct, im2col + GEMM, the implicit GEMM, depthwise), and into the dense layer's (the
+/// batch-1 stream and the GEMM), against the reference; over a reduction longer than a
+/// texture is high it applies once, after the last band.
+#[test]
+fn activations_fused_into_convolutions_and_dense_layers_match_the_reference() {
+    use dojang::ops::{Conv2d, ConvKernel, Dense, DenseKernel, DenseWeight, Padding, Tile, conv2d_with};
+    let gpu = gpu();
+    let rows = gpu.limits().max_texture_dimension_2d as usize;
+    let convs = [
+        ("3x3 5→7, bias", [2, 5, 6, 7], [7, 5, 3, 3], Conv2d::default().with_padding(Padding::symmetric(1, 1))),
+        ("depthwise 3x3 s2", [1, 6, 9, 8], [6, 1, 3, 3], Conv2d::default().with_groups(6).with_stride(2, 2)),
+        ("1x1 8→12", [1, 8, 5, 4], [12, 8, 1, 1], Conv2d::default()),
+        ("bands of channels", [1, rows / 9 + 3, 3, 3], [4, rows / 9 + 3, 3, 3], Conv2d::default()),
+    ];
+    for (name, xs, ws, base) in convs {
+        let (x, w, b) = (random(xs.iter().product(), 4), random(ws.iter().product(), 5), random(ws[0], 6));
+        let (xt, wt) = (Tensor::from_slice(&gpu, &x, &xs).unwrap(), Tensor::from_slice(&gpu, &w, &ws).unwrap());
+        let bt = Tensor::from_slice(&gpu, &b, &[ws[0]]).unwrap();
+        for act in ALL {
+            // Scaled so that the bends and both tails are reached.
+            let attrs = base.with_activation(act);
+            let geo = attrs.geometry(&xs, &ws, Some(ws[0])).unwrap();
+            let expected = reference::conv2d(&geo, &x, &w, Some(&b)).unwrap();
+            let mut kernels = ConvKernel::candidates(&geo);
+            kernels.extend([ConvKernel::Gemm(Tile { tm: 4, tn: 4 }), ConvKernel::Implicit(Tile { tm: 8, tn: 8 })]);
+            let mut ran = 0;
+            for kernel in kernels {
+                let what = format!("{name}, {act:?}, {}", kernel.name());
+                let got = match conv2d_with(&xt, &wt, Some(&bt), &attrs, kernel) {
+                    // The direct kernel holds a channel's weights in one texture column.
+                    Err(Error::Limit { .. }) if name == "bands of channels" => continue,
+                    y => y.unwrap_or_else(|e| panic!("{what}: {e}")).download().unwrap(),
+                };
+                assert_close(
+                    &what,
+                    &got,
+                    &expected,
+                    &geo.output_shape(),
+                    Tolerance::for_reduction(geo.reduction_len()),
+                );
+                ran += 1;
+            }
+            assert!(ran >= 2, "{name}: {ran} kernels ran");
+        }
+    }
+    for (n, f, kernel) in [
+        (1, 70, DenseKernel::Gemv { tm: 4 }),
+        (3, 70, DenseKernel::Gemm(Tile { tm: 8, tn: 4 })),
+        (1, rows + 6, DenseKernel::Gemv { tm: 8 }),
+        (3, rows + 6, DenseKernel::Gemm(Tile { tm: 4, tn: 4 })),
+    ] {
+        let (x, w, b) = (random(n * f, 7), random(9 * f, 8), random(9, 9));
+        let weight = DenseWeight::upload(&gpu, &w, Some(&b), 9, f).unwrap();
+        let xt = Tensor::from_slice(&gpu, &x, &[n, f]).unwrap();
+        for act in ALL {
+            let attrs = Dense::default().with_activation(act);
+            let geo = attrs.geometry(&[n, f], &[9, f], Some(9)).unwrap();
+            let expected = reference::dense(&geo, &x, &w, Some(&b)).unwrap();
+            let got = weight.forward_with(&xt, &attrs, kernel).unwrap().download().unwrap();
+            let what = format!("dense {n}x{f}, {act:?}, {}", kernel.name());
+            assert_close(&what, &got, &expected, &[n, 9], Tolerance::for_reduction(f));
+        }
+    }
+}
+
+/// ReLU6 inside a 1x1 convolution of weight 1, worked out by hand; and a convolution followed
+/// by an activation layer runs as one layer in a model (`conv+act`), equal to the reference.
+#[test]
+fn a_fused_activation_by_hand_and_in_a_model() {
+    use dojang::GpuModel;
+    use dojang::model::{Layer, Model, Op, Weights};
+    use dojang::ops::{Conv2d, conv2d};
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &[-4.0, -1.0, 0.0, 2.0, 8.0, f32::NAN], &[1, 1, 1, 6]).unwrap();
+    let w = Tensor::from_slice(&gpu, &[1.0], &[1, 1, 1, 1]).unwrap();
+    let relu6 = Conv2d::default().with_activation(Activation::Clip { min: 0.0, max: 6.0 });
+    let y = conv2d(&x, &w, None, &relu6).unwrap().download().unwrap();
+    assert_eq!(y[..5], [0.0, 0.0, 0.0, 2.0, 6.0]);
+    assert!(y[5].is_nan(), "NaN kept: {y:?}");
+
+    // conv → hard swish → conv → sigmoid: each activation runs inside its convolution.
+    let conv = |c| Op::Conv2d { out_channels: c, kernel: [3, 3], attrs: Conv2d::default() };
+    let layers = vec![
+        Layer::new("conv1", conv(6)),
+        Layer::new("act1", Op::Activation(Activation::HardSwish)),
+        Layer::new("conv2", conv(4)),
+        Layer::new("act2", Op::Activation(Activation::Sigmoid)),
+    ];
+    let model = Model::build("fused", &[3, 9, 8], layers).unwrap();
+    let weights = Weights::he_normal(&model, 3);
+    let input = random(2 * 3 * 9 * 8, 10);
+    let expected = model.forward_reference(&weights, &input, 2).unwrap();
+    let mut gpu_model = GpuModel::new(&gpu, &model, &weights).unwrap();
+    let reports = gpu_model.forward_report(&input, 2).unwrap();
+    let names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["conv1+act1", "conv2+act2"]);
+    for (r, want) in reports.iter().zip([&expected[1], &expected[3]]) {
+        assert_close(&r.name, &r.output, want, &r.shape, Tolerance::for_layer(want));
+    }
+}

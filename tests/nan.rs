@@ -39,15 +39,18 @@ fn a_nan_reaches_the_outputs_that_read_it() {
         x[7] = f32::NAN; // image 0
         let xt = Tensor::from_slice(&gpu, &x, &[batch, 20]).unwrap();
         let weight = DenseWeight::upload(&gpu, &random(6 * 20, 4), None, 6, 20).unwrap();
-        let geo = weight.geometry(&[batch, 20], &Dense { relu }).unwrap();
+        let geo = weight.geometry(&[batch, 20], &Dense::default().with_relu(relu)).unwrap();
         for k in DenseKernel::candidates(&geo) {
-            let y = weight.forward_with(&xt, &Dense { relu }, k).unwrap().download().unwrap();
+            let y = weight.forward_with(&xt, &Dense::default().with_relu(relu), k).unwrap().download().unwrap();
             for (i, v) in y.iter().enumerate() {
                 assert_eq!(v.is_nan(), i < 6, "{} batch {batch} relu {relu}: output {i} = {v}", k.name());
             }
         }
         let wt = Tensor::from_slice(&gpu, &random(6 * 20, 4), &[6, 20]).unwrap();
-        let y = dense_with(&xt, &wt, None, &Dense { relu }, DenseKernel::Auto).unwrap().download().unwrap();
+        let y = dense_with(&xt, &wt, None, &Dense::default().with_relu(relu), DenseKernel::Auto)
+            .unwrap()
+            .download()
+            .unwrap();
         assert!(y[..6].iter().all(|v| v.is_nan()) && y[6..].iter().all(|v| v.is_finite()));
     }
 }
@@ -75,7 +78,7 @@ fn vec4_tails_past_a_pooled_tensor_stay_zero() {
     let pooled = pool2d(&xt, &Pool2d::new(PoolKind::Max, [1, 1], [1, 1])).unwrap().reshape(&[1, 6]).unwrap();
     let weight = DenseWeight::upload(&gpu, &[1.0; 6], None, 1, 6).unwrap();
     for k in [DenseKernel::Gemv { tm: 4 }, DenseKernel::Gemv { tm: 8 }] {
-        let out = weight.forward_with(&pooled, &Dense { relu: false }, k).unwrap().download().unwrap();
+        let out = weight.forward_with(&pooled, &Dense::default(), k).unwrap().download().unwrap();
         assert_eq!(out, [f32::INFINITY], "pool2d then {}", k.name());
     }
 }

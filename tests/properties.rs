@@ -134,7 +134,7 @@ proptest! {
         let valid = w_in == inp && (bias_len == out || bias_len == 0);
         let gpu = gpu();
         let (x, w, b) = (random(batch * inp, 5), random(out * w_in, 6), random(bias_len, 7));
-        let attrs = Dense { relu };
+        let attrs = Dense::default().with_relu(relu);
         let run = || -> Result<Vec<f32>> {
             let bt = Tensor::from_slice(&gpu, &b, &[bias_len]).ok();
             let y = dense(&Tensor::from_slice(&gpu, &x, &[batch, inp])?, &Tensor::from_slice(&gpu, &w, &[out, w_in])?, bt.as_ref(), &attrs)?;

@@ -54,7 +54,7 @@ fn pooling_by_hand() {
 
 #[test]
 fn dense_lrn_softmax_by_hand() {
-    let geo = Dense { relu: true }.geometry(&[1, 3], &[2, 3], Some(2)).unwrap();
+    let geo = Dense::default().with_relu(true).geometry(&[1, 3], &[2, 3], Some(2)).unwrap();
     let y = reference::dense(&geo, &[1.0, 2.0, 3.0], &[1.0, 0.0, -1.0, 2.0, 2.0, 2.0], Some(&[0.5, -20.0])).unwrap();
     assert_eq!(y, vec![0.0, 0.0]); // relu(-1.5), relu(-8)
     let lrn = Lrn { size: 3, alpha: 3.0, beta: 1.0, k: 1.0, groups: 1 };

@@ -1,5 +1,6 @@
-//! The activations a layer applies (standalone, or after an add): ReLU and what mobile
-//! networks use beside it. Each keeps NaN where its input is NaN.
+//! The activations a layer applies (standalone, after an add, or fused into the epilogue of a
+//! convolution, dense layer or affine map): ReLU and what mobile networks use beside it. Each
+//! keeps NaN where its input is NaN.
 
 /// An element-wise activation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,6 +35,36 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// For the kernels that take ReLU as a uniform flag: the flag, and the overrides of the
+    /// other activations.
+    pub(crate) fn relu_flag(act: Option<Activation>) -> (u32, [(&'static str, u32); 3]) {
+        match act {
+            Some(Activation::Relu) => (1, Activation::overrides(None)),
+            other => (0, Activation::overrides(other)),
+        }
+    }
+
+    /// shaders/activation.wgsl's code for `act` (0: none) and its two parameters.
+    fn code(act: Option<Activation>) -> (u32, f32, f32) {
+        match act {
+            None => (0, 0.0, 0.0),
+            Some(Activation::Relu) => (1, 0.0, 0.0),
+            Some(Activation::Clip { min, max }) => (2, min, max),
+            Some(Activation::Sigmoid) => (3, 0.0, 0.0),
+            Some(Activation::HardSigmoid { alpha, beta }) => (4, alpha, beta),
+            Some(Activation::HardSwish) => (5, 0.0, 0.0),
+            Some(Activation::Silu) => (6, 0.0, 0.0),
+            Some(Activation::LeakyRelu { alpha }) => (7, alpha, 0.0),
+        }
+    }
+
+    /// The override values of shaders/activation.wgsl for `act`: its code and its two
+    /// parameters' bits.
+    pub(crate) fn overrides(act: Option<Activation>) -> [(&'static str, u32); 3] {
+        let (code, p0, p1) = Activation::code(act);
+        [("ACT", code), ("ACT_P0", f32::to_bits(p0)), ("ACT_P1", f32::to_bits(p1))]
+    }
+
     /// ONNX's op name for it (`Relu`, `Clip`, …).
     pub fn name(&self) -> &'static str {
         match self {

@@ -1,11 +1,12 @@
 //! 2-D convolution: attributes and the output-size arithmetic.
 
+use crate::attrs::activation::Activation;
 use crate::attrs::checks::{add, check_nonzero, check_output, check_rank, extent, mul, product, window_out};
 use crate::attrs::padding::Padding;
 use crate::error::{Error, Result};
 
 /// Attributes of a convolution. Build with `Conv2d::default()` and the `with_` methods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Conv2d {
     /// (vertical, horizontal) step between windows.
     pub stride: [usize; 2],
@@ -15,13 +16,13 @@ pub struct Conv2d {
     pub dilation: [usize; 2],
     /// Channel groups: Cin and Cout both split into `groups` independent blocks.
     pub groups: usize,
-    /// Apply max(0, ·) to the result.
-    pub relu: bool,
+    /// The activation applied to the result (after the bias), fused into the kernel.
+    pub activation: Option<Activation>,
 }
 
 impl Default for Conv2d {
     fn default() -> Self {
-        Conv2d { stride: [1, 1], padding: Padding::default(), dilation: [1, 1], groups: 1, relu: false }
+        Conv2d { stride: [1, 1], padding: Padding::default(), dilation: [1, 1], groups: 1, activation: None }
     }
 }
 
@@ -42,9 +43,13 @@ impl Conv2d {
     pub fn with_groups(self, groups: usize) -> Self {
         Conv2d { groups, ..self }
     }
-    /// Fused ReLU.
+    /// Fused ReLU (or none).
     pub fn with_relu(self, relu: bool) -> Self {
-        Conv2d { relu, ..self }
+        Conv2d { activation: relu.then_some(Activation::Relu), ..self }
+    }
+    /// A fused activation.
+    pub fn with_activation(self, activation: Activation) -> Self {
+        Conv2d { activation: Some(activation), ..self }
     }
 
     /// Checks input `[N, Cin, H, W]`, weight `[Cout, Cin/groups, KH, KW]` and an optional bias
@@ -95,7 +100,7 @@ impl Conv2d {
 /// A convolution whose shapes have been checked: every size the kernels and the reference
 /// use. Only [`Conv2d::geometry`] makes one, and it has checked that every count below (the
 /// elements of input, weight and output, the multiply-adds) fits a `usize`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Conv2dGeometry {
     pub(crate) attrs: Conv2d,
     pub(crate) n: usize,

@@ -1,17 +1,27 @@
 //! Dense (fully connected) layers: y = x·Wᵀ + b with W `[out, in]`, PyTorch `Linear`'s layout.
 
+use crate::attrs::activation::Activation;
 use crate::attrs::checks::{check_rank, mul, product};
 use crate::attrs::conv2d::{Conv2d, Conv2dGeometry};
 use crate::error::{Error, Result};
 
-/// Attributes of a dense layer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Attributes of a dense layer: `Dense::default()` and the `with_` methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Dense {
-    /// Apply max(0, ·) to the result.
-    pub relu: bool,
+    /// The activation applied to the result (after the bias), fused into the kernel.
+    pub activation: Option<Activation>,
 }
 
 impl Dense {
+    /// Fused ReLU (or none).
+    pub fn with_relu(self, relu: bool) -> Self {
+        Dense { activation: relu.then_some(Activation::Relu) }
+    }
+    /// A fused activation.
+    pub fn with_activation(self, activation: Activation) -> Self {
+        Dense { activation: Some(activation) }
+    }
+
     /// Checks x `[N, F]`, W `[out, F]` and an optional bias length.
     pub fn geometry(&self, x: &[usize], w: &[usize], bias_len: Option<usize>) -> Result<DenseGeometry> {
         const OP: &str = "dense";
@@ -33,7 +43,7 @@ impl Dense {
 }
 
 /// A checked dense layer: batch, in and out features. Only [`Dense::geometry`] makes one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DenseGeometry {
     pub(crate) attrs: Dense,
     pub(crate) batch: usize,
@@ -69,7 +79,7 @@ impl DenseGeometry {
     /// The same layer as the 1x1 convolution of the batch's 1x1 images, as the GEMM runs it.
     pub(crate) fn as_pointwise_conv(&self) -> Conv2dGeometry {
         Conv2dGeometry {
-            attrs: Conv2d::default().with_relu(self.attrs.relu),
+            attrs: Conv2d { activation: self.attrs.activation, ..Conv2d::default() },
             n: self.batch,
             cin: self.in_features,
             h: 1,

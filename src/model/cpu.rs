@@ -1,6 +1,6 @@
 //! A model run by the CPU reference: the definition its GPU forward passes are checked against.
 
-use crate::attrs::{Dense, Softmax, check_len};
+use crate::attrs::{Activation, Dense, Softmax, check_len};
 use crate::error::Result;
 use crate::model::graph::{Model, Op, Source};
 use crate::model::weights::Weights;
@@ -76,7 +76,13 @@ impl Model {
                 Op::Mul { .. } => reference::mul(prev, read(self.source_of(i).unwrap_or(Source::Input)))?,
                 Op::Activation(a) => reference::activation(prev, *a),
                 Op::ChannelShuffle { groups } => reference::channel_shuffle(prev, &in_shape, *groups)?,
-                Op::Affine { relu } => reference::affine(prev, &in_shape, param("weight")?, param("bias")?, *relu)?,
+                Op::Affine { relu } => reference::affine(
+                    prev,
+                    &in_shape,
+                    param("weight")?,
+                    param("bias")?,
+                    relu.then_some(Activation::Relu),
+                )?,
                 Op::Concat => {
                     let parts: Vec<&[f32]> = self.reads_of(i).iter().map(|&s| read(s)).collect();
                     reference::concat(&parts, batch)

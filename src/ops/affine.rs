@@ -1,6 +1,7 @@
-//! The per-channel affine map on the GPU: y = x·scale\[c\] + shift\[c\] (then ReLU), the batch
+//! The per-channel affine map on the GPU: y = act(x·scale\[c\] + shift\[c\]), the batch
 //! normalisation that cannot fold into the layer before it.
 
+use crate::attrs::Activation;
 use crate::error::{Error, Result, Shape};
 use crate::launch::Launch;
 use crate::ops::checks::check_same_device;
@@ -12,11 +13,11 @@ use crate::tensor::Tensor;
 
 pub(crate) const AFFINE: Kernel = Kernel {
     name: "affine",
-    source: wgsl!("affine"),
+    source: wgsl!("activation", "affine"),
     entry: "affine",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<AffineUniforms>(),
-    overrides: &["WG", "RUN"],
+    overrides: &["WG", "RUN", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup, and elements per invocation (as the element-wise kernel, whose
@@ -31,21 +32,17 @@ uniform_struct! {
         first: u32,
         plane: u32,
         channels: u32,
-        relu: u32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
     }
 }
 
-/// x·scale\[c\] + shift\[c\] per channel of `x` `[N, C, …]`, then ReLU when `relu`; `params` is
+/// x·scale\[c\] + shift\[c\] per channel of `x` `[N, C, …]`, then `act`; `params` is
 /// `[2, C]`: the scales, then the shifts. Enqueued.
-pub fn affine(x: &Tensor, params: &Tensor, relu: bool) -> Result<Tensor> {
-    into_new(x.gpu(), x.shape(), |y| record_affine(x, params, y, relu))
+pub fn affine(x: &Tensor, params: &Tensor, act: Option<Activation>) -> Result<Tensor> {
+    into_new(x.gpu(), x.shape(), |y| record_affine(x, params, y, act))
 }
 
 /// Records [`affine`] into `y`, of `x`'s shape.
-pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, relu: bool) -> Result<Launch> {
+pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, act: Option<Activation>) -> Result<Launch> {
     const OP: &str = "affine";
     check_same_device(OP, &[("input", Some(x)), ("parameters", Some(params)), ("output", Some(y))])?;
     let shape = x.shape();
@@ -66,16 +63,12 @@ pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, relu: bool) -> Res
             first: to_u32(OP, "elements", chunk.first)?,
             plane: to_u32(OP, "positions per channel", plane.max(1))?,
             channels: to_u32(OP, "channels", shape[1])?,
-            relu: relu as u32,
-            _pad0: 0,
-            _pad1: 0,
-            _pad2: 0,
         };
         let resources = [chunk.window(x.buffer()), params.buffer().as_entire_binding(), chunk.window(y.buffer())];
         let grid = fold_grid(blocks(chunk.len, (WG * RUN) as usize), max_groups(gpu));
         dispatches.push(gpu.dispatch(
             &AFFINE,
-            &[("WG", WG), ("RUN", RUN)],
+            &[&[("WG", WG), ("RUN", RUN)][..], &Activation::overrides(act)].concat(),
             &resources,
             bytemuck::bytes_of(&uniforms),
             grid,

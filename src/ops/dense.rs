@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::attrs::{Dense, DenseGeometry, check_len, check_rank};
+use crate::attrs::{Activation, Dense, DenseGeometry, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
@@ -26,11 +26,11 @@ use crate::texture::{LinearTexture, TILE_COLS};
 /// The streaming matrix-vector product for batch 1.
 pub(crate) const GEMV: Kernel = Kernel {
     name: "dense",
-    source: wgsl!("linear_texture", "dense"),
+    source: wgsl!("activation", "linear_texture", "dense"),
     entry: "dense_gemv",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<GemvUniforms>(),
-    overrides: &["TM", "WG", "TEX_SHIFT"],
+    overrides: &["TM", "WG", "TEX_SHIFT", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 uniform_struct! {
@@ -296,12 +296,14 @@ fn gemv_band(
     let gpu = y.gpu();
     band.at.check_on(gpu, OP, "weight")?;
     let first = band.k0 == 0;
+    let last = band.k0 + band.k == geo.in_features;
+    let (relu, act) = Activation::relu_flag(if last { geo.attrs.activation } else { None });
     let uniforms = GemvUniforms {
         m: to_u32(OP, "output features", geo.out_features)?,
         rows: to_u32(OP, "input features", band.k.next_multiple_of(4))?,
         k0: to_u32(OP, "input features", band.k0)?,
         has_bias: (first && packed.bias.is_some()) as u32,
-        relu: (band.k0 + band.k == geo.in_features && geo.attrs.relu) as u32,
+        relu,
         accumulate: !first as u32,
         _pad: [0; 2],
     };
@@ -314,7 +316,7 @@ fn gemv_band(
         bias.as_entire_binding(),
         y.buffer().as_entire_binding(),
     ];
-    let overrides = [("TM", tm), ("WG", WG), LinearTexture::OVERRIDE];
+    let overrides = [&[("TM", tm), ("WG", WG), LinearTexture::OVERRIDE][..], &act].concat();
     gpu.dispatch(&GEMV, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
 }
 

@@ -3,7 +3,7 @@
 //! skips what the direct kernel pays for its tiles: staging the input into a texture and a
 //! tile of output channels of which a depthwise layer fills one.
 
-use crate::attrs::Conv2dGeometry;
+use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::ops::conv_dims::ConvDims;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
@@ -13,11 +13,11 @@ use crate::tensor::Tensor;
 
 pub(crate) const DEPTHWISE: Kernel = Kernel {
     name: "depthwise",
-    source: wgsl!("conv_dims", "depthwise"),
+    source: wgsl!("activation", "conv_dims", "depthwise"),
     entry: "depthwise",
     bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<DepthwiseUniforms>(),
-    overrides: &["WG"],
+    overrides: &["WG", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup, each 4 output columns of a row.
@@ -32,9 +32,8 @@ uniform_struct! {
         cout: u32,
         mult: u32,
         has_bias: u32,
-        relu: u32,
         col_blocks: u32,
-        _pad: u32,
+        _pad: [u32; 2],
     }
 }
 
@@ -66,9 +65,8 @@ pub(crate) fn record_depthwise(
         cout: u("output channels", geo.cout)?,
         mult: u("channel multiplier", geo.cout / geo.cin)?,
         has_bias: bias.is_some() as u32,
-        relu: geo.attrs.relu as u32,
         col_blocks: u("output columns", col_blocks)?,
-        _pad: 0,
+        _pad: [0; 2],
     };
     let planes = geo.n.saturating_mul(geo.cout);
     if planes > max_groups(gpu) as usize {
@@ -79,7 +77,7 @@ pub(crate) fn record_depthwise(
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     gpu.dispatch(
         &DEPTHWISE,
-        &[("WG", WG)],
+        &[&[("WG", WG)][..], &Activation::overrides(geo.attrs.activation)].concat(),
         &[
             x.buffer().as_entire_binding(),
             w.buffer().as_entire_binding(),

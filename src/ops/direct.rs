@@ -3,7 +3,7 @@
 //! per group that a GEMM tile would mostly waste (depthwise, the filter tool's). A pointwise
 //! convolution runs it over the image flattened to one row, where its tile is a GEMM tile.
 
-use crate::attrs::Conv2dGeometry;
+use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::ops::conv_dims::ConvDims;
 use crate::ops::packed::PackedWeight;
@@ -16,11 +16,11 @@ use crate::texture::LinearTexture;
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
-    source: wgsl!("conv_dims", "linear_texture", "conv2d"),
+    source: wgsl!("activation", "conv_dims", "linear_texture", "conv2d"),
     entry: "conv2d_direct",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<Conv2dUniforms>(),
-    overrides: &["WG_X", "WG_Y", "TILE_CO", "TEX_SHIFT"],
+    overrides: &["WG_X", "WG_Y", "TILE_CO", "TEX_SHIFT", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// The direct kernel over `x` (a texture copy of the input) with `tile_co` channels per
@@ -68,7 +68,11 @@ pub(crate) fn record_direct(
     let bias = packed.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
     gpu.dispatch(
         &DIRECT,
-        &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co), LinearTexture::OVERRIDE],
+        &[
+            &[("WG_X", wg_x), ("WG_Y", wg_y), ("TILE_CO", tile_co), LinearTexture::OVERRIDE][..],
+            &Activation::relu_flag(geo.attrs.activation).1,
+        ]
+        .concat(),
         &[
             wgpu::BindingResource::TextureView(x.view()),
             wgpu::BindingResource::TextureView(packed.first().at.view()),
@@ -118,7 +122,7 @@ impl Conv2dUniforms {
             cin_per_group: u("input channels", geo.cin / a.groups)?,
             cout_per_group: u("output channels", geo.cout / a.groups)?,
             has_bias: has_bias as u32,
-            relu: a.relu as u32,
+            relu: Activation::relu_flag(a.activation).0,
             w_blocks: u("output channels", w_blocks)?,
             _pad: [0; 3],
         })

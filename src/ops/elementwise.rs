@@ -8,16 +8,16 @@ use crate::ops::checks::check_same_device;
 use crate::ops::record::into_new;
 use crate::ops::sizes::{blocks, chunks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
-use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
+use crate::pipeline::{Access, Dispatch, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 
 pub(crate) const ELEMENTWISE: Kernel = Kernel {
     name: "elementwise",
-    source: wgsl!("elementwise"),
+    source: wgsl!("activation", "elementwise"),
     entry: "elementwise",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<ElementwiseUniforms>(),
-    overrides: &["WG", "RUN", "ACT"],
+    overrides: &["WG", "RUN", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup, and vec4s per invocation: llvmpipe spends ~50 ns on each SIMD
@@ -32,25 +32,7 @@ uniform_struct! {
         vec4s: u32,
         has_b: u32,
         _pad0: u32,
-        _pad: u32,
-        p0: f32,
-        p1: f32,
         _pad1: u32,
-        _pad2: u32,
-    }
-}
-
-/// The kernel's code for `act` and its two parameters.
-fn code(act: Option<Activation>) -> (u32, f32, f32) {
-    match act {
-        None => (0, 0.0, 0.0),
-        Some(Activation::Relu) => (1, 0.0, 0.0),
-        Some(Activation::Clip { min, max }) => (2, min, max),
-        Some(Activation::Sigmoid) => (3, 0.0, 0.0),
-        Some(Activation::HardSigmoid { alpha, beta }) => (4, alpha, beta),
-        Some(Activation::HardSwish) => (5, 0.0, 0.0),
-        Some(Activation::Silu) => (6, 0.0, 0.0),
-        Some(Activation::LeakyRelu { alpha }) => (7, alpha, 0.0),
     }
 }
 
@@ -84,6 +66,11 @@ pub fn record_add(a: &Tensor, b: &Tensor, y: &Tensor, relu: bool) -> Result<Laun
     record(a, Some(b), y, relu.then_some(Activation::Relu))
 }
 
+/// The dispatches of y = act(x), for a kernel that ends in one.
+pub(crate) fn activation_dispatches(x: &Tensor, y: &Tensor, act: Activation) -> Result<Vec<Dispatch>> {
+    dispatches("activation", x, None, y, Some(act))
+}
+
 /// Records y = a (+ b) (then `act`) over tensors of one shape.
 fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -> Result<Launch> {
     let op = match (b, act) {
@@ -91,7 +78,17 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -
         (None, Some(Activation::Relu)) => "relu",
         (None, _) => "activation",
     };
-    let (act, p0, p1) = code(act);
+    Ok(Launch::new(a.gpu(), op, dispatches(op, a, b, y, act)?))
+}
+
+/// The dispatches of y = a (+ b) (then `act`), in chunks that fit a binding.
+fn dispatches(
+    op: &'static str,
+    a: &Tensor,
+    b: Option<&Tensor>,
+    y: &Tensor,
+    act: Option<Activation>,
+) -> Result<Vec<Dispatch>> {
     check_same_device(op, &[("a", Some(a)), ("b", b), ("output", Some(y))])?;
     for other in b.into_iter().chain([y]) {
         if other.shape() != a.shape() {
@@ -108,11 +105,7 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -
             vec4s: to_u32(op, "elements", chunk.len)?,
             has_b: b.is_some() as u32,
             _pad0: 0,
-            _pad: 0,
-            p0,
-            p1,
             _pad1: 0,
-            _pad2: 0,
         };
         let grid = fold_grid(blocks(chunk.len, (WG * RUN) as usize), max_groups(gpu));
         let b = match b {
@@ -122,11 +115,11 @@ fn record(a: &Tensor, b: Option<&Tensor>, y: &Tensor, act: Option<Activation>) -
         let resources = [chunk.window(a.buffer()), b, chunk.window(y.buffer())];
         dispatches.push(gpu.dispatch(
             &ELEMENTWISE,
-            &[("WG", WG), ("RUN", RUN), ("ACT", act)],
+            &[&[("WG", WG), ("RUN", RUN)][..], &Activation::overrides(act)].concat(),
             &resources,
             bytemuck::bytes_of(&uniforms),
             grid,
         )?);
     }
-    Ok(Launch::new(gpu, op, dispatches))
+    Ok(dispatches)
 }

@@ -6,11 +6,12 @@
 
 use bytemuck::Zeroable;
 
-use crate::attrs::Conv2dGeometry;
+use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::ops::checks::check_same_device;
 use crate::ops::conv_dims::ConvDims;
+use crate::ops::elementwise::activation_dispatches;
 use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
@@ -253,7 +254,7 @@ pub(crate) enum BOperand<'a> {
 
 /// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
 /// output pixels per image. Bands after the first add to y; bias goes with the first, ReLU
-/// with the last.
+/// (when `relu`) with the last.
 pub(crate) fn record_gemm(
     weight: &PackedWeight,
     band: &Band,
@@ -358,7 +359,10 @@ pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
 
 /// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into
 /// a texture, then per band of the weight its windows and their product. `implicit`: the row
-/// windows, laid out once, and per band their product.
+/// windows, laid out once, and per band their product. The GEMM applies ReLU as it stores;
+/// another activation runs after it (elementwise.wgsl) from a tensor of its own: inlined at
+/// each of a tile's stores, activation.wgsl's switch made compiling the GEMM 3-4x slower, and
+/// tuning compiles many GEMMs.
 pub(crate) fn record_conv(
     geo: &Conv2dGeometry,
     weight: &PackedWeight,
@@ -370,8 +374,13 @@ pub(crate) fn record_conv(
     let gpu = x.gpu();
     let pixels = geo.oh * geo.ow;
     let shape = (geo.n * pixels, pixels);
-    let relu = geo.attrs.relu;
-    staged("conv2d", x, |texture| {
+    let (relu, after) = match geo.attrs.activation {
+        Some(Activation::Relu) => (true, None),
+        other => (false, other),
+    };
+    let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
+    let out = raw.as_ref().unwrap_or(y);
+    let mut steps = staged("conv2d", x, |texture| {
         let mut dispatches = Vec::new();
         if implicit {
             let layout = RowWindows::of(geo);
@@ -379,7 +388,7 @@ pub(crate) fn record_conv(
             dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
             for band in &weight.bands {
                 let b = BOperand::Rows(&rows, layout, geo);
-                dispatches.push(record_gemm(weight, band, b, y, shape, relu, tile)?);
+                dispatches.push(record_gemm(weight, band, b, out, shape, relu, tile)?);
             }
             return Ok(dispatches);
         }
@@ -392,8 +401,12 @@ pub(crate) fn record_conv(
                 dispatches.push(record_im2col(geo, x, texture, band, &laid_out)?);
                 BOperand::Windows(&laid_out)
             };
-            dispatches.push(record_gemm(weight, band, b, y, shape, relu, tile)?);
+            dispatches.push(record_gemm(weight, band, b, out, shape, relu, tile)?);
         }
         Ok(dispatches)
-    })
+    })?;
+    if let (Some(act), Some(raw)) = (after, &raw) {
+        steps.extend(activation_dispatches(raw, y, act)?.into_iter().map(Step::Dispatch));
+    }
+    Ok(steps)
 }

@@ -2,6 +2,7 @@
 //! `y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[n, g·Cin/G + ci, iy, ix]`
 //! with iy = oy·sh − pt + ky·dh, ix = ox·sw − pl + kx·dw, and cells outside the image zero.
 
+use super::elementwise::activate;
 use crate::attrs::{Conv2dGeometry, check_len};
 use crate::error::Result;
 
@@ -40,10 +41,7 @@ pub fn conv2d(geo: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> 
                             }
                         }
                     }
-                    if a.relu {
-                        acc = acc.max(0.0);
-                    }
-                    y[((n * geo.cout + co) * geo.oh + oy) * geo.ow + ox] = acc as f32;
+                    y[((n * geo.cout + co) * geo.oh + oy) * geo.ow + ox] = activate(a.activation, acc) as f32;
                 }
             }
         }

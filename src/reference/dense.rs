@@ -1,5 +1,6 @@
 //! Dense layer by definition: `y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]`.
 
+use super::elementwise::activate;
 use crate::attrs::{DenseGeometry, check_len};
 use crate::error::Result;
 
@@ -18,10 +19,7 @@ pub fn dense(geo: &DenseGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Re
             for i in 0..f {
                 acc += x[n * f + i] as f64 * w[o * f + i] as f64;
             }
-            if geo.attrs.relu {
-                acc = acc.max(0.0);
-            }
-            y[n * o_ + o] = acc as f32;
+            y[n * o_ + o] = activate(geo.attrs.activation, acc) as f32;
         }
     }
     Ok(y)

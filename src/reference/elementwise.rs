@@ -23,9 +23,9 @@ pub fn add(a: &[f32], b: &[f32], relu: bool) -> Result<Vec<f32>> {
         .collect())
 }
 
-/// y = x·weight\[c\] + bias\[c\] over `[N, C, …]` `x` with `weight` and `bias` of C values
-/// each, then ReLU when `relu`.
-pub fn affine(x: &[f32], shape: &[usize], weight: &[f32], bias: &[f32], relu: bool) -> Result<Vec<f32>> {
+/// y = act(x·weight\[c\] + bias\[c\]) over `[N, C, …]` `x` with `weight` and `bias` of C
+/// values each.
+pub fn affine(x: &[f32], shape: &[usize], weight: &[f32], bias: &[f32], act: Option<Activation>) -> Result<Vec<f32>> {
     let c = shape.get(1).copied().unwrap_or(0);
     if shape.len() < 2 || weight.len() != c || bias.len() != c || x.len() != shape.iter().product::<usize>() {
         return Err(Error::Mismatch { op: "affine", a: Shape(shape.to_vec()), b: Shape(vec![weight.len()]) });
@@ -35,8 +35,7 @@ pub fn affine(x: &[f32], shape: &[usize], weight: &[f32], bias: &[f32], relu: bo
         .enumerate()
         .map(|(i, &v)| {
             let ch = i / plane.max(1) % c;
-            let y = (v as f64 * weight[ch] as f64 + bias[ch] as f64) as f32;
-            if relu && y < 0.0 { 0.0 } else { y }
+            activate(act, v as f64 * weight[ch] as f64 + bias[ch] as f64) as f32
         })
         .collect())
 }
@@ -56,7 +55,13 @@ pub fn concat(parts: &[&[f32]], batch: usize) -> Vec<f32> {
 
 /// `act` per element, in f64.
 pub fn activation(x: &[f32], act: Activation) -> Vec<f32> {
+    x.iter().map(|&v| activate(Some(act), v as f64) as f32).collect()
+}
+
+/// `act` of one value (none: the value), in f64; NaN stays NaN.
+pub fn activate(act: Option<Activation>, v: f64) -> f64 {
     let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    // Comparisons, not f64::max/min, which would drop a NaN.
     let clamp = |v: f64, lo: f64, hi: f64| {
         if v < lo {
             lo
@@ -66,26 +71,22 @@ pub fn activation(x: &[f32], act: Activation) -> Vec<f32> {
             v
         }
     };
-    x.iter()
-        .map(|&v| {
-            let v = v as f64;
-            (match act {
-                Activation::Relu => clamp(v, 0.0, f64::INFINITY),
-                Activation::Clip { min, max } => clamp(v, min as f64, max as f64),
-                Activation::Sigmoid => sigmoid(v),
-                Activation::HardSigmoid { alpha, beta } => clamp(alpha as f64 * v + beta as f64, 0.0, 1.0),
-                Activation::HardSwish => v * clamp(v / 6.0 + 0.5, 0.0, 1.0),
-                Activation::Silu => v * sigmoid(v),
-                Activation::LeakyRelu { alpha } => {
-                    if v < 0.0 {
-                        alpha as f64 * v
-                    } else {
-                        v
-                    }
-                }
-            }) as f32
-        })
-        .collect()
+    match act {
+        None => v,
+        Some(Activation::Relu) => clamp(v, 0.0, f64::INFINITY),
+        Some(Activation::Clip { min, max }) => clamp(v, min as f64, max as f64),
+        Some(Activation::Sigmoid) => sigmoid(v),
+        Some(Activation::HardSigmoid { alpha, beta }) => clamp(alpha as f64 * v + beta as f64, 0.0, 1.0),
+        Some(Activation::HardSwish) => v * clamp(v / 6.0 + 0.5, 0.0, 1.0),
+        Some(Activation::Silu) => v * sigmoid(v),
+        Some(Activation::LeakyRelu { alpha }) => {
+            if v < 0.0 {
+                alpha as f64 * v
+            } else {
+                v
+            }
+        }
+    }
 }
 
 /// x · g, where `g` is of `x`'s length (element by element) or holds one value per `plane`

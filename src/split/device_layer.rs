@@ -22,7 +22,7 @@ pub(crate) enum DeviceLayer {
     },
     Dense {
         weight: DenseWeight,
-        relu: bool,
+        act: Option<Activation>,
     },
     Pool(Pool2d),
     Lrn(Lrn),
@@ -36,7 +36,7 @@ pub(crate) enum DeviceLayer {
     /// `[2, C]`: the scales, then the shifts of this device's channels.
     Affine {
         params: Tensor,
-        relu: bool,
+        act: Option<Activation>,
     },
     Activation(Activation),
     Mul,
@@ -49,14 +49,15 @@ pub(crate) enum DeviceLayer {
 }
 
 impl DeviceLayer {
-    /// Uploads `share` of layer `i` of `model` to `gpu`; `relu` fuses the ReLU that follows.
+    /// Uploads `share` of layer `i` of `model` to `gpu`; `fused` is the activation of the
+    /// layer that follows, run inside this one.
     pub(crate) fn upload(
         gpu: &Gpu,
         model: &Model,
         i: usize,
         share: &Share,
         weights: &Weights,
-        relu: bool,
+        fused: Option<Activation>,
     ) -> Result<DeviceLayer> {
         let name = &model.layers()[i].name;
         let param = |suffix: &str, range: &std::ops::Range<usize>| -> Result<&[f32]> {
@@ -80,14 +81,14 @@ impl DeviceLayer {
                 let p = params(&share.params)?;
                 let shape = [p.weight_shape[0], p.weight_shape[1], p.weight_shape[2], p.weight_shape[3]];
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
-                let attrs = Conv2d { relu: attrs.relu || relu, ..*attrs };
+                let attrs = Conv2d { activation: attrs.activation.or(fused), ..*attrs };
                 DeviceLayer::Conv { attrs, weight: ConvWeight::upload(gpu, w, Some(b), shape, attrs.groups)? }
             }
             Op::Dense { .. } => {
                 let p = params(&share.params)?;
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
                 let weight = DenseWeight::upload(gpu, w, Some(b), p.weight_shape[0], p.weight_shape[1])?;
-                DeviceLayer::Dense { weight, relu }
+                DeviceLayer::Dense { weight, act: fused }
             }
             Op::Lrn(l) => DeviceLayer::Lrn(*l),
             Op::Relu => DeviceLayer::Relu,
@@ -95,11 +96,11 @@ impl DeviceLayer {
             Op::Dropout | Op::Flatten | Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) => DeviceLayer::View,
             Op::Softmax => DeviceLayer::Softmax,
             Op::Add { relu, .. } => DeviceLayer::Add { relu: *relu },
-            Op::Affine { relu: own } => {
+            Op::Affine { relu } => {
                 let p = params(&share.params)?;
                 let values = [param("weight", &p.weight)?, param("bias", &p.bias)?].concat();
                 let params = Tensor::from_slice(gpu, &values, &[2, p.weight.len()])?;
-                DeviceLayer::Affine { params, relu: *own || relu }
+                DeviceLayer::Affine { params, act: relu.then_some(Activation::Relu).or(fused) }
             }
             Op::Concat => DeviceLayer::Concat,
             Op::Activation(a) => DeviceLayer::Activation(*a),
@@ -124,14 +125,14 @@ impl DeviceLayer {
     pub(crate) fn record(&self, x: &Tensor, other: &Tensor, parts: &[&Tensor], out: &Tensor) -> Result<Option<Launch>> {
         Ok(Some(match self {
             DeviceLayer::Conv { attrs, weight } => weight.record(x, out, attrs)?,
-            DeviceLayer::Dense { weight, relu } => weight.record(x, out, &Dense { relu: *relu })?,
+            DeviceLayer::Dense { weight, act } => weight.record(x, out, &Dense { activation: *act })?,
             DeviceLayer::Pool(p) => record_pool2d(x, out, p)?,
             DeviceLayer::Lrn(l) => record_lrn(x, out, l)?,
             DeviceLayer::Relu => record_relu(x, out)?,
             DeviceLayer::View => return Ok(None),
             DeviceLayer::Softmax => record_softmax(x, out)?,
             DeviceLayer::Add { relu } => record_add(x, other, out, *relu)?,
-            DeviceLayer::Affine { params, relu } => record_affine(x, params, out, *relu)?,
+            DeviceLayer::Affine { params, act } => record_affine(x, params, out, *act)?,
             DeviceLayer::Concat => record_concat(parts, out)?,
             DeviceLayer::Activation(a) => record_activation(x, out, *a)?,
             DeviceLayer::Mul => record_mul(x, other, out)?,

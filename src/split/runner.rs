@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::attrs::check_len;
+use crate::attrs::{Activation, check_len};
 use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
@@ -23,18 +23,19 @@ pub struct GpuModel {
     model: Model,
     gpus: Vec<Gpu>,
     placement: Placement,
-    /// fused[i]: layer i is a ReLU that runs inside layer i − 1 (a convolution or dense layer).
+    /// fused[i]: layer i is an activation that runs inside layer i − 1 (a convolution, dense
+    /// layer or affine map).
     fused: Vec<bool>,
     /// layers[i][g]: layer i as device g runs it (None where it does not run there).
     layers: Vec<Vec<Option<DeviceLayer>>>,
     plans: HashMap<usize, Plan>,
 }
 
-/// One layer of [`GpuModel::forward_report`] (or two: a ReLU runs inside the convolution or
-/// dense layer before it, and they report as one, `conv1+relu1`).
+/// One layer of [`GpuModel::forward_report`] (or two: an activation runs inside the convolution,
+/// dense layer or affine map before it, and they report as one, `conv1+relu1`).
 #[derive(Clone, Debug)]
 pub struct LayerReport {
-    /// The layer's name (`conv1+relu1` when a ReLU ran inside it).
+    /// The layer's name (`conv1+relu1` when an activation ran inside it).
     pub name: String,
     /// The model layer whose output this is (the last of the layers that ran).
     pub layer: usize,
@@ -63,10 +64,11 @@ impl GpuModel {
     pub fn split(gpus: &[Gpu], model: &Model, weights: &Weights) -> Result<GpuModel> {
         weights.check(model)?;
         let placement = place(model, gpus.len())?;
-        let fused = fused_relus(model);
+        let fused = fused_activations(model);
         let mut layers = Vec::with_capacity(model.layers().len());
         for (i, placed) in placement.layers().iter().enumerate() {
-            let relu = fused.get(i + 1).copied().unwrap_or(false);
+            let next = fused.get(i + 1).copied().unwrap_or(false);
+            let act = next.then(|| activation_of(&model.layers()[i + 1].op)).flatten();
             let per_device = placed
                 .shares
                 .iter()
@@ -76,7 +78,7 @@ impl GpuModel {
                         .as_ref()
                         .map(|s| match fused[i] {
                             true => Ok(DeviceLayer::View),
-                            false => DeviceLayer::upload(gpu, model, i, s, weights, relu),
+                            false => DeviceLayer::upload(gpu, model, i, s, weights, act),
                         })
                         .transpose()
                 })
@@ -300,7 +302,7 @@ impl GpuModel {
         }
         let mut pending: Vec<Vec<&Launch>> = vec![vec![]; n];
         let mut reports = Vec::new();
-        // A report row starts with a layer and ends after the ReLU fused into it, if any.
+        // A report row starts with a layer and ends after the activation fused into it, if any.
         let (mut start, mut bytes, mut gpu_seconds) = (Instant::now(), 0u64, 0.0);
         let mut pass_seconds = 0.0;
         for (i, p) in self.placement.layers().iter().enumerate() {
@@ -421,18 +423,31 @@ fn block_of(whole: &Tensor, batch: usize, n: usize, g: usize) -> Result<(Tensor,
     Ok((block, copy))
 }
 
-/// Which layers are ReLUs that can run inside the layer before them: a convolution, dense
-/// layer or affine map that the ReLU reads and nothing else does (an `Add` of the output
-/// before the ReLU would see it rectified).
-fn fused_relus(model: &Model) -> Vec<bool> {
+/// Which layers are activations that can run inside the layer before them: a convolution,
+/// dense layer or affine map of no activation of its own, which the activation reads and
+/// nothing else does (an `Add` of the output before the activation would see it activated).
+fn fused_activations(model: &Model) -> Vec<bool> {
     let layers = model.layers();
     (0..layers.len())
         .map(|i| {
             i > 0
-                && layers[i].op == Op::Relu
+                && activation_of(&layers[i].op).is_some()
                 && model.reads_of(i) == [Source::Layer(i - 1)]
-                && matches!(layers[i - 1].op, Op::Conv2d { .. } | Op::Dense { .. } | Op::Affine { .. })
+                && match &layers[i - 1].op {
+                    Op::Conv2d { attrs, .. } => attrs.activation.is_none(),
+                    Op::Dense { .. } | Op::Affine { relu: false } => true,
+                    _ => false,
+                }
                 && model.readers_of(i - 1) == [i]
         })
         .collect()
+}
+
+/// The activation a layer is, if it is one.
+fn activation_of(op: &Op) -> Option<Activation> {
+    match op {
+        Op::Relu => Some(Activation::Relu),
+        Op::Activation(a) => Some(*a),
+        _ => None,
+    }
 }

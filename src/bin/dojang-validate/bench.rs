@@ -130,7 +130,7 @@ fn conv(gpu: &Gpu, beside: &Launch, c: &ConvCase) -> Result<(Timed, Work, String
 fn dense(gpu: &Gpu, beside: &Launch, c: &DenseCase) -> Result<(Timed, Work, String)> {
     let (batch, inp, out) = (c.batch, c.in_features, c.out_features);
     let weight = DenseWeight::upload(gpu, &vec![0.01; inp * out], Some(&vec![0.0; out]), out, inp)?;
-    let attrs = Dense { relu: true };
+    let attrs = Dense::default().with_relu(true);
     let geo = weight.geometry(&[batch, inp], &attrs)?;
     let x = Tensor::from_slice(gpu, &vec![0.5; batch * inp], &[batch, inp])?;
     let y = Tensor::zeros(gpu, &[batch, out])?;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use dojang::attrs::Activation;
 use dojang::ops::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, global_avg_pool, lrn, pool2d};
 use dojang::ops::{relu, softmax};
 use dojang::tolerance::Tolerance;
@@ -124,12 +125,28 @@ fn flag(attrs: &Value, key: &str) -> Result<bool, String> {
     }
 }
 
-fn activation_relu(attrs: &Value) -> Result<bool, String> {
-    match attrs.get("activation") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::String(s)) if s == "relu" => Ok(true),
-        Some(v) => Err(format!("activation must be null or \"relu\", got {v}")),
-    }
+/// `activation`: null, a name ("relu", "sigmoid", "hard_swish", "silu"), or an object with
+/// its parameters: {"name": "clip", "min", "max"}, {"name": "hard_sigmoid", "alpha", "beta"},
+/// {"name": "leaky_relu", "alpha"} (ONNX's defaults where one is left out).
+fn activation(attrs: &Value) -> Result<Option<Activation>, String> {
+    let given = attrs.get("activation").unwrap_or(&Value::Null);
+    let name = match given {
+        Value::Null => return Ok(None),
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o.get("name").and_then(Value::as_str).unwrap_or(""),
+        v => return Err(format!("activation must be null, a name or an object, got {v}")),
+    };
+    let f = |key: &str, default: f64| float(given, key, default).map(|v| v as f32);
+    Ok(Some(match name {
+        "relu" => Activation::Relu,
+        "sigmoid" => Activation::Sigmoid,
+        "hard_swish" => Activation::HardSwish,
+        "silu" => Activation::Silu,
+        "clip" => Activation::Clip { min: f("min", f64::NEG_INFINITY)?, max: f("max", f64::INFINITY)? },
+        "hard_sigmoid" => Activation::HardSigmoid { alpha: f("alpha", 0.2)?, beta: f("beta", 0.5)? },
+        "leaky_relu" => Activation::LeakyRelu { alpha: f("alpha", 0.01)? },
+        other => return Err(format!("unknown activation `{other}`")),
+    }))
 }
 
 fn padding(attrs: &Value) -> Result<Padding, String> {
@@ -173,14 +190,18 @@ fn compute(gpu: &Gpu, dir: &Path, op: &str, attrs: &Value) -> Result<Tensor, Str
                 padding: padding(attrs)?,
                 dilation: ints(attrs, "dilation", [1, 1])?,
                 groups: int(attrs, "groups", 1)?,
-                relu: activation_relu(attrs)?,
+                activation: activation(attrs)?,
             };
             conv2d(&x, &upload("w.npy")?, bias()?.as_ref(), &attrs)
         }
         "pool2d" => pool2d(&x, &pool_attrs(attrs)?),
         "global_avg_pool" => global_avg_pool(&x),
-        "dense" => dense(&x, &upload("w.npy")?, bias()?.as_ref(), &Dense { relu: activation_relu(attrs)? }),
+        "dense" => dense(&x, &upload("w.npy")?, bias()?.as_ref(), &Dense { activation: activation(attrs)? }),
         "relu" => relu(&x),
+        "activation" => match activation(attrs)? {
+            Some(act) => dojang::ops::activation(&x, act),
+            None => return Err("an activation case needs attrs.activation".into()),
+        },
         "lrn" => {
             let l = Lrn {
                 size: int(attrs, "size", 0)?,

@@ -93,7 +93,7 @@ fn pool_case(gpu: &Gpu, inputs: &mut Inputs, c: &PoolCase) -> Result<Prepared> {
 
 fn dense_case(gpu: &Gpu, inputs: &mut Inputs, c: &DenseCase) -> Result<Prepared> {
     let (n, f, o) = (c.batch, c.in_features, c.out_features);
-    let attrs = Dense { relu: c.relu };
+    let attrs = Dense::default().with_relu(c.relu);
     let geo = attrs.geometry(&[n, f], &[o, f], c.bias.then_some(o))?;
     let (x, w, b) = (inputs.take(n * f), inputs.take(o * f), inputs.take(o));
     let b = c.bias.then_some(b.as_slice());

@@ -49,13 +49,30 @@ fn expected_kernels(name: &str) -> (Vec<Vec<f32>>, &'static str) {
     }
 }
 
-/// The filter over channel `c` of `img` with zero "same" padding, in f64, as pixel values 0–255.
-fn expected(img: &RgbImage, name: &str) -> Vec<f64> {
+/// The filter over channel `c` of `img` with "same" padding in `mode` (replicate, reflect or
+/// zeros), in f64, as pixel values 0–255.
+fn expected(img: &RgbImage, name: &str, mode: &str) -> Vec<f64> {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let (kernels, map) = expected_kernels(name);
     let k = (kernels[0].len() as f64).sqrt() as i64;
+    // Reflect about the edge pixel, which is not repeated: −1 → 1, n → n − 2.
+    let reflect = |v: i64, n: i64| {
+        if v < 0 {
+            -v
+        } else if v >= n {
+            2 * (n - 1) - v
+        } else {
+            v
+        }
+    };
     let px = |x: i64, y: i64, c: usize| {
-        if x < 0 || y < 0 || x >= w || y >= h { 0.0 } else { img.get_pixel(x as u32, y as u32)[c] as f64 / 255.0 }
+        let (x, y) = match mode {
+            "replicate" => (x.clamp(0, w - 1), y.clamp(0, h - 1)),
+            "reflect" => (reflect(x, w), reflect(y, h)),
+            _ if x < 0 || y < 0 || x >= w || y >= h => return 0.0,
+            _ => (x, y),
+        };
+        img.get_pixel(x as u32, y as u32)[c] as f64 / 255.0
     };
     let respond = |kernel: &[f32], x: i64, y: i64, c: usize| {
         let mut s = 0.0;
@@ -94,19 +111,26 @@ fn every_named_filter_matches_a_convolution_computed_here() {
     let input = d.join("in.png");
     let img = test_image();
     img.save(&input).unwrap();
-    for name in
-        ["identity", "box-blur", "gaussian-blur", "sharpen", "emboss", "laplacian", "sobel-x", "sobel-y", "edges"]
-    {
-        let output = d.join(format!("{name}.png"));
-        let out = filter(&[path(&input), path(&output), "--filter", name, "--check"]);
+    let names =
+        ["identity", "box-blur", "gaussian-blur", "sharpen", "emboss", "laplacian", "sobel-x", "sobel-y", "edges"];
+    // Every filter at the default padding (replicate), and two with the other modes.
+    let runs = names.iter().map(|n| (*n, "replicate")).chain([("gaussian-blur", "zeros"), ("sobel-x", "reflect")]);
+    for (name, mode) in runs {
+        let output = d.join(format!("{name}-{mode}.png"));
+        let mut args = vec![path(&input), path(&output), "--filter", name, "--check"];
+        if mode != "replicate" {
+            args.extend(["--padding-mode", mode]);
+        }
+        let out = filter(&args);
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{name}: {text}{}", String::from_utf8_lossy(&out.stderr));
         assert!(text.contains("GPU time") && text.contains("equal to the CPU reference"), "{name}: {text}");
+        assert!(text.contains(&format!("({mode} padding)")), "{text}");
         let got = image::open(&output).unwrap().to_rgb8();
         assert_eq!(got.dimensions(), img.dimensions(), "{name}");
-        for (i, (g, e)) in got.as_raw().iter().zip(expected(&img, name)).enumerate() {
+        for (i, (g, e)) in got.as_raw().iter().zip(expected(&img, name, mode)).enumerate() {
             // One level of rounding apart at most.
-            assert!((*g as f64 - e).abs() <= 0.51, "{name}: byte {i} is {g}, expected {e:.2}");
+            assert!((*g as f64 - e).abs() <= 0.51, "{name}, {mode}: byte {i} is {g}, expected {e:.2}");
         }
     }
     std::fs::remove_dir_all(d).unwrap();
@@ -138,6 +162,30 @@ fn edges_of_a_square_are_where_its_sides_are() {
             assert_eq!(p[0], 0, "({x}, {y}) is away from every side");
         }
     }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// On a flat grey image, a blur keeps the border's brightness and edges draw no frame with
+/// the default padding; zero padding darkens the border and frames it.
+#[test]
+fn replicated_padding_leaves_no_border() {
+    let d = dir("border");
+    let input = d.join("grey.png");
+    let grey: GrayImage = ImageBuffer::from_pixel(12, 9, Luma([200]));
+    grey.save(&input).unwrap();
+    let run = |name: &str, mode: &str| {
+        let output = d.join(format!("{name}-{mode}.png"));
+        let out = filter(&[path(&input), path(&output), "--filter", name, "--padding-mode", mode]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        image::open(&output).unwrap().to_luma8()
+    };
+    assert!(run("gaussian-blur", "replicate").pixels().all(|p| p[0] == 200), "the blur keeps the border");
+    assert!(run("gaussian-blur", "zeros").get_pixel(0, 0)[0] < 200, "zeros darken the corner");
+    assert!(run("edges", "replicate").pixels().all(|p| p[0] == 0), "no frame");
+    assert!(run("edges", "zeros").get_pixel(0, 4)[0] > 128, "zeros frame the image");
+    let out = filter(&[path(&input), path(&d.join("x.png")), "--filter", "edges", "--padding-mode", "wrap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--padding-mode takes replicate, reflect or zeros"));
     std::fs::remove_dir_all(d).unwrap();
 }
 

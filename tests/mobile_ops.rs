@@ -194,3 +194,74 @@ fn a_fused_activation_by_hand_and_in_a_model() {
         assert_close(&r.name, &r.output, want, &r.shape, Tolerance::for_layer(want));
     }
 }
+
+/// A 2x3 image padded by (top 1, left 2, bottom 0, right 1), worked out by hand for each mode;
+/// then the GPU against the reference over batches, odd channels, pads past the image (reflect
+/// is periodic), a 1x1 image; bad arguments refused.
+#[test]
+fn pad_by_hand_and_against_the_reference() {
+    use dojang::ops::{PadMode, Padding, pad};
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[1, 1, 2, 3]).unwrap();
+    let p = Padding::new(1, 2, 0, 1);
+    let cases: [(PadMode, [f32; 18]); 3] = [
+        (PadMode::Edge, [1., 1., 1., 2., 3., 3., 1., 1., 1., 2., 3., 3., 4., 4., 4., 5., 6., 6.]),
+        (PadMode::Reflect, [6., 5., 4., 5., 6., 5., 3., 2., 1., 2., 3., 2., 6., 5., 4., 5., 6., 5.]),
+        (PadMode::Constant(7.0), [7., 7., 7., 7., 7., 7., 7., 7., 1., 2., 3., 7., 7., 7., 4., 5., 6., 7.]),
+    ];
+    for (mode, want) in cases {
+        let y = pad(&x, &p, mode).unwrap();
+        assert_eq!(y.shape(), [1, 1, 3, 6]);
+        assert_eq!(y.download().unwrap(), want, "{mode:?}");
+        assert_eq!(reference::pad(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[1, 1, 2, 3], &p, mode).unwrap(), want);
+    }
+    for (shape, p) in [
+        ([2, 3, 5, 7], Padding::new(2, 0, 3, 1)),
+        ([1, 5, 3, 2], Padding::new(4, 5, 6, 3)),
+        ([3, 1, 1, 1], Padding::symmetric(2, 1)),
+    ] {
+        let v = random(shape.iter().product(), 11);
+        let t = Tensor::from_slice(&gpu, &v, &shape).unwrap();
+        for mode in [PadMode::Edge, PadMode::Reflect, PadMode::Constant(-0.5)] {
+            let got = pad(&t, &p, mode).unwrap();
+            let want = reference::pad(&v, &shape, &p, mode).unwrap();
+            assert_close(
+                &format!("{shape:?} {p:?} {mode:?}"),
+                &got.download().unwrap(),
+                &want,
+                got.shape(),
+                Tolerance { atol: 0.0, rtol: 0.0 },
+            );
+        }
+    }
+    let flat = Tensor::from_slice(&gpu, &[1.0, 2.0], &[1, 2]).unwrap();
+    assert!(matches!(pad(&flat, &p, PadMode::Edge).unwrap_err(), Error::Rank { op: "pad", .. }));
+}
+
+/// A pad layer in a model stays with its channels: conv → pad (reflect) → conv → pad (edge)
+/// → conv on one device and split over two, against the reference.
+#[test]
+fn pad_layers_in_a_model_on_one_device_and_two() {
+    use dojang::model::{Layer, Model, Op, Weights};
+    use dojang::ops::{Conv2d, PadMode, Padding};
+    use dojang::{Gpu, GpuModel};
+    let gpu = gpu();
+    let conv = |c| Op::Conv2d { out_channels: c, kernel: [3, 3], attrs: Conv2d::default() };
+    let layers = vec![
+        Layer::new("conv1", conv(6)),
+        Layer::new("pad1", Op::Pad { padding: Padding::new(1, 2, 1, 0), mode: PadMode::Reflect }),
+        Layer::new("conv2", Op::Conv2d { out_channels: 4, kernel: [3, 3], attrs: Conv2d::default().with_groups(2) }),
+        Layer::new("pad2", Op::Pad { padding: Padding::symmetric(1, 1), mode: PadMode::Edge }),
+        Layer::new("conv3", conv(2)),
+    ];
+    let model = Model::build("padded", &[3, 9, 8], layers).unwrap();
+    let weights = Weights::he_normal(&model, 4);
+    let input = random(2 * 3 * 9 * 8, 12);
+    let expected = model.forward_reference(&weights, &input, 2).unwrap();
+    let want = expected.last().unwrap();
+    let two = Gpu::open_group(2, Some(&gpu.info().name)).unwrap();
+    for gpus in [vec![gpu.clone()], two] {
+        let got = GpuModel::split(&gpus, &model, &weights).unwrap().forward(&input, 2).unwrap();
+        assert_close(&format!("{} device(s)", gpus.len()), &got, want, &[2, 2, 7, 6], Tolerance::for_layer(want));
+    }
+}

@@ -441,3 +441,43 @@ fn mobile_patterns() {
     g.node("Transpose", "t", &["x"], "y", vec![("perm", A::Is(vec![0, 1, 3, 2]))]);
     assert!(refused(&g).contains("transposes [2, 1, 3] per image"), "{}", refused(&g));
 }
+
+/// Pad with edge (replicate) mode is a layer of its own before the convolution: [1, 2] padded
+/// by one column each side → [1, 1, 2, 2], then a 1x2 sum → [2, 3, 4]. Reflect → [2, 1, 2, 1]
+/// → [3, 3, 3]; a constant of 5 → [5, 1, 2, 5] → [6, 3, 7].
+#[test]
+fn pad_by_a_mode_is_a_layer() {
+    for (mode, value, want) in
+        [("edge", 0.0, [2.0, 3.0, 4.0]), ("reflect", 0.0, [3.0, 3.0, 3.0]), ("constant", 5.0, [6.0, 3.0, 7.0])]
+    {
+        let mut g = Onnx::new(13, &[Some(1), Some(1), Some(1), Some(2)]);
+        g.ints("pads", &[0, 0, 0, 1, 0, 0, 0, 1]).init("value", &[], &[value]).init("w", &[1, 1, 1, 2], &[1.0, 1.0]);
+        g.node("Pad", "pad", &["x", "pads", "value"], "p", vec![("mode", A::S(mode))]);
+        g.node("Conv", "conv", &["p", "w"], "y", vec![]);
+        let m = import(&g);
+        assert!(matches!(ops(&m)[0], Op::Pad { .. }), "{mode}: {:?}", ops(&m));
+        assert_near(&run(&m, &[1.0, 2.0], 1), &want);
+    }
+}
+
+/// PyTorch's `padding_mode="replicate"` and `"reflect"` as torch.onnx exports them: the pads
+/// computed by a chain of constant ops (ConstantOfShape, Concat, Reshape, a Slice of step −1,
+/// Transpose, Cast), folded at load, then Pad by edge or reflect; the CPU reference against
+/// ONNX Runtime's output (tools/padding_mode_fixture.py).
+#[test]
+fn pytorch_padding_modes_import_and_agree_with_onnx_runtime() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let m = load(&dir.join("padding_modes.onnx")).unwrap_or_else(|e| panic!("{e}"));
+    let pads: Vec<&Op> = m.model.layers().iter().map(|l| &l.op).filter(|op| matches!(op, Op::Pad { .. })).collect();
+    assert_eq!(pads.len(), 2, "{:?}", ops(&m));
+    let npy = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<f32>().unwrap()
+    };
+    let (x, want) = (npy("padding_modes.input.npy"), npy("padding_modes.expected.npy"));
+    let got = run(&m, &x, 1);
+    assert_eq!(got.len(), want.len());
+    for (g, e) in got.iter().zip(&want) {
+        assert!((g - e).abs() <= 1e-4 * (1.0 + e.abs()), "{g} vs {e}");
+    }
+}

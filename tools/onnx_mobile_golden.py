@@ -2,7 +2,8 @@
 """Writes golden cases for the mobile networks' ops, computed by the ONNX reference
 implementation (onnx.reference), independent of dojang: each activation alone, depthwise
 convolutions (3x3 and 5x5, stride 1 and 2, a channel multiplier, dilation, asymmetric
-padding), and convolutions with an activation fused (the ONNX graph runs them as two nodes).
+padding), convolutions with an activation fused (the ONNX graph runs them as two nodes), and
+Pad in its three modes.
 
     python3 tools/onnx_mobile_golden.py tests/golden
 
@@ -81,6 +82,16 @@ def conv_case(root, name, xs, ws, group, stride, pads, dilation=(1, 1), activati
     write(root, "conv2d", name, {"x": x, "w": w, "b": b, "y": y}, attrs, atol=1e-4)
 
 
+def pad_case(root, name, xs, pads, mode, value=0.0):
+    x = rng.uniform(-1, 1, xs).astype(np.float32)
+    t, l, b, r = pads
+    nodes = [helper.make_node("Constant", [], ["pads"], value_ints=[0, 0, t, l, 0, 0, b, r]),
+             helper.make_node("Constant", [], ["value"], value_float=value),
+             helper.make_node("Pad", ["x", "pads", "value"], ["y"], mode=mode)]
+    y = run(nodes, {"x": x}, {})
+    write(root, "pad", name, {"x": x, "y": y}, {"padding": list(pads), "mode": mode, "value": value}, atol=0.0)
+
+
 def main(root):
     for name in ACTIVATIONS:
         activation_case(root, name)
@@ -94,6 +105,9 @@ def main(root):
               dilation=(2, 2))
     conv_case(root, "onnx_conv_3x3_sigmoid", (1, 6, 9, 8), (7, 6, 3, 3), 1, (1, 1), (1, 1, 1, 1),
               activation="sigmoid")
+    pad_case(root, "onnx_edge", (2, 3, 5, 4), (1, 2, 3, 0), "edge")
+    pad_case(root, "onnx_reflect", (1, 4, 6, 5), (2, 4, 5, 1), "reflect")
+    pad_case(root, "onnx_constant", (1, 2, 3, 3), (0, 1, 2, 3), "constant", value=0.25)
     conv_case(root, "onnx_pointwise_leaky_relu", (2, 24, 7, 7), (40, 24, 1, 1), 1, (1, 1), (0, 0, 0, 0),
               activation="leaky_relu")
 

@@ -75,6 +75,7 @@ impl Model {
                 Op::Add { relu, .. } => reference::add(prev, read(self.source_of(i).unwrap_or(Source::Input)), *relu)?,
                 Op::Mul { .. } => reference::mul(prev, read(self.source_of(i).unwrap_or(Source::Input)))?,
                 Op::Activation(a) => reference::activation(prev, *a),
+                Op::Pad { padding, mode } => reference::pad(prev, &in_shape, padding, *mode)?,
                 Op::ChannelShuffle { groups } => reference::channel_shuffle(prev, &in_shape, *groups)?,
                 Op::Affine { relu } => reference::affine(
                     prev,

@@ -3,7 +3,7 @@
 //! before it unless it names others, so branches and concatenations make a DAG), and every
 //! layer's input, output and parameter shapes.
 
-use crate::attrs::{Activation, Conv2d, Dense, Lrn, Pool2d};
+use crate::attrs::{Activation, Conv2d, Dense, Lrn, PadMode, Padding, Pool2d, pad_shape};
 use crate::error::{Error, Result, Shape};
 
 /// What a layer computes.
@@ -55,6 +55,14 @@ pub enum Op {
     Mul {
         /// The earlier layer's name.
         from: String,
+    },
+    /// Pads H and W by a mode (edge, reflect, a constant): ONNX's Pad where a convolution's
+    /// zero padding cannot stand for it.
+    Pad {
+        /// Cells added on each side.
+        padding: Padding,
+        /// What they hold.
+        mode: PadMode,
     },
     /// ShuffleNet's channel shuffle: the channels in `groups` groups, transposed.
     ChannelShuffle {
@@ -355,6 +363,10 @@ fn output_shape(op: &Op, current: &[usize]) -> Result<Vec<usize>> {
             current.to_vec()
         }
         Op::Activation(_) => current.to_vec(),
+        Op::Pad { padding, .. } => {
+            per_image("input per image", "pad", 3)?;
+            pad_shape(&batch1(current), padding)?[1..].to_vec()
+        }
         Op::Pool2d(_) | Op::GlobalAvgPool | Op::AdaptiveAvgPool(_) | Op::Add { .. } | Op::Mul { .. } | Op::Concat => {
             current.to_vec()
         }

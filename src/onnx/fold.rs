@@ -32,6 +32,7 @@ pub(crate) const FOLDS: &[&str] = &[
     "Concat",
     "Reshape",
     "Slice",
+    "Transpose",
     "Add",
     "Sub",
     "Mul",
@@ -109,14 +110,25 @@ pub(crate) fn eval(node: &Node, inputs: &[Option<&Const>], opset: i64) -> Result
         }
         "Slice" => {
             let x = arg(0)?;
-            let (axes, picks) = slice_args(node, inputs, opset, &[x.len()])?;
-            if x.shape.len() != 1 || axes != [0] {
-                return Err("folds a Slice of a 1-D constant only".into());
+            let mut out = x.clone();
+            for (axis, picks) in slice_args(node, inputs, opset, &x.shape)? {
+                out = take(&out, axis, &picks);
             }
-            Ok(match &x.data {
-                Data::I64(v) => Const::i64(vec![picks.len()], picks.iter().map(|&i| v[i]).collect()),
-                Data::F32(v) => Const::f32(vec![picks.len()], picks.iter().map(|&i| v[i]).collect()),
-            })
+            Ok(out)
+        }
+        "Transpose" => {
+            let x = arg(0)?;
+            let rank = x.shape.len();
+            let perm: Vec<usize> = match node.ints("perm") {
+                Some(p) => p.iter().map(|&a| a as usize).collect(),
+                None => (0..rank).rev().collect(),
+            };
+            let mut seen = perm.clone();
+            seen.sort_unstable();
+            if seen != (0..rank).collect::<Vec<_>>() {
+                return Err(format!("perm {perm:?} of a rank-{rank} constant"));
+            }
+            Ok(transpose(x, &perm))
         }
         "Add" | "Sub" | "Mul" | "Div" => arithmetic(&node.op, arg(0)?, arg(1)?),
         op => Err(format!("{op} does not fold")),
@@ -135,7 +147,7 @@ fn constant(node: &Node) -> Result<Const, String> {
     })
 }
 
-/// A Slice node's one axis (made non-negative against `shape`) and the indices it keeps
+/// A Slice node's axes (made non-negative against `shape`), each with the indices it keeps
 /// along it, in order: starts, ends, axes and steps as attributes (opset < 10) or constant
 /// inputs, ends clamped as ONNX defines, so `i64::MAX` means "to the end".
 pub(crate) fn slice_args(
@@ -143,7 +155,7 @@ pub(crate) fn slice_args(
     inputs: &[Option<&Const>],
     opset: i64,
     shape: &[usize],
-) -> Result<(Vec<usize>, Vec<usize>), String> {
+) -> Result<Vec<(usize, Vec<usize>)>, String> {
     let given = |k: usize, name: &str| match opset >= 10 {
         true => inputs.get(k).copied().flatten().map(Const::ints),
         false => node.ints(name).map(<[i64]>::to_vec),
@@ -155,26 +167,77 @@ pub(crate) fn slice_args(
     let rank = shape.len() as i64;
     let axes = given(3, "axes").unwrap_or_else(|| (0..starts.len() as i64).collect());
     let steps = given(4, "steps").unwrap_or_else(|| vec![1; starts.len()]);
-    if axes.len() != 1 || starts.len() != 1 || ends.len() != 1 || steps.len() != 1 {
-        return Err(format!("a Slice along {} axes; dojang slices one", axes.len()));
+    if [ends.len(), axes.len(), steps.len()].iter().any(|&l| l != starts.len()) {
+        return Err(format!(
+            "a Slice of {} starts, {} ends, {} axes, {} steps",
+            starts.len(),
+            ends.len(),
+            axes.len(),
+            steps.len()
+        ));
     }
-    let axis = if axes[0] < 0 { axes[0] + rank } else { axes[0] };
-    let Some(&dim) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
-        return Err(format!("Slice axis {} of a rank-{rank} tensor", axes[0]));
-    };
-    let (dim, step) = (dim as i64, steps[0]);
-    if step == 0 {
-        return Err("a Slice with step 0".into());
+    let mut out = Vec::with_capacity(axes.len());
+    for k in 0..axes.len() {
+        let axis = if axes[k] < 0 { axes[k] + rank } else { axes[k] };
+        let Some(&dim) = usize::try_from(axis).ok().and_then(|a| shape.get(a)) else {
+            return Err(format!("Slice axis {} of a rank-{rank} tensor", axes[k]));
+        };
+        let (dim, step) = (dim as i64, steps[k]);
+        if step == 0 {
+            return Err("a Slice with step 0".into());
+        }
+        let at = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
+        let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
+        let (mut i, end) = (at(starts[k]).clamp(lo.max(0), hi), at(ends[k]).clamp(lo, hi));
+        let mut picks = Vec::new();
+        while (step > 0 && i < end) || (step < 0 && i > end) {
+            picks.push(i as usize);
+            i = i.saturating_add(step);
+        }
+        out.push((axis as usize, picks));
     }
-    let at = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
-    let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
-    let (mut i, end) = (at(starts[0]).clamp(lo.max(0), hi), at(ends[0]).clamp(lo, hi));
-    let mut picks = Vec::new();
-    while (step > 0 && i < end) || (step < 0 && i > end) {
-        picks.push(i as usize);
-        i = i.saturating_add(step);
+    Ok(out)
+}
+
+/// `x` keeping, along `axis`, the indices `picks` in order.
+fn take(x: &Const, axis: usize, picks: &[usize]) -> Const {
+    let outer: usize = x.shape[..axis].iter().product();
+    let inner: usize = x.shape[axis + 1..].iter().product();
+    let dim = x.shape[axis];
+    let mut shape = x.shape.clone();
+    shape[axis] = picks.len();
+    let index = |o: usize, p: usize, i: usize| (o * dim + p) * inner + i;
+    let order: Vec<usize> =
+        (0..outer).flat_map(|o| picks.iter().flat_map(move |&p| (0..inner).map(move |i| index(o, p, i)))).collect();
+    reorder(x, shape, &order)
+}
+
+/// `x` with its axes permuted by `perm`.
+fn transpose(x: &Const, perm: &[usize]) -> Const {
+    let shape: Vec<usize> = perm.iter().map(|&a| x.shape[a]).collect();
+    let mut strides = vec![1usize; x.shape.len()];
+    for a in (0..x.shape.len().saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * x.shape[a + 1];
     }
-    Ok((vec![axis as usize], picks))
+    let order: Vec<usize> = (0..x.len())
+        .map(|mut flat| {
+            let mut at = 0;
+            for d in (0..shape.len()).rev() {
+                at += (flat % shape[d]) * strides[perm[d]];
+                flat /= shape[d];
+            }
+            at
+        })
+        .collect();
+    reorder(x, shape, &order)
+}
+
+/// The values of `x` at `order`, as a constant of `shape`.
+fn reorder(x: &Const, shape: Vec<usize>, order: &[usize]) -> Const {
+    match &x.data {
+        Data::I64(v) => Const::i64(shape, order.iter().map(|&i| v[i]).collect()),
+        Data::F32(v) => Const::f32(shape, order.iter().map(|&i| v[i]).collect()),
+    }
 }
 
 fn gather(x: &Const, idx: &Const, axis: i64) -> Result<Const, String> {
@@ -266,7 +329,19 @@ mod tests {
         let one = |v: i64| Const::i64(vec![1], vec![v]);
         let (s, e, a, k) = (one(starts), one(ends), one(0), steps.map(one));
         let inputs = [None, Some(&s), Some(&e), Some(&a), k.as_ref()];
-        slice_args(&node, &inputs, 13, &[dim]).map(|(_, picks)| picks)
+        slice_args(&node, &inputs, 13, &[dim]).map(|mut axes| axes.remove(0).1)
+    }
+
+    /// A 2x3 constant sliced on both axes (rows reversed, every other column) and transposed.
+    #[test]
+    fn slices_and_transposes_of_constants() {
+        let x = Const::i64(vec![2, 3], vec![1, 2, 3, 4, 5, 6]);
+        let rows = take(&x, 0, &[1, 0]);
+        assert_eq!(rows, Const::i64(vec![2, 3], vec![4, 5, 6, 1, 2, 3]));
+        assert_eq!(take(&rows, 1, &[0, 2]), Const::i64(vec![2, 2], vec![4, 6, 1, 3]));
+        assert_eq!(transpose(&x, &[1, 0]), Const::i64(vec![3, 2], vec![1, 4, 2, 5, 3, 6]));
+        let cube = Const::f32(vec![2, 1, 3], (0..6).map(|v| v as f32).collect());
+        assert_eq!(transpose(&cube, &[2, 0, 1]), Const::f32(vec![3, 2, 1], vec![0., 3., 1., 4., 2., 5.]));
     }
 
     /// ONNX's clamping, worked out by hand for a dimension of 4.

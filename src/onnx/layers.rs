@@ -4,7 +4,7 @@
 //! padding, concatenation, softmax); per-element and per-channel ops in `channels.rs`,
 //! reshapes in `views.rs`.
 
-use crate::attrs::{Activation, Conv2d, Lrn, Padding, Pool2d, PoolKind};
+use crate::attrs::{Activation, Conv2d, Lrn, PadMode, Padding, Pool2d, PoolKind};
 use crate::model::Op;
 use crate::onnx::ir::Node;
 use crate::onnx::walk::{Act, Value, Walk};
@@ -316,10 +316,22 @@ fn pad(w: &mut Walk, node: &Node) -> Result<Value, String> {
     let [0, 0, t, l, 0, 0, b, r] = pads[..] else {
         return Err(format!("pads {pads:?}; dojang pads the height and width of [N, C, H, W] only"));
     };
-    if mode != "constant" || value != 0.0 || [t, l, b, r].iter().any(|&p| p < 0) || x.shape.len() != 3 {
-        return Err(format!(
-            "mode '{mode}', value {value}, pads {pads:?}: dojang folds zero padding into a convolution only"
-        ));
+    if [t, l, b, r].iter().any(|&p| p < 0) || x.shape.len() != 3 {
+        return Err(format!("pads {pads:?} of a {:?} image; dojang pads by 0 or more cells", x.shape));
+    }
+    let padding = Padding::new(t as usize, l as usize, b as usize, r as usize);
+    // A zero border waits for the convolution after it, which pads as it reads; any other
+    // is a layer of its own.
+    let mode = match (mode, value) {
+        ("constant", 0.0) => None,
+        ("constant", v) => Some(PadMode::Constant(v)),
+        ("edge", _) => Some(PadMode::Edge),
+        ("reflect", _) => Some(PadMode::Reflect),
+        (m, _) => return Err(format!("mode '{m}'; dojang pads by constant, edge or reflect")),
+    };
+    if let Some(mode) = mode {
+        let x = w.act(node, 0)?;
+        return w.emit(node, Op::Pad { padding, mode }, &[&x], None).map(Value::Act);
     }
     let old = x.pad.unwrap_or_default();
     let p = Padding::new(old.top + t as usize, old.left + l as usize, old.bottom + b as usize, old.right + r as usize);

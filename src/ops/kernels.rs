@@ -9,7 +9,7 @@ use std::path::Path;
 
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
-use crate::ops::{affine, dense, depthwise, direct, elementwise, gemm, lrn, mul, packed, pool2d, softmax};
+use crate::ops::{affine, dense, depthwise, direct, elementwise, gemm, lrn, mul, packed, pad, pool2d, softmax};
 use crate::pipeline::{Access, Field, Kernel};
 
 /// Every kernel the crate declares.
@@ -27,6 +27,7 @@ fn kernels() -> Vec<&'static Kernel> {
         &elementwise::ELEMENTWISE,
         &affine::AFFINE,
         &mul::MUL,
+        &pad::PAD,
         &lrn::LRN,
         &softmax::SOFTMAX,
     ];

@@ -26,6 +26,7 @@ mod kernels;
 mod lrn;
 mod mul;
 mod packed;
+mod pad;
 mod pool2d;
 mod record;
 mod shuffle;
@@ -36,8 +37,8 @@ mod wgsl;
 pub(crate) mod yardstick;
 
 pub use crate::attrs::{
-    Activation, Conv2d, Conv2dGeometry, Dense, DenseGeometry, Lrn, LrnGeometry, Padding, Pool2d, Pool2dGeometry,
-    PoolKind, Softmax, SoftmaxGeometry,
+    Activation, Conv2d, Conv2dGeometry, Dense, DenseGeometry, Lrn, LrnGeometry, PadMode, Padding, Pool2d,
+    Pool2dGeometry, PoolKind, Softmax, SoftmaxGeometry,
 };
 pub use crate::launch::Launch;
 pub use affine::{affine, record_affine};
@@ -49,6 +50,7 @@ pub use elementwise::{activation, add, record_activation, record_add, record_rel
 pub use gemm::Tile;
 pub use lrn::{lrn, record_lrn};
 pub use mul::{mul, record_mul};
+pub use pad::{pad, record_pad};
 pub use pool2d::{global_avg_pool, pool2d, record_pool2d};
 pub use shuffle::{channel_shuffle, record_channel_shuffle};
 pub use softmax::{record_softmax, softmax};

@@ -6,6 +6,7 @@ pub mod conv2d;
 pub mod dense;
 pub mod elementwise;
 pub mod lrn;
+pub mod pad;
 pub mod pool2d;
 pub mod softmax;
 
@@ -13,5 +14,6 @@ pub use conv2d::conv2d;
 pub use dense::dense;
 pub use elementwise::{activation, add, affine, channel_shuffle, concat, mul, relu};
 pub use lrn::lrn;
+pub use pad::pad;
 pub use pool2d::pool2d;
 pub use softmax::softmax;

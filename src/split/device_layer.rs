@@ -2,14 +2,14 @@
 //! and the recording of its launch.
 
 use crate::attrs::Activation;
-use crate::attrs::{Conv2d, Dense, Lrn, Pool2d};
+use crate::attrs::{Conv2d, Dense, Lrn, PadMode, Padding, Pool2d};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Weights};
 use crate::ops::{
     ConvWeight, DenseWeight, record_activation, record_add, record_affine, record_channel_shuffle, record_concat,
-    record_lrn, record_mul, record_pool2d, record_relu, record_softmax,
+    record_lrn, record_mul, record_pad, record_pool2d, record_relu, record_softmax,
 };
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
@@ -39,6 +39,10 @@ pub(crate) enum DeviceLayer {
         act: Option<Activation>,
     },
     Activation(Activation),
+    Pad {
+        padding: Padding,
+        mode: PadMode,
+    },
     Mul,
     Shuffle {
         groups: usize,
@@ -104,6 +108,7 @@ impl DeviceLayer {
             }
             Op::Concat => DeviceLayer::Concat,
             Op::Activation(a) => DeviceLayer::Activation(*a),
+            Op::Pad { padding, mode } => DeviceLayer::Pad { padding: *padding, mode: *mode },
             Op::Mul { .. } => DeviceLayer::Mul,
             Op::ChannelShuffle { groups } => DeviceLayer::Shuffle { groups: *groups },
         })
@@ -135,6 +140,7 @@ impl DeviceLayer {
             DeviceLayer::Affine { params, act } => record_affine(x, params, out, *act)?,
             DeviceLayer::Concat => record_concat(parts, out)?,
             DeviceLayer::Activation(a) => record_activation(x, out, *a)?,
+            DeviceLayer::Pad { padding, mode } => record_pad(x, out, padding, *mode)?,
             DeviceLayer::Mul => record_mul(x, other, out)?,
             DeviceLayer::Shuffle { groups } => record_channel_shuffle(x, out, *groups)?,
         }))

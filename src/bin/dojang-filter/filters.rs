@@ -117,7 +117,9 @@ impl Filter {
                     })
                     .collect();
                 let strongest = magnitude.iter().cloned().fold(0.0f32, f32::max);
-                let scale = if strongest > 0.0 { 1.0 / strongest } else { 0.0 };
+                // Under half a grey level's step is rounding, not an edge: a flat image stays
+                // black rather than its rounding noise being stretched to white.
+                let scale = if strongest > 0.5 / 255.0 { 1.0 / strongest } else { 0.0 };
                 magnitude.iter().map(|m| (m * scale).clamp(0.0, 1.0)).collect()
             }
         }

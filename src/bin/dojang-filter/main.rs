@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use dojang::ops::{Conv2d, ConvWeight, Padding};
+use dojang::ops::{Conv2d, ConvWeight, PadMode, Padding};
 use dojang::tolerance::Tolerance;
 use dojang::{Gpu, Tensor, reference};
 
@@ -39,9 +39,13 @@ struct Cli {
     /// Step of the kernel in pixels, per axis: N or ROWS,COLS.
     #[arg(long, default_value = "1")]
     stride: String,
-    /// Zero padding: same (the output keeps the size at stride 1), valid (none), or N pixels.
+    /// Padding: same (the output keeps the size at stride 1), valid (none), or N pixels.
     #[arg(long, default_value = "same")]
     padding: String,
+    /// What the padding holds: replicate (the edge pixels repeated, so a blur keeps the
+    /// border's brightness and edges draw no frame), reflect, or zeros.
+    #[arg(long, default_value = "replicate")]
+    padding_mode: String,
     /// Spacing of the kernel's taps, per axis: N or ROWS,COLS.
     #[arg(long, default_value = "1")]
     dilation: String,
@@ -84,6 +88,14 @@ fn run(cli: &Cli) -> Result<bool, String> {
             .map(|n| Padding::symmetric(n, n))
             .map_err(|_| format!("--padding takes same, valid or a number of pixels, not `{n}`"))?,
     };
+    // Zeros are the convolution's own padding; the other modes pad the image first.
+    let (width, height) = (image.width, image.height);
+    let (image, padding) = match cli.padding_mode.as_str() {
+        "zeros" => (image, padding),
+        "replicate" => (padded(image, &padding, PadMode::Edge)?, Padding::default()),
+        "reflect" => (padded(image, &padding, PadMode::Reflect)?, Padding::default()),
+        m => return Err(format!("--padding-mode takes replicate, reflect or zeros, not `{m}`")),
+    };
     let attrs = Conv2d::default()
         .with_stride(stride[0], stride[1])
         .with_dilation(dilation[0], dilation[1])
@@ -108,13 +120,12 @@ fn run(cli: &Cli) -> Result<bool, String> {
     let response = y.download().map_err(fail)?;
     let [_, _, oh, ow] = geo.output_shape();
     println!(
-        "{} → {}: {}x{}x{} → {ow}x{oh}, {} on {} in {:.2} ms of GPU time ({})",
+        "{} → {}: {width}x{height}x{} → {ow}x{oh}, {} ({} padding) on {} in {:.2} ms of GPU time ({})",
         cli.input.display(),
         cli.output.display(),
-        image.width,
-        image.height,
         image.channels,
         cli.filter.as_deref().unwrap_or("custom kernel"),
+        cli.padding_mode,
         gpu.info().name,
         seconds * 1e3,
         launch.kernel()
@@ -134,6 +145,15 @@ fn run(cli: &Cli) -> Result<bool, String> {
     let out = Planes { channels: image.channels, height: oh, width: ow, values: pixels };
     write(&cli.output, &out)?;
     Ok(passed)
+}
+
+/// `image` padded by `padding` in `mode`, on the host as the image is prepared (a photo past
+/// one storage binding is cut into bands by the convolution, not by this).
+fn padded(image: Planes, padding: &Padding, mode: PadMode) -> Result<Planes, String> {
+    let shape = [1, image.channels, image.height, image.width];
+    let values = reference::pad(&image.values, &shape, padding, mode).map_err(|e| e.to_string())?;
+    let (height, width) = (image.height + padding.top + padding.bottom, image.width + padding.left + padding.right);
+    Ok(Planes { channels: image.channels, height, width, values })
 }
 
 /// `N` or `ROWS,COLS`, each at least 1.

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use dojang::attrs::Activation;
-use dojang::ops::{Conv2d, Dense, Lrn, Padding, Pool2d, PoolKind, conv2d, dense, global_avg_pool, lrn, pool2d};
+use dojang::ops::{
+    Conv2d, Dense, Lrn, PadMode, Padding, Pool2d, PoolKind, conv2d, dense, global_avg_pool, lrn, pool2d,
+};
 use dojang::ops::{relu, softmax};
 use dojang::tolerance::Tolerance;
 use dojang::{Gpu, Tensor};
@@ -198,6 +200,15 @@ fn compute(gpu: &Gpu, dir: &Path, op: &str, attrs: &Value) -> Result<Tensor, Str
         "global_avg_pool" => global_avg_pool(&x),
         "dense" => dense(&x, &upload("w.npy")?, bias()?.as_ref(), &Dense { activation: activation(attrs)? }),
         "relu" => relu(&x),
+        "pad" => {
+            let mode = match attrs.get("mode").and_then(Value::as_str).unwrap_or("constant") {
+                "constant" => PadMode::Constant(float(attrs, "value", 0.0)? as f32),
+                "edge" => PadMode::Edge,
+                "reflect" => PadMode::Reflect,
+                other => return Err(format!("pad mode must be constant, edge or reflect, got `{other}`")),
+            };
+            dojang::ops::pad(&x, &padding(attrs)?, mode)
+        }
         "activation" => match activation(attrs)? {
             Some(act) => dojang::ops::activation(&x, act),
             None => return Err("an activation case needs attrs.activation".into()),

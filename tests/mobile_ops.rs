@@ -265,3 +265,28 @@ fn pad_layers_in_a_model_on_one_device_and_two() {
         assert_close(&format!("{} device(s)", gpus.len()), &got, want, &[2, 2, 7, 6], Tolerance::for_layer(want));
     }
 }
+
+/// A sum by a value per channel ([N, C, H, W] + [N, C, 1, 1]), by hand and against the
+/// reference, with and without ReLU; a shape that is neither refused.
+#[test]
+fn an_add_of_a_value_per_channel() {
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0, 4.0], &[1, 2, 1, 2]).unwrap();
+    let s = Tensor::from_slice(&gpu, &[10.0, -5.0], &[1, 2, 1, 1]).unwrap();
+    assert_eq!(ops::add(&x, &s, false).unwrap().download().unwrap(), [11.0, 12.0, -2.0, -1.0]);
+    assert_eq!(ops::add(&x, &s, true).unwrap().download().unwrap(), [11.0, 12.0, 0.0, 0.0]);
+    for shape in [[2, 3, 5, 7], [3, 16, 4, 4], [1, 5, 1, 1]] {
+        let (a, b) = (random(shape.iter().product(), 13), random(shape[0] * shape[1], 14));
+        let (at, bt) = (
+            Tensor::from_slice(&gpu, &a, &shape).unwrap(),
+            Tensor::from_slice(&gpu, &b, &[shape[0], shape[1], 1, 1]).unwrap(),
+        );
+        for relu in [false, true] {
+            let got = ops::add(&at, &bt, relu).unwrap().download().unwrap();
+            let want = reference::add(&a, &b, relu).unwrap();
+            assert_close(&format!("{shape:?} relu {relu}"), &got, &want, &shape, Tolerance::default());
+        }
+    }
+    let wrong = Tensor::from_slice(&gpu, &[1.0, 2.0], &[1, 1, 1, 2]).unwrap();
+    assert!(matches!(ops::add(&x, &wrong, false).unwrap_err(), Error::Mismatch { .. }));
+}

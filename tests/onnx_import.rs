@@ -481,3 +481,16 @@ fn pytorch_padding_modes_import_and_agree_with_onnx_runtime() {
         assert!((g - e).abs() <= 1e-4 * (1.0 + e.abs()), "{g} vs {e}");
     }
 }
+
+/// An Add of an activation and its channel means (GlobalAveragePool: [N, C, 1, 1]), in either
+/// order, adds each channel's mean to its cells: channel 0 [1, 3] (mean 2) → [3, 5].
+#[test]
+fn an_add_of_a_value_per_channel_imports() {
+    for inputs in [["x", "m"], ["m", "x"]] {
+        let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(2)]);
+        g.node("GlobalAveragePool", "gap", &["x"], "m", vec![]);
+        g.node("Add", "add", &inputs, "y", vec![]);
+        let m = import(&g);
+        assert_near(&run(&m, &[1.0, 3.0, -2.0, 0.0], 1), &[3.0, 5.0, -3.0, -1.0]);
+    }
+}

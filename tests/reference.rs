@@ -71,5 +71,5 @@ fn dense_lrn_softmax_by_hand() {
 fn mismatched_data_is_an_error_not_a_panic() {
     let geo = Conv2d::default().geometry(&[1, 1, 4, 4], &[1, 1, 3, 3], None).unwrap();
     assert!(reference::conv2d(&geo, &[0.0; 15], &[0.0; 9], None).is_err());
-    assert!(reference::add(&[1.0, 2.0], &[1.0], false).is_err());
+    assert!(reference::add(&[1.0, 2.0, 3.0], &[1.0, 2.0], false).is_err());
 }

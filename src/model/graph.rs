@@ -180,19 +180,13 @@ impl Model {
             };
             let mut source = None;
             let out = match &layer.op {
-                Op::Add { from, .. } => {
-                    let (s, other) = resolve(from)?;
-                    if other != current {
-                        return Err(fail(Error::Mismatch { op: "add", a: Shape(current.clone()), b: Shape(other) }));
-                    }
-                    source = Some(s);
-                    current.clone()
-                }
-                Op::Mul { from } => {
+                Op::Add { from, .. } | Op::Mul { from } => {
+                    // Of the same shape, or one value per channel (`[C, 1, 1]`).
                     let (s, other) = resolve(from)?;
                     let gate = other.len() == current.len() && other.first() == current.first();
                     if other != current && !(gate && other[1..].iter().all(|&d| d == 1)) {
-                        return Err(fail(Error::Mismatch { op: "mul", a: Shape(current.clone()), b: Shape(other) }));
+                        let op = if matches!(layer.op, Op::Add { .. }) { "add" } else { "mul" };
+                        return Err(fail(Error::Mismatch { op, a: Shape(current.clone()), b: Shape(other) }));
                     }
                     source = Some(s);
                     current.clone()

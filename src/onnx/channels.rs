@@ -72,11 +72,19 @@ pub(crate) fn clip(w: &mut Walk, node: &Node) -> Result<Value, String> {
 pub(crate) fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
     let consts: Vec<usize> = (0..node.inputs.len()).filter(|&k| w.konst(node, k).is_some()).collect();
     if consts.is_empty() && matches!(node.op.as_str(), "Add" | "Sum") {
-        let acts = (0..node.inputs.len()).map(|k| w.act(node, k)).collect::<Result<Vec<_>, _>>()?;
+        let mut acts = (0..node.inputs.len()).map(|k| w.act(node, k)).collect::<Result<Vec<_>, _>>()?;
+        // Whole shapes first: a value per channel ([C, 1, 1]) is added to them.
+        acts.sort_by_key(|a| std::cmp::Reverse(a.shape.iter().product::<usize>()));
         let mut sum = acts[0].clone();
         for other in &acts[1..] {
-            if other.shape != sum.shape {
-                return Err(format!("adds {:?} and {:?}; dojang adds equal shapes", sum.shape, other.shape));
+            let per_channel = other.shape.len() == sum.shape.len()
+                && other.shape.first() == sum.shape.first()
+                && other.shape[1..].iter().all(|&d| d == 1);
+            if other.shape != sum.shape && !per_channel {
+                return Err(format!(
+                    "adds {:?} and {:?}; dojang adds equal shapes, or one value per channel",
+                    sum.shape, other.shape
+                ));
             }
             let op = Op::Add { from: other.layer.clone(), relu: false };
             sum = w.emit(node, op, &[&sum], None)?;

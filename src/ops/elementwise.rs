@@ -5,6 +5,7 @@ use crate::attrs::Activation;
 use crate::error::{Error, Result};
 use crate::launch::Launch;
 use crate::ops::checks::check_same_device;
+use crate::ops::mul::{by_channel, record_by_channel};
 use crate::ops::record::into_new;
 use crate::ops::sizes::{blocks, chunks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
@@ -51,7 +52,8 @@ pub fn record_activation(x: &Tensor, y: &Tensor, act: Activation) -> Result<Laun
     record(x, None, y, Some(act))
 }
 
-/// a + b for tensors of one shape, then ReLU when `relu` is set; enqueued.
+/// a + b, then ReLU when `relu` is set; `b` of `a`'s shape, or one value per channel of it
+/// (`[N, C, 1, 1]` against `[N, C, H, W]`). Enqueued.
 pub fn add(a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
     into_new(a.gpu(), a.shape(), |y| record_add(a, b, y, relu))
 }
@@ -61,9 +63,13 @@ pub fn record_relu(x: &Tensor, y: &Tensor) -> Result<Launch> {
     record(x, None, y, Some(Activation::Relu))
 }
 
-/// Records y = a + b (then ReLU).
+/// Records y = a + b (then ReLU), as [`add`].
 pub fn record_add(a: &Tensor, b: &Tensor, y: &Tensor, relu: bool) -> Result<Launch> {
-    record(a, Some(b), y, relu.then_some(Activation::Relu))
+    let act = relu.then_some(Activation::Relu);
+    match b.shape() != a.shape() && by_channel(a.shape(), b.shape()) {
+        true => record_by_channel("add", a, b, y, act),
+        false => record(a, Some(b), y, act),
+    }
 }
 
 /// The dispatches of y = act(x), for a kernel that ends in one.

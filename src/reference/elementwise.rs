@@ -9,15 +9,17 @@ pub fn relu(x: &[f32]) -> Vec<f32> {
     x.iter().map(|&v| if v < 0.0 { 0.0 } else { v }).collect()
 }
 
-/// a + b per element, then ReLU when `relu`.
+/// a + b, then ReLU when `relu`: `b` of `a`'s length (element by element) or holding one
+/// value per `plane` consecutive elements of `a` (per channel, as [`mul`]'s gate).
 pub fn add(a: &[f32], b: &[f32], relu: bool) -> Result<Vec<f32>> {
-    if a.len() != b.len() {
+    if b.is_empty() || !a.len().is_multiple_of(b.len()) {
         return Err(Error::Mismatch { op: "add", a: Shape(vec![a.len()]), b: Shape(vec![b.len()]) });
     }
+    let plane = a.len() / b.len();
     Ok(a.iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let s = x + y;
+        .enumerate()
+        .map(|(i, &x)| {
+            let s = x + b[i / plane];
             if relu && s < 0.0 { 0.0 } else { s }
         })
         .collect())

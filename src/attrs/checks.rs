@@ -91,3 +91,9 @@ pub(crate) fn check_len(shape: &[usize], data: &[f32]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether `g` is `x`'s shape, or one value per channel of it (`[C, 1, …]` against
+/// `[C, H, …]`): per-image shapes, the batch left out.
+pub(crate) fn by_channel(x: &[usize], g: &[usize]) -> bool {
+    g == x || (g.len() == x.len() && !x.is_empty() && g[0] == x[0] && g[1..].iter().all(|&d| d == 1))
+}

@@ -23,4 +23,4 @@ pub use padding::Padding;
 pub use pool2d::{Pool2d, Pool2dGeometry, PoolKind};
 pub use softmax::{Softmax, SoftmaxGeometry};
 
-pub(crate) use checks::{add, check_len, check_rank, product};
+pub(crate) use checks::{add, by_channel, check_len, check_rank, product};

@@ -3,7 +3,7 @@
 //! before it unless it names others, so branches and concatenations make a DAG), and every
 //! layer's input, output and parameter shapes.
 
-use crate::attrs::{Activation, Conv2d, Dense, Lrn, PadMode, Padding, Pool2d, pad_shape};
+use crate::attrs::{Activation, Conv2d, Dense, Lrn, PadMode, Padding, Pool2d, by_channel, pad_shape};
 use crate::error::{Error, Result, Shape};
 
 /// What a layer computes.
@@ -183,8 +183,7 @@ impl Model {
                 Op::Add { from, .. } | Op::Mul { from } => {
                     // Of the same shape, or one value per channel (`[C, 1, 1]`).
                     let (s, other) = resolve(from)?;
-                    let gate = other.len() == current.len() && other.first() == current.first();
-                    if other != current && !(gate && other[1..].iter().all(|&d| d == 1)) {
+                    if !by_channel(&current, &other) {
                         let op = if matches!(layer.op, Op::Add { .. }) { "add" } else { "mul" };
                         return Err(fail(Error::Mismatch { op, a: Shape(current.clone()), b: Shape(other) }));
                     }

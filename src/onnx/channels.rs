@@ -3,7 +3,7 @@
 //! else an affine map), ReLU and the other activations, residual adds, products (SiLU, the
 //! squeeze-and-excitation gate).
 
-use crate::attrs::Activation;
+use crate::attrs::{Activation, by_channel};
 use crate::model::Op;
 use crate::onnx::ir::{Const, Node};
 use crate::onnx::walk::{Act, Value, Walk};
@@ -77,10 +77,7 @@ pub(crate) fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
         acts.sort_by_key(|a| std::cmp::Reverse(a.shape.iter().product::<usize>()));
         let mut sum = acts[0].clone();
         for other in &acts[1..] {
-            let per_channel = other.shape.len() == sum.shape.len()
-                && other.shape.first() == sum.shape.first()
-                && other.shape[1..].iter().all(|&d| d == 1);
-            if other.shape != sum.shape && !per_channel {
+            if !by_channel(&sum.shape, &other.shape) {
                 return Err(format!(
                     "adds {:?} and {:?}; dojang adds equal shapes, or one value per channel",
                     sum.shape, other.shape

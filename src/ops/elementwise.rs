@@ -5,7 +5,7 @@ use crate::attrs::Activation;
 use crate::error::{Error, Result};
 use crate::launch::Launch;
 use crate::ops::checks::check_same_device;
-use crate::ops::mul::{by_channel, record_by_channel};
+use crate::ops::mul::{batched_by_channel, record_by_channel};
 use crate::ops::record::into_new;
 use crate::ops::sizes::{blocks, chunks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
@@ -66,7 +66,7 @@ pub fn record_relu(x: &Tensor, y: &Tensor) -> Result<Launch> {
 /// Records y = a + b (then ReLU), as [`add`].
 pub fn record_add(a: &Tensor, b: &Tensor, y: &Tensor, relu: bool) -> Result<Launch> {
     let act = relu.then_some(Activation::Relu);
-    match b.shape() != a.shape() && by_channel(a.shape(), b.shape()) {
+    match b.shape() != a.shape() && batched_by_channel(a.shape(), b.shape()) {
         true => record_by_channel("add", a, b, y, act),
         false => record(a, Some(b), y, act),
     }

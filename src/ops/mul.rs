@@ -2,7 +2,7 @@
 //! value per channel (`[N, C, H, W]` by `[N, C, 1, 1]`: the squeeze-and-excitation gate, a
 //! per-image shift).
 
-use crate::attrs::Activation;
+use crate::attrs::{Activation, by_channel};
 use crate::error::{Error, Result};
 use crate::launch::Launch;
 use crate::ops::checks::{check_output, check_same_device};
@@ -45,9 +45,9 @@ pub fn record_mul(x: &Tensor, g: &Tensor, y: &Tensor) -> Result<Launch> {
     record_by_channel("mul", x, g, y, None)
 }
 
-/// Whether `g` is `x`'s shape, or one value per channel of it (`[N, C, 1, …]`).
-pub(crate) fn by_channel(x: &[usize], g: &[usize]) -> bool {
-    g == x || (g.len() == x.len() && x.len() >= 2 && g[..2] == x[..2] && g[2..].iter().all(|&d| d == 1))
+/// Whether `g` is `x`'s shape `[N, C, …]`, or one value per channel of it (`[N, C, 1, …]`).
+pub(crate) fn batched_by_channel(x: &[usize], g: &[usize]) -> bool {
+    !x.is_empty() && g.first() == x.first() && by_channel(&x[1..], &g[1..])
 }
 
 /// Records y = act(x · g), or for `op` "add" act(x + g), `g` of `x`'s shape or one value per
@@ -61,7 +61,7 @@ pub(crate) fn record_by_channel(
 ) -> Result<Launch> {
     check_same_device(op, &[("input", Some(x)), ("gate", Some(g)), ("output", Some(y))])?;
     let (s, gs) = (x.shape(), g.shape());
-    if !by_channel(s, gs) {
+    if !batched_by_channel(s, gs) {
         return Err(Error::Mismatch { op, a: s.into(), b: gs.into() });
     }
     check_output(op, y, s)?;

@@ -48,8 +48,9 @@ pub enum ConvKernel {
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
     /// pointwise convolution whose images hold whole tiles skips the im2col).
     Gemm(Tile),
-    /// The depthwise kernel (one input channel per group, any multiplier): 4 output columns
-    /// per invocation, input and weight read from storage as they stand.
+    /// The depthwise kernel (one input channel per group, any multiplier, kernels up to 5x5):
+    /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
+    /// to the next, input and weight read from storage as they stand.
     Depthwise,
     /// The implicit GEMM with a register tile of `tm` x `tn`: it lays out row windows, each
     /// input value once per kernel column (and row phase of the stride), and reads every tap's

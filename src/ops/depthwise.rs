@@ -1,14 +1,15 @@
 //! The depthwise convolution (`depthwise.wgsl`): one input channel per group, any channel
-//! multiplier, input and weight read from storage as they stand. Memory-bound by nature, it
-//! skips what the direct kernel pays for its tiles: staging the input into a texture and a
-//! tile of output channels of which a depthwise layer fills one.
+//! multiplier, kernels up to 5x5, input and weight read from storage as they stand.
+//! Memory-bound by nature, it skips what the direct kernel pays for its tiles (staging the
+//! input into a texture, a tile of output channels of which a depthwise layer fills one) and
+//! loads each input row a block of output rows reads once.
 
 use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::ops::conv_dims::ConvDims;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
-use crate::pipeline::{Access, Dispatch, Kernel, UniformLayout, uniform_struct};
+use crate::pipeline::{Access, Dispatch, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 
 pub(crate) const DEPTHWISE: Kernel = Kernel {
@@ -17,11 +18,35 @@ pub(crate) const DEPTHWISE: Kernel = Kernel {
     entry: "depthwise",
     bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<DepthwiseUniforms>(),
-    overrides: &["WG", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &[
+        "WG",
+        "KH",
+        "KW",
+        "SY",
+        "SX",
+        "DY",
+        "DX",
+        "RB",
+        "CV",
+        "SHIFT",
+        "ALIGNED_IN",
+        "ALIGNED_OUT",
+        "ACT",
+        "ACT_P0",
+        "ACT_P1",
+    ],
 };
 
-/// Invocations per workgroup, each 4 output columns of a row.
+/// Invocations per workgroup, each a block of output rows x 4·CV columns.
 const WG: u32 = 64;
+
+/// Output rows per block: kernel rows carried from one output row to the next spare loads.
+const ROWS_PER_BLOCK: usize = 8;
+
+/// The kernel's named registers (depthwise.wgsl): kernel rows and taps per row, and the values
+/// of an input row a block reads (a `Row`).
+const MAX_KERNEL: usize = 5;
+const ROW_VALUES: usize = 16;
 
 uniform_struct! {
     /// Field order matches `Uniforms` in shaders/depthwise.wgsl.
@@ -33,13 +58,37 @@ uniform_struct! {
         mult: u32,
         has_bias: u32,
         col_blocks: u32,
-        _pad: [u32; 2],
+        row_blocks: u32,
+        blocks: u32,
     }
 }
 
-/// Whether `geo` is a convolution this kernel runs: one input channel per group.
+/// Whether `geo` is a convolution this kernel runs: one input channel per group, a kernel of
+/// at most 5x5 whose reach over 4 output columns fits a row's registers.
 pub(crate) fn is_depthwise(geo: &Conv2dGeometry) -> bool {
-    geo.cin == geo.attrs.groups
+    geo.cin == geo.attrs.groups && fits_registers(geo)
+}
+
+fn fits_registers(geo: &Conv2dGeometry) -> bool {
+    geo.kh <= MAX_KERNEL && geo.kw <= MAX_KERNEL && reach(geo, 1) <= ROW_VALUES
+}
+
+/// The input values a block of 4·`cv` output columns reads from a row, counted from the
+/// vec4 its first one lies in.
+fn reach(geo: &Conv2dGeometry, cv: usize) -> usize {
+    let (sx, dx) = (geo.attrs.stride[1], geo.attrs.dilation[1]);
+    shift(geo) + (4 * cv - 1) * sx + (geo.kw - 1) * dx + 1
+}
+
+/// Where a row's first value lies in its vec4: rows are whole vec4s when W is a multiple of 4.
+fn shift(geo: &Conv2dGeometry) -> usize {
+    if geo.w.is_multiple_of(4) { (4 - geo.attrs.padding.left % 4) % 4 } else { 0 }
+}
+
+/// vec4s of output columns per block: 2 where their reach fits a row and the image is wider
+/// than 4, else 1.
+fn col_vec4s(geo: &Conv2dGeometry) -> usize {
+    if geo.ow > 4 && reach(geo, 2) <= ROW_VALUES { 2 } else { 1 }
 }
 
 /// Records the depthwise convolution `geo` of `x` into `y` with the OIHW weight `w`.
@@ -51,13 +100,24 @@ pub(crate) fn record_depthwise(
     y: &Tensor,
 ) -> Result<Dispatch> {
     const OP: &str = "conv2d";
-    if !is_depthwise(geo) {
+    if geo.cin != geo.attrs.groups {
         let what = format!("the depthwise kernel over {} input channels per group", geo.cin / geo.attrs.groups);
         return Err(Error::Limit { op: OP, what, needed: (geo.cin / geo.attrs.groups) as u64, limit: 1 });
     }
+    if geo.kh.max(geo.kw) > MAX_KERNEL {
+        let what = format!("the depthwise kernel over a {}x{} kernel", geo.kh, geo.kw);
+        return Err(Error::Limit { op: OP, what, needed: geo.kh.max(geo.kw) as u64, limit: MAX_KERNEL as u64 });
+    }
+    if reach(geo, 1) > ROW_VALUES {
+        let (sx, dx) = (geo.attrs.stride[1], geo.attrs.dilation[1]);
+        let what = format!("the depthwise kernel over a row's reach (stride {sx}, {} taps dilated by {dx})", geo.kw);
+        return Err(Error::Limit { op: OP, what, needed: reach(geo, 1) as u64, limit: ROW_VALUES as u64 });
+    }
     let gpu = y.gpu();
     let u = |what, v| to_u32(OP, what, v);
-    let col_blocks = geo.ow.div_ceil(4);
+    let (rb, cv) = (geo.oh.min(ROWS_PER_BLOCK), col_vec4s(geo));
+    let (col_blocks, row_blocks) = (geo.ow.div_ceil(4 * cv), geo.oh.div_ceil(rb));
+    let blocks_total = geo.n.saturating_mul(geo.cout).saturating_mul(row_blocks).saturating_mul(col_blocks);
     let uniforms = DepthwiseUniforms {
         conv: ConvDims::new(geo)?,
         n: u("batch", geo.n)?,
@@ -65,19 +125,29 @@ pub(crate) fn record_depthwise(
         cout: u("output channels", geo.cout)?,
         mult: u("channel multiplier", geo.cout / geo.cin)?,
         has_bias: bias.is_some() as u32,
-        col_blocks: u("output columns", col_blocks)?,
-        _pad: [0; 2],
+        col_blocks: u("output column blocks", col_blocks)?,
+        row_blocks: u("output row blocks", row_blocks)?,
+        blocks: u("output blocks", blocks_total)?,
     };
-    let planes = geo.n.saturating_mul(geo.cout);
-    if planes > max_groups(gpu) as usize {
-        let what = format!("{planes} output planes in one grid dimension");
-        return Err(Error::Limit { op: OP, what, needed: planes as u64, limit: max_groups(gpu) as u64 });
-    }
-    let grid = [blocks(geo.oh.saturating_mul(col_blocks), WG as usize), 1, planes as u32];
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    let c = |v: usize| v as u32;
+    let shape = [
+        ("WG", WG),
+        ("KH", c(geo.kh)),
+        ("KW", c(geo.kw)),
+        ("SY", c(geo.attrs.stride[0])),
+        ("SX", c(geo.attrs.stride[1])),
+        ("DY", c(geo.attrs.dilation[0])),
+        ("DX", c(geo.attrs.dilation[1])),
+        ("RB", c(rb)),
+        ("CV", c(cv)),
+        ("SHIFT", c(shift(geo))),
+        ("ALIGNED_IN", geo.w.is_multiple_of(4) as u32),
+        ("ALIGNED_OUT", geo.ow.is_multiple_of(4) as u32),
+    ];
     gpu.dispatch(
         &DEPTHWISE,
-        &[&[("WG", WG)][..], &Activation::overrides(geo.attrs.activation)].concat(),
+        &[&shape[..], &Activation::overrides(geo.attrs.activation)].concat(),
         &[
             x.buffer().as_entire_binding(),
             w.buffer().as_entire_binding(),
@@ -85,6 +155,6 @@ pub(crate) fn record_depthwise(
             y.buffer().as_entire_binding(),
         ],
         bytemuck::bytes_of(&uniforms),
-        grid,
+        fold_grid(blocks(blocks_total, WG as usize), max_groups(gpu)),
     )
 }

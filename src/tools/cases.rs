@@ -82,6 +82,33 @@ pub fn conv2d() -> Vec<ConvCase> {
             true,
             c.with_groups(7).with_dilation(2, 1).with_stride(2, 1).with_padding(Padding::new(3, 0, 1, 2)),
         ),
+        // The depthwise kernel's paths: rows of whole vec4s read from a shifted start, blocks
+        // of rows with a remainder, outputs not whole vec4s, rows carried at stride = dilation,
+        // a multiplier with a dilated row, a small plane; a 7x7 runs on the direct kernel.
+        case(
+            "depthwise 3x3 on 56 wide, pad left 2, 19 rows",
+            [1, 6, 19, 56],
+            [6, 1, 3, 3],
+            true,
+            c.with_groups(6).with_padding(Padding::new(1, 2, 1, 0)),
+        ),
+        case("depthwise 5x5/2 on 28 wide, 14 out", [2, 4, 13, 28], [4, 1, 5, 5], false, pad(2).with_groups(4)),
+        case(
+            "depthwise x3 multiplier, dilation (1, 2)",
+            [2, 3, 9, 16],
+            [9, 1, 3, 3],
+            true,
+            c.with_groups(3).with_dilation(1, 2).with_padding(Padding::new(1, 2, 1, 2)),
+        ),
+        case(
+            "depthwise stride 2 dilation 2",
+            [1, 3, 17, 20],
+            [3, 1, 3, 3],
+            false,
+            pad(2).with_groups(3).with_stride(2, 2).with_dilation(2, 2),
+        ),
+        case("depthwise on 7x7", [1, 8, 7, 7], [8, 1, 3, 3], true, pad(1).with_groups(8).with_relu(true)),
+        case("depthwise 7x7", [1, 4, 14, 14], [4, 1, 7, 7], true, pad(3).with_groups(4)),
         case("groups 3 odd channels", [1, 9, 7, 7], [15, 3, 3, 3], true, c.with_groups(3).with_relu(true)),
         case("cin 1 cout 1", [1, 1, 6, 6], [1, 1, 3, 3], false, c),
         case("7x7, wider than a row preload", [1, 2, 12, 15], [3, 2, 7, 7], true, pad(3)),

@@ -111,6 +111,18 @@ pub enum Error {
         /// The groups asked for.
         groups: usize,
     },
+    /// A range of channels that is empty or passes the last one.
+    #[error("{op}: channels {start}..{end} of {channels}: the range must hold at least one and end by {channels}")]
+    ChannelRange {
+        /// The op that refused.
+        op: &'static str,
+        /// The first channel asked for.
+        start: usize,
+        /// One past the last.
+        end: usize,
+        /// The channels there are.
+        channels: usize,
+    },
     /// The input's channels do not match what the weight expects.
     #[error("{op}: input has {got} {what}, weight expects {expected}")]
     Channels {

@@ -242,10 +242,8 @@ fn pad_by_hand_and_against_the_reference() {
 /// → conv on one device and split over two, against the reference.
 #[test]
 fn pad_layers_in_a_model_on_one_device_and_two() {
-    use dojang::model::{Layer, Model, Op, Weights};
+    use dojang::model::{Layer, Model, Op};
     use dojang::ops::{Conv2d, PadMode, Padding};
-    use dojang::{Gpu, GpuModel};
-    let gpu = gpu();
     let conv = |c| Op::Conv2d { out_channels: c, kernel: [3, 3], attrs: Conv2d::default() };
     let layers = vec![
         Layer::new("conv1", conv(6)),
@@ -255,14 +253,102 @@ fn pad_layers_in_a_model_on_one_device_and_two() {
         Layer::new("conv3", conv(2)),
     ];
     let model = Model::build("padded", &[3, 9, 8], layers).unwrap();
-    let weights = Weights::he_normal(&model, 4);
-    let input = random(2 * 3 * 9 * 8, 12);
+    agrees_on_one_device_and_two(&model, 4, 12, &[2, 2, 7, 6]);
+}
+
+/// A channel slice by hand and against the reference; a bad range refused; ShuffleNet v2's
+/// unit (split, one branch convolved, concatenation, shuffle) in a model on one device and two.
+#[test]
+fn channel_slice_by_hand_and_shufflenet_v2_units() {
+    use dojang::model::{Layer, Model, Op};
+    use dojang::ops::{Conv2d, Padding};
+    let gpu = gpu();
+    // Two images of 3 channels of 2 values.
+    let x: Vec<f32> = (0..12).map(|v| v as f32).collect();
+    let xt = Tensor::from_slice(&gpu, &x, &[2, 3, 1, 2]).unwrap();
+    let got = ops::channel_slice(&xt, 1, 3).unwrap();
+    assert_eq!(got.shape(), [2, 2, 1, 2]);
+    assert_eq!(got.download().unwrap(), [2.0, 3.0, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0]);
+    assert_eq!(reference::channel_slice(&x, &[2, 3, 1, 2], 1, 3).unwrap(), got.download().unwrap());
+    for (start, end) in [(2, 2), (1, 4)] {
+        let err = ops::channel_slice(&xt, start, end).unwrap_err();
+        assert!(matches!(err, Error::ChannelRange { start: s, end: e, channels: 3, .. } if s == start && e == end));
+        assert!(err.to_string().contains(&format!("channels {start}..{end} of 3")), "{err}");
+    }
+
+    let conv = |c, k: usize, groups| Op::Conv2d {
+        out_channels: c,
+        kernel: [k, k],
+        attrs: Conv2d::default().with_groups(groups).with_padding(Padding::symmetric(k / 2, k / 2)),
+    };
+    let layers = vec![
+        Layer::new("stem", conv(8, 3, 1)),
+        Layer::new("left", Op::Slice { start: 0, end: 4 }),
+        Layer::reading("right", Op::Slice { start: 4, end: 8 }, &["stem"]),
+        Layer::new("pw1", conv(4, 1, 1)),
+        Layer::new("relu1", Op::Relu),
+        Layer::new("dw", conv(4, 3, 4)),
+        Layer::new("pw2", conv(4, 1, 1)),
+        Layer::reading("cat", Op::Concat, &["left", "pw2"]),
+        Layer::new("shuffle", Op::ChannelShuffle { groups: 2 }),
+        Layer::new("head", conv(6, 1, 1)),
+    ];
+    let model = Model::build("shufflenet_v2_unit", &[3, 7, 10], layers).unwrap();
+    agrees_on_one_device_and_two(&model, 6, 24, &[2, 6, 7, 10]);
+    let bad = vec![Layer::new("conv", conv(4, 1, 1)), Layer::new("slice", Op::Slice { start: 3, end: 5 })];
+    let err = Model::build("bad", &[3, 4, 4], bad).unwrap_err().to_string();
+    assert!(err.contains("slice") && err.contains("channels 3..5 of 4"), "{err}");
+}
+
+/// PReLU by hand (NaN kept), against the reference, in a model on one device and two, and a
+/// slope of the wrong length refused.
+#[test]
+fn prelu_by_hand_against_the_reference_and_in_a_model() {
+    use dojang::model::{Layer, Model, Op};
+    use dojang::ops::Conv2d;
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &[-2.0, 0.0, 3.0, -4.0, f32::NAN, 1.0], &[1, 2, 1, 3]).unwrap();
+    let slope = Tensor::from_slice(&gpu, &[0.5, -1.0], &[2]).unwrap();
+    let got = ops::prelu(&x, &slope).unwrap().download().unwrap();
+    assert_eq!([got[0], got[1], got[2], got[3], got[5]], [-1.0, 0.0, 3.0, 4.0, 1.0]);
+    assert!(got[4].is_nan());
+    for shape in [vec![2, 5, 3, 7], vec![3, 4]] {
+        let len = shape.iter().product();
+        let (x, s) = (random(len, 21), random(shape[1], 22));
+        let xt = Tensor::from_slice(&gpu, &x, &shape).unwrap();
+        let st = Tensor::from_slice(&gpu, &s, &[shape[1]]).unwrap();
+        let got = ops::prelu(&xt, &st).unwrap().download().unwrap();
+        assert_close("prelu", &got, &reference::prelu(&x, &shape, &s).unwrap(), &shape, Tolerance::default());
+    }
+    let wrong = Tensor::from_slice(&gpu, &[1.0, 2.0, 3.0], &[3]).unwrap();
+    assert!(matches!(ops::prelu(&x, &wrong).unwrap_err(), Error::Mismatch { op: "prelu", .. }));
+
+    let conv = |c, groups| Op::Conv2d { out_channels: c, kernel: [3, 3], attrs: Conv2d::default().with_groups(groups) };
+    let layers = vec![
+        Layer::new("conv1", conv(6, 1)),
+        Layer::new("prelu1", Op::PRelu),
+        Layer::new("conv2", conv(4, 2)),
+        Layer::new("prelu2", Op::PRelu),
+        Layer::new("conv3", conv(2, 1)),
+    ];
+    let model = Model::build("prelu", &[3, 9, 8], layers).unwrap();
+    assert_eq!(model.parameters_of(1), [("prelu1.weight".to_string(), vec![6])]);
+    agrees_on_one_device_and_two(&model, 5, 23, &[2, 2, 3, 2]);
+}
+
+/// `model` with seeded weights on a seeded batch of 2, on one device and split over two,
+/// against the CPU reference; its output is `out` `[N, C, H, W]`.
+fn agrees_on_one_device_and_two(model: &dojang::model::Model, weight_seed: u64, input_seed: u64, out: &[usize]) {
+    use dojang::{Gpu, GpuModel};
+    let weights = dojang::model::Weights::he_normal(model, weight_seed);
+    let input = random(2 * model.input().iter().product::<usize>(), input_seed);
     let expected = model.forward_reference(&weights, &input, 2).unwrap();
     let want = expected.last().unwrap();
+    let gpu = gpu();
     let two = Gpu::open_group(2, Some(&gpu.info().name)).unwrap();
-    for gpus in [vec![gpu.clone()], two] {
-        let got = GpuModel::split(&gpus, &model, &weights).unwrap().forward(&input, 2).unwrap();
-        assert_close(&format!("{} device(s)", gpus.len()), &got, want, &[2, 2, 7, 6], Tolerance::for_layer(want));
+    for gpus in [vec![gpu], two] {
+        let got = GpuModel::split(&gpus, model, &weights).unwrap().forward(&input, 2).unwrap();
+        assert_close(&format!("{} device(s)", gpus.len()), &got, want, out, Tolerance::for_layer(want));
     }
 }
 

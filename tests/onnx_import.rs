@@ -442,6 +442,66 @@ fn mobile_patterns() {
     assert!(refused(&g).contains("transposes [2, 1, 3] per image"), "{}", refused(&g));
 }
 
+/// Split and Slice along the channels (ShuffleNet v2's channel split) are channel slices: Split
+/// by the `split` input, by the attribute (before opset 13) and in equal parts; Slice by
+/// constant starts and ends, a whole axis left as it is; other slices refused.
+#[test]
+fn split_and_slice_along_the_channels() {
+    let x: Vec<f32> = (0..6).map(|v| v as f32).collect(); // 3 channels of 2 values
+    for (opset, sizes) in [(13, Some(vec![1, 2])), (11, Some(vec![1, 2])), (13, None)] {
+        let mut g = Onnx::new(opset, &[Some(1), Some(3), Some(1), Some(2)]);
+        let mut attrs = vec![("axis", A::I(1))];
+        let mut inputs = vec!["x"];
+        match (&sizes, opset) {
+            (Some(s), 13) => {
+                g.ints("split", s);
+                inputs.push("split");
+            }
+            (Some(s), _) => attrs.push(("split", A::Is(s.clone()))),
+            _ => {}
+        }
+        g.node("Split", "split", &inputs, "a", attrs);
+        g.outputs_of("split", &["a", "b"]);
+        g.node("Concat", "cat", &["b", "a"], "y", vec![("axis", A::I(1))]);
+        let m = import(&g);
+        let (a, b) = if sizes.is_some() { (1, 3) } else { (2, 3) };
+        assert_eq!(ops(&m)[..2], [Op::Slice { start: 0, end: a }, Op::Slice { start: a, end: b }], "opset {opset}");
+        let want: Vec<f32> = x[2 * a..].iter().chain(&x[..2 * a]).copied().collect();
+        assert_near(&run(&m, &x, 1), &want);
+    }
+    let mut g = Onnx::new(13, &[Some(1), Some(3), Some(1), Some(2)]);
+    g.ints("starts", &[1]).ints("ends", &[i64::MAX]).ints("axes", &[1]);
+    g.node("Slice", "slice", &["x", "starts", "ends", "axes"], "y", vec![]);
+    let m = import(&g);
+    assert_eq!(ops(&m), [Op::Slice { start: 1, end: 3 }]);
+    assert_near(&run(&m, &x, 1), &x[2..]);
+    let mut g = Onnx::new(13, &[Some(1), Some(3), Some(1), Some(2)]);
+    g.ints("starts", &[1]).ints("ends", &[2]).ints("axes", &[3]);
+    g.node("Slice", "slice", &["x", "starts", "ends", "axes"], "y", vec![]);
+    assert!(refused(&g).contains("slices a run of channels only"), "{}", refused(&g));
+}
+
+/// PRelu: a slope per channel ([C, 1, 1] as PyTorch exports nn.PReLU(C)) is a PReLU layer,
+/// one slope a leaky ReLU; a slope per column is refused.
+#[test]
+fn prelu_per_channel_or_one_slope() {
+    let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(2)]);
+    g.init("slope", &[2, 1, 1], &[0.5, -1.0]);
+    g.node("PRelu", "prelu", &["x", "slope"], "y", vec![]);
+    let m = import(&g);
+    assert_eq!(ops(&m), [Op::PRelu]);
+    assert_eq!(m.file_parameters, 2);
+    assert_near(&run(&m, &[-2.0, 3.0, -4.0, 1.0], 1), &[-1.0, 3.0, 4.0, 1.0]);
+    let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(2)]);
+    g.init("slope", &[1], &[0.25]);
+    g.node("PRelu", "prelu", &["x", "slope"], "y", vec![]);
+    assert_eq!(ops(&import(&g)), [Op::Activation(dojang::ops::Activation::LeakyRelu { alpha: 0.25 })]);
+    let mut g = Onnx::new(13, &[Some(1), Some(2), Some(1), Some(2)]);
+    g.init("slope", &[2], &[0.5, 0.5]);
+    g.node("PRelu", "prelu", &["x", "slope"], "y", vec![]);
+    assert!(refused(&g).contains("one slope per channel"), "{}", refused(&g));
+}
+
 /// Pad with edge (replicate) mode is a layer of its own before the convolution: [1, 2] padded
 /// by one column each side → [1, 1, 2, 2], then a 1x2 sum → [2, 3, 4]. Reflect → [2, 1, 2, 1]
 /// → [3, 3, 3]; a constant of 5 → [5, 1, 2, 5] → [6, 3, 7].

@@ -1,8 +1,8 @@
 //! The `onnx` package's light networks (AlexNet, ZFNet-512, VGG-19, SqueezeNet, GoogLeNet,
 //! BN-Inception, ResNet-50, DenseNet-121, ShuffleNet v1) and torchvision's ResNet-18, VGG-16,
-//! SqueezeNet 1.1, MobileNetV2, MobileNetV3-Small and EfficientNet-B0 as PyTorch exports them
-//! (tools/torchvision_graphs.py), with seeded weights, imported and
-//! run on the GPU — on one device and split over two — against ONNX Runtime's outputs, recorded by
+//! SqueezeNet 1.1, MobileNetV2, MobileNetV3-Small, EfficientNet-B0 and ShuffleNet v2 as PyTorch
+//! exports them (tools/torchvision_graphs.py), with seeded weights, imported and run on the GPU —
+//! on one device and split over two — against ONNX Runtime's outputs, recorded by
 //! tools/onnx_fixtures.py in tests/fixtures/onnx/*.expected.json (no weights committed: the
 //! test seeds them exactly as the script did).
 
@@ -77,6 +77,7 @@ network!(shufflenet, "light_shufflenet");
 network!(torchvision_mobilenet_v2, "tv_mobilenet_v2");
 network!(torchvision_mobilenet_v3_small, "tv_mobilenet_v3_small");
 network!(torchvision_efficientnet_b0, "tv_efficientnet_b0");
+network!(torchvision_shufflenet_v2, "tv_shufflenet_v2_x0_5");
 
 /// A model whose batch is symbolic runs at any batch: two images, each ONNX Runtime's output.
 #[test]

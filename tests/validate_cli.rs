@@ -99,24 +99,24 @@ fn broken_cases_fail_with_their_reason_and_the_run_goes_on() {
     assert!(text.contains("x.npy has dtype <f8, expected float32"), "{text}");
     assert!(text.contains("unknown op `convolve3d`"), "{text}");
     assert!(line_of(&text, "softmax/large_logits").contains("pass"), "later cases still run:\n{text}");
-    assert!(text.trim_end().ends_with("32 passed, 4 failed"), "{text}");
+    assert!(text.trim_end().ends_with("33 passed, 4 failed"), "{text}");
 
     let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let results = results.as_array().unwrap();
-    assert_eq!(results.len(), 36);
+    assert_eq!(results.len(), 37);
     assert_eq!(results.iter().filter(|r| r["passed"] == false).count(), 4);
 
     // Without --verbose the failures still show in full, with the section's summary.
     let text = stdout(&validate(&["golden", dir.to_str().unwrap()]));
     assert!(text.contains("unknown op `convolve3d`") && !text.contains("softmax/large_logits"), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("36 cases, 4 failed")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("37 cases, 4 failed")), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn quiet_prints_only_failures_and_the_closing_line() {
     let out = validate(&["golden", fixtures().to_str().unwrap(), "--quiet"]);
-    assert_eq!(stdout(&out).trim(), "36 passed, 0 failed");
+    assert_eq!(stdout(&out).trim(), "37 passed, 0 failed");
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn progress_in_a_log_is_plain_lines_and_quiet_has_none() {
     let out = validate(&["golden", fixtures().to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("golden cases: ")).collect();
-    assert!((5..=10).contains(&lines.len()) && lines.last().unwrap().ends_with("/36"), "{err}");
+    assert!((5..=10).contains(&lines.len()) && lines.last().unwrap().ends_with("/37"), "{err}");
     for args in [&["--quiet"][..], &["--json", "/dev/null"]] {
         let out = validate(&[&["golden", fixtures().to_str().unwrap()][..], args].concat());
         assert!(String::from_utf8_lossy(&out.stderr).trim().is_empty(), "{args:?}");

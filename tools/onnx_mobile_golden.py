@@ -92,6 +92,14 @@ def pad_case(root, name, xs, pads, mode, value=0.0):
     write(root, "pad", name, {"x": x, "y": y}, {"padding": list(pads), "mode": mode, "value": value}, atol=0.0)
 
 
+def prelu_case(root, name, xs):
+    x = np.concatenate([rng.uniform(-4, 4, int(np.prod(xs)) - 4), [-100, -0.5, 0, 100]]).astype(np.float32)
+    x = x.reshape(xs)
+    w = rng.uniform(-1, 1, xs[1]).astype(np.float32)
+    y = run([helper.make_node("PRelu", ["x", "slope"], ["y"])], {"x": x}, {"slope": w.reshape(xs[1], 1, 1)})
+    write(root, "prelu", name, {"x": x, "w": w, "y": y}, {}, atol=0.0)
+
+
 def main(root):
     for name in ACTIVATIONS:
         activation_case(root, name)
@@ -110,6 +118,7 @@ def main(root):
     pad_case(root, "onnx_constant", (1, 2, 3, 3), (0, 1, 2, 3), "constant", value=0.25)
     conv_case(root, "onnx_pointwise_leaky_relu", (2, 24, 7, 7), (40, 24, 1, 1), 1, (1, 1), (0, 0, 0, 0),
               activation="leaky_relu")
+    prelu_case(root, "onnx_per_channel", (2, 5, 3, 4))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 """Writes torchvision networks as PyTorch's exporter writes them, weights left out, into
 tests/fixtures/onnx/ (tv_*.onnx), with a symbolic batch: ResNet-18 (opset 17) and
 EfficientNet-B0 (opset 13) with BatchNormalization kept as its own nodes (as the newer
-exporter and an unfolded export write it); VGG-16, SqueezeNet 1.1, MobileNetV2 and
-MobileNetV3-Small at opsets 13 to 17, folded as a deployed graph is.
+exporter and an unfolded export write it); VGG-16, SqueezeNet 1.1, MobileNetV2,
+MobileNetV3-Small and ShuffleNet v2 x0.5 at opsets 13 to 17, folded as a deployed graph is.
 
 Each float initializer becomes a ConstantOfShape node of its shape, as in the `onnx` package's
 light models, so the files are a few kB; tools/onnx_fixtures.py then seeds them, calibrates
@@ -78,6 +78,9 @@ def main():
     export("mobilenet_v2", torchvision.models.mobilenet_v2(), 13, keep_batchnorm=False)
     export("mobilenet_v3_small", torchvision.models.mobilenet_v3_small(), 17, keep_batchnorm=False)
     export("efficientnet_b0", torchvision.models.efficientnet_b0(), 13, keep_batchnorm=True)
+    # The channel split as Slices whose bounds come from the input's Shape, and the shuffle as
+    # Reshape → Transpose → Reshape with shapes computed the same way.
+    export("shufflenet_v2_x0_5", torchvision.models.shufflenet_v2_x0_5(), 15, keep_batchnorm=False)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,10 @@ impl Model {
                 Op::Add { relu, .. } => reference::add(prev, read(self.source_of(i).unwrap_or(Source::Input)), *relu)?,
                 Op::Mul { .. } => reference::mul(prev, read(self.source_of(i).unwrap_or(Source::Input)))?,
                 Op::Activation(a) => reference::activation(prev, *a),
+                Op::PRelu => reference::prelu(prev, &in_shape, param("weight")?)?,
                 Op::Pad { padding, mode } => reference::pad(prev, &in_shape, padding, *mode)?,
                 Op::ChannelShuffle { groups } => reference::channel_shuffle(prev, &in_shape, *groups)?,
+                Op::Slice { start, end } => reference::channel_slice(prev, &in_shape, *start, *end)?,
                 Op::Affine { relu } => reference::affine(
                     prev,
                     &in_shape,

@@ -50,6 +50,9 @@ pub enum Op {
     },
     /// An activation other than a plain ReLU layer (ReLU6, sigmoid, hard swish, SiLU, …).
     Activation(Activation),
+    /// PReLU: x where x ≥ 0, else x·weight\[c\] per channel c (NaN stays NaN). Its weight is
+    /// `[C]`.
+    PRelu,
     /// Multiplies by the output of an earlier layer: of the same shape, or `[C, 1, 1]` per
     /// image (a squeeze-and-excitation gate).
     Mul {
@@ -63,6 +66,14 @@ pub enum Op {
         padding: Padding,
         /// What they hold.
         mode: PadMode,
+    },
+    /// Channels `start..end` of its input: ShuffleNet v2's channel split (ONNX Split and
+    /// Slice along the channels).
+    Slice {
+        /// The first channel.
+        start: usize,
+        /// One past the last.
+        end: usize,
     },
     /// ShuffleNet's channel shuffle: the channels in `groups` groups, transposed.
     ChannelShuffle {
@@ -287,6 +298,7 @@ impl Model {
             Op::Affine { .. } => {
                 vec![(format!("{}.weight", l.name), vec![input[0]]), (format!("{}.bias", l.name), vec![input[0]])]
             }
+            Op::PRelu => vec![(format!("{}.weight", l.name), vec![input[0]])],
             _ => vec![],
         }
     }
@@ -356,6 +368,19 @@ fn output_shape(op: &Op, current: &[usize]) -> Result<Vec<usize>> {
             current.to_vec()
         }
         Op::Activation(_) => current.to_vec(),
+        Op::Slice { start, end } => {
+            let c = current.first().copied().unwrap_or(0);
+            if start >= end || *end > c {
+                return Err(Error::ChannelRange { op: "channel_slice", start: *start, end: *end, channels: c });
+            }
+            [&[end - start][..], &current[1..]].concat()
+        }
+        Op::PRelu => {
+            if current.is_empty() {
+                return Err(Error::Rank { op: "prelu", what: "input per image", expected: 3, got: Shape(vec![]) });
+            }
+            current.to_vec()
+        }
         Op::Pad { padding, .. } => {
             per_image("input per image", "pad", 3)?;
             pad_shape(&batch1(current), padding)?[1..].to_vec()

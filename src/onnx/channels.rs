@@ -105,17 +105,9 @@ pub(crate) fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
     let x = w.act(node, xk)?;
     let c = w.konst(node, ck).cloned().unwrap_or_else(|| Const::f32(vec![], vec![]));
     let channels = x.shape[0];
-    // ONNX broadcasts from the right: the constant is per channel when, aligned with
-    // [N, C, …], it has C at the channel axis and 1 everywhere else ([C, 1, 1], [1, C, 1, 1];
-    // [C] for a dense layer's [N, C]), or a single value.
-    let rank = x.shape.len() + 1;
-    let aligned: Option<Vec<usize>> =
-        (c.shape.len() <= rank).then(|| [vec![1; rank - c.shape.len()], c.shape.clone()].concat());
-    let per_channel = aligned.is_some_and(|a| a[1] == channels && a.iter().enumerate().all(|(i, &d)| i == 1 || d == 1));
-    let values = match c.len() {
-        1 => vec![c.floats()[0]; channels],
-        _ if per_channel => c.floats(),
-        _ => {
+    let values = match per_channel(&x.shape, &c) {
+        Some(v) => v,
+        None => {
             return Err(format!(
                 "{} by a constant of shape {:?}; dojang takes one value per channel of {:?} per image",
                 node.op, c.shape, x.shape
@@ -130,6 +122,44 @@ pub(crate) fn arithmetic(w: &mut Walk, node: &Node) -> Result<Value, String> {
         _ => (vec![1.0; channels], values),
     };
     w.scale_shift(node, x, s, t)
+}
+
+/// The constant `c` as one value per channel of an activation of per-image shape `x`: ONNX
+/// broadcasts from the right, so `c` is per channel when, aligned with [N, C, …], it has C at
+/// the channel axis and 1 everywhere else ([C, 1, 1], [1, C, 1, 1]; [C] for a dense layer's
+/// [N, C]); a single value serves every channel.
+fn per_channel(x: &[usize], c: &Const) -> Option<Vec<f32>> {
+    let (rank, channels) = (x.len() + 1, x[0]);
+    let aligned: Option<Vec<usize>> =
+        (c.shape.len() <= rank).then(|| [vec![1; rank - c.shape.len()], c.shape.clone()].concat());
+    let by_channel = aligned.is_some_and(|a| a[1] == channels && a.iter().enumerate().all(|(i, &d)| i == 1 || d == 1));
+    match c.len() {
+        1 => Some(vec![c.floats()[0]; channels]),
+        _ if by_channel => Some(c.floats()),
+        _ => None,
+    }
+}
+
+/// PReLU with a constant slope: one slope is a leaky ReLU, one per channel a PReLU layer.
+pub(crate) fn prelu(w: &mut Walk, node: &Node) -> Result<Value, String> {
+    let x = w.act(node, 0)?;
+    let Some(slope) = w.konst(node, 1).cloned() else {
+        return Err("PRelu with a computed slope; dojang takes a constant one".into());
+    };
+    if slope.len() == 1 {
+        w.parameter(node, 1);
+        let act = Activation::LeakyRelu { alpha: slope.floats()[0] };
+        return w.emit(node, Op::Activation(act), &[&x], None).map(Value::Act);
+    }
+    let Some(values) = per_channel(&x.shape, &slope) else {
+        return Err(format!(
+            "PRelu with a slope of shape {:?}; dojang takes one slope per channel of {:?} per image",
+            slope.shape, x.shape
+        ));
+    };
+    w.parameter(node, 1);
+    let c = x.shape[0];
+    w.emit(node, Op::PRelu, &[&x], Some((vec![c], values, None))).map(Value::Act)
 }
 
 /// A standalone activation.

@@ -41,6 +41,8 @@ pub(crate) const RUNS: &[&str] = &[
     "HardSigmoid",
     "HardSwish",
     "LeakyRelu",
+    "PRelu",
+    "Split",
     "Transpose",
 ];
 
@@ -58,7 +60,10 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
         }
         "HardSwish" => channels::activation(w, node, Activation::HardSwish),
         "LeakyRelu" => channels::activation(w, node, Activation::LeakyRelu { alpha: node.float("alpha", 0.01) }),
+        "PRelu" => channels::prelu(w, node),
         "Transpose" => views::transpose(w, node),
+        "Slice" => views::slice(w, node),
+        "Split" => views::split(w, node),
         "MaxPool" | "AveragePool" => pool(w, node),
         "GlobalAveragePool" => {
             let x = w.act(node, 0)?;
@@ -117,7 +122,8 @@ pub(crate) fn lower_node(w: &mut Walk, node: &Node) -> Result<Value, String> {
             let v = b.floats();
             let weight: Vec<f32> = (0..m * k).map(|i| v[(i % k) * m + i / k]).collect();
             w.rewrote("MatMul into dense".into());
-            w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, vec![0.0; m]))).map(Value::Act)
+            w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, Some(vec![0.0; m]))))
+                .map(Value::Act)
         }
         "Concat" => {
             let acts = (0..node.inputs.len()).map(|k| w.act(node, k)).collect::<Result<Vec<_>, _>>()?;
@@ -243,7 +249,7 @@ fn conv(w: &mut Walk, node: &Node) -> Result<Value, String> {
         .with_groups(groups);
     let x = Act { pad: None, ..x };
     let op = Op::Conv2d { out_channels: m, kernel, attrs };
-    w.emit(node, op, &[&x], Some((weight.shape.clone(), weight.floats(), bias))).map(Value::Act)
+    w.emit(node, op, &[&x], Some((weight.shape.clone(), weight.floats(), Some(bias)))).map(Value::Act)
 }
 
 fn pool(w: &mut Walk, node: &Node) -> Result<Value, String> {
@@ -297,7 +303,7 @@ fn gemm(w: &mut Walk, node: &Node) -> Result<Value, String> {
     };
     w.parameter(node, 1);
     w.parameter(node, 2);
-    w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, bias))).map(Value::Act)
+    w.emit(node, Op::Dense { out_features: m }, &[&x], Some((vec![m, k], weight, Some(bias)))).map(Value::Act)
 }
 
 /// A zero Pad of the spatial axes: carried to the convolution that reads it.

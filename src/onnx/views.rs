@@ -1,9 +1,9 @@
 //! The ops that only reshape an activation, as the views they are: Flatten and Reshape to
-//! `[N, features]`, Shape (folded, the batch symbolic), and the channel shuffle exporters
-//! write as Reshape → Transpose → Reshape.
+//! `[N, features]`, Shape (folded, the batch symbolic), the channel shuffle exporters write as
+//! Reshape → Transpose → Reshape, and Slice and Split along the channels.
 
 use crate::model::Op;
-use crate::onnx::fold::BATCH;
+use crate::onnx::fold::{BATCH, slice_args};
 use crate::onnx::ir::{Const, Node};
 use crate::onnx::walk::{Act, Value, Walk};
 
@@ -30,6 +30,71 @@ pub(crate) fn transpose(w: &mut Walk, node: &Node) -> Result<Value, String> {
     let out = w.emit(node, Op::ChannelShuffle { groups: g }, &[&whole], None)?;
     w.rewrote("Reshape, Transpose, Reshape into a channel shuffle".into());
     Ok(Value::Act(Act { shape: vec![per, g, h, wd], ..out }))
+}
+
+/// Slice of an activation: along the channels with step 1 only (other axes whole).
+pub(crate) fn slice(w: &mut Walk, node: &Node) -> Result<Value, String> {
+    let x = w.act(node, 0)?;
+    let inputs: Vec<Option<&Const>> = (0..node.inputs.len()).map(|k| w.konst(node, k)).collect();
+    // The batch is 1 here: a Slice that keeps it whole keeps any batch whole.
+    let shape = [&[1][..], &x.shape].concat();
+    let (mut start, mut end) = (0, x.shape[0]);
+    for (axis, picks) in slice_args(node, &inputs, w.graph.opset, &shape)? {
+        let whole = picks.iter().copied().eq(0..shape[axis]);
+        let run = picks.windows(2).all(|p| p[1] == p[0] + 1) && !picks.is_empty();
+        match (axis, whole, run) {
+            (_, true, _) => {}
+            (1, _, true) => (start, end) = (picks[0], picks[picks.len() - 1] + 1),
+            _ => {
+                return Err(format!(
+                    "a Slice of axis {axis} of {:?} per image; dojang slices a run of channels only",
+                    x.shape
+                ));
+            }
+        }
+    }
+    if (start, end) == (0, x.shape[0]) {
+        return Ok(Value::Act(w.alias(node, x)));
+    }
+    w.emit(node, Op::Slice { start, end }, &[&x], None).map(Value::Act)
+}
+
+/// Split along the channels: a channel slice per output, the sizes from the `split` input
+/// (opset 13 on), the attribute (before), or equal parts.
+pub(crate) fn split(w: &mut Walk, node: &Node) -> Result<Value, String> {
+    let x = w.act(node, 0)?;
+    let rank = x.shape.len() as i64 + 1;
+    let axis = node.int("axis", 0);
+    if (if axis < 0 { axis + rank } else { axis }) != 1 {
+        return Err(format!("splits axis {axis} of a rank-{rank} tensor; dojang splits the channels (axis 1) only"));
+    }
+    let c = x.shape[0];
+    let parts = node.outputs.len();
+    let sizes: Vec<i64> = match (w.konst(node, 1), node.ints("split")) {
+        (Some(s), _) => s.ints(),
+        (None, Some(s)) => s.to_vec(),
+        // Equal parts, the last smaller where they do not divide (opset 18's num_outputs).
+        _ => {
+            let each = c.div_ceil(parts.max(1)) as i64;
+            (0..parts as i64).map(|k| each.min(c as i64 - k * each)).collect()
+        }
+    };
+    if sizes.len() != parts || sizes.iter().any(|&s| s <= 0) || sizes.iter().sum::<i64>() != c as i64 {
+        return Err(format!("splits {c} channels into {sizes:?} for {parts} outputs"));
+    }
+    let mut start = 0;
+    let mut first = None;
+    for (k, &size) in sizes.iter().enumerate() {
+        let end = start + size as usize;
+        let part = w.emit(node, Op::Slice { start, end }, &[&x], None)?;
+        w.out.tensors.last_mut().expect("a layer was just made").clone_from(&node.outputs[k]);
+        match k {
+            0 => first = Some(part),
+            _ => _ = w.values.insert(node.outputs[k].clone(), Value::Act(part)),
+        }
+        start = end;
+    }
+    first.map(Value::Act).ok_or_else(|| "a Split without outputs".into())
 }
 
 /// Shape of an activation: a constant whose batch entry is [`BATCH`].

@@ -39,6 +39,9 @@ pub(crate) struct Lowered {
     pub(crate) rewrites: BTreeMap<String, usize>,
 }
 
+/// A layer's parameters: the weight's shape and values, and the bias where it has one.
+pub(crate) type Params = (Vec<usize>, Vec<f32>, Option<Vec<f32>>);
+
 /// The walk's state.
 pub(crate) struct Walk<'g> {
     pub(crate) graph: &'g Graph,
@@ -93,21 +96,16 @@ impl<'g> Walk<'g> {
 
     /// Adds a layer for `node` reading `inputs` (layer names), with its parameters; returns
     /// its activation.
-    pub(crate) fn emit(
-        &mut self,
-        node: &Node,
-        op: Op,
-        inputs: &[&Act],
-        params: Option<(Vec<usize>, Vec<f32>, Vec<f32>)>,
-    ) -> Result<Act, String> {
+    pub(crate) fn emit(&mut self, node: &Node, op: Op, inputs: &[&Act], params: Option<Params>) -> Result<Act, String> {
         let reads: Vec<&[usize]> = inputs.iter().map(|a| a.shape.as_slice()).collect();
         let shape = layer_shape(&op, &reads).map_err(|e| e.to_string())?;
         let name = self.unique(node.label());
         if let Some((w_shape, w, b)) = params {
-            let b_len = b.len();
             let ins = |w: &mut Weights, n: String, s: &[usize], v| w.insert(&n, s, v).map_err(|e| e.to_string());
             ins(&mut self.out.weights, format!("{name}.weight"), &w_shape, w)?;
-            ins(&mut self.out.weights, format!("{name}.bias"), &[b_len], b)?;
+            if let Some(b) = b {
+                ins(&mut self.out.weights, format!("{name}.bias"), &[b.len()], b)?;
+            }
         }
         let names: Vec<&str> = inputs.iter().map(|a| a.layer.as_str()).collect();
         self.out.layers.push(Layer::reading(&name, op, &names));
@@ -180,7 +178,7 @@ impl<'g> Walk<'g> {
                 act.shape.len() + 1
             ));
         }
-        self.emit(node, Op::Affine { relu: false }, &[&act], Some((vec![c], s, t))).map(Value::Act)
+        self.emit(node, Op::Affine { relu: false }, &[&act], Some((vec![c], s, Some(t)))).map(Value::Act)
     }
 
     fn unique(&mut self, base: &str) -> String {

@@ -1,5 +1,5 @@
-//! The per-channel affine map on the GPU: y = act(x·scale\[c\] + shift\[c\]), the batch
-//! normalisation that cannot fold into the layer before it.
+//! Maps per channel on the GPU: the affine y = act(x·scale\[c\] + shift\[c\]) (the batch
+//! normalisation that cannot fold into the layer before it) and PReLU.
 
 use crate::attrs::Activation;
 use crate::error::{Error, Result, Shape};
@@ -17,7 +17,7 @@ pub(crate) const AFFINE: Kernel = Kernel {
     entry: "affine",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<AffineUniforms>(),
-    overrides: &["WG", "RUN", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "RUN", "PRELU", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup, and elements per invocation (as the element-wise kernel, whose
@@ -43,15 +43,39 @@ pub fn affine(x: &Tensor, params: &Tensor, act: Option<Activation>) -> Result<Te
 
 /// Records [`affine`] into `y`, of `x`'s shape.
 pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, act: Option<Activation>) -> Result<Launch> {
-    const OP: &str = "affine";
-    check_same_device(OP, &[("input", Some(x)), ("parameters", Some(params)), ("output", Some(y))])?;
+    record_map("affine", x, params, y, 2, act)
+}
+
+/// PReLU: x where x ≥ 0, else x·slope\[c\], per channel c of `x` `[N, C, …]` (`slope` is
+/// `[C]`); NaN stays NaN. Enqueued.
+pub fn prelu(x: &Tensor, slope: &Tensor) -> Result<Tensor> {
+    into_new(x.gpu(), x.shape(), |y| record_prelu(x, slope, y))
+}
+
+/// Records [`prelu`] into `y`, of `x`'s shape.
+pub fn record_prelu(x: &Tensor, slope: &Tensor, y: &Tensor) -> Result<Launch> {
+    record_map("prelu", x, slope, y, 1, None)
+}
+
+/// The map `op` of `x` into `y` with `rows` parameters per channel (`params` `[rows, C]`, or
+/// `[C]` for one): the affine map's scales and shifts, PReLU's slopes.
+fn record_map(
+    op: &'static str,
+    x: &Tensor,
+    params: &Tensor,
+    y: &Tensor,
+    rows: usize,
+    act: Option<Activation>,
+) -> Result<Launch> {
+    check_same_device(op, &[("input", Some(x)), ("parameters", Some(params)), ("output", Some(y))])?;
     let shape = x.shape();
-    if shape.len() < 2 || params.shape() != [2, shape[1]] {
-        let c = shape.get(1).copied().unwrap_or(0);
-        return Err(Error::Mismatch { op: OP, a: Shape(vec![2, c]), b: params.shape().into() });
+    let c = shape.get(1).copied().unwrap_or(0);
+    let expected = if rows == 1 { vec![c] } else { vec![rows, c] };
+    if shape.len() < 2 || params.shape() != expected {
+        return Err(Error::Mismatch { op, a: Shape(expected), b: params.shape().into() });
     }
     if y.shape() != shape {
-        return Err(Error::Mismatch { op: OP, a: shape.into(), b: y.shape().into() });
+        return Err(Error::Mismatch { op, a: shape.into(), b: y.shape().into() });
     }
     let gpu = x.gpu();
     let plane: usize = shape[2..].iter().product();
@@ -59,20 +83,21 @@ pub fn record_affine(x: &Tensor, params: &Tensor, y: &Tensor, act: Option<Activa
     let mut dispatches = Vec::new();
     for chunk in chunks(gpu, x.len(), 4) {
         let uniforms = AffineUniforms {
-            len: to_u32(OP, "elements", chunk.len)?,
-            first: to_u32(OP, "elements", chunk.first)?,
-            plane: to_u32(OP, "positions per channel", plane.max(1))?,
-            channels: to_u32(OP, "channels", shape[1])?,
+            len: to_u32(op, "elements", chunk.len)?,
+            first: to_u32(op, "elements", chunk.first)?,
+            plane: to_u32(op, "positions per channel", plane.max(1))?,
+            channels: to_u32(op, "channels", c)?,
         };
         let resources = [chunk.window(x.buffer()), params.buffer().as_entire_binding(), chunk.window(y.buffer())];
         let grid = fold_grid(blocks(chunk.len, (WG * RUN) as usize), max_groups(gpu));
+        let modes = [("WG", WG), ("RUN", RUN), ("PRELU", (rows == 1) as u32)];
         dispatches.push(gpu.dispatch(
             &AFFINE,
-            &[&[("WG", WG), ("RUN", RUN)][..], &Activation::overrides(act)].concat(),
+            &[&modes[..], &Activation::overrides(act)].concat(),
             &resources,
             bytemuck::bytes_of(&uniforms),
             grid,
         )?);
     }
-    Ok(Launch::new(gpu, OP, dispatches))
+    Ok(Launch::new(gpu, op, dispatches))
 }

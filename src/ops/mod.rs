@@ -41,7 +41,7 @@ pub use crate::attrs::{
     Pool2dGeometry, PoolKind, Softmax, SoftmaxGeometry,
 };
 pub use crate::launch::Launch;
-pub use affine::{affine, record_affine};
+pub use affine::{affine, prelu, record_affine, record_prelu};
 pub use concat::{concat, record_concat};
 pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
 pub(crate) use cut::copies;
@@ -52,5 +52,5 @@ pub use lrn::{lrn, record_lrn};
 pub use mul::{mul, record_mul};
 pub use pad::{pad, record_pad};
 pub use pool2d::{global_avg_pool, pool2d, record_pool2d};
-pub use shuffle::{channel_shuffle, record_channel_shuffle};
+pub use shuffle::{channel_shuffle, channel_slice, record_channel_shuffle, record_channel_slice};
 pub use softmax::{record_softmax, softmax};

@@ -1,5 +1,5 @@
-//! ShuffleNet's channel shuffle on the GPU: in NCHW each channel of an image is one
-//! contiguous plane, so the shuffle is one buffer copy per plane, no kernel.
+//! ShuffleNet's channel ops on the GPU, the shuffle and the slice (v2's channel split): in
+//! NCHW each channel of an image is one contiguous plane, so each is buffer copies, no kernel.
 
 use crate::error::{Error, Result};
 use crate::launch::Launch;
@@ -34,4 +34,30 @@ pub fn record_channel_shuffle(x: &Tensor, y: &Tensor, groups: usize) -> Result<L
         }
     }
     Ok(Launch::with_steps(x.gpu(), OP, steps))
+}
+
+/// Channels `start..end` of `x` `[N, C, …]`. Enqueued.
+pub fn channel_slice(x: &Tensor, start: usize, end: usize) -> Result<Tensor> {
+    into_new(x.gpu(), &slice_shape(x.shape(), start, end)?, |y| record_channel_slice(x, y, start, end))
+}
+
+/// Records [`channel_slice`] into `y`: one copy per image.
+pub fn record_channel_slice(x: &Tensor, y: &Tensor, start: usize, end: usize) -> Result<Launch> {
+    const OP: &str = "channel_slice";
+    check_same_device(OP, &[("input", Some(x)), ("output", Some(y))])?;
+    check_output(OP, y, &slice_shape(x.shape(), start, end)?)?;
+    let s = x.shape();
+    let (c, plane) = (s[1], s[2..].iter().product::<usize>());
+    let steps =
+        (0..s[0]).map(|n| copy(x, (n * c + start) * plane, y, n * (end - start) * plane, (end - start) * plane));
+    Ok(Launch::with_steps(x.gpu(), OP, steps.collect()))
+}
+
+/// `x` with channels `start..end`, or the error naming them.
+fn slice_shape(x: &[usize], start: usize, end: usize) -> Result<Vec<usize>> {
+    let c = x.get(1).copied().unwrap_or(0);
+    if x.len() < 2 || start >= end || end > c {
+        return Err(Error::ChannelRange { op: "channel_slice", start, end, channels: c });
+    }
+    Ok([&[x[0], end - start][..], &x[2..]].concat())
 }

@@ -42,6 +42,29 @@ pub fn affine(x: &[f32], shape: &[usize], weight: &[f32], bias: &[f32], act: Opt
         .collect())
 }
 
+/// Channels `start..end` of `x` `[N, C, …]`.
+pub fn channel_slice(x: &[f32], shape: &[usize], start: usize, end: usize) -> Result<Vec<f32>> {
+    let c = shape.get(1).copied().unwrap_or(0);
+    if shape.len() < 2 || start >= end || end > c {
+        return Err(Error::ChannelRange { op: "channel_slice", start, end, channels: c });
+    }
+    let plane: usize = shape[2..].iter().product();
+    Ok(x.chunks(c * plane).flat_map(|image| &image[start * plane..end * plane]).copied().collect())
+}
+
+/// PReLU per channel of `x` `[N, C, …]`: x where x ≥ 0, else x·slope\[c\]; NaN stays NaN.
+pub fn prelu(x: &[f32], shape: &[usize], slope: &[f32]) -> Result<Vec<f32>> {
+    let c = shape.get(1).copied().unwrap_or(0);
+    if shape.len() < 2 || slope.len() != c || x.len() != shape.iter().product::<usize>() {
+        return Err(Error::Mismatch { op: "prelu", a: Shape(shape.to_vec()), b: Shape(vec![slope.len()]) });
+    }
+    let plane: usize = shape[2..].iter().product();
+    Ok(x.iter()
+        .enumerate()
+        .map(|(i, &v)| if v >= 0.0 || v.is_nan() { v } else { v * slope[i / plane.max(1) % c] })
+        .collect())
+}
+
 /// `parts` (each `[N, Cₖ, …]` flattened, with the same trailing sizes) side by side along
 /// dimension 1: image by image, the parts in order.
 pub fn concat(parts: &[&[f32]], batch: usize) -> Vec<f32> {

@@ -12,7 +12,7 @@ pub mod softmax;
 
 pub use conv2d::conv2d;
 pub use dense::dense;
-pub use elementwise::{activation, add, affine, channel_shuffle, concat, mul, relu};
+pub use elementwise::{activation, add, affine, channel_shuffle, channel_slice, concat, mul, prelu, relu};
 pub use lrn::lrn;
 pub use pad::pad;
 pub use pool2d::pool2d;

@@ -8,8 +8,9 @@ use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Weights};
 use crate::ops::{
-    ConvWeight, DenseWeight, record_activation, record_add, record_affine, record_channel_shuffle, record_concat,
-    record_lrn, record_mul, record_pad, record_pool2d, record_relu, record_softmax,
+    ConvWeight, DenseWeight, record_activation, record_add, record_affine, record_channel_shuffle,
+    record_channel_slice, record_concat, record_lrn, record_mul, record_pad, record_pool2d, record_prelu, record_relu,
+    record_softmax,
 };
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
@@ -38,6 +39,10 @@ pub(crate) enum DeviceLayer {
         params: Tensor,
         act: Option<Activation>,
     },
+    /// `[C]`: the slopes of this device's channels.
+    PRelu {
+        slope: Tensor,
+    },
     Activation(Activation),
     Pad {
         padding: Padding,
@@ -46,6 +51,10 @@ pub(crate) enum DeviceLayer {
     Mul,
     Shuffle {
         groups: usize,
+    },
+    Slice {
+        start: usize,
+        end: usize,
     },
     /// Its inputs side by side (where a device holds them all; over several devices the
     /// exchange assembles it instead, and the layer is a view).
@@ -106,11 +115,16 @@ impl DeviceLayer {
                 let params = Tensor::from_slice(gpu, &values, &[2, p.weight.len()])?;
                 DeviceLayer::Affine { params, act: relu.then_some(Activation::Relu).or(fused) }
             }
+            Op::PRelu => {
+                let p = params(&share.params)?;
+                DeviceLayer::PRelu { slope: Tensor::from_slice(gpu, param("weight", &p.weight)?, &[p.weight.len()])? }
+            }
             Op::Concat => DeviceLayer::Concat,
             Op::Activation(a) => DeviceLayer::Activation(*a),
             Op::Pad { padding, mode } => DeviceLayer::Pad { padding: *padding, mode: *mode },
             Op::Mul { .. } => DeviceLayer::Mul,
             Op::ChannelShuffle { groups } => DeviceLayer::Shuffle { groups: *groups },
+            Op::Slice { start, end } => DeviceLayer::Slice { start: *start, end: *end },
         })
     }
 
@@ -120,6 +134,7 @@ impl DeviceLayer {
             DeviceLayer::Conv { weight, .. } => weight.bytes(),
             DeviceLayer::Dense { weight, .. } => weight.bytes(),
             DeviceLayer::Affine { params, .. } => 4 * params.len() as u64,
+            DeviceLayer::PRelu { slope } => 4 * slope.len() as u64,
             _ => 0,
         }
     }
@@ -138,11 +153,13 @@ impl DeviceLayer {
             DeviceLayer::Softmax => record_softmax(x, out)?,
             DeviceLayer::Add { relu } => record_add(x, other, out, *relu)?,
             DeviceLayer::Affine { params, act } => record_affine(x, params, out, *act)?,
+            DeviceLayer::PRelu { slope } => record_prelu(x, slope, out)?,
             DeviceLayer::Concat => record_concat(parts, out)?,
             DeviceLayer::Activation(a) => record_activation(x, out, *a)?,
             DeviceLayer::Pad { padding, mode } => record_pad(x, out, padding, *mode)?,
             DeviceLayer::Mul => record_mul(x, other, out)?,
             DeviceLayer::Shuffle { groups } => record_channel_shuffle(x, out, *groups)?,
+            DeviceLayer::Slice { start, end } => record_channel_slice(x, out, *start, *end)?,
         }))
     }
 }

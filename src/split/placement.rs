@@ -11,7 +11,9 @@
 //!   multiple of N runs per device over its own channels, other LRNs gather the whole input
 //!   on every device;
 //! - a grouped convolution of a whole tensor takes each device's block of it on the device;
-//! - a per-channel affine map runs where its channels are, with their block of its parameters;
+//! - a per-channel affine map or PReLU runs where its channels are, with their block of its
+//!   parameters;
+//! - a channel shuffle or slice is a gather point: every device runs it over the whole input;
 //! - a concatenation is a gather point: every device assembles the whole tensor, so the
 //!   ungrouped convolution after it needs no further exchange;
 //! - softmax gathers on device 0, where the output ends.
@@ -169,7 +171,7 @@ fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[Pla
             let output = if n == 1 { Spread::Split } else { Spread::Whole };
             PlacedLayer { gather: Gather::All, output, shares: everywhere(&layer.op) }
         }
-        Op::Affine { .. } => {
+        Op::Affine { .. } | Op::PRelu => {
             let channels = model.input_of(i)[0];
             let shares = match current {
                 Spread::Split => split_rows(&layer.name, n, channels, &[], |_| layer.op.clone())?,
@@ -180,8 +182,9 @@ fn place_layer(model: &Model, i: usize, n: usize, current: Spread, before: &[Pla
             };
             PlacedLayer { gather: Gather::None, output: current, shares }
         }
-        Op::ChannelShuffle { .. } if n > 1 => {
-            // It moves channels between the devices' blocks: every device shuffles the whole.
+        Op::ChannelShuffle { .. } | Op::Slice { .. } if n > 1 => {
+            // It moves channels between the devices' blocks: every device shuffles (or slices)
+            // the whole.
             PlacedLayer { gather: Gather::All, output: Spread::Whole, shares: everywhere(&layer.op) }
         }
         Op::Add { .. } | Op::Mul { .. } => {

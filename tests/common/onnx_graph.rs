@@ -60,6 +60,13 @@ impl Onnx {
         self
     }
 
+    /// Gives node `name` the outputs `outputs` (a Split's; the first is the one it wrote).
+    pub fn outputs_of(&mut self, name: &str, outputs: &[&str]) -> &mut Self {
+        let node = self.nodes.iter_mut().find(|n| n.name == name).expect("a node of that name");
+        node.output = outputs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
     /// Adds a float initializer.
     pub fn init(&mut self, name: &str, dims: &[i64], values: &[f32]) -> &mut Self {
         self.inits.push(floats(name, dims, values));

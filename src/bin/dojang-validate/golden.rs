@@ -209,6 +209,7 @@ fn compute(gpu: &Gpu, dir: &Path, op: &str, attrs: &Value) -> Result<Tensor, Str
             };
             dojang::ops::pad(&x, &padding(attrs)?, mode)
         }
+        "prelu" => dojang::ops::prelu(&x, &upload("w.npy")?),
         "activation" => match activation(attrs)? {
             Some(act) => dojang::ops::activation(&x, act),
             None => return Err("an activation case needs attrs.activation".into()),

@@ -304,8 +304,9 @@ fn channel_slice_by_hand_and_shufflenet_v2_units() {
 /// slope of the wrong length refused.
 #[test]
 fn prelu_by_hand_against_the_reference_and_in_a_model() {
-    use dojang::model::{Layer, Model, Op};
-    use dojang::ops::Conv2d;
+    use dojang::GpuModel;
+    use dojang::model::{Layer, Model, Op, Weights};
+    use dojang::ops::{Conv2d, PadMode, Padding};
     let gpu = gpu();
     let x = Tensor::from_slice(&gpu, &[-2.0, 0.0, 3.0, -4.0, f32::NAN, 1.0], &[1, 2, 1, 3]).unwrap();
     let slope = Tensor::from_slice(&gpu, &[0.5, -1.0], &[2]).unwrap();
@@ -328,12 +329,21 @@ fn prelu_by_hand_against_the_reference_and_in_a_model() {
         Layer::new("conv1", conv(6, 1)),
         Layer::new("prelu1", Op::PRelu),
         Layer::new("conv2", conv(4, 2)),
+        Layer::new("pad", Op::Pad { padding: Padding::symmetric(1, 1), mode: PadMode::Edge }),
         Layer::new("prelu2", Op::PRelu),
         Layer::new("conv3", conv(2, 1)),
+        Layer::new("flat", Op::Flatten),
+        Layer::new("fc", Op::Dense { out_features: 6 }),
+        Layer::new("prelu3", Op::PRelu),
     ];
     let model = Model::build("prelu", &[3, 9, 8], layers).unwrap();
     assert_eq!(model.parameters_of(1), [("prelu1.weight".to_string(), vec![6])]);
-    agrees_on_one_device_and_two(&model, 5, 23, &[2, 2, 3, 2]);
+    agrees_on_one_device_and_two(&model, 5, 23, &[2, 6]);
+    // After a convolution or dense layer a PReLU runs in its launch; after the pad, alone.
+    let weights = Weights::he_normal(&model, 5);
+    let mut m = GpuModel::new(&gpu, &model, &weights).unwrap();
+    let names: Vec<String> = m.forward_report(&random(3 * 9 * 8, 1), 1).unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["conv1+prelu1", "conv2", "pad", "prelu2", "conv3", "flat", "fc+prelu3"]);
 }
 
 /// `model` with seeded weights on a seeded batch of 2, on one device and split over two,

@@ -17,13 +17,16 @@ use crate::tensor::Tensor;
 
 /// What one device runs for one layer.
 pub(crate) enum DeviceLayer {
+    /// `prelu`: the slopes of this device's output channels when a PReLU runs in its launch.
     Conv {
         attrs: Conv2d,
         weight: ConvWeight,
+        prelu: Option<Tensor>,
     },
     Dense {
         weight: DenseWeight,
         act: Option<Activation>,
+        prelu: Option<Tensor>,
     },
     Pool(Pool2d),
     Lrn(Lrn),
@@ -62,26 +65,39 @@ pub(crate) enum DeviceLayer {
 }
 
 impl DeviceLayer {
-    /// Uploads `share` of layer `i` of `model` to `gpu`; `fused` is the activation of the
-    /// layer that follows, run inside this one.
+    /// Uploads `share` of layer `i` of `model` to `gpu`; `fused` is the layer after it when
+    /// that runs inside this one: an activation, or a PReLU after a convolution or dense layer
+    /// (its pass recorded into the same launch).
     pub(crate) fn upload(
         gpu: &Gpu,
         model: &Model,
         i: usize,
         share: &Share,
         weights: &Weights,
-        fused: Option<Activation>,
+        fused: Option<usize>,
     ) -> Result<DeviceLayer> {
         let name = &model.layers()[i].name;
-        let param = |suffix: &str, range: &std::ops::Range<usize>| -> Result<&[f32]> {
-            let tensor = format!("{name}.{suffix}");
+        let values_of = |layer: &str, suffix: &str, range: &std::ops::Range<usize>| -> Result<Vec<f32>> {
+            let tensor = format!("{layer}.{suffix}");
             let values = weights.get(&tensor)?;
-            values.get(range.clone()).ok_or(Error::WeightValues {
+            values.get(range.clone()).map(<[f32]>::to_vec).ok_or(Error::WeightValues {
+                shape: weights.shape(&tensor).unwrap_or_default().into(),
                 tensor,
-                shape: weights.shape(&format!("{name}.{suffix}")).unwrap_or_default().into(),
                 expected: range.end,
                 got: values.len(),
             })
+        };
+        let param = |suffix: &str, range: &std::ops::Range<usize>| values_of(name, suffix, range);
+        let fused_op = fused.map(|j| &model.layers()[j]);
+        let act = fused_op.and_then(|l| activation_of(&l.op));
+        // A fused PReLU's slopes for this device's output channels (its bias range).
+        let prelu = |channels: &std::ops::Range<usize>| -> Result<Option<Tensor>> {
+            match fused_op.filter(|l| l.op == Op::PRelu) {
+                Some(l) => {
+                    Ok(Some(Tensor::from_slice(gpu, &values_of(&l.name, "weight", channels)?, &[channels.len()])?))
+                }
+                None => Ok(None),
+            }
         };
         // Placement gives every convolution and dense layer its range.
         let params =
@@ -94,14 +110,15 @@ impl DeviceLayer {
                 let p = params(&share.params)?;
                 let shape = [p.weight_shape[0], p.weight_shape[1], p.weight_shape[2], p.weight_shape[3]];
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
-                let attrs = Conv2d { activation: attrs.activation.or(fused), ..*attrs };
-                DeviceLayer::Conv { attrs, weight: ConvWeight::upload(gpu, w, Some(b), shape, attrs.groups)? }
+                let attrs = Conv2d { activation: attrs.activation.or(act), ..*attrs };
+                let weight = ConvWeight::upload(gpu, &w, Some(&b), shape, attrs.groups)?;
+                DeviceLayer::Conv { attrs, weight, prelu: prelu(&p.bias)? }
             }
             Op::Dense { .. } => {
                 let p = params(&share.params)?;
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
-                let weight = DenseWeight::upload(gpu, w, Some(b), p.weight_shape[0], p.weight_shape[1])?;
-                DeviceLayer::Dense { weight, act: fused }
+                let weight = DenseWeight::upload(gpu, &w, Some(&b), p.weight_shape[0], p.weight_shape[1])?;
+                DeviceLayer::Dense { weight, act, prelu: prelu(&p.bias)? }
             }
             Op::Lrn(l) => DeviceLayer::Lrn(*l),
             Op::Relu => DeviceLayer::Relu,
@@ -113,11 +130,11 @@ impl DeviceLayer {
                 let p = params(&share.params)?;
                 let values = [param("weight", &p.weight)?, param("bias", &p.bias)?].concat();
                 let params = Tensor::from_slice(gpu, &values, &[2, p.weight.len()])?;
-                DeviceLayer::Affine { params, act: relu.then_some(Activation::Relu).or(fused) }
+                DeviceLayer::Affine { params, act: relu.then_some(Activation::Relu).or(act) }
             }
             Op::PRelu => {
                 let p = params(&share.params)?;
-                DeviceLayer::PRelu { slope: Tensor::from_slice(gpu, param("weight", &p.weight)?, &[p.weight.len()])? }
+                DeviceLayer::PRelu { slope: Tensor::from_slice(gpu, &param("weight", &p.weight)?, &[p.weight.len()])? }
             }
             Op::Concat => DeviceLayer::Concat,
             Op::Activation(a) => DeviceLayer::Activation(*a),
@@ -131,8 +148,12 @@ impl DeviceLayer {
     /// Bytes of parameters held.
     pub(crate) fn bytes(&self) -> u64 {
         match self {
-            DeviceLayer::Conv { weight, .. } => weight.bytes(),
-            DeviceLayer::Dense { weight, .. } => weight.bytes(),
+            DeviceLayer::Conv { weight, prelu, .. } => {
+                weight.bytes() + prelu.as_ref().map_or(0, |t| 4 * t.len() as u64)
+            }
+            DeviceLayer::Dense { weight, prelu, .. } => {
+                weight.bytes() + prelu.as_ref().map_or(0, |t| 4 * t.len() as u64)
+            }
             DeviceLayer::Affine { params, .. } => 4 * params.len() as u64,
             DeviceLayer::PRelu { slope } => 4 * slope.len() as u64,
             _ => 0,
@@ -144,8 +165,10 @@ impl DeviceLayer {
     /// `parts` what a concatenation joins (the other layers leave them unread).
     pub(crate) fn record(&self, x: &Tensor, other: &Tensor, parts: &[&Tensor], out: &Tensor) -> Result<Option<Launch>> {
         Ok(Some(match self {
-            DeviceLayer::Conv { attrs, weight } => weight.record(x, out, attrs)?,
-            DeviceLayer::Dense { weight, act } => weight.record(x, out, &Dense { activation: *act })?,
+            DeviceLayer::Conv { attrs, weight, prelu } => then_prelu(out, prelu, |y| weight.record(x, y, attrs))?,
+            DeviceLayer::Dense { weight, act, prelu } => {
+                then_prelu(out, prelu, |y| weight.record(x, y, &Dense { activation: *act }))?
+            }
             DeviceLayer::Pool(p) => record_pool2d(x, out, p)?,
             DeviceLayer::Lrn(l) => record_lrn(x, out, l)?,
             DeviceLayer::Relu => record_relu(x, out)?,
@@ -161,5 +184,26 @@ impl DeviceLayer {
             DeviceLayer::Shuffle { groups } => record_channel_shuffle(x, out, *groups)?,
             DeviceLayer::Slice { start, end } => record_channel_slice(x, out, *start, *end)?,
         }))
+    }
+}
+
+/// The launch `record` makes into `out`, or, with a PReLU after it, into a tensor of its own
+/// followed in the same launch by the PReLU into `out`.
+fn then_prelu(out: &Tensor, prelu: &Option<Tensor>, record: impl FnOnce(&Tensor) -> Result<Launch>) -> Result<Launch> {
+    match prelu {
+        None => record(out),
+        Some(slope) => {
+            let raw = Tensor::zeros(out.gpu(), out.shape())?;
+            record(&raw)?.then(record_prelu(&raw, slope, out)?)
+        }
+    }
+}
+
+/// The activation a layer is, if it is one.
+pub(crate) fn activation_of(op: &Op) -> Option<Activation> {
+    match op {
+        Op::Relu => Some(Activation::Relu),
+        Op::Activation(a) => Some(*a),
+        _ => None,
     }
 }

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::attrs::{Activation, check_len};
+use crate::attrs::check_len;
 use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Source, Weights};
 use crate::ops::copies;
-use crate::split::device_layer::DeviceLayer;
+use crate::split::device_layer::{DeviceLayer, activation_of};
 use crate::split::exchange::{exchange, gather_output, take_block};
 use crate::split::placement::{Gather, Placement, place};
 use crate::split::plan::Plan;
@@ -67,8 +67,7 @@ impl GpuModel {
         let fused = fused_activations(model);
         let mut layers = Vec::with_capacity(model.layers().len());
         for (i, placed) in placement.layers().iter().enumerate() {
-            let next = fused.get(i + 1).copied().unwrap_or(false);
-            let act = next.then(|| activation_of(&model.layers()[i + 1].op)).flatten();
+            let next = fused.get(i + 1).copied().unwrap_or(false).then_some(i + 1);
             let per_device = placed
                 .shares
                 .iter()
@@ -78,7 +77,7 @@ impl GpuModel {
                         .as_ref()
                         .map(|s| match fused[i] {
                             true => Ok(DeviceLayer::View),
-                            false => DeviceLayer::upload(gpu, model, i, s, weights, act),
+                            false => DeviceLayer::upload(gpu, model, i, s, weights, next),
                         })
                         .transpose()
                 })
@@ -423,31 +422,24 @@ fn block_of(whole: &Tensor, batch: usize, n: usize, g: usize) -> Result<(Tensor,
     Ok((block, copy))
 }
 
-/// Which layers are activations that can run inside the layer before them: a convolution,
-/// dense layer or affine map of no activation of its own, which the activation reads and
-/// nothing else does (an `Add` of the output before the activation would see it activated).
+/// Which layers run inside the layer before them: an activation after a convolution, dense
+/// layer or affine map of no activation of its own, and a PReLU after a convolution or dense
+/// layer (a pass in its launch), where the layer reads that one and nothing else does (an
+/// `Add` of the output before the activation would see it activated).
 fn fused_activations(model: &Model) -> Vec<bool> {
     let layers = model.layers();
     (0..layers.len())
         .map(|i| {
             i > 0
-                && activation_of(&layers[i].op).is_some()
                 && model.reads_of(i) == [Source::Layer(i - 1)]
-                && match &layers[i - 1].op {
-                    Op::Conv2d { attrs, .. } => attrs.activation.is_none(),
-                    Op::Dense { .. } | Op::Affine { relu: false } => true,
+                && match (&layers[i - 1].op, activation_of(&layers[i].op)) {
+                    (Op::Conv2d { attrs, .. }, Some(_)) => attrs.activation.is_none(),
+                    (Op::Dense { .. } | Op::Affine { relu: false }, Some(_)) => true,
+                    // A PReLU runs in the launch of the convolution or dense layer before it.
+                    (Op::Conv2d { .. } | Op::Dense { .. }, None) => layers[i].op == Op::PRelu,
                     _ => false,
                 }
                 && model.readers_of(i - 1) == [i]
         })
         .collect()
-}
-
-/// The activation a layer is, if it is one.
-fn activation_of(op: &Op) -> Option<Activation> {
-    match op {
-        Op::Relu => Some(Activation::Relu),
-        Op::Activation(a) => Some(*a),
-        _ => None,
-    }
 }

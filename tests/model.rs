@@ -66,6 +66,20 @@ fn torchvision_and_bottleneck_counts() {
     assert_eq!(zoo::build("bottleneck").unwrap().parameter_count(), 70_016);
 }
 
+/// The networks of the bench's model lines count what torchvision counts (BatchNorm's weight
+/// and bias among the parameters: here they are folded into the convolutions), and ResNet-50's
+/// multiply-adds are its published 4.09 billion.
+#[test]
+fn zoo_networks_count_their_torchvision_parameters() {
+    for (name, count) in [("resnet50", 25_557_032), ("mobilenetv2", 3_504_872), ("squeezenet1_1", 1_235_496)] {
+        assert_eq!(zoo::original_parameters(name).unwrap(), count, "{name}");
+        assert_eq!(zoo::build(name).unwrap().output_shape().iter().product::<usize>(), 1000, "{name}");
+    }
+    assert_eq!(zoo::build("squeezenet1_1").unwrap().parameter_count(), 1_235_496);
+    let macs: u64 = zoo::build("resnet50").unwrap().rows().iter().map(|r| r.macs).sum();
+    assert!((4_085_000_000..4_095_000_000).contains(&macs), "{macs}");
+}
+
 #[test]
 fn the_documents_small_example() {
     // 5x5 filters, 3 input channels, 4 outputs → 5·5·3·4 = 300 weights.
@@ -92,7 +106,8 @@ fn a_misfit_layer_is_a_build_error_naming_it() {
     let e = zoo::build("vgg").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "unknown model `vgg`; the models are: alexnet, alexnet-notes, alexnet-torchvision, bottleneck"
+        "unknown model `vgg`; the models are: alexnet, alexnet-notes, alexnet-torchvision, bottleneck, resnet50, \
+         mobilenetv2, squeezenet1_1"
     );
 }
 
@@ -125,9 +140,9 @@ fn check_forward(name: &str, batch: usize) {
     let expected = model.forward_reference(&weights, &input, batch).unwrap();
     let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
     let report = g.forward_report(&input, batch).unwrap();
-    // One row per layer, but a ReLU fused into the layer before it shares that layer's row.
-    let relus = model.layers().iter().filter(|l| l.op == Op::Relu).count();
-    assert!(report.len() >= model.layers().len() - relus && report.len() <= model.layers().len());
+    // One row per layer, but an activation fused into the layer before it shares its row.
+    let acts = model.layers().iter().filter(|l| matches!(l.op, Op::Relu | Op::Activation(_))).count();
+    assert!(report.len() >= model.layers().len() - acts && report.len() <= model.layers().len());
     assert_eq!(report.last().unwrap().layer, model.layers().len() - 1);
     for run in &report {
         let exp = &expected[run.layer];
@@ -146,6 +161,12 @@ fn check_forward(name: &str, batch: usize) {
 fn bottleneck_forward_matches_reference() {
     check_forward("bottleneck", 1);
     check_forward("bottleneck", 4);
+}
+
+#[test]
+fn mobilenet_v2_and_squeezenet_forward_match_reference() {
+    check_forward("mobilenetv2", 1);
+    check_forward("squeezenet1_1", 2);
 }
 
 #[test]

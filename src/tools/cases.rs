@@ -319,6 +319,9 @@ pub fn bench_convs() -> Vec<ConvCase> {
         case("alexnet-conv5", [1, 384, 13, 13], [256, 192, 3, 3], pad(1).with_groups(2)),
         case("bottleneck-1x1-256-64", [1, 256, 56, 56], [64, 256, 1, 1], c),
         case("bottleneck-1x1-64-256", [1, 64, 56, 56], [256, 64, 1, 1], c),
+        // ResNet's 3x3 convolutions: the first stage's and the third's.
+        case("resnet-3x3-64-56", [1, 64, 56, 56], [64, 64, 3, 3], pad(1)),
+        case("resnet-3x3-256-14", [1, 256, 14, 14], [256, 256, 3, 3], pad(1)),
         // MobileNetV2's depthwise layers: memory-bound, compared with relu-144-56.
         case("dw-3x3-144-56", [1, 144, 56, 56], [144, 1, 3, 3], pad(1).with_groups(144)),
         case("dw-3x3-s2-144-56", [1, 144, 56, 56], [144, 1, 3, 3], pad(1).with_groups(144).with_stride(2, 2)),

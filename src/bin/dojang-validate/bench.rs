@@ -41,6 +41,9 @@ pub struct BenchResult {
     /// For a model split over devices: its time over the same model's on one device, in runs
     /// taken in turn with its own, minus one (0.08: the split takes 8% longer).
     pub over_one_device: Option<f64>,
+    /// For a model: its flops at the yardstick's GFLOP/s plus its weights at `roofline-gemv`'s
+    /// GB/s, both from this run (a lower bound: activations and launches are left out).
+    pub bound_ms: Option<f64>,
 }
 
 /// Every layer name, in the order they run.
@@ -58,6 +61,8 @@ pub const NAMES: &[&str] = &[
     "softmax-64x1000",
     "bottleneck-1x1-256-64",
     "bottleneck-1x1-64-256",
+    "resnet-3x3-64-56",
+    "resnet-3x3-256-14",
     "dw-3x3-144-56",
     "dw-3x3-s2-144-56",
     "relu-144-56",
@@ -71,6 +76,12 @@ pub const NAMES: &[&str] = &[
     "alexnet-b1",
     "alexnet-b8",
     "alexnet-b1-split2",
+    "resnet50-b1",
+    "resnet50-b8",
+    "mobilenetv2-b1",
+    "mobilenetv2-b8",
+    "squeezenet-b1",
+    "squeezenet-b8",
 ];
 
 /// What one layer measures.
@@ -78,9 +89,9 @@ enum Work {
     Flops(u64),
     /// Bytes moved, and flops when they count too.
     Bytes(u64, Option<u64>),
-    /// A whole model's flops, each of its layers' (flops, bytes moved), and for a split the
-    /// median seconds of the same model on one device, in the same runs.
-    Model(u64, Vec<(u64, u64)>, Option<f64>),
+    /// A whole model's flops and weight bytes, each of its layers' (flops, bytes moved), and
+    /// for a split the median seconds of the same model on one device, in the same runs.
+    Model(u64, u64, Vec<(u64, u64)>, Option<f64>),
 }
 
 /// Median seconds of `runs` calls of each of `fs` (each returns its own time, finished before
@@ -139,11 +150,11 @@ fn dense(gpu: &Gpu, beside: &Launch, c: &DenseCase) -> Result<(Timed, Work, Stri
     Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, Some(geo.flops())), launch.kernel().to_string()))
 }
 
-/// A whole model forward at `batch` on `devices` devices (input upload and output download
-/// included: what a caller of `forward` waits for). A split's runs alternate with runs on one
-/// device, which it is compared with.
-fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Timed, Work, String)> {
-    let m = zoo::build("alexnet")?;
+/// A whole forward pass of the zoo's model `name` at `batch` on `devices` devices (input upload
+/// and output download included: what a caller of `forward` waits for). A split's runs
+/// alternate with runs on one device, which it is compared with.
+fn model(gpu: &Gpu, beside: &Launch, name: &str, batch: usize, devices: usize) -> Result<(Timed, Work, String)> {
+    let m = zoo::build(name)?;
     let weights = Weights::he_normal(&m, 1);
     let input = vec![0.5; batch * m.input().iter().product::<usize>()];
     let mut one = GpuModel::new(gpu, &m, &weights)?;
@@ -159,21 +170,19 @@ fn model(gpu: &Gpu, beside: &Launch, batch: usize, devices: usize) -> Result<(Ti
         let [t, y] = medians(MODEL_RUNS, [&mut one_pass, &mut yardstick])?;
         ((t, y), None, "1 device".to_string())
     };
-    // Each layer reads the one before it (AlexNet is a chain) and its weights, and writes
-    // its output.
-    let (batch, mut previous) = (batch as u64, m.input().iter().product::<usize>() as u64);
-    let layers: Vec<_> = m
-        .rows()
-        .iter()
-        .map(|r| {
-            let output = r.output.iter().product::<usize>() as u64;
-            let bytes = 4 * (r.weights + r.biases + batch * (previous + output));
-            previous = output;
+    // Each layer reads its (first) input and its weights, and writes its output.
+    let batch = batch as u64;
+    let rows = m.rows();
+    let layers: Vec<_> = (rows.iter().enumerate())
+        .map(|(i, r)| {
+            let size = |s: &[usize]| s.iter().product::<usize>() as u64;
+            let bytes = 4 * (r.weights + r.biases + batch * (size(m.input_of(i)) + size(&r.output)));
             (2 * batch * r.macs, bytes)
         })
         .collect();
     let flops = layers.iter().map(|l| l.0).sum();
-    Ok((timed, Work::Model(flops, layers, baseline), kernel))
+    let weight_bytes = 4 * m.parameter_count();
+    Ok((timed, Work::Model(flops, weight_bytes, layers, baseline), kernel))
 }
 
 /// Whole forward passes timed per model line: fewer than a layer's 11 runs, as a pass at
@@ -231,9 +240,15 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
             let y = Tensor::zeros(gpu, x.shape())?;
             streaming(beside, record_softmax(&x, &y)?, &[&x], &y)
         }
-        "alexnet-b1" => model(gpu, beside, 1, 1),
-        "alexnet-b8" => model(gpu, beside, 8, 1),
-        "alexnet-b1-split2" => model(gpu, beside, 1, 2),
+        "alexnet-b1" => model(gpu, beside, "alexnet", 1, 1),
+        "alexnet-b8" => model(gpu, beside, "alexnet", 8, 1),
+        "alexnet-b1-split2" => model(gpu, beside, "alexnet", 1, 2),
+        "resnet50-b1" => model(gpu, beside, "resnet50", 1, 1),
+        "resnet50-b8" => model(gpu, beside, "resnet50", 8, 1),
+        "mobilenetv2-b1" => model(gpu, beside, "mobilenetv2", 1, 1),
+        "mobilenetv2-b8" => model(gpu, beside, "mobilenetv2", 8, 1),
+        "squeezenet-b1" => model(gpu, beside, "squeezenet1_1", 1, 1),
+        "squeezenet-b8" => model(gpu, beside, "squeezenet1_1", 8, 1),
         other => Err(dojang::Error::UnknownModel { name: other.to_string(), known: NAMES }),
     }
 }
@@ -250,10 +265,10 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
     for &name in NAMES.iter().filter(|n| only.is_empty() || only.iter().any(|o| o == *n)) {
         let ((seconds, yardstick), work, kernel) = run_one(gpu, &beside, name)?;
         let roofline = ROOFLINE_FLOPS as f64 / yardstick / 1e9;
-        let (flops, bytes, layers, baseline) = match work {
-            Work::Flops(f) => (Some(f), None, None, None),
-            Work::Bytes(b, f) => (f, Some(b), None, None),
-            Work::Model(f, layers, baseline) => (Some(f), None, Some(layers), baseline),
+        let (flops, bytes, layers, baseline, weight_bytes) = match work {
+            Work::Flops(f) => (Some(f), None, None, None, None),
+            Work::Bytes(b, f) => (f, Some(b), None, None, None),
+            Work::Model(f, w, layers, baseline) => (Some(f), None, Some(layers), baseline, Some(w)),
         };
         let gflops = flops.map(|f| f as f64 / seconds / 1e9);
         let gbps = bytes.map(|b| b as f64 / seconds / 1e9);
@@ -272,6 +287,8 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
         if name == "roofline-gemv" {
             stream_gbps = gbps;
         }
+        let bound_ms = (flops.zip(weight_bytes).zip(stream_gbps))
+            .map(|((f, w), s)| (f as f64 / roofline + w as f64 / s) / 1e9 * 1e3);
         let r = BenchResult {
             name: name.to_string(),
             roofline_gflops: roofline,
@@ -280,6 +297,7 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
             gbps,
             of_roofline,
             over_one_device: baseline.map(|b| seconds / b - 1.0),
+            bound_ms,
             kernel,
         };
         report(&r);
@@ -304,9 +322,10 @@ impl BenchResult {
             opt(self.gflops, ""),
             opt(self.gbps, ""),
             opt(self.of_roofline.map(|r| r * 100.0), "%"),
-            match self.over_one_device {
-                Some(o) => format!("{}, {:+.0}% over one device", self.kernel, 100.0 * o),
-                None => self.kernel.clone(),
+            match (self.over_one_device, self.bound_ms) {
+                (Some(o), _) => format!("{}, {:+.0}% over one device", self.kernel, 100.0 * o),
+                (None, Some(b)) => format!("{}, {:.2}x its bound of {b:.1} ms", self.kernel, self.median_ms / b),
+                (None, None) => self.kernel.clone(),
             }
         )
     }

@@ -22,6 +22,7 @@ mod report;
 use clap::{Parser, Subcommand};
 use dojang::Gpu;
 use dojang::adapter::{adapters, find_adapter};
+use dojang::model::summary::thousands;
 use dojang::model::{Weights, zoo};
 use report::CaseResult;
 
@@ -72,7 +73,8 @@ enum Command {
     },
     /// Print a model's layers with output shapes, weights, biases and multiply-adds.
     Summary {
-        /// alexnet, alexnet-notes, alexnet-torchvision, bottleneck, or an .onnx file.
+        /// A zoo model (alexnet, alexnet-notes, alexnet-torchvision, bottleneck, resnet50,
+        /// mobilenetv2, squeezenet1_1) or an .onnx file.
         model: String,
         /// C,H,W of an .onnx model's input, where its file leaves them symbolic.
         #[arg(long, value_name = "C,H,W", value_parser = onnx::shape3)]
@@ -93,7 +95,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ModelArgs {
-    /// alexnet, alexnet-notes, alexnet-torchvision or bottleneck.
+    /// alexnet, alexnet-notes, alexnet-torchvision, bottleneck, resnet50, mobilenetv2 or
+    /// squeezenet1_1.
     #[arg(long, default_value = "alexnet")]
     model: String,
     /// Images per forward pass (1 or more).
@@ -135,7 +138,19 @@ fn run(cli: &Cli) -> Result<bool, String> {
         Some(Command::Summary { model, input_shape }) => {
             let summary = match model.ends_with(".onnx") {
                 true => onnx::load(std::path::Path::new(model), *input_shape)?.summary(),
-                false => zoo::build(model).map_err(|e| e.to_string())?.summary(),
+                false => {
+                    let built = zoo::build(model).map_err(|e| e.to_string())?;
+                    let original = zoo::original_parameters(model).map_err(|e| e.to_string())?;
+                    let folded = match original == built.parameter_count() {
+                        true => String::new(),
+                        false => format!(
+                            "parameters of the original: {} (its BatchNorms, folded into the convolutions here, \
+                             counted)\n",
+                            thousands(original)
+                        ),
+                    };
+                    built.summary() + &folded
+                }
             };
             let _ = write!(std::io::stdout(), "{summary}");
             return Ok(true);

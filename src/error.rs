@@ -123,6 +123,16 @@ pub enum Error {
         /// The channels there are.
         channels: usize,
     },
+    /// A kernel asked for a convolution it does not run.
+    #[error("{kernel} runs {runs}; this convolution is {got}")]
+    KernelShape {
+        /// The kernel asked for.
+        kernel: &'static str,
+        /// What it runs.
+        runs: &'static str,
+        /// The convolution asked.
+        got: String,
+    },
     /// The input's channels do not match what the weight expects.
     #[error("{op}: input has {got} {what}, weight expects {expected}")]
     Channels {

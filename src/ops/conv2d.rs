@@ -10,6 +10,7 @@
 //! register tile is a GEMM tile.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use crate::attrs::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ use crate::ops::gemm::{GEMM, IM2COL, IM2ROW, RowWindows, Tile, reads_input_direc
 use crate::ops::packed::{PACK, PackedWeight};
 use crate::ops::record::{into_new, staged};
 use crate::ops::sizes::max_groups;
+use crate::ops::winograd::{
+    self, WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT, record_winograd, transformed_weight,
+};
 use crate::pipeline::{Kernel, Step};
 use crate::tensor::Tensor;
 
@@ -52,6 +56,10 @@ pub enum ConvKernel {
     /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
     /// to the next, input and weight read from storage as they stand.
     Depthwise,
+    /// Winograd F(2x2, 3x3) for 3x3 convolutions of stride 1, dilation 1 and one group: the
+    /// input and output transformed per 2x2 tile around a GEMM of `tm` x `tn` register tiles
+    /// in 16 groups, over a weight transformed once.
+    Winograd(Tile),
     /// The implicit GEMM with a register tile of `tm` x `tn`: it lays out row windows, each
     /// input value once per kernel column (and row phase of the stride), and reads every tap's
     /// windows from them, where im2col writes each value once per tap.
@@ -67,6 +75,7 @@ impl ConvKernel {
             ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
             ConvKernel::Implicit(t) => format!("implicit-{}x{}", t.tm, t.tn),
             ConvKernel::Depthwise => "depthwise".into(),
+            ConvKernel::Winograd(t) => format!("winograd-{}x{}", t.tm, t.tn),
         }
     }
 
@@ -93,7 +102,11 @@ impl ConvKernel {
             true => (&gemms[..], &implicits[..]),
             false => (&implicits[..], &gemms[..]),
         };
-        [first, second, &[direct]].concat()
+        let winograd: &[ConvKernel] = match winograd::fits(geo) {
+            true => &[ConvKernel::Winograd(Tile { tm: 16, tn: 16 }), ConvKernel::Winograd(Tile { tm: 8, tn: 16 })],
+            false => &[],
+        };
+        [first, second, winograd, &[direct]].concat()
     }
 }
 
@@ -106,6 +119,8 @@ pub struct ConvWeight {
     /// The weight as given, kept for the depthwise kernel where it has one input channel per
     /// group (a few taps per output channel: the copy is small).
     raw: Option<Tensor>,
+    /// The weight transformed for Winograd, made when that kernel is first recorded.
+    winograd: Mutex<Option<Arc<PackedWeight>>>,
 }
 
 impl ConvWeight {
@@ -125,7 +140,7 @@ impl ConvWeight {
         let packed = PackedWeight::zeros(w.gpu(), (shape[0], shape[1] * taps, groups), taps, b.cloned())?;
         packed.pack_from(w, 0)?;
         let raw = (shape[1] == 1).then(|| w.clone());
-        Ok(ConvWeight { packed, shape, raw })
+        Ok(ConvWeight { packed, shape, raw, winograd: Mutex::default() })
     }
 
     /// Uploads `w` of `shape` (OIHW) and `b`, and packs them for `groups` groups.
@@ -146,9 +161,22 @@ impl ConvWeight {
         self.packed.groups
     }
 
-    /// Bytes held on the device (packed weights, padding included, and bias).
+    /// Bytes held on the device (packed weights, padding included, the Winograd transform of
+    /// them once made, and bias).
     pub fn bytes(&self) -> u64 {
-        self.packed.bytes()
+        let winograd = self.winograd.lock().unwrap_or_else(|e| e.into_inner());
+        self.packed.bytes() + winograd.as_ref().map_or(0, |u| u.bytes())
+    }
+
+    /// The weight transformed for Winograd F(2x2, 3x3), made on first use.
+    fn winograd(&self, gpu: &Gpu) -> Result<Arc<PackedWeight>> {
+        let mut held = self.winograd.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(u) = held.as_ref() {
+            return Ok(u.clone());
+        }
+        let u = Arc::new(transformed_weight(gpu, &self.packed)?);
+        *held = Some(u.clone());
+        Ok(u)
     }
 
     /// The checked geometry of this weight applied to `x` with `attrs`.
@@ -205,7 +233,13 @@ impl ConvWeight {
         let steps = match kernel {
             ConvKernel::Auto => {
                 let candidates: Vec<_> = ConvKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
-                return choose(gpu, &ConvKey::of(geo), &candidates, |k| self.record_geometry(geo, x, y, k));
+                let launch = choose(gpu, &ConvKey::of(geo), &candidates, |k| self.record_geometry(geo, x, y, k))?;
+                // A transform made for a Winograd candidate that lost is not kept (its launches
+                // hold what they bind until they are dropped).
+                if !launch.kernel().starts_with("winograd") {
+                    *self.winograd.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
+                return Ok(launch);
             }
             ConvKernel::Direct { .. } if self.packed.bands.len() > 1 => {
                 // The direct kernel walks one texture; a reduction in bands is the GEMM's.
@@ -220,6 +254,10 @@ impl ConvWeight {
                 staged(OP, x, |texture| Ok(vec![record_direct(geo, &self.packed, texture, y, tile_co, [wg_x, wg_y])?]))?
             }
             ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, false)?,
+            ConvKernel::Winograd(tile) => {
+                let u = self.winograd(gpu)?;
+                record_winograd(geo, &u, self.packed.bias.as_ref(), x, y, tile)?
+            }
             ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, true)?,
             ConvKernel::Depthwise => {
                 let w = self.raw.as_ref().ok_or(Error::Limit {
@@ -279,7 +317,8 @@ impl ConvKey {
 }
 
 impl TuneKey for ConvKey {
-    const KERNELS: &'static [&'static Kernel] = &[&DIRECT, &DEPTHWISE, &PACK, &IM2COL, &IM2ROW, &GEMM];
+    const KERNELS: &'static [&'static Kernel] =
+        &[&DIRECT, &DEPTHWISE, &PACK, &IM2COL, &IM2ROW, &GEMM, &WINOGRAD_WEIGHT, &WINOGRAD_INPUT, &WINOGRAD_OUTPUT];
 }
 
 impl fmt::Display for ConvKey {

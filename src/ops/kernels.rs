@@ -9,7 +9,9 @@ use std::path::Path;
 
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
-use crate::ops::{affine, dense, depthwise, direct, elementwise, gemm, lrn, mul, packed, pad, pool2d, softmax};
+use crate::ops::{
+    affine, dense, depthwise, direct, elementwise, gemm, lrn, mul, packed, pad, pool2d, softmax, winograd,
+};
 use crate::pipeline::{Access, Field, Kernel};
 
 /// Every kernel the crate declares.
@@ -30,6 +32,9 @@ fn kernels() -> Vec<&'static Kernel> {
         &pad::PAD,
         &lrn::LRN,
         &softmax::SOFTMAX,
+        &winograd::WINOGRAD_WEIGHT,
+        &winograd::WINOGRAD_INPUT,
+        &winograd::WINOGRAD_OUTPUT,
     ];
     #[cfg(feature = "cli")]
     all.push(&crate::ops::yardstick::STREAM);

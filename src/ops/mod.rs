@@ -33,6 +33,7 @@ mod shuffle;
 mod sizes;
 mod softmax;
 mod wgsl;
+mod winograd;
 #[cfg(feature = "cli")]
 pub(crate) mod yardstick;
 

@@ -20,7 +20,7 @@ pub(crate) enum DeviceLayer {
     /// `prelu`: the slopes of this device's output channels when a PReLU runs in its launch.
     Conv {
         attrs: Conv2d,
-        weight: ConvWeight,
+        weight: Box<ConvWeight>,
         prelu: Option<Tensor>,
     },
     Dense {
@@ -111,7 +111,7 @@ impl DeviceLayer {
                 let shape = [p.weight_shape[0], p.weight_shape[1], p.weight_shape[2], p.weight_shape[3]];
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
                 let attrs = Conv2d { activation: attrs.activation.or(act), ..*attrs };
-                let weight = ConvWeight::upload(gpu, &w, Some(&b), shape, attrs.groups)?;
+                let weight = Box::new(ConvWeight::upload(gpu, &w, Some(&b), shape, attrs.groups)?);
                 DeviceLayer::Conv { attrs, weight, prelu: prelu(&p.bias)? }
             }
             Op::Dense { .. } => {

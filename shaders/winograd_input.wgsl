@@ -4,13 +4,15 @@
 // for the T = TH·TW tiles of 2x2 outputs of each image (t = ty·TW + tx), zero outside the
 // image, Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. Each invocation takes
 // one input channel and 4 columns and writes their 16 rows; x is read through a texture copy
-// of it (the fast read path), as im2col.wgsl reads it.
+// of it (the fast read path), as im2col.wgsl reads it. Where an invocation's 4 tiles lie in
+// one row of tiles (ROW = 1: TW and T multiples of 4), a row of their patches is 10
+// consecutive words, read as 4 texels and shifted; else each point is read on its own.
 //
 // Bindings (group 0)              mirrors WINOGRAD_INPUT in src/ops/winograd.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture
 //   1 b  texture_storage_2d<rgba32float, write>  [16·Cin, ceil(N·T / 4) texels (padded)]
 //   2 p  uniform             Uniforms (ConvDims from conv_dims.wgsl first)
-// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT.
+// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT, ROW.
 
 struct Uniforms {
     conv: ConvDims,
@@ -23,6 +25,7 @@ struct Uniforms {
 
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;
+override ROW: u32 = 0u;
 
 // Word i of x, or zero where `inside` is false.
 fn input_at(i: i32, inside: bool) -> f32 {
@@ -52,8 +55,33 @@ fn bt(q: Quad) -> Quad {
     return Quad(q.a - q.c, q.b + q.c, q.c - q.b, q.b - q.d);
 }
 
-fn column(t: Tiles, s: i32) -> Quad {
-    return bt(Quad(point(t, 0, s), point(t, 1, s), point(t, 2, s), point(t, 3, s)));
+// Whether columns col .. col + 3 of a row are in the image.
+fn in_row(col: i32, row_ok: bool) -> vec4<bool> {
+    let cols = col + vec4<i32>(0, 1, 2, 3);
+    return vec4<bool>(row_ok) & (cols >= vec4<i32>(0)) & (cols < vec4<i32>(i32(p.conv.w)));
+}
+
+// Row r of the 4 tiles' patches: points (r, 0) .. (r, 3).
+fn patch_row(t: Tiles, r: i32) -> Quad {
+    if (ROW == 0u) {
+        return Quad(point(t, r, 0), point(t, r, 1), point(t, r, 2), point(t, r, 3));
+    }
+    // Words 0 .. 11 of the row from the first tile's column on: tile j reads words 2j .. 2j + 3.
+    let k = p.conv;
+    let iy = t.iy0.x + r;
+    let start = t.plane.x + iy * i32(k.w) + t.ix0.x;
+    let q = start >> 2u; // floor(start / 4), also when start < 0
+    let shift = u32(start & 3);
+    let t0 = textureLoad(x, linear_at(u32(max(q, 0))));
+    let t1 = textureLoad(x, linear_at(u32(max(q + 1, 0))));
+    let t2 = textureLoad(x, linear_at(u32(max(q + 2, 0))));
+    let t3 = textureLoad(x, linear_at(u32(max(q + 3, 0))));
+    let row_ok = iy >= 0 && iy < i32(k.h);
+    let a = select(vec4<f32>(0.0), funnel(t0, t1, shift), in_row(t.ix0.x, row_ok));
+    let b = select(vec4<f32>(0.0), funnel(t1, t2, shift), in_row(t.ix0.x + 4, row_ok));
+    let c = select(vec4<f32>(0.0), funnel(t2, t3, shift), in_row(t.ix0.x + 8, row_ok));
+    return Quad(vec4<f32>(a.x, a.z, b.x, b.z), vec4<f32>(a.y, a.w, b.y, b.w), vec4<f32>(a.z, b.x, b.z, c.x),
+        vec4<f32>(a.w, b.y, b.w, c.y));
 }
 
 // Row r of the transformed tiles (Bᵀ · d · B): points g = 4·r .. 4·r + 3.
@@ -84,10 +112,14 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>) {
         t.live[j] = col < p.cols;
     }
     // Bᵀ · d column by column, then each row · B.
-    let c0 = column(t, 0);
-    let c1 = column(t, 1);
-    let c2 = column(t, 2);
-    let c3 = column(t, 3);
+    let d0 = patch_row(t, 0);
+    let d1 = patch_row(t, 1);
+    let d2 = patch_row(t, 2);
+    let d3 = patch_row(t, 3);
+    let c0 = bt(Quad(d0.a, d1.a, d2.a, d3.a));
+    let c1 = bt(Quad(d0.b, d1.b, d2.b, d3.b));
+    let c2 = bt(Quad(d0.c, d1.c, d2.c, d3.c));
+    let c3 = bt(Quad(d0.d, d1.d, d2.d, d3.d));
     store_row(gid.x, c, 0u, Quad(c0.a, c1.a, c2.a, c3.a));
     store_row(gid.x, c, 1u, Quad(c0.b, c1.b, c2.b, c3.b));
     store_row(gid.x, c, 2u, Quad(c0.c, c1.c, c2.c, c3.c));

@@ -3,15 +3,17 @@
 // with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], mt the GEMM's output ([N, 16·Cout, T], T = TH·TW
 // tiles of 2x2 outputs per image, t = ty·TW + tx), outputs past the image not stored. Each
 // invocation takes 4 consecutive tiles of one output channel, as vec4 loads where T is a
-// multiple of 4 (ALIGNED), and the activation (activation.wgsl, put before this file).
+// multiple of 4 (ALIGNED), and the activation (activation.wgsl, put before this file). Where
+// the 4 tiles lie in one row of tiles and the output's rows are whole vec4s (ROW = 1: TW a
+// multiple of 4, OW = 2·TW, OH even), their 2x8 outputs are 4 vec4 stores.
 //
 // Bindings (group 0)              mirrors WINOGRAD_OUTPUT in src/ops/winograd.rs
 //   0 mt storage read        [N, 16·Cout, T] as vec4s (tensors are padded to whole vec4s)
 //   1 b  storage read        [Cout] (a placeholder when has_bias = 0)
-//   2 y  storage read_write  [N, Cout, OH, OW]
+//   2 y  storage read_write  [N, Cout, OH, OW] as vec4s
 //   3 p  uniform             Uniforms
-// Grid: x = blocks of 4 tiles, y = output channels, z = images. Overrides: WG, ALIGNED, and
-// activation.wgsl's.
+// Grid: x = blocks of 4 tiles, y = output channels, z = images. Overrides: WG, ALIGNED, ROW,
+// and activation.wgsl's.
 
 struct Uniforms {
     cout: u32, oh: u32, ow: u32, tiles_w: u32,
@@ -20,11 +22,16 @@ struct Uniforms {
 
 @group(0) @binding(0) var<storage, read> mt: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
 override ALIGNED: u32 = 1u;
+override ROW: u32 = 0u;
+
+fn store(i: u32, v: f32) {
+    y[i / 4u][i % 4u] = v;
+}
 
 // Point g of tiles t0 .. t0 + 3 of channel o of image n (tiles past the image read as 0).
 fn products(n: u32, o: u32, t0: u32, g: u32) -> vec4<f32> {
@@ -73,19 +80,28 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>) {
     let y10 = activate(bias + left.b);
     let y11 = activate(bias + right.b);
     let plane = (n * p.cout + o) * p.oh * p.ow;
+    if (ROW != 0u) {
+        let first = (plane + 2u * (t0 / p.tiles_w) * p.ow + 2u * (t0 % p.tiles_w)) / 4u;
+        let below = first + p.ow / 4u;
+        y[first] = vec4<f32>(y00.x, y01.x, y00.y, y01.y);
+        y[first + 1u] = vec4<f32>(y00.z, y01.z, y00.w, y01.w);
+        y[below] = vec4<f32>(y10.x, y11.x, y10.y, y11.y);
+        y[below + 1u] = vec4<f32>(y10.z, y11.z, y10.w, y11.w);
+        return;
+    }
     for (var j = 0u; j < min(4u, p.tiles - t0); j++) {
         let t = t0 + j;
         let oy = 2u * (t / p.tiles_w);
         let ox = 2u * (t % p.tiles_w);
         let first = plane + oy * p.ow + ox;
-        y[first] = y00[j];
+        store(first, y00[j]);
         if (ox + 1u < p.ow) {
-            y[first + 1u] = y01[j];
+            store(first + 1u, y01[j]);
         }
         if (oy + 1u < p.oh) {
-            y[first + p.ow] = y10[j];
+            store(first + p.ow, y10[j]);
             if (ox + 1u < p.ow) {
-                y[first + p.ow + 1u] = y11[j];
+                store(first + p.ow + 1u, y11[j]);
             }
         }
     }

@@ -185,29 +185,42 @@ fn implicit_gemm_taps_hand_computed() {
     }
 }
 
-/// Winograd F(2x2, 3x3) by hand: a 3x3 box sum over the 5x5 ramp 0..24 with one cell of zero
-/// padding (a 5x5 output: its tiles cross the image's edge), bias 1, ReLU after a weight of
-/// −1 in a second channel. Interior y[i][j] = 9·(5i + j) (the window's mean is its centre);
-/// the corner sees 0 + 1 + 5 + 6 = 12. The transforms' halves are exact in f32 here.
+/// Winograd F(2x2, 3x3) by hand: a 3x3 box sum over the ramp 0, 1, … on a 5x5 image (tiles
+/// read point by point) and an 8x8 one (4 tiles to a row of tiles: read a row at a time), one
+/// cell of zero padding (tiles cross the image's edge), bias 1, ReLU after a weight of −1 in a
+/// second channel. Interior sums are 9 times the centre (the window's mean); the corner of the
+/// 5x5 sees 0 + 1 + 5 + 6 = 12. The transforms' halves are exact in f32 here.
 #[test]
 fn winograd_box_sums_hand_computed() {
-    let xs: Vec<f32> = (0..25).map(|v| v as f32).collect();
-    let ws: Vec<f32> = [[1.0; 9], [-1.0; 9]].concat();
-    let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1)).with_relu(true);
     let gpu = gpu();
-    let x = Tensor::from_slice(&gpu, &xs, &[1, 1, 5, 5]).unwrap();
+    let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1)).with_relu(true);
+    let ws: Vec<f32> = [[1.0; 9], [-1.0; 9]].concat();
     let wt = Tensor::from_slice(&gpu, &ws, &[2, 1, 3, 3]).unwrap();
     let b = Tensor::from_slice(&gpu, &[1.0, 1.0], &[2]).unwrap();
-    let at = |i: isize, j: isize| if (0..5).contains(&i) && (0..5).contains(&j) { (5 * i + j) as f32 } else { 0.0 };
-    let boxed = |i: isize, j: isize| (-1..=1).flat_map(|a| (-1..=1).map(move |c| at(i + a, j + c))).sum::<f32>();
-    let sums: Vec<f32> = (0..25).map(|k| boxed(k / 5, k % 5)).collect();
-    assert_eq!((sums[0], sums[6], sums[12]), (12.0, 54.0, 108.0));
-    let expected: Vec<f32> = sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))).collect();
-    for (tm, tn) in [(8, 16), (16, 16)] {
-        let y = conv2d_with(&x, &wt, Some(&b), &attrs, ConvKernel::Winograd(Tile { tm, tn })).unwrap();
-        assert_eq!(y.download().unwrap(), expected, "winograd-{tm}x{tn}");
+    for size in [5isize, 8] {
+        let n = (size * size) as usize;
+        let x = Tensor::from_slice(
+            &gpu,
+            &(0..n).map(|v| v as f32).collect::<Vec<_>>(),
+            &[1, 1, size as usize, size as usize],
+        )
+        .unwrap();
+        let inside = |i: isize| (0..size).contains(&i);
+        let at = |i: isize, j: isize| if inside(i) && inside(j) { (size * i + j) as f32 } else { 0.0 };
+        let boxed = |i: isize, j: isize| (-1..=1).flat_map(|a| (-1..=1).map(move |c| at(i + a, j + c))).sum::<f32>();
+        let sums: Vec<f32> = (0..n as isize).map(|k| boxed(k / size, k % size)).collect();
+        assert_eq!(sums[(size + 1) as usize], 9.0 * (size + 1) as f32);
+        if size == 5 {
+            assert_eq!(sums[0], 12.0);
+        }
+        let expected: Vec<f32> = sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))).collect();
+        for (tm, tn) in [(8, 16), (16, 16)] {
+            let y = conv2d_with(&x, &wt, Some(&b), &attrs, ConvKernel::Winograd(Tile { tm, tn })).unwrap();
+            assert_eq!(y.download().unwrap(), expected, "{size}x{size}, winograd-{tm}x{tn}");
+        }
     }
     // Not a 3x3 of stride 1, dilation 1, one group: refused by name.
+    let x = Tensor::from_slice(&gpu, &[0.0; 25], &[1, 1, 5, 5]).unwrap();
     let strided = attrs.with_stride(2, 2);
     let err = conv2d_with(&x, &wt, None, &strided, ConvKernel::Winograd(Tile { tm: 16, tn: 16 })).unwrap_err();
     assert!(err.to_string().contains("winograd runs 3x3 convolutions of stride 1"), "{err}");

@@ -35,7 +35,7 @@ pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
     entry: "winograd_input",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform: UniformLayout::of::<InputUniforms>(),
-    overrides: &["WG", "TEX_SHIFT"],
+    overrides: &["WG", "TEX_SHIFT", "ROW"],
 };
 
 pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
@@ -44,7 +44,7 @@ pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
     entry: "winograd_output",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<OutputUniforms>(),
-    overrides: &["WG", "ALIGNED", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "ALIGNED", "ROW", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup of each transform.
@@ -171,7 +171,9 @@ pub(crate) fn record_winograd(
         let resources =
             [wgpu::BindingResource::TextureView(texture.view()), wgpu::BindingResource::TextureView(v.view())];
         let grid = [blocks(cols, 4 * WG as usize), uniforms.cin, 1];
-        let overrides = [("WG", WG), LinearTexture::OVERRIDE];
+        // An invocation's 4 tiles lie in one row of tiles.
+        let row = tiles_w.is_multiple_of(4) && tiles.is_multiple_of(4);
+        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("ROW", row as u32)];
         let input = gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
         let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), &products, (cols, tiles), false, tile)?;
         Ok(vec![input, gemm])
@@ -188,9 +190,10 @@ pub(crate) fn record_winograd(
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [products.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
     let grid = [blocks(tiles, 4 * WG as usize), uniforms.cout, to_u32(OP, "images", geo.n)?];
-    let overrides =
-        [&[("WG", WG), ("ALIGNED", tiles.is_multiple_of(4) as u32)][..], &Activation::overrides(geo.attrs.activation)]
-            .concat();
+    // The 4 tiles of an invocation lie in one row of tiles, over whole vec4s of output rows.
+    let row = tiles_w.is_multiple_of(4) && geo.ow == 2 * tiles_w && geo.oh.is_multiple_of(2);
+    let modes = [("WG", WG), ("ALIGNED", tiles.is_multiple_of(4) as u32), ("ROW", row as u32)];
+    let overrides = [&modes[..], &Activation::overrides(geo.attrs.activation)].concat();
     steps.push(Step::Dispatch(gpu.dispatch(
         &WINOGRAD_OUTPUT,
         &overrides,

@@ -226,6 +226,25 @@ fn winograd_box_sums_hand_computed() {
     assert!(err.to_string().contains("winograd runs 3x3 convolutions of stride 1"), "{err}");
 }
 
+/// Winograd's products (16 per tile and output channel, here 277 MB) past one storage binding
+/// (lavapipe's holds 128 MiB): the image is cut into bands of rows, each its own convolution,
+/// and agrees with the implicit GEMM.
+#[test]
+fn winograd_past_a_binding_runs_in_bands() {
+    let gpu = gpu();
+    let (c, hw, co) = (4, 520, 64);
+    let xs: Vec<f32> = (0..c * hw * hw).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+    let ws: Vec<f32> = (0..co * c * 9).map(|i| ((i * 104729) % 1000) as f32 / 5000.0 - 0.1).collect();
+    let x = Tensor::from_slice(&gpu, &xs, &[1, c, hw, hw]).unwrap();
+    let w = Tensor::from_slice(&gpu, &ws, &[co, c, 3, 3]).unwrap();
+    let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1));
+    let run = |k| conv2d_with(&x, &w, None, &attrs, k).unwrap().download().unwrap();
+    let winograd = run(ConvKernel::Winograd(Tile { tm: 16, tn: 16 }));
+    let implicit = run(ConvKernel::Implicit(Tile { tm: 16, tn: 16 }));
+    let c = Tolerance::for_reduction(c * 9).compare(&winograd, &implicit);
+    assert!(c.passed(), "{}", c.describe(&[1, co, hw, hw]));
+}
+
 #[test]
 fn groups_bias_and_relu_hand_computed() {
     // Two channels, groups 2, 1x1 weights 2 and -3, bias -1, ReLU:

@@ -385,6 +385,12 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
             ConvKernel::Implicit(_) => {
                 RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize
             }
+            // Its tiles are the columns of its B operand, and its products (16 per tile and
+            // output channel) one binding.
+            ConvKernel::Winograd(_) => {
+                let tiles = images * rows.div_ceil(2) * slab.ow.div_ceil(2);
+                tiles <= columns && (64 * geo.cout * tiles) as u64 <= gpu.max_binding_bytes()
+            }
             _ => true,
         }
 }

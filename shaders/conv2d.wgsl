@@ -45,17 +45,6 @@ override WG_Y: u32 = 4u;
 override TILE_CO: u32 = 4u;
 override TEX_SHIFT: u32;
 
-// Input texel q (4 words), from the linear texture laid out by src/texture.rs.
-fn texel(q: i32) -> vec4<f32> {
-    let t = u32(max(q, 0));
-    return textureLoad(x, linear_at(t));
-}
-
-// One input word.
-fn x_at(i: u32) -> f32 {
-    return texel(i32(i >> 2u))[i & 3u];
-}
-
 // Inputs at columns col + t·s (t = 0..7) of the row starting at word `row`, zero outside
 // the row: columns 0..3 in .lo, 4..7 in .hi.
 struct Columns {
@@ -79,8 +68,8 @@ fn load_columns(row: u32, col: i32, s: i32) -> Columns {
         let lo = vec4<u32>(max(vec4<i32>(i32(row)) + c_lo, vec4<i32>(0)));
         let hi = vec4<u32>(max(vec4<i32>(i32(row)) + c_hi, vec4<i32>(0)));
         v = Columns(
-            vec4<f32>(x_at(lo.x), x_at(lo.y), x_at(lo.z), x_at(lo.w)),
-            vec4<f32>(x_at(hi.x), x_at(hi.y), x_at(hi.z), x_at(hi.w)),
+            vec4<f32>(x_at(i32(lo.x), true), x_at(i32(lo.y), true), x_at(i32(lo.z), true), x_at(i32(lo.w), true)),
+            vec4<f32>(x_at(i32(hi.x), true), x_at(i32(hi.y), true), x_at(i32(hi.z), true), x_at(i32(hi.w), true)),
         );
     }
     return inside_row(v, col, s);

@@ -37,19 +37,6 @@ override RUN: u32 = 1u;
 // im2row: 1 when the words of a plane are consecutive input words (stride 1 and OW = W).
 override FLAT: u32 = 0u;
 
-// Texel q of x (clamped to the first).
-fn texel(q: i32) -> vec4<f32> {
-    let t = u32(max(q, 0));
-    return textureLoad(x, linear_at(t));
-}
-
-// Word i of x, or zero where `inside` is false.
-fn x_at(i: i32, inside: bool) -> f32 {
-    let t = u32(max(i, 0)) >> 2u;
-    let v = textureLoad(x, linear_at(t));
-    return select(0.0, v[u32(max(i, 0)) & 3u], inside);
-}
-
 @compute @workgroup_size(WG, 1, 1)
 fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = p.c0 + gid.y;

@@ -27,12 +27,6 @@ override WG: u32 = 64u;
 override TEX_SHIFT: u32;
 override ROW: u32 = 0u;
 
-// Word i of x, or zero where `inside` is false.
-fn input_at(i: i32, inside: bool) -> f32 {
-    let v = textureLoad(x, linear_at(u32(max(i, 0)) >> 2u));
-    return select(0.0, v[u32(max(i, 0)) & 3u], inside);
-}
-
 // An invocation's 4 tiles: where each tile's patch starts (its image plane, row and column)
 // and whether the column is one.
 struct Tiles { plane: vec4<i32>, iy0: vec4<i32>, ix0: vec4<i32>, live: vec4<bool> }
@@ -44,7 +38,7 @@ fn point(t: Tiles, r: i32, s: i32) -> vec4<f32> {
     let ix = t.ix0 + s;
     let inside = t.live & (iy >= vec4<i32>(0)) & (iy < vec4<i32>(i32(k.h))) & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(i32(k.w)));
     let at = t.plane + iy * i32(k.w) + ix;
-    return vec4<f32>(input_at(at.x, inside.x), input_at(at.y, inside.y), input_at(at.z, inside.z), input_at(at.w, inside.w));
+    return vec4<f32>(x_at(at.x, inside.x), x_at(at.y, inside.y), x_at(at.z, inside.z), x_at(at.w, inside.w));
 }
 
 // 4 points of a row or column of the 4 tiles.
@@ -72,10 +66,10 @@ fn patch_row(t: Tiles, r: i32) -> Quad {
     let start = t.plane.x + iy * i32(k.w) + t.ix0.x;
     let q = start >> 2u; // floor(start / 4), also when start < 0
     let shift = u32(start & 3);
-    let t0 = textureLoad(x, linear_at(u32(max(q, 0))));
-    let t1 = textureLoad(x, linear_at(u32(max(q + 1, 0))));
-    let t2 = textureLoad(x, linear_at(u32(max(q + 2, 0))));
-    let t3 = textureLoad(x, linear_at(u32(max(q + 3, 0))));
+    let t0 = texel(q);
+    let t1 = texel(q + 1);
+    let t2 = texel(q + 2);
+    let t3 = texel(q + 3);
     let row_ok = iy >= 0 && iy < i32(k.h);
     let a = select(vec4<f32>(0.0), funnel(t0, t1, shift), in_row(t.ix0.x, row_ok));
     let b = select(vec4<f32>(0.0), funnel(t1, t2, shift), in_row(t.ix0.x + 4, row_ok));

@@ -26,7 +26,7 @@ use crate::texture::{LinearTexture, MatrixTexture};
 const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) -> Kernel {
     Kernel {
         name: "im2col",
-        source: wgsl!("conv_dims", "linear_texture", "im2col"),
+        source: wgsl!("conv_dims", "linear_texture", "input_texture", "im2col"),
         entry,
         bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
         uniform: UniformLayout::of::<Im2colUniforms>(),

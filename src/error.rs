@@ -273,6 +273,81 @@ pub enum Error {
         op_device: u64,
     },
 
+    /// An app's buffer smaller than the tensor it is to hold.
+    #[error("{op}: a tensor of shape {shape} needs a buffer of {needed} bytes, the buffer has {got}")]
+    BufferTooSmall {
+        /// The call that refused.
+        op: &'static str,
+        /// The tensor's shape.
+        shape: Shape,
+        /// Bytes the tensor needs (whole vec4s).
+        needed: u64,
+        /// Bytes the buffer has.
+        got: u64,
+    },
+    /// An app's buffer or texture without the usages dojang needs of it.
+    #[error("{op}: the {what} needs usages {needed}, it has {got}")]
+    Usage {
+        /// The call that refused.
+        op: &'static str,
+        /// Which resource.
+        what: &'static str,
+        /// The usages needed.
+        needed: String,
+        /// The usages it has.
+        got: String,
+    },
+    /// An app's buffer or texture made on another device than the one the call runs on.
+    #[error("{op}: the {what} belongs to another device than device #{device}")]
+    ForeignResource {
+        /// The call that refused.
+        op: &'static str,
+        /// Which resource.
+        what: &'static str,
+        /// The device the call runs on (`Gpu::id`).
+        device: u64,
+    },
+    /// A crop larger than the image it is taken from, or empty.
+    #[error("{op}: a crop of {crop:?} from an image of {image:?} (height, width); it must be at least 1x1 and fit")]
+    Crop {
+        /// The call that refused.
+        op: &'static str,
+        /// The crop asked for.
+        crop: [usize; 2],
+        /// The (scaled) image.
+        image: [usize; 2],
+    },
+    /// A normalisation that divides by zero (or by a value that is not finite).
+    #[error("{op}: channel {channel}'s standard deviation is {std}; it must be finite and not 0")]
+    Normalise {
+        /// The call that refused.
+        op: &'static str,
+        /// The channel.
+        channel: usize,
+        /// Its standard deviation.
+        std: f32,
+    },
+    /// A value range that is not a finite interval.
+    #[error("{op}: the value range {low} .. {high} must be finite with low < high")]
+    ValueRange {
+        /// The call that refused.
+        op: &'static str,
+        /// Its low end.
+        low: f32,
+        /// Its high end.
+        high: f32,
+    },
+    /// A texture format an op does not take.
+    #[error("{op}: a texture of format {got:?}; it takes {takes}")]
+    TextureFormat {
+        /// The call that refused.
+        op: &'static str,
+        /// The texture's format.
+        got: wgpu::TextureFormat,
+        /// The formats it takes.
+        takes: &'static str,
+    },
+
     // --- models ------------------------------------------------------------------------
     /// A model of no layers.
     #[error("model {model} has no layers")]
@@ -370,6 +445,16 @@ pub enum Error {
     },
 
     // --- limits ------------------------------------------------------------------------
+    /// A device (one the application opened) without a capability or limit dojang needs.
+    #[error("the device lacks what dojang needs: {what} of at least {needed} (it has {has})")]
+    DeviceLacks {
+        /// The capability or limit, as wgpu names it.
+        what: String,
+        /// The least value dojang needs (1 for a capability).
+        needed: u64,
+        /// What the device has (0 for a missing capability).
+        has: u64,
+    },
     /// A buffer or dispatch above the device's limits that dojang cannot split.
     #[error("{op}: {what} needs {needed}, above the device limit of {limit}")]
     Limit {

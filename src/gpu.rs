@@ -91,13 +91,12 @@ impl Gpu {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("dojang"),
             required_features: features,
-            required_limits: limits.clone(),
+            required_limits: limits,
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| Error::RequestDevice { adapter: info.name.clone(), reason: e.to_string() })?;
-
         let lost = Arc::new(Mutex::new(None));
         let lost_cb = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -105,6 +104,38 @@ impl Gpu {
         });
         // Errors outside a scope are logged, never a panic inside wgpu's callback.
         device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured wgpu error: {e}")));
+        Ok(Self::wrap(info, device, queue, lost))
+    }
+
+    /// Runs on a device the application opened: `adapter` is the one it came from, `device`
+    /// and `queue` its own (clones of the handles; the app keeps them). dojang reads the
+    /// device's limits and features and asks for nothing more: it uses timestamp queries
+    /// where the app enabled them, and needs compute shaders and WebGPU's default compute
+    /// limits ([`requirements`]), else [`Error::DeviceLacks`] names the first one missing.
+    /// Work is submitted on `queue`, in order with the app's own submissions. The device's
+    /// lost callback and uncaptured-error handler stay the app's: dojang sets neither (its
+    /// calls still report validation errors through error scopes).
+    pub fn from_wgpu(adapter: &wgpu::Adapter, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Gpu> {
+        if !adapter.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+            return Err(Error::DeviceLacks { what: "compute shaders".into(), needed: 1, has: 0 });
+        }
+        let limits = device.limits();
+        if let Some((what, needed, has)) = requirements().into_iter().find(|(_, needed, get)| get(&limits) < *needed) {
+            let has = has(&limits);
+            return Err(Error::DeviceLacks { what: format!("limit {what}"), needed, has });
+        }
+        Ok(Self::wrap(adapter.get_info(), device.clone(), queue.clone(), Arc::new(Mutex::new(None))))
+    }
+
+    /// dojang's state around an open device; `lost` is set by the device-lost callback, where
+    /// dojang owns the device.
+    fn wrap(
+        info: wgpu::AdapterInfo,
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        lost: Arc<Mutex<Option<String>>>,
+    ) -> Gpu {
+        let limits = device.limits();
         let placeholder = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("placeholder"),
             size: 16,
@@ -112,9 +143,9 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let tuner = Tuner::new(Autotune::from_env(), Tuner::table_of(&info));
-        let timestamps =
-            features.contains(wgpu::Features::TIMESTAMP_QUERY).then(|| Mutex::new(Timestamps::new(&device, &queue)));
-        Ok(Gpu {
+        let timestamps = (device.features().contains(wgpu::Features::TIMESTAMP_QUERY))
+            .then(|| Mutex::new(Timestamps::new(&device, &queue)));
+        Gpu {
             inner: Arc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 info,
@@ -127,7 +158,7 @@ impl Gpu {
                 tuner,
                 timestamps,
             }),
-        })
+        }
     }
 
     /// A number that identifies this device in messages (`device #1`).
@@ -145,11 +176,13 @@ impl Gpu {
         &self.inner.limits
     }
 
-    pub(crate) fn device(&self) -> &wgpu::Device {
+    /// The wgpu device: the app's own where it came from [`Gpu::from_wgpu`].
+    pub fn device(&self) -> &wgpu::Device {
         &self.inner.device
     }
 
-    pub(crate) fn queue(&self) -> &wgpu::Queue {
+    /// The queue dojang submits its work on.
+    pub fn queue(&self) -> &wgpu::Queue {
         &self.inner.queue
     }
 
@@ -227,6 +260,21 @@ impl Gpu {
         Ok(value)
     }
 
+    /// Fails with [`Error::ForeignResource`] where `touch`, which names an app's `what` in a
+    /// call on this device (a command recorded and never submitted, a bind group), finds it
+    /// made on another device. The caller checks usages first: what fails here is the device.
+    pub(crate) fn check_owns(
+        &self,
+        op: &'static str,
+        what: &'static str,
+        touch: impl FnOnce(&wgpu::Device),
+    ) -> Result<()> {
+        match self.scoped(op, || touch(&self.inner.device)) {
+            Err(Error::Wgpu { .. }) => Err(Error::ForeignResource { op, what, device: self.id() }),
+            other => other,
+        }
+    }
+
     /// A storage buffer holding `data`.
     pub(crate) fn storage_buffer(&self, op: &str, data: &[u8]) -> Result<wgpu::Buffer> {
         self.scoped(op, || {
@@ -290,6 +338,30 @@ impl Gpu {
         })?;
         Ok(Dispatch { pipeline, bind_group, workgroups })
     }
+}
+
+/// A limit a device must meet for dojang: its name, the least value, and how to read it.
+pub type Requirement = (&'static str, u64, fn(&wgpu::Limits) -> u64);
+
+/// What dojang's kernels need of a device's limits: WebGPU's defaults for compute (every
+/// adapter that runs compute shaders has them). Above them, dojang reads what the device has
+/// (its largest binding, its workgroups per dimension) and cuts its work to fit.
+pub fn requirements() -> Vec<Requirement> {
+    vec![
+        ("max_bind_groups", 1, |l| l.max_bind_groups.into()),
+        ("max_bindings_per_bind_group", 8, |l| l.max_bindings_per_bind_group.into()),
+        ("max_storage_buffers_per_shader_stage", 8, |l| l.max_storage_buffers_per_shader_stage.into()),
+        ("max_storage_textures_per_shader_stage", 4, |l| l.max_storage_textures_per_shader_stage.into()),
+        ("max_sampled_textures_per_shader_stage", 1, |l| l.max_sampled_textures_per_shader_stage.into()),
+        ("max_uniform_buffers_per_shader_stage", 1, |l| l.max_uniform_buffers_per_shader_stage.into()),
+        ("max_compute_invocations_per_workgroup", 256, |l| l.max_compute_invocations_per_workgroup.into()),
+        ("max_compute_workgroup_size_x", 256, |l| l.max_compute_workgroup_size_x.into()),
+        ("max_compute_workgroup_size_y", 256, |l| l.max_compute_workgroup_size_y.into()),
+        ("max_compute_workgroup_storage_size", 16384, |l| l.max_compute_workgroup_storage_size.into()),
+        ("max_compute_workgroups_per_dimension", 65535, |l| l.max_compute_workgroups_per_dimension.into()),
+        ("max_texture_dimension_2d", 8192, |l| l.max_texture_dimension_2d.into()),
+        ("max_storage_buffer_binding_size", 128 << 20, |l| l.max_storage_buffer_binding_size),
+    ]
 }
 
 impl std::fmt::Debug for Gpu {

@@ -25,7 +25,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::pipeline::{Dispatch, Step};
-use crate::submit::Timing;
+use crate::submit::{Timing, encode};
 
 /// Recorded kernel launches on one device, run in order.
 pub struct Launch {
@@ -57,6 +57,16 @@ impl Launch {
     /// Enqueues the launches as one command buffer and returns without waiting.
     pub fn run(&self) -> Result<()> {
         self.gpu.submit(self.label, &self.steps).map(|_| ())
+    }
+
+    /// Records the launches into `encoder`, the app's own for this device, so that they run
+    /// inside its frame, in order with what it records around them, when it submits the
+    /// encoder. Nothing is submitted here; wgpu reports a mistake in the encoder (one of
+    /// another device) when the app finishes it.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) -> Result<()> {
+        self.gpu.check_alive()?;
+        encode(encoder, self.label, &self.steps);
+        Ok(())
     }
 
     /// Runs the launches, waits for them, and returns the seconds they took on the device:

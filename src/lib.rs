@@ -24,6 +24,10 @@
 //!   gather their input from every device first.
 //! - Tensors past a device's limits (a storage binding, a texture's width, the workgroups of
 //!   a grid) run in parts; what cannot be cut is an [`Error::Limit`] naming the numbers.
+//! - Inside an app that owns a wgpu device, dojang runs on it ([`Gpu::from_wgpu`]), takes the
+//!   app's buffers as tensors ([`Tensor::from_buffer`], [`Tensor::buffer`]) and its textures
+//!   as images ([`ops::image_to_tensor`], [`ops::tensor_to_image`]), and records its passes
+//!   into the app's command encoder ([`Launch::encode`], [`GpuModel::record_forward`]).
 //! - The engine builds without the tools' crates: `default-features = false` leaves out the
 //!   feature `cli` (the validator, the filter tool and what they share with the tests).
 //!
@@ -74,3 +78,6 @@ pub use gpu::Gpu;
 pub use launch::Launch;
 pub use split::GpuModel;
 pub use tensor::Tensor;
+/// The wgpu dojang is built with: an app that brings its own device ([`Gpu::from_wgpu`]) uses
+/// these types.
+pub use wgpu;

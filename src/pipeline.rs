@@ -24,6 +24,9 @@ pub(crate) enum Access {
     TextureRead,
     /// A `texture_storage_2d<rgba32float, write>`.
     TextureWrite,
+    /// A `texture_2d<f32>` read by `textureLoad` (no sampler): an app's image of any float or
+    /// normalised format.
+    Sampled,
 }
 
 /// A compute entry point in one of the files under `shaders/`, as the host sees it. Its
@@ -211,6 +214,11 @@ fn binding_type(access: Access) -> wgpu::BindingType {
         Access::Uniform => buffer(wgpu::BufferBindingType::Uniform),
         Access::TextureRead => storage_texture(wgpu::StorageTextureAccess::ReadOnly),
         Access::TextureWrite => storage_texture(wgpu::StorageTextureAccess::WriteOnly),
+        Access::Sampled => wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
     }
 }
 
@@ -241,6 +249,12 @@ pub(crate) enum Step {
         width: u32,
         texels: u32,
     },
+    /// A buffer of rows `bytes_per_row` apart into the whole of a 2-D texture (an app's image).
+    CopyToImage {
+        buffer: wgpu::Buffer,
+        texture: wgpu::Texture,
+        bytes_per_row: u32,
+    },
 }
 
 impl Step {
@@ -248,6 +262,20 @@ impl Step {
     pub(crate) fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder) {
         if let Step::CopyBuffer { src, src_offset, dst, dst_offset, bytes } = self {
             encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
+        }
+        if let Step::CopyToImage { buffer, texture, bytes_per_row } = self {
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(*bytes_per_row),
+                        rows_per_image: None,
+                    },
+                },
+                texture.as_image_copy(),
+                texture.size(),
+            );
         }
         let Step::CopyToTexture { buffer, texture, width, texels } = self else { return };
         let mut copy = |first_row: u32, columns: u32, rows: u32| {

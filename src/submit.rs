@@ -104,7 +104,7 @@ impl Gpu {
 }
 
 /// Records `steps` in order: runs of launches in compute passes, copies between them.
-fn encode<'a>(encoder: &mut wgpu::CommandEncoder, label: &str, steps: impl IntoIterator<Item = &'a Step>) {
+pub(crate) fn encode<'a>(encoder: &mut wgpu::CommandEncoder, label: &str, steps: impl IntoIterator<Item = &'a Step>) {
     let mut steps = steps.into_iter().peekable();
     while steps.peek().is_some() {
         let mut pass = encoder

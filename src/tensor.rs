@@ -63,8 +63,43 @@ impl Tensor {
         &self.gpu
     }
 
-    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
+    /// The buffer the tensor lives in: `4 · len` bytes of f32 in NCHW order from offset 0,
+    /// rounded up to whole 16-byte vec4s, with usages STORAGE, COPY_SRC and COPY_DST. An app
+    /// binds it in its own passes to read a result in place.
+    pub fn buffer(&self) -> &wgpu::Buffer {
         &self.buffer
+    }
+
+    /// A tensor of `shape` in `buffer`, a buffer of the app's on `gpu`'s device, without a
+    /// copy: dojang reads and writes the buffer itself (the app keeps its handle). The
+    /// buffer needs usages STORAGE, COPY_SRC and COPY_DST and at least `4 · len` bytes
+    /// rounded up to whole 16-byte vec4s (kernels read tensors as vec4s).
+    pub fn from_buffer(gpu: &Gpu, buffer: &wgpu::Buffer, shape: &[usize]) -> Result<Tensor> {
+        const OP: &str = "Tensor::from_buffer";
+        let bytes = check_size(gpu, OP, shape)?;
+        if buffer.size() < bytes {
+            return Err(Error::BufferTooSmall {
+                op: OP,
+                shape: Shape(shape.to_vec()),
+                needed: bytes,
+                got: buffer.size(),
+            });
+        }
+        let needed = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        if !buffer.usage().contains(needed) {
+            return Err(Error::Usage {
+                op: OP,
+                what: "buffer",
+                needed: format!("{needed:?}"),
+                got: format!("{:?}", buffer.usage()),
+            });
+        }
+        gpu.check_owns(OP, "buffer", |device| {
+            let mut encoder = device.create_command_encoder(&Default::default());
+            encoder.clear_buffer(buffer, 0, Some(16));
+            encoder.finish();
+        })?;
+        Ok(Tensor { gpu: gpu.clone(), buffer: Arc::new(buffer.clone()), shape: shape.to_vec() })
     }
 
     /// The same data seen with another shape of as many elements (flatten, say); no copy.

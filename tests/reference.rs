@@ -73,3 +73,26 @@ fn mismatched_data_is_an_error_not_a_panic() {
     assert!(reference::conv2d(&geo, &[0.0; 15], &[0.0; 9], None).is_err());
     assert!(reference::add(&[1.0, 2.0, 3.0], &[1.0, 2.0], false).is_err());
 }
+
+#[test]
+fn images_decode_scale_and_encode_by_hand() {
+    use dojang::ops::{ImageFormat, ImageInput, ValueRange};
+    // B, G, R, A bytes; half floats 1.0 and 0.5 (0x3c00, 0x3800); sRGB bytes as they stand.
+    assert_eq!(reference::decode_texels(ImageFormat::Bgra8Unorm, &[0, 51, 255, 255]), [[1.0, 0.2, 0.0, 1.0]]);
+    let halves = [0x00, 0x3c, 0x00, 0x38, 0x00, 0x00, 0x00, 0x3c];
+    assert_eq!(reference::decode_texels(ImageFormat::Rgba16Float, &halves), [[1.0, 0.5, 0.0, 1.0]]);
+    assert_eq!(reference::decode_texels(ImageFormat::Rgba8UnormSrgb, &[51, 0, 0, 255])[0][0], 0.2);
+    // 1x2 → 1x4: centres at −0.25, 0.25, 0.75, 1.25 of the source, clamped: 0, ¼, ¾, 1 of the way.
+    let texels = [[0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]];
+    let y = reference::image_to_tensor(&texels, [1, 2], &ImageInput::default().with_resize([1, 4])).unwrap();
+    assert_eq!(&y[..4], &[0.0, 0.25, 0.75, 1.0]);
+    // A centre crop of 1 from 4 starts at 1 ((4 − 1) / 2, rounded down).
+    let crop = ImageInput::default().with_resize([1, 4]).with_crop([1, 1]).with_normalise([0.5; 3], [0.25; 3]);
+    assert_eq!(reference::image_to_tensor(&texels, [1, 2], &crop).unwrap(), [-1.0, -2.0, -2.0]);
+    // 0.5 is 127.5 steps: ties go to the even byte, 128; signed(1) maps −1 to black, 1 to white.
+    let x = [0.5, -1.0, 1.0];
+    let bytes = reference::tensor_to_image(&x, [1, 3, 1, 1], 0, &[0, 1, 2], ValueRange::UNIT, ImageFormat::Rgba8Unorm);
+    assert_eq!(bytes, [128, 0, 255, 255]);
+    let grey = reference::tensor_to_image(&x, [1, 3, 1, 1], 0, &[1], ValueRange::signed(1.0), ImageFormat::Bgra8Unorm);
+    assert_eq!(grey, [0, 0, 0, 255]);
+}

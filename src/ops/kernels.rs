@@ -10,7 +10,7 @@ use std::path::Path;
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
 use crate::ops::{
-    affine, dense, depthwise, direct, elementwise, gemm, lrn, mul, packed, pad, pool2d, softmax, winograd,
+    affine, dense, depthwise, direct, elementwise, gemm, image, lrn, mul, packed, pad, pool2d, softmax, winograd,
 };
 use crate::pipeline::{Access, Field, Kernel};
 
@@ -35,6 +35,8 @@ fn kernels() -> Vec<&'static Kernel> {
         &winograd::WINOGRAD_WEIGHT,
         &winograd::WINOGRAD_INPUT,
         &winograd::WINOGRAD_OUTPUT,
+        &image::IMAGE_TO_TENSOR,
+        &image::TENSOR_TO_IMAGE,
     ];
     #[cfg(feature = "cli")]
     all.push(&crate::ops::yardstick::STREAM);
@@ -113,6 +115,7 @@ fn bindings(module: &naga::Module) -> Vec<(u32, Access)> {
                         {
                             Access::TextureWrite
                         }
+                        ImageClass::Sampled { kind: ScalarKind::Float, multi: false } => Access::Sampled,
                         other => panic!("{:?}: a texture dojang does not declare: {other:?}", v.name),
                     }
                 }
@@ -220,4 +223,18 @@ fn a_field_out_of_order_is_caught() {
         Field { name: "b", ty: "f32", offset: 4, fields: &[] },
     ];
     assert_same_struct("right", &module, uniform.ty, &right);
+}
+
+#[test]
+fn every_kernel_binds_no_more_than_an_apps_device_is_held_to() {
+    let least = |name: &str| crate::gpu::requirements().into_iter().find(|r| r.0 == name).unwrap().1;
+    for k in kernels() {
+        let count = |f: fn(&Access) -> bool| k.bindings.iter().filter(|a| f(a)).count() as u64;
+        let buffers = count(|a| matches!(a, Access::Read | Access::ReadWrite));
+        let textures = count(|a| matches!(a, Access::TextureRead | Access::TextureWrite));
+        assert!(buffers <= least("max_storage_buffers_per_shader_stage"), "{}: {buffers} storage buffers", k.name);
+        assert!(textures <= least("max_storage_textures_per_shader_stage"), "{}: {textures} textures", k.name);
+        assert!(count(|a| *a == Access::Sampled) <= least("max_sampled_textures_per_shader_stage"), "{}", k.name);
+        assert!(k.bindings.len() as u64 <= least("max_bindings_per_bind_group"), "{}", k.name);
+    }
 }

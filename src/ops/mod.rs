@@ -21,6 +21,7 @@ mod depthwise;
 mod direct;
 mod elementwise;
 mod gemm;
+mod image;
 #[cfg(test)]
 mod kernels;
 mod lrn;
@@ -38,17 +39,18 @@ mod winograd;
 pub(crate) mod yardstick;
 
 pub use crate::attrs::{
-    Activation, Conv2d, Conv2dGeometry, Dense, DenseGeometry, Lrn, LrnGeometry, PadMode, Padding, Pool2d,
-    Pool2dGeometry, PoolKind, Softmax, SoftmaxGeometry,
+    Activation, Conv2d, Conv2dGeometry, Dense, DenseGeometry, ImageFormat, ImageInput, Lrn, LrnGeometry, PadMode,
+    Padding, Pool2d, Pool2dGeometry, PoolKind, Softmax, SoftmaxGeometry, ValueRange,
 };
 pub use crate::launch::Launch;
 pub use affine::{affine, prelu, record_affine, record_prelu};
 pub use concat::{concat, record_concat};
 pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
-pub(crate) use cut::copies;
+pub(crate) use cut::{copies, copy};
 pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
 pub use elementwise::{activation, add, record_activation, record_add, record_relu, relu};
 pub use gemm::Tile;
+pub use image::{image_to_tensor, record_image_to_tensor, record_tensor_to_image, tensor_to_image};
 pub use lrn::{lrn, record_lrn};
 pub use mul::{mul, record_mul};
 pub use pad::{pad, record_pad};

@@ -5,6 +5,7 @@
 pub mod conv2d;
 pub mod dense;
 pub mod elementwise;
+pub mod image;
 pub mod lrn;
 pub mod pad;
 pub mod pool2d;
@@ -13,6 +14,7 @@ pub mod softmax;
 pub use conv2d::conv2d;
 pub use dense::dense;
 pub use elementwise::{activation, add, affine, channel_shuffle, channel_slice, concat, mul, prelu, relu};
+pub use image::{decode_texels, image_to_tensor, tensor_to_image};
 pub use lrn::lrn;
 pub use pad::pad;
 pub use pool2d::pool2d;

@@ -4,6 +4,8 @@
 
 use crate::error::Result;
 use crate::model::{Model, Source};
+use crate::ops::copy;
+use crate::pipeline::Step;
 use crate::split::placement::Spread;
 use crate::split::plan::Plan;
 use crate::tensor::Tensor;
@@ -35,12 +37,36 @@ pub(crate) fn exchange(plan: &Plan, model: &Model, i: usize, batch: usize) -> Re
 fn copy_own(wholes: &[Option<Tensor>], targets: &[Option<Tensor>], batch: usize, at: usize) -> Result<u64> {
     for (whole, target) in wholes.iter().zip(targets) {
         if let (Some(w), Some(t)) = (whole, target) {
-            let (per, per_image) = (w.len() / batch, t.len() / batch);
-            let regions: Vec<_> = (0..batch).map(|k| (k * per, k * per_image + at, per)).collect();
-            w.copy_regions_to(t, &regions)?;
+            w.copy_regions_to(t, &own_regions(w, t, batch, at))?;
         }
     }
     Ok(0)
+}
+
+/// The regions of a whole tensor `w` copied into `target` at `at` floats into each image.
+fn own_regions(w: &Tensor, target: &Tensor, batch: usize, at: usize) -> Vec<(usize, usize, usize)> {
+    let (per, per_image) = (w.len() / batch, target.len() / batch);
+    (0..batch).map(|k| (k * per, k * per_image + at, per)).collect()
+}
+
+/// What [`exchange`] does for layer i on a model of one device (every tensor whole there),
+/// recorded as copies rather than run: for a pass that stays on the device.
+pub(crate) fn gather_steps(plan: &Plan, model: &Model, i: usize, batch: usize) -> Vec<Step> {
+    let Some(target) = &plan.gathered[i][0] else { return vec![] };
+    let mut at = 0;
+    let mut steps = vec![];
+    for &source in model.reads_of(i) {
+        let whole = match source {
+            Source::Layer(j) => plan.outputs[j][0].as_ref(),
+            Source::Input => plan.input_whole.first(),
+        };
+        if let Some(w) = whole {
+            let regions = own_regions(w, target, batch, at);
+            steps.extend(regions.iter().map(|&(from, to, len)| copy(w, from, target, to, len)));
+        }
+        at += model.shape_of(source).iter().product::<usize>();
+    }
+    steps
 }
 
 /// Writes `blocks` (per device: its channel block of a tensor) into every target at `at`

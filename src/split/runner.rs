@@ -11,9 +11,10 @@ use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Source, Weights};
-use crate::ops::copies;
+use crate::ops::{copies, copy};
+use crate::pipeline::Step;
 use crate::split::device_layer::{DeviceLayer, activation_of};
-use crate::split::exchange::{exchange, gather_output, take_block};
+use crate::split::exchange::{exchange, gather_output, gather_steps, take_block};
 use crate::split::placement::{Gather, Placement, place};
 use crate::split::plan::Plan;
 use crate::tensor::Tensor;
@@ -128,6 +129,54 @@ impl GpuModel {
     /// layer's output: one report per layer.
     pub fn forward_report(&mut self, input: &[f32], batch: usize) -> Result<Vec<LayerReport>> {
         self.run(input, batch, Pass::Layers)
+    }
+
+    /// A forward pass that stays on the device: from `input` (`[N, …]` of the model's input)
+    /// into `output` (`[N, …]` of its output), both on the model's device (tensors of the
+    /// app's buffers among them, [`Tensor::from_buffer`]). The input is copied into the plan
+    /// for N images (made once, on the first call for N), every layer runs, and the output is
+    /// copied out: nothing is allocated after the first call. Run the launch with
+    /// [`Launch::run`] or record it into the app's encoder with [`Launch::encode`], as often
+    /// as needed. Models on one device only: a split exchanges activations through the host.
+    pub fn record_forward(&mut self, input: &Tensor, output: &Tensor) -> Result<Launch> {
+        const OP: &str = "GpuModel::record_forward";
+        let gpu = self.gpus[0].clone();
+        if self.gpus.len() > 1 {
+            let got = format!("split over {} devices", self.gpus.len());
+            return Err(Error::KernelShape { kernel: OP, runs: "models on one device", got });
+        }
+        input.check_on(&gpu, OP, "input")?;
+        output.check_on(&gpu, OP, "output")?;
+        let batch = input.shape()[0];
+        let last = self.model.layers().len() - 1;
+        for (t, per_image) in [(input, self.model.input()), (output, self.model.output_of(last))] {
+            let expected = [&[batch], per_image].concat();
+            if t.shape() != expected {
+                return Err(Error::Mismatch { op: OP, a: t.shape().into(), b: expected.as_slice().into() });
+            }
+        }
+        if !self.plans.contains_key(&batch) {
+            let plan = self.build_plan(batch)?;
+            self.plans.insert(batch, plan);
+        }
+        let plan = &self.plans[&batch];
+        let mut steps: Vec<Step> =
+            plan.input_whole.iter().chain(&plan.input_block).map(|t| copy(input, 0, t, 0, input.len())).collect();
+        for (i, p) in self.placement.layers().iter().enumerate() {
+            if matches!(p.gather, Gather::All | Gather::Root) {
+                steps.extend(gather_steps(plan, &self.model, i, batch));
+            }
+            steps.extend(plan.launches[i][0].iter().flat_map(|l| l.steps().iter().cloned()));
+        }
+        let result = plan.outputs[last][0].as_ref().ok_or_else(|| self.misplaced(last))?;
+        steps.push(copy(result, 0, output, 0, output.len()));
+        Ok(Launch::with_steps(&gpu, "forward", steps))
+    }
+
+    /// Runs [`GpuModel::record_forward`]'s pass without waiting: `output` holds the result
+    /// when the queue reaches it (a download, or the app's next pass, sees it).
+    pub fn forward_into(&mut self, input: &Tensor, output: &Tensor) -> Result<()> {
+        self.record_forward(input, output)?.run()
     }
 
     fn build_plan(&self, batch: usize) -> Result<Plan> {

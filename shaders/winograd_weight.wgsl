@@ -1,16 +1,18 @@
-// winograd_weight.wgsl — a 3x3 convolution's weight transformed for Winograd F(2x2, 3x3):
-//   u[g·Cout + o, c] = (G · w[o, c] · Gᵀ)[g / 4, g % 4]   for g = 0 .. 15,
-// G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]: the weight of a GEMM in 16 groups (one
-// per point of the 4x4 transformed tile), packed as any grouped weight is (pack.wgsl). w is
-// read from the convolution's own packed weight (one group: tap (c·3 + ky)·3 + kx of channel
-// o in texel (o / 4, tap)), so no copy of it is kept. Runs once per weight, when the Winograd
-// kernel is first recorded.
+// winograd_weight.wgsl — a 3x3 convolution's weight transformed for Winograd F(MxM, 3x3)
+// (M = 2 or 4, A = M + 2):
+//   u[g·Cout + o, c] = (G · w[o, c] · Gᵀ)[g / A, g % A]   for g = 0 .. A·A − 1,
+// G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]] for M = 2 and, for M = 4 (points 0, ±1, ±2),
+// [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]]: the
+// weight of a GEMM in A·A groups (one per point of the transformed tile), packed as any
+// grouped weight is (pack.wgsl). w is read from the convolution's own packed weight (one
+// group: tap (c·3 + ky)·3 + kx of channel o in texel (o / 4, tap)), so no copy of it is kept.
+// Runs once per weight, when the Winograd kernel is first recorded.
 //
 // Bindings (group 0)              mirrors WINOGRAD_WEIGHT in src/ops/winograd.rs
 //   0 w  texture_storage_2d<rgba32float, read>   the packed [Cout, Cin·9] weight
-//   1 u  storage read_write  [16·Cout, Cin]
+//   1 u  storage read_write  [A·A·Cout, Cin]
 //   2 p  uniform             Uniforms
-// Grid: 1-D over (o, c), c fastest, folded into (x, y). Overrides: WG.
+// Grid: 1-D over (o, c), c fastest, folded into (x, y). Overrides: WG, M.
 
 struct Uniforms {
     cout: u32, cin: u32, _pad0: u32, _pad1: u32,
@@ -21,15 +23,31 @@ struct Uniforms {
 @group(0) @binding(2) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
+override M: u32 = 2u;
 
 // Tap `tap` of channel c of output o.
 fn tap_of(o: u32, c: u32, tap: u32) -> f32 {
     return textureLoad(w, vec2<u32>(o / 4u, 9u * c + tap))[o % 4u];
 }
 
-// G · (a, b, c): a kernel row or column of 3 taps as 4 points.
-fn g3(a: f32, b: f32, c: f32) -> vec4<f32> {
-    return vec4<f32>(a, 0.5 * (a + b + c), 0.5 * (a - b + c), c);
+// Row i of G · (a, b, c): a kernel row or column of 3 taps as point i.
+fn g(i: u32, a: f32, b: f32, c: f32) -> f32 {
+    if (M == 2u) {
+        switch (i) {
+            case 0u: { return a; }
+            case 1u: { return 0.5 * (a + b + c); }
+            case 2u: { return 0.5 * (a - b + c); }
+            default: { return c; }
+        }
+    }
+    switch (i) {
+        case 0u: { return 0.25 * a; }
+        case 1u: { return -(a + b + c) / 6.0; }
+        case 2u: { return -(a - b + c) / 6.0; }
+        case 3u: { return a / 24.0 + b / 12.0 + c / 6.0; }
+        case 4u: { return a / 24.0 - b / 12.0 + c / 6.0; }
+        default: { return c; }
+    }
 }
 
 @compute @workgroup_size(WG, 1, 1)
@@ -41,15 +59,14 @@ fn winograd_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     }
     let o = i / p.cin;
     let c = i % p.cin;
-    // G · w: each column of 3 taps becomes 4 rows.
-    let c0 = g3(tap_of(o, c, 0u), tap_of(o, c, 3u), tap_of(o, c, 6u));
-    let c1 = g3(tap_of(o, c, 1u), tap_of(o, c, 4u), tap_of(o, c, 7u));
-    let c2 = g3(tap_of(o, c, 2u), tap_of(o, c, 5u), tap_of(o, c, 8u));
-    // (G · w) · Gᵀ: each of those 4 rows of 3 becomes 4 points.
-    for (var r = 0u; r < 4u; r++) {
-        let row = g3(c0[r], c1[r], c2[r]);
-        for (var s = 0u; s < 4u; s++) {
-            u[((4u * r + s) * p.cout + o) * p.cin + c] = row[s];
+    let a = M + 2u;
+    for (var r = 0u; r < a; r++) {
+        // Row r of G · w (3 values, one per kernel column), then that row · Gᵀ.
+        let row = vec3<f32>(g(r, tap_of(o, c, 0u), tap_of(o, c, 3u), tap_of(o, c, 6u)),
+            g(r, tap_of(o, c, 1u), tap_of(o, c, 4u), tap_of(o, c, 7u)),
+            g(r, tap_of(o, c, 2u), tap_of(o, c, 5u), tap_of(o, c, 8u)));
+        for (var s = 0u; s < a; s++) {
+            u[((a * r + s) * p.cout + o) * p.cin + c] = g(s, row.x, row.y, row.z);
         }
     }
 }

@@ -185,11 +185,12 @@ fn implicit_gemm_taps_hand_computed() {
     }
 }
 
-/// Winograd F(2x2, 3x3) by hand: a 3x3 box sum over the ramp 0, 1, … on a 5x5 image (tiles
-/// read point by point) and an 8x8 one (4 tiles to a row of tiles: read a row at a time), one
-/// cell of zero padding (tiles cross the image's edge), bias 1, ReLU after a weight of −1 in a
-/// second channel. Interior sums are 9 times the centre (the window's mean); the corner of the
-/// 5x5 sees 0 + 1 + 5 + 6 = 12. The transforms' halves are exact in f32 here.
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) by hand: a 3x3 box sum over the ramp 0, 1, … on 5x5,
+/// 8x8 and 9x9 images (rows of tiles past the image's edge, rounded up to 4 tiles; output rows
+/// of whole vec4s or not), one cell of zero padding (tiles cross the image's edge), bias 1,
+/// ReLU after a weight of −1 in a second channel. Interior sums are 9 times the centre (the
+/// window's mean); the corner of the 5x5 sees 0 + 1 + 5 + 6 = 12. F(2x2)'s halves are exact
+/// in f32 here; F(4x4)'s sixths and 24ths are not, and agree to f32 rounding.
 #[test]
 fn winograd_box_sums_hand_computed() {
     let gpu = gpu();
@@ -197,7 +198,7 @@ fn winograd_box_sums_hand_computed() {
     let ws: Vec<f32> = [[1.0; 9], [-1.0; 9]].concat();
     let wt = Tensor::from_slice(&gpu, &ws, &[2, 1, 3, 3]).unwrap();
     let b = Tensor::from_slice(&gpu, &[1.0, 1.0], &[2]).unwrap();
-    for size in [5isize, 8] {
+    for size in [5isize, 8, 9] {
         let n = (size * size) as usize;
         let x = Tensor::from_slice(
             &gpu,
@@ -215,20 +216,32 @@ fn winograd_box_sums_hand_computed() {
         }
         let expected: Vec<f32> = sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))).collect();
         for (tm, tn) in [(8, 16), (16, 16)] {
-            let y = conv2d_with(&x, &wt, Some(&b), &attrs, ConvKernel::Winograd(Tile { tm, tn })).unwrap();
-            assert_eq!(y.download().unwrap(), expected, "{size}x{size}, winograd-{tm}x{tn}");
+            let kernel = |m| ConvKernel::Winograd { m, tile: Tile { tm, tn } };
+            let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(2)).unwrap();
+            assert_eq!(y.download().unwrap(), expected, "{size}x{size}, winograd2-{tm}x{tn}");
+            let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(4)).unwrap().download().unwrap();
+            for (k, (got, want)) in y.iter().zip(&expected).enumerate() {
+                assert!(
+                    (got - want).abs() <= 2e-6 * (1.0 + want.abs()),
+                    "{size}x{size} F(4x4) at {k}: {got} vs {want}"
+                );
+            }
         }
     }
     // Not a 3x3 of stride 1, dilation 1, one group: refused by name.
     let x = Tensor::from_slice(&gpu, &[0.0; 25], &[1, 1, 5, 5]).unwrap();
     let strided = attrs.with_stride(2, 2);
-    let err = conv2d_with(&x, &wt, None, &strided, ConvKernel::Winograd(Tile { tm: 16, tn: 16 })).unwrap_err();
+    let f4 = ConvKernel::Winograd { m: 4, tile: Tile { tm: 16, tn: 16 } };
+    let err = conv2d_with(&x, &wt, None, &strided, f4).unwrap_err();
     assert!(err.to_string().contains("winograd runs 3x3 convolutions of stride 1"), "{err}");
+    let f3 = ConvKernel::Winograd { m: 3, tile: Tile { tm: 16, tn: 16 } };
+    let err = conv2d_with(&x, &wt, None, &attrs, f3).unwrap_err();
+    assert!(err.to_string().contains("F(3x3, 3x3)"), "{err}");
 }
 
-/// Winograd's products (16 per tile and output channel, here 277 MB) past one storage binding
-/// (lavapipe's holds 128 MiB): the image is cut into bands of rows, each its own convolution,
-/// and agrees with the implicit GEMM.
+/// Winograd's products (16 per tile and output channel for F(2x2), here 277 MB; 36 per tile
+/// of 4x4 for F(4x4), 158 MB) past one storage binding (lavapipe's holds 128 MiB): the image
+/// is cut into bands of rows, each its own convolution, and agrees with the implicit GEMM.
 #[test]
 fn winograd_past_a_binding_runs_in_bands() {
     let gpu = gpu();
@@ -239,10 +252,12 @@ fn winograd_past_a_binding_runs_in_bands() {
     let w = Tensor::from_slice(&gpu, &ws, &[co, c, 3, 3]).unwrap();
     let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1));
     let run = |k| conv2d_with(&x, &w, None, &attrs, k).unwrap().download().unwrap();
-    let winograd = run(ConvKernel::Winograd(Tile { tm: 16, tn: 16 }));
     let implicit = run(ConvKernel::Implicit(Tile { tm: 16, tn: 16 }));
-    let c = Tolerance::for_reduction(c * 9).compare(&winograd, &implicit);
-    assert!(c.passed(), "{}", c.describe(&[1, co, hw, hw]));
+    for m in [2, 4] {
+        let winograd = run(ConvKernel::Winograd { m, tile: Tile { tm: 16, tn: 16 } });
+        let c = Tolerance::for_reduction(c * 9).compare(&winograd, &implicit);
+        assert!(c.passed(), "F({m}x{m}): {}", c.describe(&[1, co, hw, hw]));
+    }
 }
 
 #[test]
@@ -401,4 +416,73 @@ fn reductions_past_a_texture_run_in_bands() {
     let direct = ConvKernel::Direct { tile_co: 4, wg_x: 0, wg_y: 0 };
     let e = conv2d_with(&x, &w, None, &attrs, direct).unwrap_err();
     assert!(matches!(e, Error::Limit { op: "conv2d", .. }), "{e}");
+}
+
+/// A residual add in the GEMM's epilogue (`record_onto`): y = act(conv(x) + bias + residual)
+/// against the reference's convolution, then add, then activation; by hand; on a 3x3 whose
+/// im2col windows pass a texture (the GEMM in bands of rows, each part adding onto its rows);
+/// a non-ReLU activation (a pass after the GEMM); kernels that cannot add, refused.
+#[test]
+fn a_residual_add_in_the_gemms_epilogue() {
+    use dojang::ops::Activation;
+    let gpu = gpu();
+    // By hand: a 1x1 weight of 2, bias 1, residual 10: relu(2x + 11) for x = −8 .. −1.
+    let w = ConvWeight::upload(&gpu, &[2.0], Some(&[1.0]), [1, 1, 1, 1], 1).unwrap();
+    let xs: Vec<f32> = (-8..0).map(|v| v as f32).collect();
+    let x = Tensor::from_slice(&gpu, &xs, &[1, 1, 2, 4]).unwrap();
+    let residual = Tensor::from_slice(&gpu, &[10.0; 8], &[1, 1, 2, 4]).unwrap();
+    let y = Tensor::zeros(&gpu, &[1, 1, 2, 4]).unwrap();
+    w.record_onto(&x, &residual, &y, &Conv2d::default().with_relu(true)).unwrap().run().unwrap();
+    assert_eq!(y.download().unwrap(), [0.0, 0.0, 0.0, 1.0, 3.0, 5.0, 7.0, 9.0]);
+
+    let cases = [
+        ([2, 16, 7, 9], [32, 16, 1, 1], Padding::default(), Some(Activation::Relu)),
+        ([1, 8, 256, 300], [8, 8, 3, 3], Padding::symmetric(1, 1), Some(Activation::Relu)),
+        ([1, 12, 10, 6], [16, 12, 3, 3], Padding::symmetric(1, 1), Some(Activation::Sigmoid)),
+        ([2, 12, 10, 6], [16, 12, 3, 3], Padding::new(0, 1, 2, 1), None),
+    ];
+    for (k, (xs, ws, padding, act)) in cases.into_iter().enumerate() {
+        let attrs = Conv2d { activation: act, ..Conv2d::default().with_padding(padding) };
+        let plain = Conv2d::default().with_padding(padding);
+        let (xv, wv, bv) = (random(xs.iter().product(), 1), random(ws.iter().product(), 2), random(ws[0], 3));
+        let weight = ConvWeight::upload(&gpu, &wv, Some(&bv), ws, 1).unwrap();
+        let geo = plain.geometry(&xs, &ws, Some(ws[0])).unwrap();
+        let rv = random(geo.output_shape().iter().product(), 4);
+        let summed = reference::add(&reference::conv2d(&geo, &xv, &wv, Some(&bv)).unwrap(), &rv, false).unwrap();
+        let expected = match act {
+            Some(a) => reference::activation(&summed, a),
+            None => summed,
+        };
+        let x = Tensor::from_slice(&gpu, &xv, &xs).unwrap();
+        let r = Tensor::from_slice(&gpu, &rv, &geo.output_shape()).unwrap();
+        let tol = Tolerance::for_reduction(geo.reduction_len());
+        for kernel in
+            [ConvKernel::Auto, ConvKernel::Gemm(Tile { tm: 16, tn: 16 }), ConvKernel::Implicit(Tile { tm: 8, tn: 16 })]
+        {
+            let y = Tensor::zeros(&gpu, &geo.output_shape()).unwrap();
+            let launch = weight.record_onto_with(&x, &r, &y, &attrs, kernel).unwrap();
+            launch.run().unwrap();
+            assert_close(
+                &format!("case {k} {} ({})", kernel.name(), launch.kernel()),
+                &y.download().unwrap(),
+                &expected,
+                &geo.output_shape(),
+                tol,
+            );
+            if k == 1 && kernel == ConvKernel::Gemm(Tile { tm: 16, tn: 16 }) {
+                assert!(launch.kernel().contains("parts"), "{}", launch.kernel());
+            }
+        }
+        // Onto itself: y holds the residual already.
+        let y = Tensor::from_slice(&gpu, &rv, &geo.output_shape()).unwrap();
+        weight.record_onto(&x, &y, &y, &attrs).unwrap().run().unwrap();
+        assert_close(&format!("case {k} onto itself"), &y.download().unwrap(), &expected, &geo.output_shape(), tol);
+    }
+    // Kernels that cannot add to their output, and a residual of another shape.
+    let y = Tensor::zeros(&gpu, &[1, 1, 2, 4]).unwrap();
+    let direct = ConvKernel::Direct { tile_co: 4, wg_x: 0, wg_y: 0 };
+    let err = w.record_onto_with(&x, &residual, &y, &Conv2d::default(), direct).unwrap_err();
+    assert!(err.to_string().contains("the GEMM kernels"), "{err}");
+    let small = Tensor::zeros(&gpu, &[1, 1, 2, 2]).unwrap();
+    assert!(w.record_onto(&x, &small, &y, &Conv2d::default()).is_err());
 }

@@ -140,10 +140,19 @@ fn check_forward(name: &str, batch: usize) {
     let expected = model.forward_reference(&weights, &input, batch).unwrap();
     let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
     let report = g.forward_report(&input, batch).unwrap();
-    // One row per layer, but an activation fused into the layer before it shares its row.
-    let acts = model.layers().iter().filter(|l| matches!(l.op, Op::Relu | Op::Activation(_))).count();
-    assert!(report.len() >= model.layers().len() - acts && report.len() <= model.layers().len());
+    // One row per layer, but an activation or add fused into the layer before it shares its row.
+    let fusable =
+        (model.layers().iter()).filter(|l| matches!(l.op, Op::Relu | Op::Activation(_) | Op::Add { .. })).count();
+    assert!(report.len() >= model.layers().len() - fusable && report.len() <= model.layers().len());
     assert_eq!(report.last().unwrap().layer, model.layers().len() - 1);
+    if name == "bottleneck" {
+        // Its shortcut is added in the expanding 1x1 conv's GEMM, ReLU and all: one row.
+        assert!(
+            report.iter().any(|r| r.name == "expand+residual"),
+            "{:?}",
+            report.iter().map(|r| &r.name).collect::<Vec<_>>()
+        );
+    }
     for run in &report {
         let exp = &expected[run.layer];
         let c = Tolerance::for_layer(exp).compare(&run.output, exp);

@@ -18,7 +18,7 @@ use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::ops::autotune_timing::{TuneKey, choose, class};
 use crate::ops::checks::{check_output, check_same_device};
-use crate::ops::cut::Slab;
+use crate::ops::cut::{Slab, copy};
 use crate::ops::depthwise::{DEPTHWISE, is_depthwise, record_depthwise};
 use crate::ops::direct::{DIRECT, record_direct};
 use crate::ops::gemm::{GEMM, IM2COL, IM2ROW, RowWindows, Tile, reads_input_directly, record_conv};
@@ -56,10 +56,15 @@ pub enum ConvKernel {
     /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
     /// to the next, input and weight read from storage as they stand.
     Depthwise,
-    /// Winograd F(2x2, 3x3) for 3x3 convolutions of stride 1, dilation 1 and one group: the
-    /// input and output transformed per 2x2 tile around a GEMM of `tm` x `tn` register tiles
-    /// in 16 groups, over a weight transformed once.
-    Winograd(Tile),
+    /// Winograd F(MxM, 3x3), `m` = 2 or 4, for 3x3 convolutions of stride 1, dilation 1 and
+    /// one group: the input and output transformed per MxM tile of outputs around a GEMM of
+    /// `tile` register tiles in (M + 2)² groups, over a weight transformed once.
+    Winograd {
+        /// Outputs a tile a side: 2 or 4.
+        m: u32,
+        /// The GEMM's register tile.
+        tile: Tile,
+    },
     /// The implicit GEMM with a register tile of `tm` x `tn`: it lays out row windows, each
     /// input value once per kernel column (and row phase of the stride), and reads every tap's
     /// windows from them, where im2col writes each value once per tap.
@@ -75,7 +80,7 @@ impl ConvKernel {
             ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
             ConvKernel::Implicit(t) => format!("implicit-{}x{}", t.tm, t.tn),
             ConvKernel::Depthwise => "depthwise".into(),
-            ConvKernel::Winograd(t) => format!("winograd-{}x{}", t.tm, t.tn),
+            ConvKernel::Winograd { m, tile } => format!("winograd{m}-{}x{}", tile.tm, tile.tn),
         }
     }
 
@@ -103,7 +108,7 @@ impl ConvKernel {
             false => (&implicits[..], &gemms[..]),
         };
         let winograd: &[ConvKernel] = match winograd::fits(geo) {
-            true => &[ConvKernel::Winograd(Tile { tm: 16, tn: 16 }), ConvKernel::Winograd(Tile { tm: 8, tn: 16 })],
+            true => &[2, 4].map(|m| [16, 8].map(|tm| ConvKernel::Winograd { m, tile: Tile { tm, tn: 16 } })).concat(),
             false => &[],
         };
         [first, second, winograd, &[direct]].concat()
@@ -119,8 +124,9 @@ pub struct ConvWeight {
     /// The weight as given, kept for the depthwise kernel where it has one input channel per
     /// group (a few taps per output channel: the copy is small).
     raw: Option<Tensor>,
-    /// The weight transformed for Winograd, made when that kernel is first recorded.
-    winograd: Mutex<Option<Arc<PackedWeight>>>,
+    /// The weight transformed for Winograd F(MxM, 3x3) (by M), made when that kernel is first
+    /// recorded.
+    winograd: Mutex<Vec<(usize, Arc<PackedWeight>)>>,
 }
 
 impl ConvWeight {
@@ -165,17 +171,17 @@ impl ConvWeight {
     /// them once made, and bias).
     pub fn bytes(&self) -> u64 {
         let winograd = self.winograd.lock().unwrap_or_else(|e| e.into_inner());
-        self.packed.bytes() + winograd.as_ref().map_or(0, |u| u.bytes())
+        self.packed.bytes() + winograd.iter().map(|(_, u)| u.bytes()).sum::<u64>()
     }
 
-    /// The weight transformed for Winograd F(2x2, 3x3), made on first use.
-    fn winograd(&self, gpu: &Gpu) -> Result<Arc<PackedWeight>> {
+    /// The weight transformed for Winograd F(MxM, 3x3), made on first use.
+    fn winograd(&self, gpu: &Gpu, m: usize) -> Result<Arc<PackedWeight>> {
         let mut held = self.winograd.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(u) = held.as_ref() {
+        if let Some((_, u)) = held.iter().find(|(held_m, _)| *held_m == m) {
             return Ok(u.clone());
         }
-        let u = Arc::new(transformed_weight(gpu, &self.packed)?);
-        *held = Some(u.clone());
+        let u = Arc::new(transformed_weight(gpu, &self.packed, m)?);
+        held.push((m, u.clone()));
         Ok(u)
     }
 
@@ -195,7 +201,7 @@ impl ConvWeight {
     /// [`ConvWeight::forward`] with an explicit choice of kernel.
     pub fn forward_with(&self, x: &Tensor, attrs: &Conv2d, kernel: ConvKernel) -> Result<Tensor> {
         let geo = self.geometry(x.shape(), attrs)?;
-        into_new(x.gpu(), &geo.output_shape(), |y| self.record_geometry(&geo, x, y, kernel))
+        into_new(x.gpu(), &geo.output_shape(), |y| self.record_geometry(&geo, x, y, kernel, false))
     }
 
     /// Records the convolution of `x` into `y`, to be run as often as needed, with the
@@ -206,11 +212,50 @@ impl ConvWeight {
 
     /// [`ConvWeight::record`] with an explicit choice of kernel.
     pub fn record_with(&self, x: &Tensor, y: &Tensor, attrs: &Conv2d, kernel: ConvKernel) -> Result<Launch> {
-        self.record_geometry(&self.geometry(x.shape(), attrs)?, x, y, kernel)
+        self.record_geometry(&self.geometry(x.shape(), attrs)?, x, y, kernel, false)
     }
 
-    /// Records the convolution `geo` (this weight's, checked) of `x` into `y`.
-    fn record_geometry(&self, geo: &Conv2dGeometry, x: &Tensor, y: &Tensor, kernel: ConvKernel) -> Result<Launch> {
+    /// Records `y = act(conv(x) + bias + residual)`: a residual block's add (a ResNet
+    /// bottleneck's shortcut) in the GEMM's epilogue, with no pass of its own. The residual
+    /// (of y's shape; y itself adds to what it holds) is copied into y, and the GEMM adds to
+    /// it as it stores; the autotuner chooses among the GEMM kernels, which can.
+    pub fn record_onto(&self, x: &Tensor, residual: &Tensor, y: &Tensor, attrs: &Conv2d) -> Result<Launch> {
+        self.record_onto_with(x, residual, y, attrs, ConvKernel::Auto)
+    }
+
+    /// [`ConvWeight::record_onto`] with an explicit choice of kernel: the GEMM or the implicit
+    /// GEMM (others are an [`Error::KernelShape`]).
+    pub fn record_onto_with(
+        &self,
+        x: &Tensor,
+        residual: &Tensor,
+        y: &Tensor,
+        attrs: &Conv2d,
+        kernel: ConvKernel,
+    ) -> Result<Launch> {
+        const OP: &str = "conv2d onto";
+        let geo = self.geometry(x.shape(), attrs)?;
+        check_same_device(OP, &[("output", Some(y)), ("residual", Some(residual))])?;
+        check_output(OP, residual, &geo.output_shape())?;
+        let launch = self.record_geometry(&geo, x, y, kernel, true)?;
+        if residual.buffer() == y.buffer() {
+            return Ok(launch);
+        }
+        let name = launch.kernel().to_string();
+        let start = Launch::with_steps(x.gpu(), OP, vec![copy(residual, 0, y, 0, y.len())]);
+        Ok(start.then(launch)?.with_kernel(name))
+    }
+
+    /// Records the convolution `geo` (this weight's, checked) of `x` into `y`, adding to what
+    /// y holds where `onto`.
+    fn record_geometry(
+        &self,
+        geo: &Conv2dGeometry,
+        x: &Tensor,
+        y: &Tensor,
+        kernel: ConvKernel,
+        onto: bool,
+    ) -> Result<Launch> {
         const OP: &str = "conv2d";
         check_same_device(OP, &[("input", Some(x)), ("bias", self.packed.bias.as_ref()), ("output", Some(y))])?;
         self.packed.first().at.check_on(x.gpu(), OP, "weight")?;
@@ -224,21 +269,32 @@ impl ConvWeight {
         let slab = slab(geo);
         let parts = slab.parts(OP, |images, rows| fits(gpu, geo, &slab, (images, rows), kernel))?;
         if parts.len() > 1 {
-            return slab.record(OP, x, y, &parts, |xt, yt, part| {
+            return slab.record(OP, x, y, &parts, onto, |xt, yt, part| {
                 let p = geo.attrs.padding;
                 let band = geo.attrs.with_padding(Padding::new(part.pad_top, p.left, part.pad_bottom, p.right));
-                self.record_with(xt, yt, &band, kernel)
+                self.record_geometry(&self.geometry(xt.shape(), &band)?, xt, yt, kernel, onto)
             });
+        }
+        if onto && !matches!(kernel, ConvKernel::Auto | ConvKernel::Gemm(_) | ConvKernel::Implicit(_)) {
+            let got = format!("asked for {} to add to its output", kernel.name());
+            return Err(Error::KernelShape { kernel: "conv2d onto", runs: "the GEMM kernels", got });
         }
         let steps = match kernel {
             ConvKernel::Auto => {
-                let candidates: Vec<_> = ConvKernel::candidates(geo).into_iter().map(|k| (k.name(), k)).collect();
-                let launch = choose(gpu, &ConvKey::of(geo), &candidates, |k| self.record_geometry(geo, x, y, k))?;
+                let candidates: Vec<_> = (ConvKernel::candidates(geo).into_iter())
+                    .filter(|k| !onto || matches!(k, ConvKernel::Gemm(_) | ConvKernel::Implicit(_)))
+                    .map(|k| (k.name(), k))
+                    .collect();
+                let key = ConvKey::of(geo, onto);
+                let launch = choose(gpu, &key, &candidates, |k| self.record_geometry(geo, x, y, k, onto))?;
                 // A transform made for a Winograd candidate that lost is not kept (its launches
                 // hold what they bind until they are dropped).
-                if !launch.kernel().starts_with("winograd") {
-                    *self.winograd.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                }
+                let won = candidates.iter().find(|(name, _)| name == launch.kernel()).map(|(_, k)| *k);
+                let keep = match won {
+                    Some(ConvKernel::Winograd { m, .. }) => m as usize,
+                    _ => 0,
+                };
+                self.winograd.lock().unwrap_or_else(|e| e.into_inner()).retain(|(m, _)| *m == keep);
                 return Ok(launch);
             }
             ConvKernel::Direct { .. } if self.packed.bands.len() > 1 => {
@@ -253,12 +309,17 @@ impl ConvWeight {
             ConvKernel::Direct { tile_co, wg_x, wg_y } => {
                 staged(OP, x, |texture| Ok(vec![record_direct(geo, &self.packed, texture, y, tile_co, [wg_x, wg_y])?]))?
             }
-            ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, false)?,
-            ConvKernel::Winograd(tile) => {
-                let u = self.winograd(gpu)?;
-                record_winograd(geo, &u, self.packed.bias.as_ref(), x, y, tile)?
+            ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, false, onto)?,
+            ConvKernel::Winograd { m, tile } => {
+                let m = m as usize;
+                if m != 2 && m != 4 {
+                    let got = format!("asked for F({m}x{m}, 3x3)");
+                    return Err(Error::KernelShape { kernel: "winograd", runs: "F(2x2, 3x3) and F(4x4, 3x3)", got });
+                }
+                let u = self.winograd(gpu, m)?;
+                record_winograd(geo, m, &u, self.packed.bias.as_ref(), x, y, tile)?
             }
-            ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, true)?,
+            ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, true, onto)?,
             ConvKernel::Depthwise => {
                 let w = self.raw.as_ref().ok_or(Error::Limit {
                     op: OP,
@@ -286,6 +347,8 @@ struct ConvKey {
     cout_per_group: usize,
     pixels: usize,
     row: usize,
+    /// Adding to what the output holds (the GEMM kernels only).
+    onto: bool,
 }
 
 /// Groups as the autotuner tells them apart.
@@ -296,7 +359,7 @@ enum Groups {
 }
 
 impl ConvKey {
-    fn of(geo: &Conv2dGeometry) -> ConvKey {
+    fn of(geo: &Conv2dGeometry, onto: bool) -> ConvKey {
         let a = &geo.attrs;
         ConvKey {
             kernel: [geo.kh, geo.kw],
@@ -312,6 +375,7 @@ impl ConvKey {
             cout_per_group: class(geo.cout / a.groups),
             pixels: class(geo.n * geo.oh * geo.ow),
             row: class(geo.ow),
+            onto,
         }
     }
 }
@@ -331,12 +395,13 @@ impl fmt::Display for ConvKey {
         };
         write!(
             f,
-            "conv2d k{kh}x{kw} s{sy}x{sx} d{dy}x{dx} p{} g{groups} cin{} cout{} cols{} row{}",
+            "conv2d k{kh}x{kw} s{sy}x{sx} d{dy}x{dx} p{} g{groups} cin{} cout{} cols{} row{}{}",
             u8::from(self.padded),
             self.cin_per_group,
             self.cout_per_group,
             self.pixels,
-            self.row
+            self.row,
+            if self.onto { " onto" } else { "" }
         )
     }
 }
@@ -352,7 +417,7 @@ pub fn conv2d_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d, k
     let geo = attrs.geometry(x.shape(), w.shape(), b.map(Tensor::len))?;
     check_same_device("conv2d", &[("input", Some(x)), ("weight", Some(w)), ("bias", b)])?;
     let weight = ConvWeight::new(w, b, attrs.groups)?;
-    into_new(x.gpu(), &geo.output_shape(), |y| weight.record_geometry(&geo, x, y, kernel))
+    into_new(x.gpu(), &geo.output_shape(), |y| weight.record_geometry(&geo, x, y, kernel, false))
 }
 
 /// The convolution's input and output as parts of rows see them.
@@ -385,11 +450,12 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
             ConvKernel::Implicit(_) => {
                 RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize
             }
-            // Its tiles are the columns of its B operand, and its products (16 per tile and
-            // output channel) one binding.
-            ConvKernel::Winograd(_) => {
-                let tiles = images * rows.div_ceil(2) * slab.ow.div_ceil(2);
-                tiles <= columns && (64 * geo.cout * tiles) as u64 <= gpu.max_binding_bytes()
+            // Its tiles are the columns of its B operand, and its products ((M + 2)² per tile
+            // and output channel) one binding.
+            ConvKernel::Winograd { m, .. } => {
+                let m = m as usize;
+                let tiles = images * winograd::tiles(m, rows, slab.ow).2;
+                tiles <= columns && (4 * (m + 2) * (m + 2) * geo.cout * tiles) as u64 <= gpu.max_binding_bytes()
             }
             _ => true,
         }

@@ -124,13 +124,15 @@ impl Slab {
     /// Records the parts: `record(x_part, y_part, part)` once per part shape on temporaries
     /// (`[images, c_in, in_rows, w]` → `[images, c_out, rows, ow]`), then per part the copies
     /// in, the recorded launch, the copies out. One part covering everything is recorded on
-    /// `x` and `y` themselves.
+    /// `x` and `y` themselves. `onto`: the op adds to what y holds, so y's rows are copied
+    /// into each part's temporary too.
     pub fn record(
         &self,
         op: &'static str,
         x: &Tensor,
         y: &Tensor,
         parts: &[Part],
+        onto: bool,
         mut record: impl FnMut(&Tensor, &Tensor, &Part) -> Result<Launch>,
     ) -> Result<Launch> {
         if let [whole] = parts
@@ -155,6 +157,10 @@ impl Slab {
                 }
             };
             steps.extend(rows_of(x, [self.c_in, self.h, self.w], part.in0, part.in_rows, xt, part, true));
+            if onto {
+                // The part adds to what y holds there.
+                steps.extend(rows_of(y, [self.c_out, self.oh, self.ow], part.r0, part.rows, yt, part, true));
+            }
             steps.extend(launch.steps().iter().cloned());
             steps.extend(rows_of(y, [self.c_out, self.oh, self.ow], part.r0, part.rows, yt, part, false));
         }

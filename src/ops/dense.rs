@@ -263,7 +263,7 @@ fn record_slice(
         }
         DenseKernel::Gemv { tm } => gemv(packed, geo, x, y, tm)?,
         // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
-        DenseKernel::Gemm(tile) => record_conv(&geo.as_pointwise_conv(), packed, x, y, tile, false)?,
+        DenseKernel::Gemm(tile) => record_conv(&geo.as_pointwise_conv(), packed, x, y, tile, false, false)?,
     };
     Ok(Launch::with_steps(gpu, "dense", steps).with_kernel(kernel.name()))
 }

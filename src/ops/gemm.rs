@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::ops::checks::check_same_device;
 use crate::ops::conv_dims::ConvDims;
+use crate::ops::cut::copy;
 use crate::ops::elementwise::activation_dispatches;
 use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::record::staged;
@@ -252,16 +253,24 @@ pub(crate) enum BOperand<'a> {
     Rows(&'a LinearTexture, RowWindows, &'a Conv2dGeometry),
 }
 
+/// What the GEMM does as it stores: ReLU after the last band; add to what the output holds
+/// from the first band on (`onto`: a residual put there first), not only after it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Epilogue {
+    pub(crate) relu: bool,
+    pub(crate) onto: bool,
+}
+
 /// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
-/// output pixels per image. Bands after the first add to y; bias goes with the first, ReLU
-/// (when `relu`) with the last.
+/// output pixels per image. Bands after the first add to y (the first too with
+/// `epilogue.onto`); bias goes with the first, ReLU (`epilogue.relu`) with the last.
 pub(crate) fn record_gemm(
     weight: &PackedWeight,
     band: &Band,
     b: BOperand<'_>,
     y: &Tensor,
     (cols, pixels): (usize, usize),
-    relu: bool,
+    epilogue: Epilogue,
     tile: Tile,
 ) -> Result<Dispatch> {
     const OP: &str = "gemm";
@@ -290,11 +299,11 @@ pub(crate) fn record_gemm(
         m_blocks: to_u32(OP, "outputs", weight.m_blocks())?,
         m_total: to_u32(OP, "outputs", weight.cout)?,
         has_bias: (first && weight.bias.is_some()) as u32,
-        relu: (last && relu) as u32,
+        relu: (last && epilogue.relu) as u32,
         groups: to_u32(OP, "groups", weight.groups)?,
         k_total: to_u32(OP, "weights per output", weight.k)?,
         k0: to_u32(OP, "weights per output", band.k0)?,
-        accumulate: !first as u32,
+        accumulate: (!first || epilogue.onto) as u32,
         z_cols: u("columns", cols)?,
         ..Zeroable::zeroed()
     };
@@ -370,6 +379,7 @@ pub(crate) fn record_conv(
     y: &Tensor,
     tile: Tile,
     implicit: bool,
+    onto: bool,
 ) -> Result<Vec<Step>> {
     let gpu = x.gpu();
     let pixels = geo.oh * geo.ow;
@@ -378,8 +388,14 @@ pub(crate) fn record_conv(
         Some(Activation::Relu) => (true, None),
         other => (false, other),
     };
+    let epilogue = Epilogue { relu, onto };
     let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
     let out = raw.as_ref().unwrap_or(y);
+    // Onto what y holds: an activation pass after the GEMM starts its sum from a copy of it.
+    let start = match (&raw, onto) {
+        (Some(raw), true) => vec![copy(y, 0, raw, 0, y.len())],
+        _ => vec![],
+    };
     let mut steps = staged("conv2d", x, |texture| {
         let mut dispatches = Vec::new();
         if implicit {
@@ -388,7 +404,7 @@ pub(crate) fn record_conv(
             dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
             for band in &weight.bands {
                 let b = BOperand::Rows(&rows, layout, geo);
-                dispatches.push(record_gemm(weight, band, b, out, shape, relu, tile)?);
+                dispatches.push(record_gemm(weight, band, b, out, shape, epilogue, tile)?);
             }
             return Ok(dispatches);
         }
@@ -401,10 +417,11 @@ pub(crate) fn record_conv(
                 dispatches.push(record_im2col(geo, x, texture, band, &laid_out)?);
                 BOperand::Windows(&laid_out)
             };
-            dispatches.push(record_gemm(weight, band, b, out, shape, relu, tile)?);
+            dispatches.push(record_gemm(weight, band, b, out, shape, epilogue, tile)?);
         }
         Ok(dispatches)
     })?;
+    steps.splice(0..0, start);
     if let (Some(act), Some(raw)) = (after, &raw) {
         steps.extend(activation_dispatches(raw, y, act)?.into_iter().map(Step::Dispatch));
     }

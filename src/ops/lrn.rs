@@ -75,7 +75,7 @@ fn record(geo: &LrnGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     };
     let parts = slab.parts(OP, fits)?;
     if parts.len() > 1 {
-        return slab.record(OP, x, y, &parts, |xt, yt, _| record_lrn(xt, yt, attrs));
+        return slab.record(OP, x, y, &parts, false, |xt, yt, _| record_lrn(xt, yt, attrs));
     }
     let uniforms = LrnUniforms {
         n: to_u32(OP, "batch", n)?,

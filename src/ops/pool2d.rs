@@ -141,7 +141,7 @@ fn record(geo: &Pool2dGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     };
     let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows))?;
     if parts.len() > 1 {
-        return slab.record(OP, x, y, &parts, |xt, yt, part| {
+        return slab.record(OP, x, y, &parts, false, |xt, yt, part| {
             let p = attrs.padding;
             let band = Pool2d {
                 padding: Padding::new(part.pad_top, p.left, part.pad_bottom, p.right),

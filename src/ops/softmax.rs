@@ -69,7 +69,7 @@ fn record(geo: &SoftmaxGeometry, x: &Tensor, y: &Tensor) -> Result<Launch> {
     let slab = Slab::rowwise(n, c, s, 1);
     let parts = slab.parts(OP, |images, rows| slab.fits_device(gpu, images, rows))?;
     if parts.len() > 1 {
-        return slab.record(OP, x, y, &parts, |xt, yt, _| record_softmax(xt, yt));
+        return slab.record(OP, x, y, &parts, false, |xt, yt, _| record_softmax(xt, yt));
     }
     let rows = to_u32(OP, "rows", n * s)?;
     let uniforms = SoftmaxUniforms { rows, c: to_u32(OP, "classes", c)?, s: to_u32(OP, "positions", s)?, _pad: 0 };

@@ -1,19 +1,22 @@
-//! Winograd F(2x2, 3x3) for 3x3 convolutions of stride 1, dilation 1 and one group: each 2x2
-//! block of outputs from a 4x4 tile of input in 16 products where the direct sum takes 36.
-//! The input is transformed per tile (`winograd_input.wgsl`) into the B operand of a GEMM in 16
-//! groups, one per point of the tile, whose weight is the transformed 3x3 weight
-//! (`winograd_weight.wgsl`, packed once); the GEMM (`gemm.wgsl`) multiplies, and
-//! `winograd_output.wgsl` folds each tile's 16 products into its 2x2 outputs with bias and
-//! activation. Its error is no larger than the direct sum's: the transforms weigh by ±½ and ±1,
-//! and each product sums over Cin, not 9·Cin (measured against the f64 reference with
-//! He-scaled weights: 0.8–1.4e-6 against the implicit GEMM's 1.9–4.2e-6 on 3x3 convolutions of
-//! 64 to 512 channels); the case table holds it to the default tolerance.
+//! Winograd F(MxM, 3x3), M = 2 or 4, for 3x3 convolutions of stride 1, dilation 1 and one
+//! group: each MxM block of outputs from an AxA tile of input (A = M + 2) in A² products where
+//! the direct sum takes 9·M² (16 for 36; 36 for 144). The input is transformed per tile
+//! (`winograd_input.wgsl`) into the B operand of a GEMM in A² groups, one per point of the
+//! tile, whose weight is the transformed 3x3 weight (`winograd_weight.wgsl`, packed once); the
+//! GEMM (`gemm.wgsl`) multiplies, and `winograd_output.wgsl` folds each tile's products into
+//! its outputs with bias and activation. Rows of tiles are rounded up to 4 tiles, so that the
+//! transforms take 4 tiles of a row at once (the GEMM runs the few tiles past a row's end).
+//! F(2x2)'s error is no larger than the direct sum's: its transforms weigh by ±½ and ±1, and
+//! each product sums over Cin, not 9·Cin (measured against the f64 reference with He-scaled
+//! weights: 0.8–1.4e-6 against the implicit GEMM's 1.9–4.2e-6 on 3x3 convolutions of 64 to
+//! 512 channels). F(4x4)'s transforms weigh by up to 8 and ⅙ (see `tests/conv2d.rs` for its
+//! measured error); the case table holds both to the default tolerance.
 
 use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::ops::conv_dims::ConvDims;
-use crate::ops::gemm::{BOperand, Tile, record_gemm};
+use crate::ops::gemm::{BOperand, Epilogue, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
 use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
@@ -28,7 +31,7 @@ pub(crate) const WINOGRAD_WEIGHT: Kernel = Kernel {
     entry: "winograd_weight",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<WeightUniforms>(),
-    overrides: &["WG"],
+    overrides: &["WG", "M"],
 };
 
 pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
@@ -37,7 +40,7 @@ pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
     entry: "winograd_input",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform: UniformLayout::of::<InputUniforms>(),
-    overrides: &["WG", "TEX_SHIFT", "ROW"],
+    overrides: &["WG", "TEX_SHIFT", "M"],
 };
 
 pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
@@ -46,14 +49,24 @@ pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
     entry: "winograd_output",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<OutputUniforms>(),
-    overrides: &["WG", "ALIGNED", "ROW", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "M", "VEC", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup of each transform.
 const WG: u32 = 64;
 
-/// Points of a transformed tile: the GEMM's groups.
-const POINTS: usize = 16;
+/// Points of a transformed tile of F(MxM, 3x3): the GEMM's groups.
+fn points(m: usize) -> usize {
+    (m + 2) * (m + 2)
+}
+
+/// Tiles of F(MxM, 3x3) over `rows` x `cols` outputs: per row (rounded up to whole blocks of 4,
+/// the transforms' step), live per row, and per image.
+pub(crate) fn tiles(m: usize, rows: usize, cols: usize) -> (usize, usize, usize) {
+    let live = cols.div_ceil(m);
+    let per_row = live.next_multiple_of(4);
+    (per_row, live, per_row * rows.div_ceil(m))
+}
 
 uniform_struct! {
     /// Field order matches `Uniforms` in shaders/winograd_weight.wgsl.
@@ -83,21 +96,22 @@ uniform_struct! {
         ow: u32,
         tiles_w: u32,
         tiles: u32,
+        live_w: u32,
         has_bias: u32,
-        _pad: [u32; 2],
+        _pad: u32,
     }
 }
 
-/// Whether `geo` is a convolution Winograd F(2x2, 3x3) runs: 3x3, stride 1, dilation 1, one
+/// Whether `geo` is a convolution Winograd F(MxM, 3x3) runs: 3x3, stride 1, dilation 1, one
 /// group (any padding).
 pub(crate) fn fits(geo: &Conv2dGeometry) -> bool {
     let a = &geo.attrs;
     geo.kh == 3 && geo.kw == 3 && a.stride == [1, 1] && a.dilation == [1, 1] && a.groups == 1
 }
 
-/// The transformed weight of a 3x3 convolution of one group whose weight is `packed`: 16
-/// groups of `[Cout, Cin]`, no bias (the output transform adds it).
-pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight) -> Result<PackedWeight> {
+/// The weight of F(MxM, 3x3) for a 3x3 convolution of one group whose weight is `packed`:
+/// (M + 2)² groups of `[Cout, Cin]`, no bias (the output transform adds it).
+pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, m: usize) -> Result<PackedWeight> {
     const OP: &str = "winograd";
     let (cout, cin) = (packed.cout, packed.k / 9);
     if packed.groups != 1 || packed.k != 9 * cin || packed.bands.len() != 1 {
@@ -114,7 +128,7 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight) -> Result<Pac
     }
     let at = &packed.bands[0].at;
     at.check_on(gpu, OP, "weight")?;
-    let u = Tensor::zeros(gpu, &[POINTS * cout, cin])?;
+    let u = Tensor::zeros(gpu, &[points(m) * cout, cin])?;
     let uniforms = WeightUniforms {
         cout: to_u32(OP, "output channels", cout)?,
         cin: to_u32(OP, "input channels", cin)?,
@@ -122,18 +136,20 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight) -> Result<Pac
     };
     let grid = fold_grid(blocks(cout * cin, WG as usize), max_groups(gpu));
     let resources = [wgpu::BindingResource::TextureView(at.view()), u.buffer().as_entire_binding()];
-    let d = gpu.dispatch(&WINOGRAD_WEIGHT, &[("WG", WG)], &resources, bytemuck::bytes_of(&uniforms), grid)?;
+    let overrides = [("WG", WG), ("M", m as u32)];
+    let d = gpu.dispatch(&WINOGRAD_WEIGHT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
     gpu.submit(OP, &[Step::Dispatch(d)])?;
-    let transformed = PackedWeight::zeros(gpu, (POINTS * cout, cin, POINTS), 1, None)?;
+    let transformed = PackedWeight::zeros(gpu, (points(m) * cout, cin, points(m)), 1, None)?;
     transformed.pack_from(&u, 0)?;
     Ok(transformed)
 }
 
-/// The steps of the convolution `geo` of `x` into `y` by Winograd F(2x2, 3x3) with the
-/// transformed weight `u` (from [`transformed_weight`]) and `bias`: the input copied into a
-/// texture and transformed, the GEMM of each of the 16 points, the output transform.
+/// The steps of the convolution `geo` of `x` into `y` by Winograd F(MxM, 3x3) with the
+/// transformed weight `u` (from [`transformed_weight`] for this `m`) and `bias`: the input
+/// copied into a texture and transformed, the GEMM of each point, the output transform.
 pub(crate) fn record_winograd(
     geo: &Conv2dGeometry,
+    m: usize,
     u: &PackedWeight,
     bias: Option<&Tensor>,
     x: &Tensor,
@@ -157,11 +173,10 @@ pub(crate) fn record_winograd(
         return Err(Error::Limit { op: OP, what, needed: geo.cin as u64, limit: u.bands[0].k as u64 });
     }
     let gpu = x.gpu();
-    let (tiles_w, tiles_h) = (geo.ow.div_ceil(2), geo.oh.div_ceil(2));
-    let tiles = tiles_w * tiles_h;
+    let (tiles_w, live_w, tiles) = self::tiles(m, geo.oh, geo.ow);
     let cols = geo.n * tiles;
-    let v = MatrixTexture::zeros(gpu, OP, POINTS * geo.cin, cols)?;
-    let products = Tensor::zeros(gpu, &[geo.n, POINTS * geo.cout, tiles])?;
+    let v = MatrixTexture::zeros(gpu, OP, points(m) * geo.cin, cols)?;
+    let products = Tensor::zeros(gpu, &[geo.n, points(m) * geo.cout, tiles])?;
     let mut steps = staged(OP, x, |texture| {
         let uniforms = InputUniforms {
             conv: ConvDims::new(geo)?,
@@ -173,11 +188,10 @@ pub(crate) fn record_winograd(
         let resources =
             [wgpu::BindingResource::TextureView(texture.view()), wgpu::BindingResource::TextureView(v.view())];
         let grid = [blocks(cols, 4 * WG as usize), uniforms.cin, 1];
-        // An invocation's 4 tiles lie in one row of tiles.
-        let row = tiles_w.is_multiple_of(4) && tiles.is_multiple_of(4);
-        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("ROW", row as u32)];
+        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("M", m as u32)];
         let input = gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
-        let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), &products, (cols, tiles), false, tile)?;
+        let gemm =
+            record_gemm(u, &u.bands[0], BOperand::Windows(&v), &products, (cols, tiles), Epilogue::default(), tile)?;
         Ok(vec![input, gemm])
     })?;
     let uniforms = OutputUniforms {
@@ -186,15 +200,14 @@ pub(crate) fn record_winograd(
         ow: to_u32(OP, "output width", geo.ow)?,
         tiles_w: to_u32(OP, "tiles", tiles_w)?,
         tiles: to_u32(OP, "tiles", tiles)?,
+        live_w: to_u32(OP, "tiles", live_w)?,
         has_bias: bias.is_some() as u32,
-        _pad: [0; 2],
+        _pad: 0,
     };
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [products.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
     let grid = [blocks(tiles, 4 * WG as usize), uniforms.cout, to_u32(OP, "images", geo.n)?];
-    // The 4 tiles of an invocation lie in one row of tiles, over whole vec4s of output rows.
-    let row = tiles_w.is_multiple_of(4) && geo.ow == 2 * tiles_w && geo.oh.is_multiple_of(2);
-    let modes = [("WG", WG), ("ALIGNED", tiles.is_multiple_of(4) as u32), ("ROW", row as u32)];
+    let modes = [("WG", WG), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
     let overrides = [&modes[..], &Activation::overrides(geo.attrs.activation)].concat();
     steps.push(Step::Dispatch(gpu.dispatch(
         &WINOGRAD_OUTPUT,

@@ -7,7 +7,7 @@
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::gemm::{BOperand, Tile, record_gemm};
+use crate::ops::gemm::{BOperand, Epilogue, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
@@ -22,7 +22,8 @@ pub fn roofline_gemm(gpu: &Gpu, n: usize) -> Result<Launch> {
     let b = MatrixTexture::zeros(gpu, "gemm", n, n)?;
     let y = Tensor::zeros(gpu, &[1, n, n])?;
     let band = weight.first();
-    let d = record_gemm(&weight, band, BOperand::Windows(&b), &y, (n, n), false, Tile { tm: 16, tn: 16 })?;
+    let d =
+        record_gemm(&weight, band, BOperand::Windows(&b), &y, (n, n), Epilogue::default(), Tile { tm: 16, tn: 16 })?;
     Ok(Launch::new(gpu, "gemm", vec![d]))
 }
 

@@ -22,6 +22,8 @@ pub(crate) enum DeviceLayer {
         attrs: Conv2d,
         weight: Box<ConvWeight>,
         prelu: Option<Tensor>,
+        /// It adds `other` (the add after it, fused) to its output as it stores.
+        residual: bool,
     },
     Dense {
         weight: DenseWeight,
@@ -65,16 +67,18 @@ pub(crate) enum DeviceLayer {
 }
 
 impl DeviceLayer {
-    /// Uploads `share` of layer `i` of `model` to `gpu`; `fused` is the layer after it when
-    /// that runs inside this one: an activation, or a PReLU after a convolution or dense layer
-    /// (its pass recorded into the same launch).
+    /// Uploads `share` of layer `i` of `model` to `gpu`; `fused` are the layers after it that
+    /// run inside this one: an activation, a PReLU after a convolution or dense layer (its pass
+    /// recorded into the same launch), or for a convolution that takes in the add after it
+    /// (`residual`), that add and an activation after it.
     pub(crate) fn upload(
         gpu: &Gpu,
         model: &Model,
         i: usize,
         share: &Share,
         weights: &Weights,
-        fused: Option<usize>,
+        fused: &[usize],
+        residual: bool,
     ) -> Result<DeviceLayer> {
         let name = &model.layers()[i].name;
         let values_of = |layer: &str, suffix: &str, range: &std::ops::Range<usize>| -> Result<Vec<f32>> {
@@ -88,8 +92,12 @@ impl DeviceLayer {
             })
         };
         let param = |suffix: &str, range: &std::ops::Range<usize>| values_of(name, suffix, range);
-        let fused_op = fused.map(|j| &model.layers()[j]);
-        let act = fused_op.and_then(|l| activation_of(&l.op));
+        let fused_op = fused.first().map(|&j| &model.layers()[j]);
+        let act = match fused_op.map(|l| &l.op) {
+            Some(Op::Add { relu: true, .. }) => Some(Activation::Relu),
+            Some(Op::Add { .. }) => fused.get(1).and_then(|&j| activation_of(&model.layers()[j].op)),
+            _ => fused_op.and_then(|l| activation_of(&l.op)),
+        };
         // A fused PReLU's slopes for this device's output channels (its bias range).
         let prelu = |channels: &std::ops::Range<usize>| -> Result<Option<Tensor>> {
             match fused_op.filter(|l| l.op == Op::PRelu) {
@@ -112,7 +120,7 @@ impl DeviceLayer {
                 let (w, b) = (param("weight", &p.weight)?, param("bias", &p.bias)?);
                 let attrs = Conv2d { activation: attrs.activation.or(act), ..*attrs };
                 let weight = Box::new(ConvWeight::upload(gpu, &w, Some(&b), shape, attrs.groups)?);
-                DeviceLayer::Conv { attrs, weight, prelu: prelu(&p.bias)? }
+                DeviceLayer::Conv { attrs, weight, prelu: prelu(&p.bias)?, residual }
             }
             Op::Dense { .. } => {
                 let p = params(&share.params)?;
@@ -161,11 +169,14 @@ impl DeviceLayer {
     }
 
     /// Records the layer from `x` into `out`; None for views. `other` is what an add adds or
-    /// a product multiplies by,
-    /// `parts` what a concatenation joins (the other layers leave them unread).
+    /// a product multiplies by (or a convolution with the add fused in), `parts` what a
+    /// concatenation joins (the other layers leave them unread).
     pub(crate) fn record(&self, x: &Tensor, other: &Tensor, parts: &[&Tensor], out: &Tensor) -> Result<Option<Launch>> {
         Ok(Some(match self {
-            DeviceLayer::Conv { attrs, weight, prelu } => then_prelu(out, prelu, |y| weight.record(x, y, attrs))?,
+            DeviceLayer::Conv { attrs, weight, prelu, residual: false } => {
+                then_prelu(out, prelu, |y| weight.record(x, y, attrs))?
+            }
+            DeviceLayer::Conv { attrs, weight, residual: true, .. } => weight.record_onto(x, other, out, attrs)?,
             DeviceLayer::Dense { weight, act, prelu } => {
                 then_prelu(out, prelu, |y| weight.record(x, y, &Dense { activation: *act }))?
             }

@@ -24,9 +24,12 @@ pub struct GpuModel {
     model: Model,
     gpus: Vec<Gpu>,
     placement: Placement,
-    /// fused[i]: layer i is an activation that runs inside layer i − 1 (a convolution, dense
-    /// layer or affine map).
+    /// fused[i]: layer i runs inside layer i − 1 (an activation, a PReLU, an add after a
+    /// convolution; see `fusion`), its output that layer's.
     fused: Vec<bool>,
+    /// residual[i]: what convolution i adds to its output as it stores (the add after it,
+    /// fused).
+    residual: Vec<Option<Source>>,
     /// layers[i][g]: layer i as device g runs it (None where it does not run there).
     layers: Vec<Vec<Option<DeviceLayer>>>,
     plans: HashMap<usize, Plan>,
@@ -65,10 +68,11 @@ impl GpuModel {
     pub fn split(gpus: &[Gpu], model: &Model, weights: &Weights) -> Result<GpuModel> {
         weights.check(model)?;
         let placement = place(model, gpus.len())?;
-        let fused = fused_activations(model);
+        let Fusion { fused, residual } = fusion(model, gpus.len());
         let mut layers = Vec::with_capacity(model.layers().len());
         for (i, placed) in placement.layers().iter().enumerate() {
-            let next = fused.get(i + 1).copied().unwrap_or(false).then_some(i + 1);
+            // The layers that run inside this one.
+            let within: Vec<usize> = (i + 1..fused.len()).take_while(|&j| fused[j]).collect();
             let per_device = placed
                 .shares
                 .iter()
@@ -78,7 +82,7 @@ impl GpuModel {
                         .as_ref()
                         .map(|s| match fused[i] {
                             true => Ok(DeviceLayer::View),
-                            false => DeviceLayer::upload(gpu, model, i, s, weights, next),
+                            false => DeviceLayer::upload(gpu, model, i, s, weights, &within, residual[i].is_some()),
                         })
                         .transpose()
                 })
@@ -86,7 +90,7 @@ impl GpuModel {
             layers.push(per_device);
         }
         let model = model.clone();
-        Ok(GpuModel { model, gpus: gpus.to_vec(), placement, fused, layers, plans: HashMap::new() })
+        Ok(GpuModel { model, gpus: gpus.to_vec(), placement, fused, residual, layers, plans: HashMap::new() })
     }
 
     /// The model.
@@ -283,15 +287,21 @@ impl GpuModel {
         if conv && slices && self.model.reads_of(i)[0] != Source::Input {
             x = take(&x)?;
         }
-        let other = match self.model.source_of(i) {
-            Some(Source::Layer(j)) => {
+        let other = match (self.residual[i], self.model.source_of(i)) {
+            (Some(term), _) => self.read_on(plan, term, g, p.gather, i)?,
+            (None, Some(Source::Layer(j))) => {
                 let held = plan.outputs[j][g].clone().ok_or_else(|| self.misplaced(i))?;
                 if slices { take(&held)? } else { held }
             }
-            Some(Source::Input) => self.model_input_on(plan, g, p.gather)?,
-            None => x.clone(),
+            (None, Some(Source::Input)) => self.model_input_on(plan, g, p.gather)?,
+            (None, None) => x.clone(),
         };
         let shape = self.placement.device_shape(&self.model, i, batch);
+        if self.fused[i] {
+            // Its work is done in the layer before it, into that layer's output.
+            let before = plan.outputs[i - 1][g].as_ref().ok_or_else(|| self.misplaced(i))?;
+            return Ok((target, Some(before.reshape(&shape)?), None));
+        }
         if matches!(layer, DeviceLayer::View) || (concat && target.is_some()) {
             return Ok((target, Some(x.reshape(&shape)?), None));
         }
@@ -431,10 +441,9 @@ impl GpuModel {
             .iter()
             .map(|t| t.as_ref().map(Tensor::staging_buffer).transpose())
             .collect::<Result<_>>()?;
-        let name = match self.fused[i] {
-            true => format!("{}+{}", self.model.layers()[i - 1].name, self.model.layers()[i].name),
-            false => self.model.layers()[i].name.clone(),
-        };
+        // The row's layers: the one that ran and those fused into it.
+        let first = (0..=i).rev().find(|&j| !self.fused[j]).unwrap_or(0);
+        let name = (first..=i).map(|j| self.model.layers()[j].name.as_str()).collect::<Vec<_>>().join("+");
         Ok(LayerReport {
             name,
             layer: i,
@@ -471,24 +480,48 @@ fn block_of(whole: &Tensor, batch: usize, n: usize, g: usize) -> Result<(Tensor,
     Ok((block, copy))
 }
 
-/// Which layers run inside the layer before them: an activation after a convolution, dense
+/// Which layers run inside the layer before them (`fused`), and what a convolution that takes
+/// in the add after it adds (`residual`).
+struct Fusion {
+    fused: Vec<bool>,
+    residual: Vec<Option<Source>>,
+}
+
+/// The fusions of `model` on `devices` devices: an activation after a convolution, dense
 /// layer or affine map of no activation of its own, and a PReLU after a convolution or dense
 /// layer (a pass in its launch), where the layer reads that one and nothing else does (an
-/// `Add` of the output before the activation would see it activated).
-fn fused_activations(model: &Model) -> Vec<bool> {
+/// `Add` of the output before the activation would see it activated). On one device, an add
+/// of a convolution of one group (no activation, read by nothing else) and an earlier tensor
+/// runs in the convolution's GEMM (it adds the other term as it stores), and so does an
+/// activation after such an add.
+fn fusion(model: &Model, devices: usize) -> Fusion {
     let layers = model.layers();
-    (0..layers.len())
-        .map(|i| {
-            i > 0
-                && model.reads_of(i) == [Source::Layer(i - 1)]
-                && match (&layers[i - 1].op, activation_of(&layers[i].op)) {
-                    (Op::Conv2d { attrs, .. }, Some(_)) => attrs.activation.is_none(),
-                    (Op::Dense { .. } | Op::Affine { relu: false }, Some(_)) => true,
-                    // A PReLU runs in the launch of the convolution or dense layer before it.
-                    (Op::Conv2d { .. } | Op::Dense { .. }, None) => layers[i].op == Op::PRelu,
-                    _ => false,
+    let mut fused = vec![false; layers.len()];
+    let mut residual = vec![None; layers.len()];
+    for i in 1..layers.len() {
+        let only_reader = model.readers_of(i - 1) == [i];
+        let reads_before = model.reads_of(i) == [Source::Layer(i - 1)];
+        fused[i] = only_reader
+            && match (&layers[i - 1].op, &layers[i].op) {
+                (Op::Conv2d { out_channels, attrs, .. }, Op::Add { .. }) if devices == 1 => {
+                    let terms = [model.reads_of(i)[0], model.source_of(i).unwrap_or(Source::Input)];
+                    let other = terms.into_iter().find(|&t| t != Source::Layer(i - 1));
+                    let takes = terms.contains(&Source::Layer(i - 1))
+                        && attrs.activation.is_none()
+                        && attrs.groups == 1
+                        && *out_channels >= 8;
+                    residual[i - 1] = other.filter(|_| takes);
+                    residual[i - 1].is_some()
                 }
-                && model.readers_of(i - 1) == [i]
-        })
-        .collect()
+                (Op::Add { relu: false, .. }, op) => fused[i - 1] && reads_before && activation_of(op).is_some(),
+                (Op::Conv2d { attrs, .. }, op) if activation_of(op).is_some() => {
+                    reads_before && attrs.activation.is_none()
+                }
+                // A PReLU runs in the launch of the convolution or dense layer before it.
+                (Op::Conv2d { .. } | Op::Dense { .. }, Op::PRelu) => reads_before,
+                (Op::Dense { .. } | Op::Affine { relu: false }, op) => reads_before && activation_of(op).is_some(),
+                _ => false,
+            };
+    }
+    Fusion { fused, residual }
 }

@@ -13,7 +13,8 @@
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture
 //   1 b  texture_storage_2d<rgba32float, write>  [A·A·Cin, N·T / 4 texels]
 //   2 p  uniform             Uniforms (ConvDims from conv_dims.wgsl first)
-// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT, M.
+// Grid: x = texel columns, y = input channels, in workgroups of WG_X x WG_Y (more channels to
+// a workgroup where the columns are few). Overrides: WG_X, WG_Y, TEX_SHIFT, M.
 
 struct Uniforms {
     conv: ConvDims,
@@ -24,7 +25,8 @@ struct Uniforms {
 @group(0) @binding(1) var b: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(2) var<uniform> p: Uniforms;
 
-override WG: u32 = 64u;
+override WG_X: u32 = 64u;
+override WG_Y: u32 = 1u;
 override TEX_SHIFT: u32;
 override M: u32 = 2u;
 
@@ -125,7 +127,7 @@ fn store6(col: u32, c: u32, r: u32, q: Six) {
     store(col, c, 6u * r + 5u, v.f);
 }
 
-@compute @workgroup_size(WG, 1, 1)
+@compute @workgroup_size(WG_X, WG_Y, 1)
 fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.y;
     let col0 = 4u * gid.x;

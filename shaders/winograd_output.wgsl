@@ -14,7 +14,8 @@
 //   1 b  storage read        [Cout] (a placeholder when has_bias = 0)
 //   2 y  storage read_write  [N, Cout, OH, OW] as vec4s
 //   3 p  uniform             Uniforms
-// Grid: x = blocks of 4 tiles, y = output channels, z = images. Overrides: WG, M, VEC, and
+// Grid: x = blocks of 4 tiles, y = output channels, z = images, in workgroups of WG_X x WG_Y
+// (more channels to a workgroup where the tiles are few). Overrides: WG_X, WG_Y, M, VEC, and
 // activation.wgsl's.
 
 struct Uniforms {
@@ -27,7 +28,8 @@ struct Uniforms {
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Uniforms;
 
-override WG: u32 = 64u;
+override WG_X: u32 = 64u;
+override WG_Y: u32 = 1u;
 override M: u32 = 2u;
 override VEC: u32 = 0u;
 
@@ -81,7 +83,7 @@ fn store_tiles(plane: u32, ty: u32, tx0: u32, i: u32, j: u32, v: vec4<f32>) {
     }
 }
 
-@compute @workgroup_size(WG, 1, 1)
+@compute @workgroup_size(WG_X, WG_Y, 1)
 fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>) {
     let t0 = 4u * gid.x;
     let o = gid.y;

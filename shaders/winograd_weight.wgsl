@@ -4,18 +4,19 @@
 // G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]] for M = 2 and, for M = 4 (points 0, ±1, ±2),
 // [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]]: the
 // weight of a GEMM in A·A groups (one per point of the transformed tile), packed as any
-// grouped weight is (pack.wgsl). w is read from the convolution's own packed weight (one
-// group: tap (c·3 + ky)·3 + kx of channel o in texel (o / 4, tap)), so no copy of it is kept.
-// Runs once per weight, when the Winograd kernel is first recorded.
+// grouped weight is (pack.wgsl); with G groups the GEMM has A²·G, point-major, and c runs over
+// a group's Cin / G channels. w is read from the convolution's own packed weight (tap
+// (c·3 + ky)·3 + kx of channel o = g·M + m in texel (g·m_blocks + m / 4, tap)), so no copy of
+// it is kept. Runs once per weight, when the Winograd kernel is first recorded.
 //
 // Bindings (group 0)              mirrors WINOGRAD_WEIGHT in src/ops/winograd.rs
 //   0 w  texture_storage_2d<rgba32float, read>   the packed [Cout, Cin·9] weight
-//   1 u  storage read_write  [A·A·Cout, Cin]
+//   1 u  storage read_write  [A·A·Cout, Cin / G]
 //   2 p  uniform             Uniforms
 // Grid: 1-D over (o, c), c fastest, folded into (x, y). Overrides: WG, M.
 
 struct Uniforms {
-    cout: u32, cin: u32, _pad0: u32, _pad1: u32,
+    cout: u32, cin: u32, m: u32, m_blocks: u32,
 }
 
 @group(0) @binding(0) var w: texture_storage_2d<rgba32float, read>;
@@ -25,9 +26,10 @@ struct Uniforms {
 override WG: u32 = 64u;
 override M: u32 = 2u;
 
-// Tap `tap` of channel c of output o.
+// Tap `tap` of channel c of output o (channel m of group o / M).
 fn tap_of(o: u32, c: u32, tap: u32) -> f32 {
-    return textureLoad(w, vec2<u32>(o / 4u, 9u * c + tap))[o % 4u];
+    let m = o % p.m;
+    return textureLoad(w, vec2<u32>((o / p.m) * p.m_blocks + m / 4u, 9u * c + tap))[m % 4u];
 }
 
 // Row i of G · (a, b, c): a kernel row or column of 3 taps as point i.

@@ -361,9 +361,13 @@ pub(crate) fn record_gemm(
     gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
 }
 
-/// True when the convolution can multiply its input as it stands (no im2col) with `tile`.
+/// True when the convolution can multiply its input as it stands (no im2col) with `tile`: a
+/// pointwise convolution whose planes are whole texels, and whose tiles of columns lie in one
+/// image (the planes hold whole tiles, or there is one image: its last tile's columns past
+/// the plane read on into the next channel, and are not stored).
 pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
-    geo.is_pointwise() && (geo.oh * geo.ow).is_multiple_of(tile.tn as usize)
+    let plane = geo.oh * geo.ow;
+    geo.is_pointwise() && plane.is_multiple_of(4) && (geo.n == 1 || plane.is_multiple_of(tile.tn as usize))
 }
 
 /// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into

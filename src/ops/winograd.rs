@@ -1,11 +1,12 @@
-//! Winograd F(MxM, 3x3), M = 2 or 4, for 3x3 convolutions of stride 1, dilation 1 and one
-//! group: each MxM block of outputs from an AxA tile of input (A = M + 2) in A² products where
-//! the direct sum takes 9·M² (16 for 36; 36 for 144). The input is transformed per tile
-//! (`winograd_input.wgsl`) into the B operand of a GEMM in A² groups, one per point of the
-//! tile, whose weight is the transformed 3x3 weight (`winograd_weight.wgsl`, packed once); the
-//! GEMM (`gemm.wgsl`) multiplies, and `winograd_output.wgsl` folds each tile's products into
-//! its outputs with bias and activation. Rows of tiles are rounded up to 4 tiles, so that the
-//! transforms take 4 tiles of a row at once (the GEMM runs the few tiles past a row's end).
+//! Winograd F(MxM, 3x3), M = 2 or 4, for 3x3 convolutions of stride 1 and dilation 1 (any
+//! padding and groups): each MxM block of outputs from an AxA tile of input (A = M + 2) in A²
+//! products where the direct sum takes 9·M² (16 for 36; 36 for 144). The input is transformed
+//! per tile (`winograd_input.wgsl`) into the B operand of a GEMM in A² groups (A²·G for G
+//! groups), one per point of the tile, whose weight is the transformed 3x3 weight
+//! (`winograd_weight.wgsl`, packed once); the GEMM (`gemm.wgsl`) multiplies, and
+//! `winograd_output.wgsl` folds each tile's products into its outputs with bias and activation.
+//! Rows of tiles are rounded up to 4 tiles, so that the transforms take 4 tiles of a row at
+//! once (the GEMM runs the few tiles past a row's end).
 //! F(2x2)'s error is no larger than the direct sum's: its transforms weigh by ±½ and ±1, and
 //! each product sums over Cin, not 9·Cin (measured against the f64 reference with He-scaled
 //! weights: 0.8–1.4e-6 against the implicit GEMM's 1.9–4.2e-6 on 3x3 convolutions of 64 to
@@ -40,7 +41,7 @@ pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
     entry: "winograd_input",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform: UniformLayout::of::<InputUniforms>(),
-    overrides: &["WG", "TEX_SHIFT", "M"],
+    overrides: &["WG_X", "WG_Y", "TEX_SHIFT", "M"],
 };
 
 pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
@@ -49,11 +50,18 @@ pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
     entry: "winograd_output",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<OutputUniforms>(),
-    overrides: &["WG", "M", "VEC", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG_X", "WG_Y", "M", "VEC", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup of each transform.
 const WG: u32 = 64;
+
+/// A transform's workgroup over `columns` invocations a row: along the row, up to [`WG`], and
+/// the rest of `WG` over rows (channels), so that few columns leave no lane idle.
+fn workgroup(columns: usize) -> (u32, u32) {
+    let x = (columns.next_power_of_two() as u32).clamp(1, WG);
+    (x, WG / x)
+}
 
 /// Points of a transformed tile of F(MxM, 3x3): the GEMM's groups.
 fn points(m: usize) -> usize {
@@ -73,7 +81,8 @@ uniform_struct! {
     struct WeightUniforms {
         cout: u32,
         cin: u32,
-        _pad: [u32; 2],
+        m: u32,
+        m_blocks: u32,
     }
 }
 
@@ -102,28 +111,23 @@ uniform_struct! {
     }
 }
 
-/// Whether `geo` is a convolution Winograd F(MxM, 3x3) runs: 3x3, stride 1, dilation 1, one
-/// group (any padding).
+/// Whether `geo` is a convolution Winograd F(MxM, 3x3) runs: 3x3, stride 1, dilation 1 (any
+/// padding and groups).
 pub(crate) fn fits(geo: &Conv2dGeometry) -> bool {
     let a = &geo.attrs;
-    geo.kh == 3 && geo.kw == 3 && a.stride == [1, 1] && a.dilation == [1, 1] && a.groups == 1
+    geo.kh == 3 && geo.kw == 3 && a.stride == [1, 1] && a.dilation == [1, 1]
 }
 
-/// The weight of F(MxM, 3x3) for a 3x3 convolution of one group whose weight is `packed`:
-/// (M + 2)² groups of `[Cout, Cin]`, no bias (the output transform adds it).
+/// The weight of F(MxM, 3x3) for a 3x3 convolution whose weight is `packed`: (M + 2)²·G
+/// groups of `[Cout / G, Cin / G]`, point-major, no bias (the output transform adds it).
 pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, m: usize) -> Result<PackedWeight> {
     const OP: &str = "winograd";
-    let (cout, cin) = (packed.cout, packed.k / 9);
-    if packed.groups != 1 || packed.k != 9 * cin || packed.bands.len() != 1 {
+    let (cout, cin, groups) = (packed.cout, packed.k / 9, packed.groups);
+    if packed.k != 9 * cin || packed.bands.len() != 1 {
         return Err(Error::KernelShape {
             kernel: "winograd",
-            runs: "3x3 convolutions of one group whose weight fits one texture",
-            got: format!(
-                "{} groups of {} weights per output, in {} bands",
-                packed.groups,
-                packed.k,
-                packed.bands.len()
-            ),
+            runs: "3x3 convolutions whose weight fits one texture",
+            got: format!("{} weights per output, in {} bands", packed.k, packed.bands.len()),
         });
     }
     let at = &packed.bands[0].at;
@@ -132,14 +136,15 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, m: usize) -> 
     let uniforms = WeightUniforms {
         cout: to_u32(OP, "output channels", cout)?,
         cin: to_u32(OP, "input channels", cin)?,
-        _pad: [0; 2],
+        m: to_u32(OP, "output channels", cout / groups)?,
+        m_blocks: to_u32(OP, "output channels", packed.m_blocks())?,
     };
     let grid = fold_grid(blocks(cout * cin, WG as usize), max_groups(gpu));
     let resources = [wgpu::BindingResource::TextureView(at.view()), u.buffer().as_entire_binding()];
     let overrides = [("WG", WG), ("M", m as u32)];
     let d = gpu.dispatch(&WINOGRAD_WEIGHT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
     gpu.submit(OP, &[Step::Dispatch(d)])?;
-    let transformed = PackedWeight::zeros(gpu, (points(m) * cout, cin, points(m)), 1, None)?;
+    let transformed = PackedWeight::zeros(gpu, (points(m) * cout, cin, points(m) * groups), 1, None)?;
     transformed.pack_from(&u, 0)?;
     Ok(transformed)
 }
@@ -161,11 +166,8 @@ pub(crate) fn record_winograd(
         let a = &geo.attrs;
         return Err(Error::KernelShape {
             kernel: "winograd",
-            runs: "3x3 convolutions of stride 1, dilation 1 and one group",
-            got: format!(
-                "{}x{}, stride {:?}, dilation {:?}, {} groups",
-                geo.kh, geo.kw, a.stride, a.dilation, a.groups
-            ),
+            runs: "3x3 convolutions of stride 1 and dilation 1",
+            got: format!("{}x{}, stride {:?}, dilation {:?}", geo.kh, geo.kw, a.stride, a.dilation),
         });
     }
     if u.bands.len() > 1 {
@@ -187,8 +189,9 @@ pub(crate) fn record_winograd(
         };
         let resources =
             [wgpu::BindingResource::TextureView(texture.view()), wgpu::BindingResource::TextureView(v.view())];
-        let grid = [blocks(cols, 4 * WG as usize), uniforms.cin, 1];
-        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("M", m as u32)];
+        let (wg_x, wg_y) = workgroup(cols / 4);
+        let grid = [blocks(cols / 4, wg_x as usize), blocks(geo.cin, wg_y as usize), 1];
+        let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), LinearTexture::OVERRIDE, ("M", m as u32)];
         let input = gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
         let gemm =
             record_gemm(u, &u.bands[0], BOperand::Windows(&v), &products, (cols, tiles), Epilogue::default(), tile)?;
@@ -206,8 +209,9 @@ pub(crate) fn record_winograd(
     };
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [products.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
-    let grid = [blocks(tiles, 4 * WG as usize), uniforms.cout, to_u32(OP, "images", geo.n)?];
-    let modes = [("WG", WG), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
+    let (wg_x, wg_y) = workgroup(tiles / 4);
+    let grid = [blocks(tiles / 4, wg_x as usize), blocks(geo.cout, wg_y as usize), to_u32(OP, "images", geo.n)?];
+    let modes = [("WG_X", wg_x), ("WG_Y", wg_y), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
     let overrides = [&modes[..], &Activation::overrides(geo.attrs.activation)].concat();
     steps.push(Step::Dispatch(gpu.dispatch(
         &WINOGRAD_OUTPUT,

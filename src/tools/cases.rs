@@ -39,6 +39,12 @@ pub fn conv2d() -> Vec<ConvCase> {
         case("resnet 1x1 256->64", [1, 256, 56, 56], [64, 256, 1, 1], true, c.with_relu(true)),
         case("resnet 1x1 64->256", [1, 64, 56, 56], [256, 64, 1, 1], true, c),
         case("1x1 384->192 on 13x13", [1, 384, 13, 13], [192, 384, 1, 1], false, c.with_relu(true)),
+        // Planes of whole texels but not whole 16-column tiles: one image reads its input as
+        // it stands (its last tile runs into the next channel, not stored), two lay it out.
+        case("1x1 40->24 on 14x14", [1, 40, 14, 14], [24, 40, 1, 1], false, c.with_relu(true)),
+        case("1x1 20->24 on 6x6, batch 2", [2, 20, 6, 6], [24, 20, 1, 1], false, c),
+        // AlexNet conv4's kind: two groups, 3x3 of stride 1 (Winograd runs it in 2·A² groups).
+        case("3x3 groups 2, 24->32, batch 2", [2, 24, 9, 11], [32, 12, 3, 3], true, pad(1).with_groups(2)),
         case("depthwise 32, batch 2", [2, 32, 28, 28], [32, 1, 3, 3], true, pad(1).with_groups(32).with_relu(true)),
         case("3x3 pad 1, batch 3", [3, 5, 13, 11], [17, 5, 3, 3], true, pad(1)),
         case("asymmetric padding", [1, 3, 10, 9], [5, 3, 3, 4], false, c.with_padding(Padding::new(1, 2, 0, 3))),

@@ -341,3 +341,41 @@ fn layer_accessors_past_the_last_layer() {
     }
     assert_eq!(m.parameters().len(), 6, "three convolutions' weights and biases");
 }
+
+/// Adds after a convolution, fused into its GEMM or not: a term of the convolution's shape
+/// (fused, ReLU after it too: one report row), one value per channel (a pass of its own), and
+/// a convolution that another layer also reads (a pass of its own); all against the reference.
+#[test]
+fn adds_after_convolutions_fuse_where_they_can() {
+    let conv = |name: &str, from: &str| {
+        let op = Op::Conv2d { out_channels: 8, kernel: [1, 1], attrs: Conv2d::default() };
+        Layer::reading(name, op, &[from])
+    };
+    let add =
+        |name: &str, of: &str, from: &str| Layer::reading(name, Op::Add { from: from.into(), relu: false }, &[of]);
+    let layers = vec![
+        Layer::reading("pool", Op::GlobalAvgPool, &["input"]),
+        conv("c1", "input"),
+        add("a1", "c1", "input"),
+        Layer::new("r1", Op::Relu),
+        conv("c2", "r1"),
+        add("a2", "c2", "pool"),
+        conv("c3", "a2"),
+        Layer::reading("side", Op::Relu, &["c3"]),
+        add("a3", "c3", "side"),
+    ];
+    let model = Model::build("adds", &[8, 6, 5], layers).unwrap();
+    let weights = Weights::he_normal(&model, 3);
+    let input = random(2 * 8 * 6 * 5, 4);
+    let expected = model.forward_reference(&weights, &input, 2).unwrap();
+    let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
+    let report = g.forward_report(&input, 2).unwrap();
+    let names: Vec<&str> = report.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["pool", "c1+a1+r1", "c2", "a2", "c3", "side", "a3"]);
+    for run in &report {
+        let c = Tolerance::for_layer(&expected[run.layer]).compare(&run.output, &expected[run.layer]);
+        assert!(c.passed(), "{}: {}", run.name, c.describe(&run.shape));
+    }
+    let last = expected.last().unwrap();
+    assert!(Tolerance::for_layer(last).compare(&g.forward(&input, 2).unwrap(), last).passed());
+}

@@ -492,8 +492,8 @@ struct Fusion {
 /// layer (a pass in its launch), where the layer reads that one and nothing else does (an
 /// `Add` of the output before the activation would see it activated). On one device, an add
 /// of a convolution of one group (no activation, read by nothing else) and an earlier tensor
-/// runs in the convolution's GEMM (it adds the other term as it stores), and so does an
-/// activation after such an add.
+/// of its shape runs in the convolution's GEMM (it adds the other term as it stores), and so
+/// does an activation after such an add.
 fn fusion(model: &Model, devices: usize) -> Fusion {
     let layers = model.layers();
     let mut fused = vec![false; layers.len()];
@@ -506,7 +506,10 @@ fn fusion(model: &Model, devices: usize) -> Fusion {
                 (Op::Conv2d { out_channels, attrs, .. }, Op::Add { .. }) if devices == 1 => {
                     let terms = [model.reads_of(i)[0], model.source_of(i).unwrap_or(Source::Input)];
                     let other = terms.into_iter().find(|&t| t != Source::Layer(i - 1));
+                    // A term of one value per channel stays an add of its own.
+                    let whole = other.is_some_and(|t| model.shape_of(t) == model.output_of(i - 1));
                     let takes = terms.contains(&Source::Layer(i - 1))
+                        && whole
                         && attrs.activation.is_none()
                         && attrs.groups == 1
                         && *out_channels >= 8;

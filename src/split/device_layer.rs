@@ -12,6 +12,7 @@ use crate::ops::{
     record_channel_slice, record_concat, record_lrn, record_mul, record_pad, record_pool2d, record_prelu, record_relu,
     record_softmax,
 };
+use crate::split::fusion::activation_of;
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
 
@@ -207,14 +208,5 @@ fn then_prelu(out: &Tensor, prelu: &Option<Tensor>, record: impl FnOnce(&Tensor)
             let raw = Tensor::zeros(out.gpu(), out.shape())?;
             record(&raw)?.then(record_prelu(&raw, slope, out)?)
         }
-    }
-}
-
-/// The activation a layer is, if it is one.
-pub(crate) fn activation_of(op: &Op) -> Option<Activation> {
-    match op {
-        Op::Relu => Some(Activation::Relu),
-        Op::Activation(a) => Some(*a),
-        _ => None,
     }
 }

@@ -9,6 +9,7 @@
 
 mod device_layer;
 mod exchange;
+mod fusion;
 pub mod placement;
 mod plan;
 mod runner;

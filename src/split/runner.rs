@@ -13,8 +13,9 @@ use crate::launch::Launch;
 use crate::model::{Model, Op, Source, Weights};
 use crate::ops::{copies, copy};
 use crate::pipeline::Step;
-use crate::split::device_layer::{DeviceLayer, activation_of};
+use crate::split::device_layer::DeviceLayer;
 use crate::split::exchange::{exchange, gather_output, gather_steps, take_block};
+use crate::split::fusion::{Fusion, fusion};
 use crate::split::placement::{Gather, Placement, place};
 use crate::split::plan::Plan;
 use crate::tensor::Tensor;
@@ -478,53 +479,4 @@ fn block_of(whole: &Tensor, batch: usize, n: usize, g: usize) -> Result<(Tensor,
     let regions: Vec<_> = (0..batch).map(|k| (k * per * n + g * per, k * per, per)).collect();
     let copy = copies(whole, &block, &regions);
     Ok((block, copy))
-}
-
-/// Which layers run inside the layer before them (`fused`), and what a convolution that takes
-/// in the add after it adds (`residual`).
-struct Fusion {
-    fused: Vec<bool>,
-    residual: Vec<Option<Source>>,
-}
-
-/// The fusions of `model` on `devices` devices: an activation after a convolution, dense
-/// layer or affine map of no activation of its own, and a PReLU after a convolution or dense
-/// layer (a pass in its launch), where the layer reads that one and nothing else does (an
-/// `Add` of the output before the activation would see it activated). On one device, an add
-/// of a convolution of one group (no activation, read by nothing else) and an earlier tensor
-/// of its shape runs in the convolution's GEMM (it adds the other term as it stores), and so
-/// does an activation after such an add.
-fn fusion(model: &Model, devices: usize) -> Fusion {
-    let layers = model.layers();
-    let mut fused = vec![false; layers.len()];
-    let mut residual = vec![None; layers.len()];
-    for i in 1..layers.len() {
-        let only_reader = model.readers_of(i - 1) == [i];
-        let reads_before = model.reads_of(i) == [Source::Layer(i - 1)];
-        fused[i] = only_reader
-            && match (&layers[i - 1].op, &layers[i].op) {
-                (Op::Conv2d { out_channels, attrs, .. }, Op::Add { .. }) if devices == 1 => {
-                    let terms = [model.reads_of(i)[0], model.source_of(i).unwrap_or(Source::Input)];
-                    let other = terms.into_iter().find(|&t| t != Source::Layer(i - 1));
-                    // A term of one value per channel stays an add of its own.
-                    let whole = other.is_some_and(|t| model.shape_of(t) == model.output_of(i - 1));
-                    let takes = terms.contains(&Source::Layer(i - 1))
-                        && whole
-                        && attrs.activation.is_none()
-                        && attrs.groups == 1
-                        && *out_channels >= 8;
-                    residual[i - 1] = other.filter(|_| takes);
-                    residual[i - 1].is_some()
-                }
-                (Op::Add { relu: false, .. }, op) => fused[i - 1] && reads_before && activation_of(op).is_some(),
-                (Op::Conv2d { attrs, .. }, op) if activation_of(op).is_some() => {
-                    reads_before && attrs.activation.is_none()
-                }
-                // A PReLU runs in the launch of the convolution or dense layer before it.
-                (Op::Conv2d { .. } | Op::Dense { .. }, Op::PRelu) => reads_before,
-                (Op::Dense { .. } | Op::Affine { relu: false }, op) => reads_before && activation_of(op).is_some(),
-                _ => false,
-            };
-    }
-    Fusion { fused, residual }
 }

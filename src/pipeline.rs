@@ -260,52 +260,56 @@ pub(crate) enum Step {
 impl Step {
     /// Records a copy into `encoder` (dispatches are recorded into a compute pass instead).
     pub(crate) fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder) {
-        if let Step::CopyBuffer { src, src_offset, dst, dst_offset, bytes } = self {
-            encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
-        }
-        if let Step::CopyToImage { buffer, texture, bytes_per_row } = self {
-            encoder.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(*bytes_per_row),
-                        rows_per_image: None,
-                    },
-                },
-                texture.as_image_copy(),
-                texture.size(),
-            );
-        }
-        let Step::CopyToTexture { buffer, texture, width, texels } = self else { return };
-        let mut copy = |first_row: u32, columns: u32, rows: u32| {
-            encoder.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: first_row as u64 * *width as u64 * 16,
-                        bytes_per_row: Some(width * 16),
-                        rows_per_image: None,
-                    },
-                },
-                wgpu::TexelCopyTextureInfo {
-                    texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d { x: 0, y: first_row, z: 0 },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                wgpu::Extent3d { width: columns, height: rows, depth_or_array_layers: 1 },
-            );
-        };
-        // Whole rows in one copy, then the last, partial row.
-        let full_rows = texels / width;
-        if full_rows > 0 {
-            copy(0, *width, full_rows);
-        }
-        if texels % width > 0 {
-            copy(full_rows, texels % width, 1);
+        match self {
+            Step::Dispatch(_) => {}
+            Step::CopyBuffer { src, src_offset, dst, dst_offset, bytes } => {
+                encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
+            }
+            Step::CopyToImage { buffer, texture, bytes_per_row } => {
+                let size = texture.size();
+                copy_rows(encoder, buffer, *bytes_per_row, texture, 0, [size.width, size.height]);
+            }
+            Step::CopyToTexture { buffer, texture, width, texels } => {
+                // Whole rows in one copy, then the last, partial row.
+                let full_rows = texels / width;
+                if full_rows > 0 {
+                    copy_rows(encoder, buffer, width * 16, texture, 0, [*width, full_rows]);
+                }
+                if texels % width > 0 {
+                    copy_rows(encoder, buffer, width * 16, texture, full_rows, [texels % width, 1]);
+                }
+            }
         }
     }
+}
+
+/// Copies `columns` x `rows` texels into `texture` from row `first_row` on, out of `buffer`
+/// whose rows lie `bytes_per_row` apart (the buffer's row `first_row` first).
+fn copy_rows(
+    encoder: &mut wgpu::CommandEncoder,
+    buffer: &wgpu::Buffer,
+    bytes_per_row: u32,
+    texture: &wgpu::Texture,
+    first_row: u32,
+    [columns, rows]: [u32; 2],
+) {
+    encoder.copy_buffer_to_texture(
+        wgpu::TexelCopyBufferInfo {
+            buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: first_row as u64 * bytes_per_row as u64,
+                bytes_per_row: Some(bytes_per_row),
+                rows_per_image: None,
+            },
+        },
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d { x: 0, y: first_row, z: 0 },
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::Extent3d { width: columns, height: rows, depth_or_array_layers: 1 },
+    );
 }
 
 /// One recorded kernel launch: pipeline, bound resources and grid. Built once, run many times.

@@ -56,9 +56,10 @@ pub enum ConvKernel {
     /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
     /// to the next, input and weight read from storage as they stand.
     Depthwise,
-    /// Winograd F(MxM, 3x3), `m` = 2 or 4, for 3x3 convolutions of stride 1, dilation 1 and
-    /// one group: the input and output transformed per MxM tile of outputs around a GEMM of
-    /// `tile` register tiles in (M + 2)² groups, over a weight transformed once.
+    /// Winograd F(MxM, 3x3), `m` = 2 or 4, for 3x3 convolutions of stride 1 and dilation 1
+    /// (any padding and groups): the input and output transformed per MxM tile of outputs
+    /// around a GEMM of `tile` register tiles in (M + 2)² groups per convolution group, over
+    /// a weight transformed once.
     Winograd {
         /// Outputs a tile a side: 2 or 4.
         m: u32,
@@ -82,6 +83,12 @@ impl ConvKernel {
             ConvKernel::Depthwise => "depthwise".into(),
             ConvKernel::Winograd { m, tile } => format!("winograd{m}-{}x{}", tile.tm, tile.tn),
         }
+    }
+
+    /// Whether the kernel can add its result to what the output holds
+    /// ([`ConvWeight::record_onto`]): the GEMM kernels, whose epilogue accumulates.
+    fn adds_to_output(&self) -> bool {
+        matches!(self, ConvKernel::Gemm(_) | ConvKernel::Implicit(_))
     }
 
     /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
@@ -275,14 +282,14 @@ impl ConvWeight {
                 self.record_geometry(&self.geometry(xt.shape(), &band)?, xt, yt, kernel, onto)
             });
         }
-        if onto && !matches!(kernel, ConvKernel::Auto | ConvKernel::Gemm(_) | ConvKernel::Implicit(_)) {
+        if onto && kernel != ConvKernel::Auto && !kernel.adds_to_output() {
             let got = format!("asked for {} to add to its output", kernel.name());
             return Err(Error::KernelShape { kernel: "conv2d onto", runs: "the GEMM kernels", got });
         }
         let steps = match kernel {
             ConvKernel::Auto => {
                 let candidates: Vec<_> = (ConvKernel::candidates(geo).into_iter())
-                    .filter(|k| !onto || matches!(k, ConvKernel::Gemm(_) | ConvKernel::Implicit(_)))
+                    .filter(|k| !onto || k.adds_to_output())
                     .map(|k| (k.name(), k))
                     .collect();
                 let key = ConvKey::of(geo, onto);

@@ -172,7 +172,8 @@ pub fn record_tensor_to_image(
     let gpu = x.gpu();
     check_rank(OP, "input", x.shape(), 4)?;
     let &[n, c, h, w] = x.shape() else { unreachable!("rank checked") };
-    let texel = check_texture(OP, texture, wgpu::TextureUsages::COPY_DST)?;
+    let format = check_texture(OP, texture, wgpu::TextureUsages::COPY_DST)?;
+    let texel = format.texel_bytes();
     if texture_size(texture) != [h, w] {
         let [th, tw] = texture_size(texture);
         return Err(Error::Mismatch { op: OP, a: [n, c, h, w].as_slice().into(), b: [1, 4, th, tw].as_slice().into() });
@@ -207,15 +208,15 @@ pub fn record_tensor_to_image(
         scale: range.high - range.low,
         _pad: [0; 2],
     };
-    let format = match ImageFormat::of(texture.format()) {
-        Some(ImageFormat::Bgra8Unorm) => 1,
-        Some(ImageFormat::Rgba16Float) => 2,
-        Some(ImageFormat::Rgba32Float) => 3,
-        _ => 0,
+    let code = match format {
+        ImageFormat::Rgba8Unorm | ImageFormat::Rgba8UnormSrgb => 0,
+        ImageFormat::Bgra8Unorm => 1,
+        ImageFormat::Rgba16Float => 2,
+        ImageFormat::Rgba32Float => 3,
     };
     let grid = [blocks(w, WG as usize), uniforms.h, 1];
     let resources = [x.buffer().as_entire_binding(), texels.buffer().as_entire_binding()];
-    let overrides = [("WG", WG), ("FORMAT", format)];
+    let overrides = [("WG", WG), ("FORMAT", code)];
     let dispatch = gpu.dispatch(&TENSOR_TO_IMAGE, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
     let copy = Step::CopyToImage {
         buffer: texels.buffer().clone(),
@@ -231,9 +232,9 @@ fn texture_size(texture: &wgpu::Texture) -> [usize; 2] {
 }
 
 /// Checks that `texture` is a 2-D image of one layer and sample in one of the image formats,
-/// with `usage`: its bytes per texel.
-fn check_texture(op: &'static str, texture: &wgpu::Texture, usage: wgpu::TextureUsages) -> Result<usize> {
-    let texel = ImageFormat::of(texture.format()).map(ImageFormat::texel_bytes).ok_or(Error::TextureFormat {
+/// with `usage`: its format.
+fn check_texture(op: &'static str, texture: &wgpu::Texture, usage: wgpu::TextureUsages) -> Result<ImageFormat> {
+    let format = ImageFormat::of(texture.format()).ok_or(Error::TextureFormat {
         op,
         got: texture.format(),
         takes: "Rgba8Unorm, Rgba8UnormSrgb, Bgra8Unorm, Rgba16Float or Rgba32Float",
@@ -259,7 +260,7 @@ fn check_texture(op: &'static str, texture: &wgpu::Texture, usage: wgpu::Texture
         let (needed, got) = (format!("{usage:?}"), format!("{:?}", texture.usage()));
         return Err(Error::Usage { op, what: "texture", needed, got });
     }
-    Ok(texel)
+    Ok(format)
 }
 
 /// A bind group of `view` as the image kernel binds it, made on `device` (to see whose it is).

@@ -12,7 +12,7 @@ use crate::ops::{
     record_channel_slice, record_concat, record_lrn, record_mul, record_pad, record_pool2d, record_prelu, record_relu,
     record_softmax,
 };
-use crate::split::fusion::activation_of;
+use crate::split::fusion::activation_within;
 use crate::split::placement::{ParamRange, Share};
 use crate::tensor::Tensor;
 
@@ -94,11 +94,7 @@ impl DeviceLayer {
         };
         let param = |suffix: &str, range: &std::ops::Range<usize>| values_of(name, suffix, range);
         let fused_op = fused.first().map(|&j| &model.layers()[j]);
-        let act = match fused_op.map(|l| &l.op) {
-            Some(Op::Add { relu: true, .. }) => Some(Activation::Relu),
-            Some(Op::Add { .. }) => fused.get(1).and_then(|&j| activation_of(&model.layers()[j].op)),
-            _ => fused_op.and_then(|l| activation_of(&l.op)),
-        };
+        let act = activation_within(model, fused);
         // A fused PReLU's slopes for this device's output channels (its bias range).
         let prelu = |channels: &std::ops::Range<usize>| -> Result<Option<Tensor>> {
             match fused_op.filter(|l| l.op == Op::PRelu) {

@@ -54,8 +54,19 @@ pub(crate) fn fusion(model: &Model, devices: usize) -> Fusion {
     Fusion { fused, residual }
 }
 
+/// The activation a layer applies as it stores when `within` (from [`fusion`]) run inside it:
+/// an activation layer's, or a fused add's ReLU or the activation after that add.
+pub(crate) fn activation_within(model: &Model, within: &[usize]) -> Option<Activation> {
+    let op = |k: usize| within.get(k).map(|&j| &model.layers()[j].op);
+    match op(0)? {
+        Op::Add { relu: true, .. } => Some(Activation::Relu),
+        Op::Add { .. } => op(1).and_then(activation_of),
+        first => activation_of(first),
+    }
+}
+
 /// The activation a layer is, if it is one.
-pub(crate) fn activation_of(op: &Op) -> Option<Activation> {
+fn activation_of(op: &Op) -> Option<Activation> {
     match op {
         Op::Relu => Some(Activation::Relu),
         Op::Activation(a) => Some(*a),

@@ -1,9 +1,10 @@
 // gemm.wgsl — the matrix product of a convolution or dense layer, per channel group g:
 //   y[n, g·M + m, pix] = act(bias[g·M + m] + Σ_k at[k, g·M + m] · b[g·K + k, n·P + pix])
 // over one band k0 .. k0 + K of the reduction: a band after the first adds to y (accumulate),
-// the first adds the bias, the last applies ReLU (v < 0 ? 0 : v, which keeps NaN) when `relu`
-// is 1. Other activations run after it (elementwise.wgsl): inlined at each of a tile's stores,
-// activation.wgsl's switch made compiling this kernel 3-4x slower, and tuning compiles many.
+// the first adds the bias, the last clamps to [lo, hi] (ReLU: [0, ∞], ReLU6: [0, 6]; ±∞ for
+// none and for the other bands) with selects, which keep NaN. Other activations run after it
+// (elementwise.wgsl): inlined at each of a tile's stores, activation.wgsl's switch made
+// compiling this kernel 3-4x slower, and tuning compiles many.
 // at is the packed weight (pack.wgsl: K rows, 4 output channels to a texel), b the input
 // windows (im2col.wgsl: 4 columns to a texel); columns run over images and their P output
 // pixels, so the store is NCHW directly. Each invocation computes a TM x TN register tile
@@ -40,9 +41,9 @@
 
 struct Uniforms {
     m: u32, k: u32, cols: u32, pixels: u32,
-    m_blocks: u32, m_total: u32, has_bias: u32, relu: u32,
-    groups: u32, k_total: u32, k0: u32, accumulate: u32,
-    z_cols: u32,
+    m_blocks: u32, m_total: u32, has_bias: u32, accumulate: u32,
+    groups: u32, k_total: u32, k0: u32, z_cols: u32,
+    lo: f32, hi: f32,
     // B_MODE 2: the kernel's rows and columns, the stride and the dilation's steps in planes
     // (DY / SY, DY mod SY), and the row windows' strides in words: a plane row (OW), a plane,
     // an input channel (KW · SY planes), an image, a group's channels, and the band's first
@@ -320,7 +321,7 @@ fn column_offsets(n0: u32, end: u32) -> Offsets {
     return o;
 }
 
-// Adds the bias, applies the activation and writes the columns of row m of the tile that exist. When
+// Adds the bias, clamps and writes the columns of row m of the tile that exist. When
 // the images hold whole tiles (P a multiple of TN) the tile's columns are TN consecutive,
 // aligned words of y from `first` on, written as vec4s; else each column has its offset.
 fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
@@ -355,16 +356,14 @@ fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
     }
 }
 
-// y as vec4 i, after adding what is there (bands after the first) and the activation.
+// y as vec4 i, after adding what is there (bands after the first) and the clamp.
 fn store_vec(i: u32, v: vec4<f32>) {
     var o = v;
     if (p.accumulate != 0u) {
         o += y[i];
     }
-    if (p.relu != 0u) {
-        o = select(o, vec4<f32>(0.0), o < vec4<f32>(0.0));
-    }
-    y[i] = o;
+    let low = select(o, vec4<f32>(p.lo), o < vec4<f32>(p.lo));
+    y[i] = select(low, vec4<f32>(p.hi), low > vec4<f32>(p.hi));
 }
 
 // Writes 4 columns of one output channel (those with an offset) word by word.
@@ -376,10 +375,8 @@ fn store4(base: u32, offsets: vec4<u32>, v: vec4<f32>) {
             if (p.accumulate != 0u) {
                 o += y[i / 4u][i % 4u];
             }
-            if (p.relu != 0u) {
-                o = select(o, 0.0, o < 0.0);
-            }
-            y[i / 4u][i % 4u] = o;
+            let low = select(o, p.lo, o < p.lo);
+            y[i / 4u][i % 4u] = select(low, p.hi, low > p.hi);
         }
     }
 }

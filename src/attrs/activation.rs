@@ -44,6 +44,16 @@ impl Activation {
         }
     }
 
+    /// The interval it clamps to, where it is a clamp (ReLU: `[0, ∞]`, Clip: `[min, max]`):
+    /// the GEMM applies those as it stores.
+    pub(crate) fn bounds(&self) -> Option<[f32; 2]> {
+        match *self {
+            Activation::Relu => Some([0.0, f32::INFINITY]),
+            Activation::Clip { min, max } => Some([min, max]),
+            _ => None,
+        }
+    }
+
     /// shaders/activation.wgsl's code for `act` (0: none) and its two parameters.
     fn code(act: Option<Activation>) -> (u32, f32, f32) {
         match act {

@@ -6,7 +6,7 @@
 
 use bytemuck::Zeroable;
 
-use crate::attrs::{Activation, Conv2dGeometry};
+use crate::attrs::Conv2dGeometry;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::ops::checks::check_same_device;
@@ -224,12 +224,13 @@ uniform_struct! {
         m_blocks: u32,
         m_total: u32,
         has_bias: u32,
-        relu: u32,
+        accumulate: u32,
         groups: u32,
         k_total: u32,
         k0: u32,
-        accumulate: u32,
         z_cols: u32,
+        lo: f32,
+        hi: f32,
         kh: u32,
         kw: u32,
         stride_y: u32,
@@ -253,17 +254,18 @@ pub(crate) enum BOperand<'a> {
     Rows(&'a LinearTexture, RowWindows, &'a Conv2dGeometry),
 }
 
-/// What the GEMM does as it stores: ReLU after the last band; add to what the output holds
-/// from the first band on (`onto`: a residual put there first), not only after it.
+/// What the GEMM does as it stores: clamp to `[lo, hi]` after the last band (ReLU, ReLU6, a
+/// Clip: `Activation::bounds`); add to what the output holds from the first band on (`onto`:
+/// a residual put there first), not only after it.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Epilogue {
-    pub(crate) relu: bool,
+    pub(crate) clamp: Option<[f32; 2]>,
     pub(crate) onto: bool,
 }
 
 /// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
 /// output pixels per image. Bands after the first add to y (the first too with
-/// `epilogue.onto`); bias goes with the first, ReLU (`epilogue.relu`) with the last.
+/// `epilogue.onto`); bias goes with the first, the clamp (`epilogue.clamp`) with the last.
 pub(crate) fn record_gemm(
     weight: &PackedWeight,
     band: &Band,
@@ -291,6 +293,7 @@ pub(crate) fn record_gemm(
     let last = band.k0 + band.k == weight.k;
     let m = weight.cout / weight.groups;
     let u = |what, v| to_u32(OP, what, v);
+    let [lo, hi] = epilogue.clamp.filter(|_| last).unwrap_or([f32::NEG_INFINITY, f32::INFINITY]);
     let mut uniforms = GemmUniforms {
         m: to_u32(OP, "outputs per group", m)?,
         k: to_u32(OP, "weights per output", band.k)?,
@@ -299,12 +302,13 @@ pub(crate) fn record_gemm(
         m_blocks: to_u32(OP, "outputs", weight.m_blocks())?,
         m_total: to_u32(OP, "outputs", weight.cout)?,
         has_bias: (first && weight.bias.is_some()) as u32,
-        relu: (last && epilogue.relu) as u32,
         groups: to_u32(OP, "groups", weight.groups)?,
         k_total: to_u32(OP, "weights per output", weight.k)?,
         k0: to_u32(OP, "weights per output", band.k0)?,
         accumulate: (!first || epilogue.onto) as u32,
         z_cols: u("columns", cols)?,
+        lo,
+        hi,
         ..Zeroable::zeroed()
     };
     // The implicit GEMM runs a slice of the grid per image, so that a tile stays in one.
@@ -372,10 +376,10 @@ pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
 
 /// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into
 /// a texture, then per band of the weight its windows and their product. `implicit`: the row
-/// windows, laid out once, and per band their product. The GEMM applies ReLU as it stores;
-/// another activation runs after it (elementwise.wgsl) from a tensor of its own: inlined at
-/// each of a tile's stores, activation.wgsl's switch made compiling the GEMM 3-4x slower, and
-/// tuning compiles many GEMMs.
+/// windows, laid out once, and per band their product. The GEMM clamps as it stores (ReLU,
+/// ReLU6, Clip); another activation runs after it (elementwise.wgsl) from a tensor of its own:
+/// inlined at each of a tile's stores, activation.wgsl's switch made compiling the GEMM 3-4x
+/// slower, and tuning compiles many GEMMs.
 pub(crate) fn record_conv(
     geo: &Conv2dGeometry,
     weight: &PackedWeight,
@@ -388,11 +392,10 @@ pub(crate) fn record_conv(
     let gpu = x.gpu();
     let pixels = geo.oh * geo.ow;
     let shape = (geo.n * pixels, pixels);
-    let (relu, after) = match geo.attrs.activation {
-        Some(Activation::Relu) => (true, None),
-        other => (false, other),
-    };
-    let epilogue = Epilogue { relu, onto };
+    let act = geo.attrs.activation;
+    let clamp = act.and_then(|a| a.bounds());
+    let after = act.filter(|_| clamp.is_none());
+    let epilogue = Epilogue { clamp, onto };
     let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
     let out = raw.as_ref().unwrap_or(y);
     // Onto what y holds: an activation pass after the GEMM starts its sum from a copy of it.

@@ -20,6 +20,10 @@
 //      windows of consecutive output pixels are consecutive words for every tap. Row k's TN
 //      words start at a word offset that need not be a multiple of 4: TN/4 + 1 texels are
 //      loaded and shifted. The grid's z runs over images too, so that a tile stays in one.
+// Split-K (modes 0 and 1): the grid's z also runs over `parts` of the reduction, k_part rows
+// each; part s stores its raw sums (no bias, no clamp) into its own slab of y, part_vecs vec4s
+// from the last, and split_sum.wgsl adds them: a layer of few tiles (7x7 maps) then fills
+// more than a few workgroups.
 // Modes 1 and 2 spare im2col's stores (a texel per 4 output pixels and tap: half of conv1's
 // time); row windows hold each input value once per kernel column and row phase instead.
 // The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
@@ -34,16 +38,16 @@
 //   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
 //   4 p     uniform             Uniforms (field order of GemmUniforms in src/ops/gemm.rs)
 // Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2) and a
-// group, columns fastest, folded into (x, y); z = slices x groups. Lanes thus wrap from one
+// group, columns fastest, folded into (x, y); z = parts x slices x groups (zs = slices x groups). Lanes thus wrap from one
 // row of tiles into the next, and none idles when the columns are few (13x13 images).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0, 1 or 2),
-// ALIGNED (0 or 1), TEX_SHIFT (the linear texture's row width).
+// ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width).
 
 struct Uniforms {
     m: u32, k: u32, cols: u32, pixels: u32,
     m_blocks: u32, m_total: u32, has_bias: u32, accumulate: u32,
     groups: u32, k_total: u32, k0: u32, z_cols: u32,
-    lo: f32, hi: f32,
+    lo: f32, hi: f32, k_part: u32, zs: u32, part_vecs: u32,
     // B_MODE 2: the kernel's rows and columns, the stride and the dilation's steps in planes
     // (DY / SY, DY mod SY), and the row windows' strides in words: a plane row (OW), a plane,
     // an input channel (KW · SY planes), an image, a group's channels, and the band's first
@@ -65,9 +69,14 @@ override WG_Y: u32 = 1u;
 override B_MODE: u32 = 0u;
 // 1 when every image holds whole column tiles (P a multiple of TN): a tile's columns are then
 // consecutive words of y, and the per-column store path compiles away (an override, not a
-// uniform: the smaller code measured 30% faster on the 64→256 1x1).
+// uniform: the smaller code measured 30% faster on the 64→256 1x1). 2 when images hold whole
+// vec4s (P a multiple of 4: 14x14 maps): each vec4 of a tile lies in one image, found once,
+// and is stored whole or not at all.
 override ALIGNED: u32 = 0u;
 override TEX_SHIFT: u32 = 12u;
+
+// The first word of this invocation's slab of y (split-K; 0 otherwise).
+var<private> y_first: u32;
 
 // Where a tile's B texels are: column and row of texel (j, k) in the matrix layout, or, with
 // B_MODE 1, linear texel base + k · stride + j.
@@ -141,8 +150,10 @@ fn gemm(
 ) {
     let tile = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
     let col_tiles = (p.z_cols + TN - 1u) / TN;
-    let slice = wid.z / p.groups;
+    let part = wid.z / p.zs;
+    let slice = (wid.z % p.zs) / p.groups;
     let g = wid.z % p.groups;
+    y_first = part * p.part_vecs * 4u;
     let local = (tile % col_tiles) * TN;
     let n0 = slice * p.z_cols + local;
     let end = n0 - local + p.z_cols;
@@ -184,7 +195,8 @@ fn gemm(
     var kx = 0u;
     var ry = 0u;
     var qy = 0u;
-    for (var k = 0u; k < p.k; k++) {
+    let k_end = min(p.k, (part + 1u) * p.k_part);
+    for (var k = part * p.k_part; k < k_end; k++) {
         let a0 = textureLoad(at, vec2<u32>(a_col, k));
         if (TM > 4u) {
             a1 = textureLoad(at, vec2<u32>(a_col + 1u, k));
@@ -247,8 +259,10 @@ fn gemm(
     // once: divisions are lane-by-lane loops on llvmpipe), else one per column.
     var cols = Offsets(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
     var first = 0u;
-    if (ALIGNED != 0u) {
+    if (ALIGNED == 1u) {
         first = image * p.m_total * p.pixels + n0 % p.pixels;
+    } else if (ALIGNED == 2u) {
+        cols.o0 = vec4_offsets(n0, end);
     } else {
         cols = column_offsets(n0, end);
     }
@@ -308,6 +322,24 @@ fn offsets4(w: ptr<function, Walk>) -> vec4<u32> {
     return o;
 }
 
+// ALIGNED 2: the offsets of the tile's TN / 4 vec4s (4 columns each) in o0.
+fn vec4_offsets(n0: u32, end: u32) -> vec4<u32> {
+    var o = vec4<u32>(0xffffffffu);
+    var image = n0 / p.pixels;
+    var pixel = n0 % p.pixels;
+    for (var t = 0u; t < TN / 4u; t++) {
+        if (n0 + 4u * t < end) {
+            o[t] = image * p.m_total * p.pixels + pixel;
+        }
+        pixel += 4u;
+        if (pixel == p.pixels) {
+            pixel = 0u;
+            image += 1u;
+        }
+    }
+    return o;
+}
+
 fn column_offsets(n0: u32, end: u32) -> Offsets {
     var w = Walk(n0 / p.pixels, n0 % p.pixels, n0, end);
     var o = Offsets(offsets4(&w), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
@@ -333,7 +365,19 @@ fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
     if (p.has_bias != 0u) {
         add = bias[channel];
     }
-    if (ALIGNED != 0u) {
+    if (ALIGNED == 2u) {
+        let base = channel * p.pixels;
+        store_vec_at(base, cols.o0[0], r.c0 + add);
+        if (TN > 4u) {
+            store_vec_at(base, cols.o0[1], r.c1 + add);
+        }
+        if (TN > 8u) {
+            store_vec_at(base, cols.o0[2], r.c2 + add);
+            store_vec_at(base, cols.o0[3], r.c3 + add);
+        }
+        return;
+    }
+    if (ALIGNED == 1u) {
         let i = (first + channel * p.pixels) / 4u;
         store_vec(i, r.c0 + add);
         if (TN > 4u) {
@@ -358,19 +402,27 @@ fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
 
 // y as vec4 i, after adding what is there (bands after the first) and the clamp.
 fn store_vec(i: u32, v: vec4<f32>) {
+    let at = y_first / 4u + i;
     var o = v;
     if (p.accumulate != 0u) {
-        o += y[i];
+        o += y[at];
     }
     let low = select(o, vec4<f32>(p.lo), o < vec4<f32>(p.lo));
-    y[i] = select(low, vec4<f32>(p.hi), low > vec4<f32>(p.hi));
+    y[at] = select(low, vec4<f32>(p.hi), low > vec4<f32>(p.hi));
+}
+
+// A vec4 at word base + offset, where it has an offset (ALIGNED 2).
+fn store_vec_at(base: u32, offset: u32, v: vec4<f32>) {
+    if (offset != 0xffffffffu) {
+        store_vec((base + offset) / 4u, v);
+    }
 }
 
 // Writes 4 columns of one output channel (those with an offset) word by word.
 fn store4(base: u32, offsets: vec4<u32>, v: vec4<f32>) {
     for (var t = 0u; t < 4u; t++) {
         if (offsets[t] != 0xffffffffu) {
-            let i = base + offsets[t];
+            let i = y_first + base + offsets[t];
             var o = v[t];
             if (p.accumulate != 0u) {
                 o += y[i / 4u][i % 4u];

@@ -15,7 +15,8 @@
 //   1 b  texture_storage_2d<rgba32float, write>  [G·K, ceil(N·P / 4) texels (padded)], or
 //                                  im2row's planes as a linear texture
 //   2 p  uniform                Uniforms (field order of Im2colUniforms in src/ops/gemm.rs)
-// Grid: x = texel columns, y = input channels. Overrides: WG, TEX_SHIFT, RUN and FLAT (im2row).
+// Grid: x = texel columns, y = input channels, in workgroups of WG_X x WG_Y (im2col; shaped to
+// the columns) or WG (im2col_dense, im2row). Overrides: those, TEX_SHIFT, RUN and FLAT (im2row).
 // im2row lays out less (below): each input value once per kernel column and row phase, not
 // once per tap.
 
@@ -32,12 +33,14 @@ struct Uniforms {
 @group(0) @binding(2) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
+override WG_X: u32 = 64u;
+override WG_Y: u32 = 1u;
 override TEX_SHIFT: u32;
 override RUN: u32 = 1u;
 // im2row: 1 when the words of a plane are consecutive input words (stride 1 and OW = W).
 override FLAT: u32 = 0u;
 
-@compute @workgroup_size(WG, 1, 1)
+@compute @workgroup_size(WG_X, WG_Y, 1)
 fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = p.c0 + gid.y;
     if (4u * gid.x >= p.cols || gid.y >= p.channels) {

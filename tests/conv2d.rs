@@ -486,3 +486,61 @@ fn a_residual_add_in_the_gemms_epilogue() {
     let small = Tensor::zeros(&gpu, &[1, 1, 2, 2]).unwrap();
     assert!(w.record_onto(&x, &small, &y, &Conv2d::default()).is_err());
 }
+
+/// Split-K (the reduction in parts side by side, summed with bias and activation after): by
+/// hand, against the reference (im2col windows and the input as it stands, groups, batches,
+/// odd pixels, an activation that is no clamp), adding onto a residual, offered where the
+/// tiles are few and refused where they are not.
+#[test]
+fn split_k_matches_hand_values_and_reference() {
+    use dojang::ops::Activation;
+    let gpu = gpu();
+    let split = ConvKernel::SplitK(Tile { tm: 16, tn: 16 });
+    let clip6 = Activation::Clip { min: 0.0, max: 6.0 };
+    let relu6 = Some(clip6);
+    // By hand: x = 1, w[o][c] = (o − 8) / 64 over 64 channels, bias 0.5: clip(o − 7.5, 0, 6).
+    let w: Vec<f32> = (0..16).flat_map(|o| [(o as f32 - 8.0) / 64.0; 64]).collect();
+    let weight = ConvWeight::upload(&gpu, &w, Some(&[0.5; 16]), [16, 64, 1, 1], 1).unwrap();
+    let x = Tensor::from_slice(&gpu, &[1.0; 64 * 49], &[1, 64, 7, 7]).unwrap();
+    let attrs = Conv2d { activation: relu6, ..Conv2d::default() };
+    let y = weight.forward_with(&x, &attrs, split).unwrap().download().unwrap();
+    for o in 0..16 {
+        let want = (o as f32 - 7.5).clamp(0.0, 6.0);
+        assert!(y[o * 49..(o + 1) * 49].iter().all(|&v| v == want), "channel {o}: {:?}", &y[o * 49..o * 49 + 3]);
+    }
+
+    let sigmoid = Some(Activation::Sigmoid);
+    let cases = [
+        ("960->160 on 7x7", [1, 960, 7, 7], [160, 960, 1, 1], Padding::default(), 1, relu6),
+        ("3x3, groups 2, batch 2", [2, 64, 5, 3], [32, 32, 3, 3], Padding::new(1, 0, 2, 1), 2, None),
+        ("input as it stands", [1, 256, 4, 4], [24, 256, 1, 1], Padding::default(), 1, sigmoid),
+    ];
+    for (name, xs, ws, padding, groups, act) in cases {
+        let attrs = Conv2d { activation: act, ..Conv2d::default().with_padding(padding).with_groups(groups) };
+        let geo = attrs.geometry(&xs, &ws, Some(ws[0])).unwrap();
+        assert!(ConvKernel::candidates(&geo).contains(&split), "{name}: not offered");
+        check_kernels(name, xs, ws, true, attrs, &[split, ConvKernel::SplitK(Tile { tm: 16, tn: 8 })]);
+    }
+
+    // Onto a residual, then ReLU6.
+    let (xs, ws) = ([1, 320, 7, 7], [64, 320, 1, 1]);
+    let (xv, wv, bv) = (random(xs.iter().product(), 1), random(ws.iter().product(), 2), random(ws[0], 3));
+    let weight = ConvWeight::upload(&gpu, &wv, Some(&bv), ws, 1).unwrap();
+    let geo = Conv2d::default().geometry(&xs, &ws, Some(ws[0])).unwrap();
+    let rv = random(geo.output_shape().iter().product(), 4);
+    let summed = reference::add(&reference::conv2d(&geo, &xv, &wv, Some(&bv)).unwrap(), &rv, false).unwrap();
+    let expected = reference::activation(&summed, clip6);
+    let x = Tensor::from_slice(&gpu, &xv, &xs).unwrap();
+    let r = Tensor::from_slice(&gpu, &rv, &geo.output_shape()).unwrap();
+    let y = Tensor::zeros(&gpu, &geo.output_shape()).unwrap();
+    weight.record_onto_with(&x, &r, &y, &attrs, split).unwrap().run().unwrap();
+    let tol = Tolerance::for_reduction(geo.reduction_len());
+    assert_close("split-K onto a residual", &y.download().unwrap(), &expected, &geo.output_shape(), tol);
+
+    // Enough tiles without it: not offered, and refused by name.
+    let big = Conv2d::default().geometry(&[1, 64, 32, 32], &[64, 64, 1, 1], None).unwrap();
+    assert!(!ConvKernel::candidates(&big).contains(&split));
+    let (x, w) = tensors(&gpu, &[1, 64, 32, 32], &[64, 64, 1, 1]);
+    let err = conv2d_with(&x, &w, None, &Conv2d::default(), split).unwrap_err();
+    assert!(matches!(err, Error::KernelShape { .. }), "{err}");
+}

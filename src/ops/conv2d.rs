@@ -21,10 +21,11 @@ use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::{Slab, copy};
 use crate::ops::depthwise::{DEPTHWISE, is_depthwise, record_depthwise};
 use crate::ops::direct::{DIRECT, record_direct};
-use crate::ops::gemm::{GEMM, IM2COL, IM2ROW, RowWindows, Tile, reads_input_directly, record_conv};
+use crate::ops::gemm::{GEMM, GemmForm, IM2COL, IM2ROW, RowWindows, Tile, reads_input_directly, record_conv};
 use crate::ops::packed::{PACK, PackedWeight};
 use crate::ops::record::{into_new, staged};
-use crate::ops::sizes::max_groups;
+use crate::ops::sizes::{blocks, max_groups};
+use crate::ops::split_k::{SPLIT_SUM, parts_for};
 use crate::ops::winograd::{
     self, WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT, record_winograd, transformed_weight,
 };
@@ -52,6 +53,10 @@ pub enum ConvKernel {
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
     /// pointwise convolution whose images hold whole tiles skips the im2col).
     Gemm(Tile),
+    /// The GEMM with its reduction cut into parts run side by side and summed after (split-K),
+    /// for convolutions of few output tiles (7x7 maps): as many parts as bring the tiles to
+    /// 128, a power of two up to 8, each at least 32 rows of the reduction.
+    SplitK(Tile),
     /// The depthwise kernel (one input channel per group, any multiplier, kernels up to 5x5):
     /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
     /// to the next, input and weight read from storage as they stand.
@@ -80,6 +85,7 @@ impl ConvKernel {
             ConvKernel::Direct { tile_co, .. } => format!("direct-{tile_co}co"),
             ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
             ConvKernel::Implicit(t) => format!("implicit-{}x{}", t.tm, t.tn),
+            ConvKernel::SplitK(t) => format!("splitk-{}x{}", t.tm, t.tn),
             ConvKernel::Depthwise => "depthwise".into(),
             ConvKernel::Winograd { m, tile } => format!("winograd{m}-{}x{}", tile.tm, tile.tn),
         }
@@ -88,7 +94,7 @@ impl ConvKernel {
     /// Whether the kernel can add its result to what the output holds
     /// ([`ConvWeight::record_onto`]): the GEMM kernels, whose epilogue accumulates.
     fn adds_to_output(&self) -> bool {
-        matches!(self, ConvKernel::Gemm(_) | ConvKernel::Implicit(_))
+        matches!(self, ConvKernel::Gemm(_) | ConvKernel::Implicit(_) | ConvKernel::SplitK(_))
     }
 
     /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
@@ -118,7 +124,8 @@ impl ConvKernel {
             true => &[2, 4].map(|m| [16, 8].map(|tm| ConvKernel::Winograd { m, tile: Tile { tm, tn: 16 } })).concat(),
             false => &[],
         };
-        [first, second, winograd, &[direct]].concat()
+        let split = split_parts(geo, SPLIT_TILE).map(|_| ConvKernel::SplitK(SPLIT_TILE));
+        [first, second, winograd, &[direct], split.as_slice()].concat()
     }
 }
 
@@ -316,7 +323,15 @@ impl ConvWeight {
             ConvKernel::Direct { tile_co, wg_x, wg_y } => {
                 staged(OP, x, |texture| Ok(vec![record_direct(geo, &self.packed, texture, y, tile_co, [wg_x, wg_y])?]))?
             }
-            ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, false, onto)?,
+            ConvKernel::Gemm(tile) => record_conv(geo, &self.packed, x, y, tile, GemmForm::Windows, onto)?,
+            ConvKernel::SplitK(tile) => {
+                let parts = split_parts(geo, tile).ok_or_else(|| Error::KernelShape {
+                    kernel: "split-K GEMM",
+                    runs: "convolutions of fewer GEMM tiles than it splits to (128)",
+                    got: format!("{} outputs x {} pixels", geo.cout, geo.n * geo.oh * geo.ow),
+                })?;
+                record_conv(geo, &self.packed, x, y, tile, GemmForm::SplitK(parts), onto)?
+            }
             ConvKernel::Winograd { m, tile } => {
                 let m = m as usize;
                 if m != 2 && m != 4 {
@@ -326,7 +341,7 @@ impl ConvWeight {
                 let u = self.winograd(gpu, m)?;
                 record_winograd(geo, m, &u, self.packed.bias.as_ref(), x, y, tile)?
             }
-            ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, true, onto)?,
+            ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, GemmForm::Implicit, onto)?,
             ConvKernel::Depthwise => {
                 let w = self.raw.as_ref().ok_or(Error::Limit {
                     op: OP,
@@ -388,8 +403,18 @@ impl ConvKey {
 }
 
 impl TuneKey for ConvKey {
-    const KERNELS: &'static [&'static Kernel] =
-        &[&DIRECT, &DEPTHWISE, &PACK, &IM2COL, &IM2ROW, &GEMM, &WINOGRAD_WEIGHT, &WINOGRAD_INPUT, &WINOGRAD_OUTPUT];
+    const KERNELS: &'static [&'static Kernel] = &[
+        &DIRECT,
+        &DEPTHWISE,
+        &PACK,
+        &IM2COL,
+        &IM2ROW,
+        &GEMM,
+        &SPLIT_SUM,
+        &WINOGRAD_WEIGHT,
+        &WINOGRAD_INPUT,
+        &WINOGRAD_OUTPUT,
+    ];
 }
 
 impl fmt::Display for ConvKey {
@@ -427,6 +452,19 @@ pub fn conv2d_with(x: &Tensor, w: &Tensor, b: Option<&Tensor>, attrs: &Conv2d, k
     into_new(x.gpu(), &geo.output_shape(), |y| weight.record_geometry(&geo, x, y, kernel, false))
 }
 
+/// The split-K GEMM's register tile (the roofline's).
+const SPLIT_TILE: Tile = Tile { tm: 16, tn: 16 };
+
+/// The tiles a split-K GEMM of `tile` fills (16 workgroups of 8 lanes), and the parts that
+/// bring `geo`'s tiles to them; `None` where its tiles fill them alone.
+fn split_parts(geo: &Conv2dGeometry, tile: Tile) -> Option<usize> {
+    let per_group = geo.cout / geo.attrs.groups;
+    let tiles = blocks(geo.n * geo.oh * geo.ow, tile.tn as usize) as usize
+        * blocks(per_group, tile.tm as usize) as usize
+        * geo.attrs.groups;
+    parts_for(tiles, geo.cin / geo.attrs.groups * geo.kh * geo.kw, 128)
+}
+
 /// The convolution's input and output as parts of rows see them.
 fn slab(geo: &Conv2dGeometry) -> Slab {
     let a = &geo.attrs;
@@ -454,6 +492,13 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
     slab.fits_device(gpu, images, rows)
         && match kernel {
             ConvKernel::Gemm(tile) if !reads_input_directly(geo, tile) => images * rows * slab.ow <= columns,
+            // Its parts' sums are one binding.
+            ConvKernel::SplitK(tile) => {
+                let outputs = images * rows * slab.ow * geo.cout;
+                let parts = split_parts(geo, tile).unwrap_or(1) as u64;
+                (reads_input_directly(geo, tile) || images * rows * slab.ow <= columns)
+                    && parts * 4 * outputs.next_multiple_of(4) as u64 <= gpu.max_binding_bytes()
+            }
             ConvKernel::Implicit(_) => {
                 RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize
             }

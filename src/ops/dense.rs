@@ -14,7 +14,7 @@ use crate::launch::Launch;
 use crate::ops::autotune_timing::{TuneKey, choose, class};
 use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::copies;
-use crate::ops::gemm::{GEMM, IM2COL, IM2COL_DENSE, Tile, record_conv};
+use crate::ops::gemm::{GEMM, GemmForm, IM2COL, IM2COL_DENSE, Tile, record_conv};
 use crate::ops::packed::{Band, PACK, PackedWeight};
 use crate::ops::record::{into_new, staged};
 use crate::ops::sizes::{blocks, max_groups, to_u32};
@@ -263,7 +263,7 @@ fn record_slice(
         }
         DenseKernel::Gemv { tm } => gemv(packed, geo, x, y, tm)?,
         // The 1x1 convolution of the batch's 1x1 images: the same memory on both sides.
-        DenseKernel::Gemm(tile) => record_conv(&geo.as_pointwise_conv(), packed, x, y, tile, false, false)?,
+        DenseKernel::Gemm(tile) => record_conv(&geo.as_pointwise_conv(), packed, x, y, tile, GemmForm::Windows, false)?,
     };
     Ok(Launch::with_steps(gpu, "dense", steps).with_kernel(kernel.name()))
 }

@@ -15,7 +15,8 @@ use crate::ops::cut::copy;
 use crate::ops::elementwise::activation_dispatches;
 use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::record::staged;
-use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::sizes::{blocks, max_groups, to_u32, workgroup};
+use crate::ops::split_k::record_split_sum;
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Dispatch, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -36,10 +37,10 @@ const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) 
 }
 
 /// Lays out input windows as the B operand.
-pub(crate) const IM2COL: Kernel = im2col_kernel("im2col", &["WG", "TEX_SHIFT"]);
+pub(crate) const IM2COL: Kernel = im2col_kernel("im2col", &["WG_X", "WG_Y", "TEX_SHIFT"]);
 
-/// Invocations of an im2col workgroup; each writes the windows of 4 output pixels (a texel)
-/// of one input channel.
+/// Invocations of an im2col workgroup (texel columns x input channels); each writes the
+/// windows of 4 output pixels (a texel) of one input channel.
 const IM2COL_WG: u32 = 64;
 
 /// Lays out a dense layer's input as the B operand, 4 x 4 at a time.
@@ -119,7 +120,15 @@ pub(crate) fn record_im2col(
             let grid = [blocks(geo.n, 4 * IM2COL_DENSE_WG as usize), uniforms.channels.div_ceil(4), 1];
             (&IM2COL_DENSE, grid, IM2COL_DENSE_WG)
         }
-        false => (&IM2COL, [blocks(geo.n * geo.oh * geo.ow, 4 * IM2COL_WG as usize), uniforms.channels, 1], IM2COL_WG),
+        false => {
+            // Workgroups shaped to the texel columns: 7x7 maps are 13 of them, and one workgroup
+            // per input channel a row of 64 lanes left 51 idle.
+            let texels = (geo.n * geo.oh * geo.ow).div_ceil(4);
+            let (wg_x, wg_y) = workgroup(texels, IM2COL_WG);
+            let grid = [blocks(texels, wg_x as usize), blocks(uniforms.channels as usize, wg_y as usize), 1];
+            let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), LinearTexture::OVERRIDE];
+            return gpu.dispatch(&IM2COL, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid);
+        }
     };
     gpu.dispatch(kernel, &[("WG", wg), LinearTexture::OVERRIDE], &resources, bytemuck::bytes_of(&uniforms), grid)
 }
@@ -231,6 +240,9 @@ uniform_struct! {
         z_cols: u32,
         lo: f32,
         hi: f32,
+        k_part: u32,
+        zs: u32,
+        part_vecs: u32,
         kh: u32,
         kw: u32,
         stride_y: u32,
@@ -256,11 +268,14 @@ pub(crate) enum BOperand<'a> {
 
 /// What the GEMM does as it stores: clamp to `[lo, hi]` after the last band (ReLU, ReLU6, a
 /// Clip: `Activation::bounds`); add to what the output holds from the first band on (`onto`:
-/// a residual put there first), not only after it.
+/// a residual put there first), not only after it; with `parts` > 1 (split-K), store the raw
+/// sums of that many parts of the reduction, each into its own slab of y (`split_k.rs` adds
+/// them; 0 and 1: one part).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Epilogue {
     pub(crate) clamp: Option<[f32; 2]>,
     pub(crate) onto: bool,
+    pub(crate) parts: usize,
 }
 
 /// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
@@ -291,6 +306,11 @@ pub(crate) fn record_gemm(
     }
     let first = band.k0 == 0;
     let last = band.k0 + band.k == weight.k;
+    let parts = epilogue.parts.max(1);
+    if parts > 1 && (matches!(b, BOperand::Rows(..)) || epilogue.clamp.is_some() || epilogue.onto) {
+        let got = "row windows, a clamp or a sum onto the output".to_string();
+        return Err(Error::KernelShape { kernel: "split-K GEMM", runs: "raw sums of windows or an input", got });
+    }
     let m = weight.cout / weight.groups;
     let u = |what, v| to_u32(OP, what, v);
     let [lo, hi] = epilogue.clamp.filter(|_| last).unwrap_or([f32::NEG_INFINITY, f32::INFINITY]);
@@ -301,7 +321,7 @@ pub(crate) fn record_gemm(
         pixels: to_u32(OP, "output pixels", pixels)?,
         m_blocks: to_u32(OP, "outputs", weight.m_blocks())?,
         m_total: to_u32(OP, "outputs", weight.cout)?,
-        has_bias: (first && weight.bias.is_some()) as u32,
+        has_bias: (first && parts == 1 && weight.bias.is_some()) as u32,
         groups: to_u32(OP, "groups", weight.groups)?,
         k_total: to_u32(OP, "weights per output", weight.k)?,
         k0: to_u32(OP, "weights per output", band.k0)?,
@@ -309,6 +329,8 @@ pub(crate) fn record_gemm(
         z_cols: u("columns", cols)?,
         lo,
         hi,
+        k_part: u("weights per output", band.k.div_ceil(parts))?,
+        part_vecs: u("outputs", if parts > 1 { y.len().div_ceil(4) / parts } else { 0 })?,
         ..Zeroable::zeroed()
     };
     // The implicit GEMM runs a slice of the grid per image, so that a tile stays in one.
@@ -336,11 +358,12 @@ pub(crate) fn record_gemm(
     let (wg_x, wg_y) = (8, 1);
     let tiles = blocks(cols / slices, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64;
     let [gx, gy, _] = fold_grid(to_u32(OP, "tiles", tiles.div_ceil(wg_x as u64) as usize)?, max_groups(gpu));
-    let z = slices.saturating_mul(weight.groups);
+    uniforms.zs = u("images x groups", slices.saturating_mul(weight.groups))?;
+    let z = parts.saturating_mul(uniforms.zs as usize);
     if z > max_groups(gpu) as usize {
         return Err(Error::Limit {
             op: OP,
-            what: format!("{slices} images x {} groups in one grid dimension", weight.groups),
+            what: format!("{parts} parts x {slices} images x {} groups in one grid dimension", weight.groups),
             needed: z as u64,
             limit: max_groups(gpu) as u64,
         });
@@ -359,10 +382,20 @@ pub(crate) fn record_gemm(
         ("WG_X", wg_x),
         ("WG_Y", wg_y),
         ("B_MODE", mode),
-        ("ALIGNED", pixels.is_multiple_of(tile.tn as usize) as u32),
+        ("ALIGNED", aligned(pixels, tile)),
         LinearTexture::OVERRIDE,
     ];
     gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
+}
+
+/// gemm.wgsl's ALIGNED for images of `pixels`: 1 when they hold whole tiles of columns, 2
+/// when whole vec4s, else 0 (a store per column).
+fn aligned(pixels: usize, tile: Tile) -> u32 {
+    match (pixels.is_multiple_of(tile.tn as usize), pixels.is_multiple_of(4)) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    }
 }
 
 /// True when the convolution can multiply its input as it stands (no im2col) with `tile`: a
@@ -374,38 +407,57 @@ pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
     geo.is_pointwise() && plane.is_multiple_of(4) && (geo.n == 1 || plane.is_multiple_of(tile.tn as usize))
 }
 
+/// How a convolution's GEMM finds its B operand: im2col's windows (or the input as it stands,
+/// where [`reads_input_directly`]), the implicit GEMM's row windows, or im2col's in `parts` of
+/// the reduction summed after (split-K, `split_k.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GemmForm {
+    Windows,
+    Implicit,
+    SplitK(usize),
+}
+
 /// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into
-/// a texture, then per band of the weight its windows and their product. `implicit`: the row
-/// windows, laid out once, and per band their product. The GEMM clamps as it stores (ReLU,
-/// ReLU6, Clip); another activation runs after it (elementwise.wgsl) from a tensor of its own:
-/// inlined at each of a tile's stores, activation.wgsl's switch made compiling the GEMM 3-4x
-/// slower, and tuning compiles many GEMMs.
+/// a texture, then per band of the weight its windows and their product. `Implicit`: the row
+/// windows, laid out once, and per band their product. `SplitK`: the products of the parts
+/// into a tensor of their own, then their sum with bias and activation. The GEMM clamps as it
+/// stores (ReLU, ReLU6, Clip); another activation runs after it (elementwise.wgsl) from a
+/// tensor of its own: inlined at each of a tile's stores, activation.wgsl's switch made
+/// compiling the GEMM 3-4x slower, and tuning compiles many GEMMs.
 pub(crate) fn record_conv(
     geo: &Conv2dGeometry,
     weight: &PackedWeight,
     x: &Tensor,
     y: &Tensor,
     tile: Tile,
-    implicit: bool,
+    form: GemmForm,
     onto: bool,
 ) -> Result<Vec<Step>> {
     let gpu = x.gpu();
     let pixels = geo.oh * geo.ow;
     let shape = (geo.n * pixels, pixels);
     let act = geo.attrs.activation;
-    let clamp = act.and_then(|a| a.bounds());
-    let after = act.filter(|_| clamp.is_none());
-    let epilogue = Epilogue { clamp, onto };
-    let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
+    let parts = match form {
+        GemmForm::SplitK(parts) => parts,
+        _ => 1,
+    };
+    let clamp = act.and_then(|a| a.bounds()).filter(|_| parts == 1);
+    let after = act.filter(|_| clamp.is_none() && parts == 1);
+    let epilogue = Epilogue { clamp, onto: onto && parts == 1, parts };
+    let raw = match (after, parts) {
+        (Some(_), _) => Some(Tensor::zeros(gpu, y.shape())?),
+        (None, 1) => None,
+        (None, _) => Some(Tensor::zeros(gpu, &[parts, y.len().next_multiple_of(4)])?),
+    };
     let out = raw.as_ref().unwrap_or(y);
     // Onto what y holds: an activation pass after the GEMM starts its sum from a copy of it.
-    let start = match (&raw, onto) {
+    let start = match (&raw, after.is_some() && onto) {
         (Some(raw), true) => vec![copy(y, 0, raw, 0, y.len())],
         _ => vec![],
     };
     let mut steps = staged("conv2d", x, |texture| {
         let mut dispatches = Vec::new();
-        if implicit {
+        if form == GemmForm::Implicit {
             let layout = RowWindows::of(geo);
             let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
             dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
@@ -428,6 +480,9 @@ pub(crate) fn record_conv(
         }
         Ok(dispatches)
     })?;
+    if let (GemmForm::SplitK(_), Some(sums)) = (form, &raw) {
+        steps.push(Step::Dispatch(record_split_sum(sums, weight, y, pixels, onto, act)?));
+    }
     steps.splice(0..0, start);
     if let (Some(act), Some(raw)) = (after, &raw) {
         steps.extend(activation_dispatches(raw, y, act)?.into_iter().map(Step::Dispatch));

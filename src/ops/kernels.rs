@@ -10,7 +10,8 @@ use std::path::Path;
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
 use crate::ops::{
-    affine, dense, depthwise, direct, elementwise, gemm, image, lrn, mul, packed, pad, pool2d, softmax, winograd,
+    affine, dense, depthwise, direct, elementwise, gemm, image, lrn, mul, packed, pad, pool2d, softmax, split_k,
+    winograd,
 };
 use crate::pipeline::{Access, Field, Kernel};
 
@@ -24,6 +25,7 @@ fn kernels() -> Vec<&'static Kernel> {
         &gemm::IM2COL_DENSE,
         &gemm::IM2ROW,
         &gemm::GEMM,
+        &split_k::SPLIT_SUM,
         &dense::GEMV,
         &pool2d::POOL,
         &elementwise::ELEMENTWISE,

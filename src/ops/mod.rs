@@ -33,6 +33,7 @@ mod record;
 mod shuffle;
 mod sizes;
 mod softmax;
+mod split_k;
 mod wgsl;
 mod winograd;
 #[cfg(feature = "cli")]

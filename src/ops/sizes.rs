@@ -19,6 +19,14 @@ pub(crate) fn blocks(items: usize, per_group: usize) -> u32 {
 }
 
 /// The largest workgroup count per grid dimension.
+/// A workgroup of `size` invocations over `columns` a row: along the row, up to `size`, and the
+/// rest over rows (channels), so that few columns leave no lane idle (llvmpipe runs a
+/// workgroup's lanes in SIMD rows whether they have work or not, and each workgroup costs).
+pub(crate) fn workgroup(columns: usize, size: u32) -> (u32, u32) {
+    let x = (columns.next_power_of_two() as u32).clamp(1, size);
+    (x, size / x)
+}
+
 pub(crate) fn max_groups(gpu: &Gpu) -> u32 {
     gpu.limits().max_compute_workgroups_per_dimension
 }

@@ -20,7 +20,7 @@ use crate::ops::conv_dims::ConvDims;
 use crate::ops::gemm::{BOperand, Epilogue, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
 use crate::ops::record::staged;
-use crate::ops::sizes::{blocks, max_groups, to_u32};
+use crate::ops::sizes::{blocks, max_groups, to_u32, workgroup};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -55,13 +55,6 @@ pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
 
 /// Invocations per workgroup of each transform.
 const WG: u32 = 64;
-
-/// A transform's workgroup over `columns` invocations a row: along the row, up to [`WG`], and
-/// the rest of `WG` over rows (channels), so that few columns leave no lane idle.
-fn workgroup(columns: usize) -> (u32, u32) {
-    let x = (columns.next_power_of_two() as u32).clamp(1, WG);
-    (x, WG / x)
-}
 
 /// Points of a transformed tile of F(MxM, 3x3): the GEMM's groups.
 fn points(m: usize) -> usize {
@@ -189,7 +182,7 @@ pub(crate) fn record_winograd(
         };
         let resources =
             [wgpu::BindingResource::TextureView(texture.view()), wgpu::BindingResource::TextureView(v.view())];
-        let (wg_x, wg_y) = workgroup(cols / 4);
+        let (wg_x, wg_y) = workgroup(cols / 4, WG);
         let grid = [blocks(cols / 4, wg_x as usize), blocks(geo.cin, wg_y as usize), 1];
         let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), LinearTexture::OVERRIDE, ("M", m as u32)];
         let input = gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
@@ -209,7 +202,7 @@ pub(crate) fn record_winograd(
     };
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [products.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
-    let (wg_x, wg_y) = workgroup(tiles / 4);
+    let (wg_x, wg_y) = workgroup(tiles / 4, WG);
     let grid = [blocks(tiles / 4, wg_x as usize), blocks(geo.cout, wg_y as usize), to_u32(OP, "images", geo.n)?];
     let modes = [("WG_X", wg_x), ("WG_Y", wg_y), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
     let overrides = [&modes[..], &Activation::overrides(geo.attrs.activation)].concat();

@@ -77,8 +77,11 @@ fn load4(blk: Block, iy: i32, col: i32) -> vec4<f32> {
     if (ALIGNED_IN != 0u) {
         v = x[u32(max(row + col, 0)) / 4u];
     } else {
-        let e = vec4<u32>(row + clamp(cols, vec4<i32>(0), vec4<i32>(i32(c.w) - 1)));
-        v = vec4<f32>(x[e.x / 4u][e.x % 4u], x[e.y / 4u][e.y % 4u], x[e.z / 4u][e.z % 4u], x[e.w / 4u][e.w % 4u]);
+        // Two vec4 loads and a funnel shift, not four scalar ones (each load is a loop over
+        // the lanes); the words it takes from past the row's ends are masked below.
+        let e = row + col;
+        let q = e >> 2u;
+        v = funnel(x[u32(max(q, 0))], x[u32(max(q + 1, 0))], u32(e & 3));
     }
     return select(vec4<f32>(0.0), v, ok);
 }

@@ -16,15 +16,17 @@
 //   1  a pointwise convolution's input itself, copied into a linear texture ([N, Cin, P] row
 //      after row, word i in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)); a tile's columns
 //      then lie in one image (P % TN = 0);
+//   3  the same with planes that are not whole texels (7x7: one image): row k's TN words
+//      start anywhere and are read as in mode 2;
 //   2  the implicit GEMM: row windows (im2col.wgsl, im2row) in a linear texture, where the
 //      windows of consecutive output pixels are consecutive words for every tap. Row k's TN
 //      words start at a word offset that need not be a multiple of 4: TN/4 + 1 texels are
 //      loaded and shifted. The grid's z runs over images too, so that a tile stays in one.
-// Split-K (modes 0 and 1): the grid's z also runs over `parts` of the reduction, k_part rows
+// Split-K (modes 0, 1 and 3): the grid's z also runs over `parts` of the reduction, k_part rows
 // each; part s stores its raw sums (no bias, no clamp) into its own slab of y, part_vecs vec4s
 // from the last, and split_sum.wgsl adds them: a layer of few tiles (7x7 maps) then fills
 // more than a few workgroups.
-// Modes 1 and 2 spare im2col's stores (a texel per 4 output pixels and tap: half of conv1's
+// Modes 1 to 3 spare im2col's stores (a texel per 4 output pixels and tap: half of conv1's
 // time); row windows hold each input value once per kernel column and row phase instead.
 // The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
 // in memory (measured 3x slower on AlexNet's conv3), and the branches on TM and TN fold away
@@ -33,14 +35,14 @@
 // Bindings (group 0)              mirrors GEMM in src/ops/gemm.rs
 //   0 at    texture_storage_2d<rgba32float, read>   [K, G · m_blocks texels]
 //   1 b     texture_storage_2d<rgba32float, read>   [G · K, ≥ ceil(cols / 16) · 4 texels], or
-//                                                    a linear texture (B_MODE 1 and 2)
+//                                                    a linear texture (B_MODE 1 to 3)
 //   2 bias  storage read        [G · M] (unread when has_bias = 0)
 //   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
 //   4 p     uniform             Uniforms (field order of GemmUniforms in src/ops/gemm.rs)
 // Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2) and a
 // group, columns fastest, folded into (x, y); z = parts x slices x groups (zs = slices x groups). Lanes thus wrap from one
 // row of tiles into the next, and none idles when the columns are few (13x13 images).
-// Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0, 1 or 2),
+// Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0 to 3),
 // ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width).
 
 struct Uniforms {
@@ -100,7 +102,7 @@ fn load_b(o: BOrigin, k: u32, j: u32) -> vec4<f32> {
     return textureLoad(b, vec2<u32>(o.col + j, o.row + k));
 }
 
-// The TN words of a linear B from word w on (B_MODE 2).
+// The TN words of a linear B from word w on (B_MODE 2 and 3).
 fn load_words(w: u32) -> Cols {
     let q = w >> 2u;
     let s = w & 3u;
@@ -164,8 +166,8 @@ fn gemm(
     let a_col = g * p.m_blocks + m0 / 4u;
     // Linear: image n0 / P, channel g·K + k0 + k, pixel n0 % P of [N, G·K, P].
     let image = n0 / p.pixels;
-    let b_first = (((image * p.groups + g) * p.k_total + p.k0) * p.pixels + n0 % p.pixels) / 4u;
-    let bo = BOrigin(n0 / 4u, g * p.k, b_first, p.pixels / 4u);
+    let b_word = ((image * p.groups + g) * p.k_total + p.k0) * p.pixels + n0 % p.pixels;
+    let bo = BOrigin(n0 / 4u, g * p.k, b_word / 4u, p.pixels / 4u);
     let zero = Cols(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
     var r0 = zero;
     var r1 = zero;
@@ -205,7 +207,9 @@ fn gemm(
             a2 = textureLoad(at, vec2<u32>(a_col + 2u, k));
             a3 = textureLoad(at, vec2<u32>(a_col + 3u, k));
         }
-        if (B_MODE == 2u) {
+        if (B_MODE == 3u) {
+            bv = load_words(b_word + k * p.pixels);
+        } else if (B_MODE == 2u) {
             bv = load_words(rows_base + ci * p.channel + (kx * p.stride_y + ry) * p.plane + qy * p.row);
             kx += 1u;
             if (kx == p.kw) {

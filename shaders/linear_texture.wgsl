@@ -7,11 +7,3 @@
 fn linear_at(t: u32) -> vec2<u32> {
     return vec2<u32>(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT);
 }
-
-// Words shift … shift + 3 of the texel pair (lo, hi), shift 0 to 3: 4 words that start
-// anywhere. Selects, not a switch: llvmpipe runs every branch of a switch on every lane.
-fn funnel(lo: vec4<f32>, hi: vec4<f32>, shift: u32) -> vec4<f32> {
-    let low = select(lo, vec4<f32>(lo.yzw, hi.x), shift == 1u);
-    let high = select(vec4<f32>(lo.zw, hi.xy), vec4<f32>(lo.w, hi.xyz), shift == 3u);
-    return select(low, high, shift >= 2u);
-}

@@ -66,8 +66,9 @@ fn direct_kernel_workgroup_shapes_match_reference() {
 
 #[test]
 fn pointwise_convolutions_with_and_without_im2col_match_reference() {
-    // A GEMM reads a pointwise convolution's input as it stands when the image holds whole
-    // column tiles (14·14 = 196 is a multiple of 4, not of 8), else through im2col.
+    // A GEMM reads a pointwise convolution's input as it stands when the images hold whole
+    // column tiles or there is one (14·14 = 196 is a multiple of 4, not of 8), else through
+    // im2col.
     let c = Conv2d::default();
     let kernels = [
         ConvKernel::Gemm(Tile { tm: 16, tn: 4 }),
@@ -77,6 +78,9 @@ fn pointwise_convolutions_with_and_without_im2col_match_reference() {
     check_kernels("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, &kernels);
     check_kernels("groups 2, batch 3", [3, 8, 4, 4], [10, 4, 1, 1], false, c.with_groups(2), &kernels);
     check_kernels("odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true), &kernels);
+    // One image whose planes are not whole texels: its rows read from where they start.
+    check_kernels("one 7x7 image", [1, 37, 7, 7], [20, 37, 1, 1], true, c, &kernels);
+    check_kernels("one 5x3 image", [1, 6, 5, 3], [8, 6, 1, 1], false, c, &kernels);
 }
 
 /// x [1, C, H, W] from rows, w [1, C, KH, KW] from rows; the GPU result as rows.

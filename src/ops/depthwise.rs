@@ -14,7 +14,7 @@ use crate::tensor::Tensor;
 
 pub(crate) const DEPTHWISE: Kernel = Kernel {
     name: "depthwise",
-    source: wgsl!("activation", "conv_dims", "depthwise"),
+    source: wgsl!("funnel", "activation", "conv_dims", "depthwise"),
     entry: "depthwise",
     bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<DepthwiseUniforms>(),

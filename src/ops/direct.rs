@@ -16,7 +16,7 @@ use crate::texture::LinearTexture;
 /// The direct convolution kernel.
 pub(crate) const DIRECT: Kernel = Kernel {
     name: "conv2d",
-    source: wgsl!("activation", "conv_dims", "linear_texture", "input_texture", "conv2d"),
+    source: wgsl!("funnel", "activation", "conv_dims", "linear_texture", "input_texture", "conv2d"),
     entry: "conv2d_direct",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<Conv2dUniforms>(),

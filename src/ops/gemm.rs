@@ -28,7 +28,7 @@ use crate::texture::{LinearTexture, MatrixTexture};
 const fn im2col_kernel(entry: &'static str, overrides: &'static [&'static str]) -> Kernel {
     Kernel {
         name: "im2col",
-        source: wgsl!("conv_dims", "linear_texture", "input_texture", "im2col"),
+        source: wgsl!("funnel", "conv_dims", "linear_texture", "input_texture", "im2col"),
         entry,
         bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
         uniform: UniformLayout::of::<Im2colUniforms>(),
@@ -55,7 +55,7 @@ pub(crate) const IM2ROW: Kernel = im2col_kernel("im2row", &["WG", "TEX_SHIFT", "
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
-    source: wgsl!("linear_texture", "gemm"),
+    source: wgsl!("funnel", "linear_texture", "gemm"),
     entry: "gemm",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<GemmUniforms>(),
@@ -296,7 +296,7 @@ pub(crate) fn record_gemm(
     band.at.check_on(gpu, OP, "weight")?;
     let (b_view, mode) = match &b {
         BOperand::Windows(b) => (b.check_on(gpu, OP, "windows").map(|_| b.view())?, 0),
-        BOperand::Input(b) => (b.check_on(gpu, OP, "input").map(|_| b.view())?, 1),
+        BOperand::Input(b) => (b.check_on(gpu, OP, "input").map(|_| b.view())?, if pixels % 4 == 0 { 1 } else { 3 }),
         BOperand::Rows(b, ..) => (b.check_on(gpu, OP, "row windows").map(|_| b.view())?, 2),
     };
     for (knob, v) in [("tm", tile.tm), ("tn", tile.tn)] {
@@ -399,12 +399,12 @@ fn aligned(pixels: usize, tile: Tile) -> u32 {
 }
 
 /// True when the convolution can multiply its input as it stands (no im2col) with `tile`: a
-/// pointwise convolution whose planes are whole texels, and whose tiles of columns lie in one
-/// image (the planes hold whole tiles, or there is one image: its last tile's columns past
-/// the plane read on into the next channel, and are not stored).
+/// pointwise convolution whose tiles of columns lie in one image (the planes hold whole
+/// tiles, or there is one image: its last tile's columns past the plane read on into the next
+/// channel, and are not stored). Planes that are not whole texels (7x7) are read a row of
+/// words at a time from where they start, as the implicit GEMM reads its row windows.
 pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
-    let plane = geo.oh * geo.ow;
-    geo.is_pointwise() && plane.is_multiple_of(4) && (geo.n == 1 || plane.is_multiple_of(tile.tn as usize))
+    geo.is_pointwise() && (geo.n == 1 || (geo.oh * geo.ow).is_multiple_of(tile.tn as usize))
 }
 
 /// How a convolution's GEMM finds its B operand: im2col's windows (or the input as it stands,

@@ -14,7 +14,7 @@ use crate::texture::LinearTexture;
 
 pub(crate) const LRN: Kernel = Kernel {
     name: "lrn",
-    source: wgsl!("linear_texture", "lrn"),
+    source: wgsl!("funnel", "linear_texture", "lrn"),
     entry: "lrn",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<LrnUniforms>(),

@@ -1,5 +1,5 @@
 //! How a kernel's WGSL is assembled: the files of `shaders/` named, in order, shared ones
-//! (`activation`, `conv_dims`, `linear_texture`) before the kernel's own.
+//! (`activation`, `conv_dims`, `funnel`, `linear_texture`) before the kernel's own.
 
 /// The WGSL text of the `shaders/` files named, concatenated in order.
 macro_rules! wgsl {

@@ -37,7 +37,7 @@ pub(crate) const WINOGRAD_WEIGHT: Kernel = Kernel {
 
 pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
     name: "winograd_input",
-    source: wgsl!("conv_dims", "linear_texture", "input_texture", "winograd_input"),
+    source: wgsl!("funnel", "conv_dims", "linear_texture", "input_texture", "winograd_input"),
     entry: "winograd_input",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform: UniformLayout::of::<InputUniforms>(),

@@ -10,8 +10,8 @@ use std::path::Path;
 use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, StorageAccess, Type, TypeInner};
 
 use crate::ops::{
-    affine, dense, depthwise, direct, elementwise, gemm, image, lrn, mul, packed, pad, pool2d, softmax, split_k,
-    winograd,
+    affine, dense, depthwise, direct, elementwise, gemm, im2col, image, lrn, mul, packed, pad, pool2d, softmax,
+    split_k, winograd,
 };
 use crate::pipeline::{Access, Field, Kernel};
 
@@ -21,9 +21,9 @@ fn kernels() -> Vec<&'static Kernel> {
         &direct::DIRECT,
         &depthwise::DEPTHWISE,
         &packed::PACK,
-        &gemm::IM2COL,
-        &gemm::IM2COL_DENSE,
-        &gemm::IM2ROW,
+        &im2col::IM2COL,
+        &im2col::IM2COL_DENSE,
+        &im2col::IM2ROW,
         &gemm::GEMM,
         &split_k::SPLIT_SUM,
         &dense::GEMV,

@@ -21,6 +21,7 @@ mod depthwise;
 mod direct;
 mod elementwise;
 mod gemm;
+mod im2col;
 mod image;
 #[cfg(test)]
 mod kernels;

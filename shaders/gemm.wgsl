@@ -1,8 +1,8 @@
 // gemm.wgsl — the matrix product of a convolution or dense layer, per channel group g:
 //   y[n, g·M + m, pix] = act(bias[g·M + m] + Σ_k at[k, g·M + m] · b[g·K + k, n·P + pix])
 // over one band k0 .. k0 + K of the reduction: a band after the first adds to y (accumulate),
-// the first adds the bias, the last clamps to [lo, hi] (ReLU: [0, ∞], ReLU6: [0, 6]; ±∞ for
-// none and for the other bands) with selects, which keep NaN. Other activations run after it
+// the first adds the bias, the last clamps to [lo, hi] where `clamp` is 1 (ReLU: [0, ∞],
+// ReLU6: [0, 6]) with selects, which keep NaN. Other activations run after it
 // (elementwise.wgsl): inlined at each of a tile's stores, activation.wgsl's switch made
 // compiling this kernel 3-4x slower, and tuning compiles many.
 // at is the packed weight (pack.wgsl: K rows, 4 output channels to a texel), b the input
@@ -22,7 +22,7 @@
 //      windows of consecutive output pixels are consecutive words for every tap. Row k's TN
 //      words start at a word offset that need not be a multiple of 4: TN/4 + 1 texels are
 //      loaded and shifted. The grid's z runs over images too, so that a tile stays in one.
-// Split-K (modes 0, 1 and 3): the grid's z also runs over `parts` of the reduction, k_part rows
+// Split-K (SPLIT = 1; modes 0, 1 and 3): the grid's z also runs over `parts` of the reduction, k_part rows
 // each; part s stores its raw sums (no bias, no clamp) into its own slab of y, part_vecs vec4s
 // from the last, and split_sum.wgsl adds them: a layer of few tiles (7x7 maps) then fills
 // more than a few workgroups.
@@ -43,13 +43,13 @@
 // group, columns fastest, folded into (x, y); z = parts x slices x groups (zs = slices x groups). Lanes thus wrap from one
 // row of tiles into the next, and none idles when the columns are few (13x13 images).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0 to 3),
-// ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width).
+// ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width), SPLIT (0 or 1: split-K).
 
 struct Uniforms {
     m: u32, k: u32, cols: u32, pixels: u32,
     m_blocks: u32, m_total: u32, has_bias: u32, accumulate: u32,
     groups: u32, k_total: u32, k0: u32, z_cols: u32,
-    lo: f32, hi: f32, k_part: u32, zs: u32, part_vecs: u32,
+    clamp: u32, lo: f32, hi: f32, k_part: u32, zs: u32, part_vecs: u32, _pad0: u32, _pad1: u32,
     // B_MODE 2: the kernel's rows and columns, the stride and the dilation's steps in planes
     // (DY / SY, DY mod SY), and the row windows' strides in words: a plane row (OW), a plane,
     // an input channel (KW · SY planes), an image, a group's channels, and the band's first
@@ -76,6 +76,8 @@ override B_MODE: u32 = 0u;
 // and is stored whole or not at all.
 override ALIGNED: u32 = 0u;
 override TEX_SHIFT: u32 = 12u;
+// 1 for split-K (its parts and slabs; an override, so that the GEMMs without compile as before).
+override SPLIT: u32 = 0u;
 
 // The first word of this invocation's slab of y (split-K; 0 otherwise).
 var<private> y_first: u32;
@@ -152,7 +154,10 @@ fn gemm(
 ) {
     let tile = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
     let col_tiles = (p.z_cols + TN - 1u) / TN;
-    let part = wid.z / p.zs;
+    var part = 0u;
+    if (SPLIT != 0u) {
+        part = wid.z / p.zs;
+        }
     let slice = (wid.z % p.zs) / p.groups;
     let g = wid.z % p.groups;
     y_first = part * p.part_vecs * 4u;
@@ -197,8 +202,13 @@ fn gemm(
     var kx = 0u;
     var ry = 0u;
     var qy = 0u;
-    let k_end = min(p.k, (part + 1u) * p.k_part);
-    for (var k = part * p.k_part; k < k_end; k++) {
+    var k_first = 0u;
+    var k_end = p.k;
+    if (SPLIT != 0u) {
+        k_first = part * p.k_part;
+        k_end = min(p.k, k_first + p.k_part);
+    }
+    for (var k = k_first; k < k_end; k++) {
         let a0 = textureLoad(at, vec2<u32>(a_col, k));
         if (TM > 4u) {
             a1 = textureLoad(at, vec2<u32>(a_col + 1u, k));
@@ -406,13 +416,19 @@ fn store_row(g: u32, m: u32, first: u32, cols: Offsets, r: Cols) {
 
 // y as vec4 i, after adding what is there (bands after the first) and the clamp.
 fn store_vec(i: u32, v: vec4<f32>) {
-    let at = y_first / 4u + i;
+    var at = i;
+    if (SPLIT != 0u) {
+        at += y_first / 4u;
+    }
     var o = v;
     if (p.accumulate != 0u) {
         o += y[at];
     }
-    let low = select(o, vec4<f32>(p.lo), o < vec4<f32>(p.lo));
-    y[at] = select(low, vec4<f32>(p.hi), low > vec4<f32>(p.hi));
+    if (p.clamp != 0u) {
+        let low = select(o, vec4<f32>(p.lo), o < vec4<f32>(p.lo));
+        o = select(low, vec4<f32>(p.hi), low > vec4<f32>(p.hi));
+    }
+    y[at] = o;
 }
 
 // A vec4 at word base + offset, where it has an offset (ALIGNED 2).
@@ -426,13 +442,19 @@ fn store_vec_at(base: u32, offset: u32, v: vec4<f32>) {
 fn store4(base: u32, offsets: vec4<u32>, v: vec4<f32>) {
     for (var t = 0u; t < 4u; t++) {
         if (offsets[t] != 0xffffffffu) {
-            let i = y_first + base + offsets[t];
+            var i = base + offsets[t];
+            if (SPLIT != 0u) {
+                i += y_first;
+            }
             var o = v[t];
             if (p.accumulate != 0u) {
                 o += y[i / 4u][i % 4u];
             }
-            let low = select(o, p.lo, o < p.lo);
-            y[i / 4u][i % 4u] = select(low, p.hi, low > p.hi);
+            if (p.clamp != 0u) {
+                let low = select(o, p.lo, o < p.lo);
+                o = select(low, p.hi, low > p.hi);
+            }
+            y[i / 4u][i % 4u] = o;
         }
     }
 }

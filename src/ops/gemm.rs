@@ -28,7 +28,7 @@ pub(crate) const GEMM: Kernel = Kernel {
     entry: "gemm",
     bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<GemmUniforms>(),
-    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT"],
+    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT", "SPLIT"],
 };
 
 /// A register tile of the GEMM: `tm` rows (output channels) x `tn` columns (output pixels)
@@ -56,11 +56,14 @@ uniform_struct! {
         k_total: u32,
         k0: u32,
         z_cols: u32,
+        clamp: u32,
         lo: f32,
         hi: f32,
         k_part: u32,
         zs: u32,
         part_vecs: u32,
+        _pad0: u32,
+        _pad1: u32,
         kh: u32,
         kw: u32,
         stride_y: u32,
@@ -131,7 +134,8 @@ pub(crate) fn record_gemm(
     }
     let m = weight.cout / weight.groups;
     let u = |what, v| to_u32(OP, what, v);
-    let [lo, hi] = epilogue.clamp.filter(|_| last).unwrap_or([f32::NEG_INFINITY, f32::INFINITY]);
+    let clamp = epilogue.clamp.filter(|_| last);
+    let [lo, hi] = clamp.unwrap_or_default();
     let mut uniforms = GemmUniforms {
         m: to_u32(OP, "outputs per group", m)?,
         k: to_u32(OP, "weights per output", band.k)?,
@@ -145,6 +149,7 @@ pub(crate) fn record_gemm(
         k0: to_u32(OP, "weights per output", band.k0)?,
         accumulate: (!first || epilogue.onto) as u32,
         z_cols: u("columns", cols)?,
+        clamp: clamp.is_some() as u32,
         lo,
         hi,
         k_part: u("weights per output", band.k.div_ceil(parts))?,
@@ -201,6 +206,7 @@ pub(crate) fn record_gemm(
         ("WG_Y", wg_y),
         ("B_MODE", mode),
         ("ALIGNED", aligned(pixels, tile)),
+        ("SPLIT", (parts > 1) as u32),
         LinearTexture::OVERRIDE,
     ];
     gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)

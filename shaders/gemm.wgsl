@@ -16,16 +16,16 @@
 //   1  a pointwise convolution's input itself, copied into a linear texture ([N, Cin, P] row
 //      after row, word i in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)); a tile's columns
 //      then lie in one image (P % TN = 0);
-//   3  the same with planes that are not whole texels (7x7: one image): row k's TN words
-//      start anywhere and are read as in mode 2;
 //   2  the implicit GEMM: row windows (im2col.wgsl, im2row) in a linear texture, where the
 //      windows of consecutive output pixels are consecutive words for every tap. Row k's TN
 //      words start at a word offset that need not be a multiple of 4: TN/4 + 1 texels are
-//      loaded and shifted. The grid's z runs over images too, so that a tile stays in one.
-// Split-K (SPLIT = 1; modes 0, 1 and 3): the grid's z also runs over `parts` of the reduction, k_part rows
-// each; part s stores its raw sums (no bias, no clamp) into its own slab of y, part_vecs vec4s
-// from the last, and split_sum.wgsl adds them: a layer of few tiles (7x7 maps) then fills
-// more than a few workgroups.
+//      loaded and shifted. The grid's z runs over images too, so that a tile stays in one;
+//   3  mode 1 with planes that are not whole texels (7x7: one image): row k's TN words start
+//      anywhere and are read as in mode 2.
+// Split-K (SPLIT = 1; modes 0, 1 and 3): the grid's z also runs over `parts` of the
+// reduction, k_part rows each; part s stores its raw sums (no bias, no clamp) into its own
+// slab of y, part_vecs vec4s from the last, and split_sum.wgsl adds them: a layer of few
+// tiles (7x7 maps) then fills more than a few workgroups.
 // Modes 1 to 3 spare im2col's stores (a texel per 4 output pixels and tap: half of conv1's
 // time); row windows hold each input value once per kernel column and row phase instead.
 // The tile lives in named registers, not an array: llvmpipe keeps an array indexed in a loop
@@ -40,8 +40,9 @@
 //   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
 //   4 p     uniform             Uniforms (field order of GemmUniforms in src/ops/gemm.rs)
 // Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2) and a
-// group, columns fastest, folded into (x, y); z = parts x slices x groups (zs = slices x groups). Lanes thus wrap from one
-// row of tiles into the next, and none idles when the columns are few (13x13 images).
+// group, columns fastest, folded into (x, y); z = parts x slices x groups (zs: slices x
+// groups). Lanes thus wrap from one row of tiles into the next, and none idles when the
+// columns are few (13x13 images).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0 to 3),
 // ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width), SPLIT (0 or 1: split-K).
 
@@ -157,10 +158,10 @@ fn gemm(
     var part = 0u;
     if (SPLIT != 0u) {
         part = wid.z / p.zs;
-        }
+        y_first = part * p.part_vecs * 4u;
+    }
     let slice = (wid.z % p.zs) / p.groups;
     let g = wid.z % p.groups;
-    y_first = part * p.part_vecs * 4u;
     let local = (tile % col_tiles) * TN;
     let n0 = slice * p.z_cols + local;
     let end = n0 - local + p.z_cols;

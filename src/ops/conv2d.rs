@@ -490,15 +490,16 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
 /// within a linear texture, and the implicit GEMM's images x groups within a grid dimension.
 fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, usize), kernel: ConvKernel) -> bool {
     let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
+    // The GEMM's B operand: the input as it stands, or im2col's windows within a texture.
+    let b_fits = |tile| reads_input_directly(geo, tile) || images * rows * slab.ow <= columns;
     slab.fits_device(gpu, images, rows)
         && match kernel {
-            ConvKernel::Gemm(tile) if !reads_input_directly(geo, tile) => images * rows * slab.ow <= columns,
+            ConvKernel::Gemm(tile) => b_fits(tile),
             // Its parts' sums are one binding.
             ConvKernel::SplitK(tile) => {
                 let outputs = images * rows * slab.ow * geo.cout;
                 let parts = split_parts(geo, tile).unwrap_or(1) as u64;
-                (reads_input_directly(geo, tile) || images * rows * slab.ow <= columns)
-                    && parts * 4 * outputs.next_multiple_of(4) as u64 <= gpu.max_binding_bytes()
+                b_fits(tile) && parts * 4 * outputs.next_multiple_of(4) as u64 <= gpu.max_binding_bytes()
             }
             ConvKernel::Implicit(_) => {
                 RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize

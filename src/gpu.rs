@@ -46,8 +46,10 @@ struct Inner {
     limits: wgpu::Limits,
     pipelines: PipelineCache,
     lost: Arc<Mutex<Option<String>>>,
-    /// Bound where a kernel's optional input (a bias) is absent.
+    /// Bound where a kernel's optional input (a bias) is absent, and where its optional
+    /// read-write buffer is (one buffer cannot be bound both ways in one dispatch).
     placeholder: wgpu::Buffer,
+    placeholder_rw: wgpu::Buffer,
     tuner: Tuner,
     /// Where the adapter has timestamp queries; locked for a timed submission's whole run.
     timestamps: Option<Mutex<Timestamps>>,
@@ -136,11 +138,13 @@ impl Gpu {
         lost: Arc<Mutex<Option<String>>>,
     ) -> Gpu {
         let limits = device.limits();
-        let placeholder = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("placeholder"),
-            size: 16,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
+        let [placeholder, placeholder_rw] = ["placeholder", "read-write placeholder"].map(|label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
         });
         let tuner = Tuner::new(Autotune::from_env(), Tuner::table_of(&info));
         let timestamps = (device.features().contains(wgpu::Features::TIMESTAMP_QUERY))
@@ -155,6 +159,7 @@ impl Gpu {
                 pipelines: PipelineCache::default(),
                 lost,
                 placeholder,
+                placeholder_rw,
                 tuner,
                 timestamps,
             }),
@@ -188,6 +193,10 @@ impl Gpu {
 
     pub(crate) fn placeholder(&self) -> &wgpu::Buffer {
         &self.inner.placeholder
+    }
+
+    pub(crate) fn placeholder_rw(&self) -> &wgpu::Buffer {
+        &self.inner.placeholder_rw
     }
 
     pub(crate) fn tuner(&self) -> &Tuner {

@@ -49,6 +49,10 @@ fn every_candidate_matches_reference_over_the_case_table() {
         // The implicit GEMM's loads of 2 and 3 texels, on every shape (the autotuner offers
         // it only with 8 or more output channels per group).
         kernels.extend([ConvKernel::Implicit(Tile { tm: 4, tn: 4 }), ConvKernel::Implicit(Tile { tm: 16, tn: 8 })]);
+        // The shifted GEMM's tiles of 4 and 8 columns wherever the stride across is 1.
+        if c.attrs.stride[1] == 1 {
+            kernels.extend([ConvKernel::Shifted(Tile { tm: 4, tn: 4 }), ConvKernel::Shifted(Tile { tm: 8, tn: 8 })]);
+        }
         check_kernels(c.name, c.input, c.weight, c.bias, c.attrs, &kernels);
     }
 }
@@ -147,13 +151,17 @@ fn dilated_strided_sum_hand_computed() {
     assert_eq!(gpu, cpu);
 }
 
-#[test]
-fn implicit_gemm_taps_hand_computed() {
-    // x[n, 0, i, j] = 100n + 10i + j on 2 images of 9x7; output channel o weighs tap (0, 0) by
-    // o + 1 and tap (2, 1) by 10(o + 1), zero elsewhere; stride (3, 2), dilation (2, 1),
-    // padding top 2, left 1, bottom 0, right 3. So
-    //   y[n, o, oy, ox] = (o + 1) · (x(3oy − 2, 2ox − 1) + 10 · x(3oy + 2, 2ox)),
-    // x zero outside the image: every row phase of the stride, a row shift, both paddings.
+/// Two images of 9x7, x[n, 0, i, j] = 100n + 10i + j, and 9 output channels, channel o
+/// weighing tap (0, 0) by o + 1 and tap (2, 1) by 10(o + 1), zero elsewhere, convolved with
+/// `attrs` into `out` rows x columns by each of `kernels`. Each must give exactly
+///   y[n, o, oy, ox] = (o + 1) · (x(a) + 10 · x(b)),   [a, b] = taps(oy, ox),
+/// x zero outside the image.
+fn check_two_taps(
+    attrs: Conv2d,
+    out: [usize; 2],
+    taps: impl Fn(isize, isize) -> [[isize; 2]; 2],
+    kernels: &[ConvKernel],
+) {
     let (n, h, w, cout) = (2, 9, 7, 9);
     let xs: Vec<f32> = (0..n * h * w).map(|i| (100 * (i / (h * w)) + 10 * (i / w % h) + i % w) as f32).collect();
     let mut ws = vec![0.0; cout * 9];
@@ -161,21 +169,19 @@ fn implicit_gemm_taps_hand_computed() {
         ws[o * 9] = (o + 1) as f32;
         ws[o * 9 + 2 * 3 + 1] = 10.0 * (o + 1) as f32;
     }
-    let attrs = Conv2d::default().with_stride(3, 2).with_dilation(2, 1).with_padding(Padding::new(2, 1, 0, 3));
     let geo = attrs.geometry(&[n, 1, h, w], &[cout, 1, 3, 3], None).unwrap();
-    let [_, _, oh, ow] = geo.output_shape()[..] else { unreachable!() };
-    assert_eq!((oh, ow), (3, 5));
-    let at = |img: usize, i: isize, j: isize| match (0..h as isize).contains(&i) && (0..w as isize).contains(&j) {
+    assert_eq!(geo.output_shape(), [n, cout, out[0], out[1]]);
+    let at = |img: usize, [i, j]: [isize; 2]| match (0..h as isize).contains(&i) && (0..w as isize).contains(&j) {
         true => xs[(img * h + i as usize) * w + j as usize],
         false => 0.0,
     };
     let mut expected = Vec::new();
     for img in 0..n {
         for o in 0..cout {
-            for oy in 0..oh as isize {
-                for ox in 0..ow as isize {
-                    let v = at(img, 3 * oy - 2, 2 * ox - 1) + 10.0 * at(img, 3 * oy + 2, 2 * ox);
-                    expected.push((o + 1) as f32 * v);
+            for oy in 0..out[0] as isize {
+                for ox in 0..out[1] as isize {
+                    let [a, b] = taps(oy, ox);
+                    expected.push((o + 1) as f32 * (at(img, a) + 10.0 * at(img, b)));
                 }
             }
         }
@@ -183,9 +189,32 @@ fn implicit_gemm_taps_hand_computed() {
     let gpu = gpu();
     let x = Tensor::from_slice(&gpu, &xs, &[n, 1, h, w]).unwrap();
     let wt = Tensor::from_slice(&gpu, &ws, &[cout, 1, 3, 3]).unwrap();
-    for (tm, tn) in [(4, 4), (8, 8), (16, 16)] {
-        let y = conv2d_with(&x, &wt, None, &attrs, ConvKernel::Implicit(Tile { tm, tn })).unwrap();
-        assert_eq!(y.download().unwrap(), expected, "implicit-{tm}x{tn}");
+    for kernel in kernels {
+        let y = conv2d_with(&x, &wt, None, &attrs, *kernel).unwrap();
+        assert_eq!(y.download().unwrap(), expected, "{}, {out:?} outputs", kernel.name());
+    }
+}
+
+#[test]
+fn implicit_gemm_taps_hand_computed() {
+    // Stride (3, 2), dilation (2, 1), padding top 2, left 1, bottom 0, right 3: taps
+    // (3oy − 2, 2ox − 1) and (3oy + 2, 2ox), every row phase of the stride, a row shift,
+    // both paddings.
+    let attrs = Conv2d::default().with_stride(3, 2).with_dilation(2, 1).with_padding(Padding::new(2, 1, 0, 3));
+    let kernels = [(4, 4), (8, 8), (16, 16)].map(|(tm, tn)| ConvKernel::Implicit(Tile { tm, tn }));
+    check_two_taps(attrs, [3, 5], |oy, ox| [[3 * oy - 2, 2 * ox - 1], [3 * oy + 2, 2 * ox]], &kernels);
+}
+
+#[test]
+fn shifted_gemm_taps_hand_computed() {
+    // Stride (3, 1), dilation (2, 2), padding top 2, left 1, bottom 0, right 3 (7 outputs a
+    // row: stores by the column) or 0 (4: whole vec4s and, with 4 a tile, whole tiles): taps
+    // (3oy − 2, ox − 1) and (3oy + 2, ox + 1), read from before the first word, rows above and
+    // below, columns left and right of the image.
+    let kernels = [(4, 4), (8, 8), (16, 16)].map(|(tm, tn)| ConvKernel::Shifted(Tile { tm, tn }));
+    for (right, ow) in [(3, 7), (0, 4)] {
+        let attrs = Conv2d::default().with_stride(3, 1).with_dilation(2, 2).with_padding(Padding::new(2, 1, 0, right));
+        check_two_taps(attrs, [3, ow], |oy, ox| [[3 * oy - 2, ox - 1], [3 * oy + 2, ox + 1]], &kernels);
     }
 }
 
@@ -194,7 +223,8 @@ fn implicit_gemm_taps_hand_computed() {
 /// of whole vec4s or not), one cell of zero padding (tiles cross the image's edge), bias 1,
 /// ReLU after a weight of −1 in a second channel. Interior sums are 9 times the centre (the
 /// window's mean); the corner of the 5x5 sees 0 + 1 + 5 + 6 = 12. F(2x2)'s halves are exact
-/// in f32 here; F(4x4)'s sixths and 24ths are not, and agree to f32 rounding.
+/// in f32 here; F(4x4)'s sixths and 24ths are not, and agree to f32 rounding. The output
+/// transform in a pass of its own and in the GEMM (fused; tiles of 4 and 16 columns).
 #[test]
 fn winograd_box_sums_hand_computed() {
     let gpu = gpu();
@@ -219,15 +249,16 @@ fn winograd_box_sums_hand_computed() {
             assert_eq!(sums[0], 12.0);
         }
         let expected: Vec<f32> = sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))).collect();
-        for (tm, tn) in [(8, 16), (16, 16)] {
-            let kernel = |m| ConvKernel::Winograd { m, tile: Tile { tm, tn } };
+        for ((tm, tn), fused) in [((8, 16), false), ((16, 16), false), ((4, 4), true), ((8, 16), true)] {
+            let kernel = |m| ConvKernel::Winograd { m, tile: Tile { tm, tn }, fused };
             let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(2)).unwrap();
-            assert_eq!(y.download().unwrap(), expected, "{size}x{size}, winograd2-{tm}x{tn}");
+            assert_eq!(y.download().unwrap(), expected, "{size}x{size}, {}", kernel(2).name());
             let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(4)).unwrap().download().unwrap();
             for (k, (got, want)) in y.iter().zip(&expected).enumerate() {
                 assert!(
                     (got - want).abs() <= 2e-6 * (1.0 + want.abs()),
-                    "{size}x{size} F(4x4) at {k}: {got} vs {want}"
+                    "{size}x{size} {} at {k}: {got} vs {want}",
+                    kernel(4).name()
                 );
             }
         }
@@ -235,10 +266,10 @@ fn winograd_box_sums_hand_computed() {
     // Not a 3x3 of stride 1, dilation 1, one group: refused by name.
     let x = Tensor::from_slice(&gpu, &[0.0; 25], &[1, 1, 5, 5]).unwrap();
     let strided = attrs.with_stride(2, 2);
-    let f4 = ConvKernel::Winograd { m: 4, tile: Tile { tm: 16, tn: 16 } };
+    let f4 = ConvKernel::Winograd { m: 4, tile: Tile { tm: 16, tn: 16 }, fused: false };
     let err = conv2d_with(&x, &wt, None, &strided, f4).unwrap_err();
     assert!(err.to_string().contains("winograd runs 3x3 convolutions of stride 1"), "{err}");
-    let f3 = ConvKernel::Winograd { m: 3, tile: Tile { tm: 16, tn: 16 } };
+    let f3 = ConvKernel::Winograd { m: 3, tile: Tile { tm: 16, tn: 16 }, fused: true };
     let err = conv2d_with(&x, &wt, None, &attrs, f3).unwrap_err();
     assert!(err.to_string().contains("F(3x3, 3x3)"), "{err}");
 }
@@ -257,10 +288,10 @@ fn winograd_past_a_binding_runs_in_bands() {
     let attrs = Conv2d::default().with_padding(Padding::symmetric(1, 1));
     let run = |k| conv2d_with(&x, &w, None, &attrs, k).unwrap().download().unwrap();
     let implicit = run(ConvKernel::Implicit(Tile { tm: 16, tn: 16 }));
-    for m in [2, 4] {
-        let winograd = run(ConvKernel::Winograd { m, tile: Tile { tm: 16, tn: 16 } });
+    for (m, fused) in [(2, false), (4, false), (4, true)] {
+        let winograd = run(ConvKernel::Winograd { m, tile: Tile { tm: 16, tn: 16 }, fused });
         let c = Tolerance::for_reduction(c * 9).compare(&winograd, &implicit);
-        assert!(c.passed(), "F({m}x{m}): {}", c.describe(&[1, co, hw, hw]));
+        assert!(c.passed(), "F({m}x{m}), fused {fused}: {}", c.describe(&[1, co, hw, hw]));
     }
 }
 

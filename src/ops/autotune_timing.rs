@@ -20,8 +20,9 @@ const PRUNE: f64 = 1.5;
 
 /// Rounds every candidate runs before any drops out: one sample each is too few on a shared
 /// machine (pruning after one, fresh tunings kept conv1 on implicit-8x16 or gemm-8x16, 18–30%
-/// slower than implicit-16x16, twice in a day's runs).
-const FULL_ROUNDS: usize = 2;
+/// slower than implicit-16x16, twice in a day's runs), and so were two (a fresh tuning kept
+/// gemm-8x16 for the 64→256 1x1 at twice gemm-16x16's time).
+const FULL_ROUNDS: usize = 3;
 
 /// Seconds of tuning after which no further round starts: a layer of a second per run (a
 /// tensor past the device's limits, cut in parts) gets its warm-up and first round and stops

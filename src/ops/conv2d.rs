@@ -21,7 +21,7 @@ use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::cut::{Slab, copy};
 use crate::ops::depthwise::{DEPTHWISE, is_depthwise, record_depthwise};
 use crate::ops::direct::{DIRECT, record_direct};
-use crate::ops::gemm::{GEMM, GemmForm, Tile, reads_input_directly, record_conv};
+use crate::ops::gemm::{Fold, GEMM, GemmForm, Tile, reads_input_directly, record_conv};
 use crate::ops::im2col::{IM2COL, IM2ROW, RowWindows};
 use crate::ops::packed::{PACK, PackedWeight};
 use crate::ops::record::{into_new, staged};
@@ -71,11 +71,19 @@ pub enum ConvKernel {
         m: u32,
         /// The GEMM's register tile.
         tile: Tile,
+        /// The output transform done by the GEMM as it ends (each invocation multiplies every
+        /// point of its tile, and no products go through memory), or by a pass of its own.
+        fused: bool,
     },
     /// The implicit GEMM with a register tile of `tm` x `tn`: it lays out row windows, each
     /// input value once per kernel column (and row phase of the stride), and reads every tap's
     /// windows from them, where im2col writes each value once per tap.
     Implicit(Tile),
+    /// The implicit GEMM over the input as it stands, for convolutions of stride 1 across
+    /// (any stride down, dilation, padding, groups): a tile is `tn` outputs of one output row,
+    /// and each tap reads them shifted from the input, so nothing is laid out; rows of outputs
+    /// are rounded up to whole tiles.
+    Shifted(Tile),
 }
 
 impl ConvKernel {
@@ -86,22 +94,26 @@ impl ConvKernel {
             ConvKernel::Direct { tile_co, .. } => format!("direct-{tile_co}co"),
             ConvKernel::Gemm(t) => format!("gemm-{}x{}", t.tm, t.tn),
             ConvKernel::Implicit(t) => format!("implicit-{}x{}", t.tm, t.tn),
+            ConvKernel::Shifted(t) => format!("shifted-{}x{}", t.tm, t.tn),
             ConvKernel::SplitK(t) => format!("splitk-{}x{}", t.tm, t.tn),
             ConvKernel::Depthwise => "depthwise".into(),
-            ConvKernel::Winograd { m, tile } => format!("winograd{m}-{}x{}", tile.tm, tile.tn),
+            ConvKernel::Winograd { m, tile, fused } => {
+                format!("winograd{m}{}-{}x{}", if *fused { "-fused" } else { "" }, tile.tm, tile.tn)
+            }
         }
     }
 
     /// Whether the kernel can add its result to what the output holds
     /// ([`ConvWeight::record_onto`]): the GEMM kernels, whose epilogue accumulates.
     fn adds_to_output(&self) -> bool {
-        matches!(self, ConvKernel::Gemm(_) | ConvKernel::Implicit(_) | ConvKernel::SplitK(_))
+        matches!(self, ConvKernel::Gemm(_) | ConvKernel::Implicit(_) | ConvKernel::Shifted(_) | ConvKernel::SplitK(_))
     }
 
     /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
     /// with enough output channels per group to fill a GEMM tile, the implicit GEMM first (the
-    /// GEMM for a pointwise convolution, which reads its input as it stands), then the other;
-    /// for depthwise ones the depthwise kernel, then the direct kernel; for the others (few
+    /// GEMM for a pointwise convolution, which reads its input as it stands), then the other,
+    /// the shifted GEMM (stride 1 across), Winograd (3x3, stride 1) and the rest; for
+    /// depthwise ones the depthwise kernel, then the direct kernel; for the others (few
     /// channels per group), the direct kernel.
     pub fn candidates(geo: &Conv2dGeometry) -> Vec<ConvKernel> {
         let per_group = geo.cout / geo.attrs.groups;
@@ -116,17 +128,23 @@ impl ConvKernel {
         let implicit = |tm, tn| ConvKernel::Implicit(Tile { tm, tn });
         let gemms = [gemm(16, 16), gemm(8, 16), gemm(16, 8), gemm(8, 8)];
         let implicits = [implicit(16, 16), implicit(8, 16)];
+        let shifted: &[ConvKernel] = match geo.attrs.stride[1] == 1 && !geo.is_pointwise() {
+            true => &[Tile { tm: 16, tn: 16 }, Tile { tm: 16, tn: 8 }].map(ConvKernel::Shifted),
+            false => &[],
+        };
         // A pointwise convolution's GEMM mostly reads its input as it stands.
         let (first, second) = match geo.is_pointwise() {
             true => (&gemms[..], &implicits[..]),
             false => (&implicits[..], &gemms[..]),
         };
         let winograd: &[ConvKernel] = match winograd::fits(geo) {
-            true => &[2, 4].map(|m| [16, 8].map(|tm| ConvKernel::Winograd { m, tile: Tile { tm, tn: 16 } })).concat(),
+            true => &[(2, false), (4, false), (2, true), (4, true)]
+                .map(|(m, fused)| [16, 8].map(|tm| ConvKernel::Winograd { m, tile: Tile { tm, tn: 16 }, fused }))
+                .concat(),
             false => &[],
         };
         let split = split_parts(geo, SPLIT_TILE).map(|_| ConvKernel::SplitK(SPLIT_TILE));
-        [first, second, winograd, &[direct], split.as_slice()].concat()
+        [first, second, shifted, winograd, &[direct], split.as_slice()].concat()
     }
 }
 
@@ -333,16 +351,17 @@ impl ConvWeight {
                 })?;
                 record_conv(geo, &self.packed, x, y, tile, GemmForm::SplitK(parts), onto)?
             }
-            ConvKernel::Winograd { m, tile } => {
+            ConvKernel::Winograd { m, tile, fused } => {
                 let m = m as usize;
                 if m != 2 && m != 4 {
                     let got = format!("asked for F({m}x{m}, 3x3)");
                     return Err(Error::KernelShape { kernel: "winograd", runs: "F(2x2, 3x3) and F(4x4, 3x3)", got });
                 }
                 let u = self.winograd(gpu, m)?;
-                record_winograd(geo, m, &u, self.packed.bias.as_ref(), x, y, tile)?
+                record_winograd(geo, (m, fused), &u, self.packed.bias.as_ref(), x, y, tile)?
             }
             ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, GemmForm::Implicit, onto)?,
+            ConvKernel::Shifted(tile) => record_conv(geo, &self.packed, x, y, tile, GemmForm::Shifted, onto)?,
             ConvKernel::Depthwise => {
                 let w = self.raw.as_ref().ok_or(Error::Limit {
                     op: OP,
@@ -504,12 +523,17 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
             ConvKernel::Implicit(_) => {
                 RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize
             }
+            ConvKernel::Shifted(_) => images * geo.attrs.groups <= max_groups(gpu) as usize,
             // Its tiles are the columns of its B operand, and its products ((M + 2)² per tile
-            // and output channel) one binding.
-            ConvKernel::Winograd { m, .. } => {
+            // and output channel; fused, per the GEMM's tiles) one binding.
+            ConvKernel::Winograd { m, tile, fused } => {
                 let m = m as usize;
                 let tiles = images * winograd::tiles(m, rows, slab.ow).2;
-                tiles <= columns && (4 * (m + 2) * (m + 2) * geo.cout * tiles) as u64 <= gpu.max_binding_bytes()
+                let products = match fused {
+                    true => Fold::kept_len(m, geo, tiles, tile),
+                    false => (m + 2) * (m + 2) * geo.cout * tiles,
+                };
+                tiles <= columns && 4 * products as u64 <= gpu.max_binding_bytes()
             }
             _ => true,
         }

@@ -1,13 +1,14 @@
 //! The GEMM: the register-tiled product with bias and a clamp stored as NCHW (`gemm.wgsl`)
 //! over a packed weight, and the steps of a convolution through it: its B operand laid out by
 //! `im2col.rs` (im2col's windows, or the implicit GEMM's row windows, which lay out less) or
-//! read as it stands. Convolutions and batched dense layers both run through it: a dense layer
+//! read as it stands (a pointwise convolution's input, or any input of stride 1 across, shifted
+//! per tap). Convolutions and batched dense layers both run through it: a dense layer
 //! is the 1x1 convolution of 1x1 images.
 
 use bytemuck::Zeroable;
 
 use crate::attrs::Conv2dGeometry;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
 use crate::ops::checks::check_same_device;
 use crate::ops::cut::copy;
 use crate::ops::elementwise::activation_dispatches;
@@ -24,11 +25,18 @@ use crate::texture::{LinearTexture, MatrixTexture};
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
-    source: wgsl!("funnel", "linear_texture", "gemm"),
+    source: wgsl!("funnel", "linear_texture", "winograd_fold", "gemm"),
     entry: "gemm",
-    bindings: &[Access::TextureRead, Access::TextureRead, Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[
+        Access::TextureRead,
+        Access::TextureRead,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+        Access::Uniform,
+    ],
     uniform: UniformLayout::of::<GemmUniforms>(),
-    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT", "SPLIT"],
+    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT", "SPLIT", "WINO"],
 };
 
 /// A register tile of the GEMM: `tm` rows (output channels) x `tn` columns (output pixels)
@@ -40,6 +48,9 @@ pub struct Tile {
     /// Columns (output pixels) per invocation.
     pub tn: u32,
 }
+
+/// Invocations per workgroup of the GEMM.
+const WORKGROUP: usize = 8;
 
 uniform_struct! {
     /// Field order matches `Uniforms` in shaders/gemm.wgsl.
@@ -75,16 +86,31 @@ uniform_struct! {
         image: u32,
         group: u32,
         c0: u32,
+        h: u32,
+        pad_top: u32,
+        pad_left: u32,
+        dil_y: u32,
+        dil_x: u32,
+        ow: u32,
+        row_cols: u32,
+        oh: u32,
+        tiles_w: u32,
+        live_w: u32,
+        tiles: u32,
+        _pad2: u32,
+        _pad3: u32,
     }
 }
 
 /// The B operand of a GEMM: input windows laid out by im2col, (for a pointwise
-/// convolution whose images hold whole column tiles) the input itself in a linear texture, or
-/// the row windows of the convolution `geo` for the implicit GEMM.
+/// convolution whose images hold whole column tiles) the input itself in a linear texture,
+/// the row windows of the convolution `geo` for the implicit GEMM, or the input of `geo`
+/// (stride 1 across) as it stands, read shifted per tap.
 pub(crate) enum BOperand<'a> {
     Windows(&'a MatrixTexture),
     Input(&'a LinearTexture),
     Rows(&'a LinearTexture, RowWindows, &'a Conv2dGeometry),
+    Shifted(&'a LinearTexture, &'a Conv2dGeometry),
 }
 
 /// What the GEMM does as it stores: clamp to `[lo, hi]` after the last band (ReLU, ReLU6, a
@@ -93,10 +119,37 @@ pub(crate) enum BOperand<'a> {
 /// sums of that many parts of the reduction, each into its own slab of y (`split_k.rs` adds
 /// them; 0 and 1: one part).
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Epilogue {
+pub(crate) struct Epilogue<'a> {
     pub(crate) clamp: Option<[f32; 2]>,
     pub(crate) onto: bool,
     pub(crate) parts: usize,
+    pub(crate) fold: Option<Fold<'a>>,
+}
+
+/// Winograd F(MxM, 3x3)'s output transform done by the GEMM as it ends (gemm.wgsl's WINO):
+/// the weight's groups are the (M + 2)² points of a tile times the convolution `geo`'s
+/// groups, B is the transformed input (`tiles`: per row, live per row, per image, as
+/// `winograd::tiles` gives them), and the GEMM stores `geo`'s outputs with `bias`, not the
+/// products; each invocation keeps its products in its own share of `kept`
+/// ([`Fold::kept_len`] floats).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fold<'a> {
+    pub(crate) m: usize,
+    pub(crate) geo: &'a Conv2dGeometry,
+    pub(crate) bias: Option<&'a Tensor>,
+    pub(crate) tiles: (usize, usize, usize),
+    pub(crate) kept: &'a Tensor,
+}
+
+impl Fold<'_> {
+    /// Floats of products the invocations of a GEMM of `tile` keep for the convolution `geo`
+    /// by F(MxM) over `cols` tiles: every point of every invocation's tile, a group's tiles
+    /// rounded up to whole workgroups.
+    pub(crate) fn kept_len(m: usize, geo: &Conv2dGeometry, cols: usize, tile: Tile) -> usize {
+        let (tm, tn) = (tile.tm as usize, tile.tn as usize);
+        let tiles = (cols.div_ceil(tn) * (geo.cout / geo.attrs.groups).div_ceil(tm)).next_multiple_of(WORKGROUP);
+        geo.attrs.groups * tiles * (m + 2) * (m + 2) * tm * tn
+    }
 }
 
 /// Records y = act(Wᵀ·B + bias) over `band` of `weight`, for `cols` columns of `pixels`
@@ -108,7 +161,7 @@ pub(crate) fn record_gemm(
     b: BOperand<'_>,
     y: &Tensor,
     (cols, pixels): (usize, usize),
-    epilogue: Epilogue,
+    epilogue: Epilogue<'_>,
     tile: Tile,
 ) -> Result<Dispatch> {
     const OP: &str = "gemm";
@@ -119,6 +172,7 @@ pub(crate) fn record_gemm(
         BOperand::Windows(b) => (b.check_on(gpu, OP, "windows").map(|_| b.view())?, 0),
         BOperand::Input(b) => (b.check_on(gpu, OP, "input").map(|_| b.view())?, if pixels % 4 == 0 { 1 } else { 3 }),
         BOperand::Rows(b, ..) => (b.check_on(gpu, OP, "row windows").map(|_| b.view())?, 2),
+        BOperand::Shifted(b, _) => (b.check_on(gpu, OP, "input").map(|_| b.view())?, 4),
     };
     for (knob, v) in [("tm", tile.tm), ("tn", tile.tn)] {
         if ![4, 8, 16].contains(&v) {
@@ -128,9 +182,15 @@ pub(crate) fn record_gemm(
     let first = band.k0 == 0;
     let last = band.k0 + band.k == weight.k;
     let parts = epilogue.parts.max(1);
-    if parts > 1 && (matches!(b, BOperand::Rows(..)) || epilogue.clamp.is_some() || epilogue.onto) {
-        let got = "row windows, a clamp or a sum onto the output".to_string();
+    if parts > 1
+        && (matches!(b, BOperand::Rows(..) | BOperand::Shifted(..)) || epilogue.clamp.is_some() || epilogue.onto)
+    {
+        let got = "row windows, a shifted input, a clamp or a sum onto the output".to_string();
         return Err(Error::KernelShape { kernel: "split-K GEMM", runs: "raw sums of windows or an input", got });
+    }
+    if epilogue.fold.is_some() && (parts > 1 || epilogue.onto || !matches!(b, BOperand::Windows(_))) {
+        let got = "split-K, a sum onto the output or a B operand other than windows".to_string();
+        return Err(Error::KernelShape { kernel: "Winograd's GEMM", runs: "the transformed input's windows", got });
     }
     let m = weight.cout / weight.groups;
     let u = |what, v| to_u32(OP, what, v);
@@ -156,8 +216,72 @@ pub(crate) fn record_gemm(
         part_vecs: u("outputs", if parts > 1 { y.len().div_ceil(4) / parts } else { 0 })?,
         ..Zeroable::zeroed()
     };
-    // The implicit GEMM runs a slice of the grid per image, so that a tile stays in one.
+    // Folded, the grid's z runs over the convolution's groups, each invocation over the points.
+    let mut groups = weight.groups;
+    let mut bias = weight.bias.as_ref();
+    let mut kept = gpu.placeholder_rw();
+    if let Some(f) = epilogue.fold {
+        check_same_device(OP, &[("kept products", Some(f.kept))])?;
+        if f.kept.len() < Fold::kept_len(f.m, f.geo, cols, tile) {
+            return Err(Error::Mismatch {
+                op: OP,
+                a: Shape(vec![Fold::kept_len(f.m, f.geo, cols, tile)]),
+                b: f.kept.shape().into(),
+            });
+        }
+        kept = f.kept.buffer();
+        let (tiles_w, live_w, tiles) = f.tiles;
+        groups = f.geo.attrs.groups;
+        bias = f.bias;
+        uniforms = GemmUniforms {
+            m_total: u("outputs", f.geo.cout)?,
+            pixels: u("output pixels", f.geo.oh * f.geo.ow)?,
+            has_bias: bias.is_some() as u32,
+            groups: u("groups", groups)?,
+            ow: u("output width", f.geo.ow)?,
+            oh: u("output height", f.geo.oh)?,
+            tiles_w: u("tiles", tiles_w)?,
+            live_w: u("tiles", live_w)?,
+            tiles: u("tiles", tiles)?,
+            ..uniforms
+        };
+    }
+    // The implicit GEMMs run a slice of the grid per image, so that a tile stays in one.
     let mut slices = 1;
+    let mut aligned_to = pixels;
+    if let BOperand::Shifted(_, geo) = b {
+        let a = &geo.attrs;
+        let (plane, row_cols) = (geo.h * geo.w, geo.ow.next_multiple_of(tile.tn as usize));
+        if a.stride[1] != 1 || cols != geo.n * geo.oh * row_cols {
+            let got = format!("stride {:?}, {cols} columns for {} rows of {row_cols}", a.stride, geo.n * geo.oh);
+            return Err(Error::KernelShape {
+                kernel: "shifted GEMM",
+                runs: "stride 1 across, whole rows of tiles",
+                got,
+            });
+        }
+        slices = geo.n;
+        aligned_to = geo.ow;
+        uniforms = GemmUniforms {
+            z_cols: u("output pixels", geo.oh * row_cols)?,
+            kh: u("kernel height", geo.kh)?,
+            kw: u("kernel width", geo.kw)?,
+            stride_y: u("stride", a.stride[0])?,
+            row: u("input width", geo.w)?,
+            channel: u("input", plane)?,
+            image: u("input", geo.cin * plane)?,
+            group: u("input", geo.cin / a.groups * plane)?,
+            c0: u("input channels", band.k0 / (geo.kh * geo.kw))?,
+            h: u("input height", geo.h)?,
+            pad_top: u("padding", a.padding.top)?,
+            pad_left: u("padding", a.padding.left)?,
+            dil_y: u("dilation", a.dilation[0])?,
+            dil_x: u("dilation", a.dilation[1])?,
+            ow: u("output width", geo.ow)?,
+            row_cols: u("output width", row_cols)?,
+            ..uniforms
+        };
+    }
     if let BOperand::Rows(_, r, geo) = b {
         let (sy, dy) = (geo.attrs.stride[0], geo.attrs.dilation[0]);
         let channel = geo.kw * sy * r.plane;
@@ -178,26 +302,27 @@ pub(crate) fn record_gemm(
             ..uniforms
         };
     }
-    let (wg_x, wg_y) = (8, 1);
+    let (wg_x, wg_y) = (WORKGROUP as u32, 1);
     let tiles = blocks(cols / slices, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64;
     let [gx, gy, _] = fold_grid(to_u32(OP, "tiles", tiles.div_ceil(wg_x as u64) as usize)?, max_groups(gpu));
-    uniforms.zs = u("images x groups", slices.saturating_mul(weight.groups))?;
+    uniforms.zs = u("images x groups", slices.saturating_mul(groups))?;
     let z = parts.saturating_mul(uniforms.zs as usize);
     if z > max_groups(gpu) as usize {
         return Err(Error::Limit {
             op: OP,
-            what: format!("{parts} parts x {slices} images x {} groups in one grid dimension", weight.groups),
+            what: format!("{parts} parts x {slices} images x {groups} groups in one grid dimension"),
             needed: z as u64,
             limit: max_groups(gpu) as u64,
         });
     }
     let grid = [gx, gy, z as u32];
-    let bias = weight.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
+    let bias = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [
         wgpu::BindingResource::TextureView(band.at.view()),
         wgpu::BindingResource::TextureView(b_view),
         bias.as_entire_binding(),
         y.buffer().as_entire_binding(),
+        kept.as_entire_binding(),
     ];
     let overrides = [
         ("TM", tile.tm),
@@ -205,15 +330,16 @@ pub(crate) fn record_gemm(
         ("WG_X", wg_x),
         ("WG_Y", wg_y),
         ("B_MODE", mode),
-        ("ALIGNED", aligned(pixels, tile)),
+        ("ALIGNED", aligned(aligned_to, tile)),
         ("SPLIT", (parts > 1) as u32),
+        ("WINO", epilogue.fold.map_or(0, |f| f.m as u32)),
         LinearTexture::OVERRIDE,
     ];
     gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
 }
 
-/// gemm.wgsl's ALIGNED for images of `pixels`: 1 when they hold whole tiles of columns, 2
-/// when whole vec4s, else 0 (a store per column).
+/// gemm.wgsl's ALIGNED for images (B_MODE 4: output rows) of `pixels`: 1 when they hold whole
+/// tiles of columns, 2 when whole vec4s, else 0 (a store per column).
 fn aligned(pixels: usize, tile: Tile) -> u32 {
     match (pixels.is_multiple_of(tile.tn as usize), pixels.is_multiple_of(4)) {
         (true, _) => 1,
@@ -232,18 +358,21 @@ pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
 }
 
 /// How a convolution's GEMM runs: over im2col's windows (or the input as it stands, where
-/// [`reads_input_directly`]), over the implicit GEMM's row windows, or over the windows or the
-/// input in `parts` of the reduction summed after (split-K, `split_k.rs`).
+/// [`reads_input_directly`]), over the implicit GEMM's row windows, over the input as it
+/// stands shifted per tap (stride 1 across), or over the windows or the input in `parts` of
+/// the reduction summed after (split-K, `split_k.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GemmForm {
     Windows,
     Implicit,
+    Shifted,
     SplitK(usize),
 }
 
 /// The steps of the convolution `geo` of `x` into `y` by im2col + GEMM: the input copied into
 /// a texture, then per band of the weight its windows and their product. `Implicit`: the row
-/// windows, laid out once, and per band their product. `SplitK`: the products of the parts
+/// windows, laid out once, and per band their product. `Shifted`: per band the product of the
+/// texture itself. `SplitK`: the products of the parts
 /// into a tensor of their own, then their sum with bias and activation. The GEMM clamps as it
 /// stores (ReLU, ReLU6, Clip); another activation runs after it (elementwise.wgsl) from a
 /// tensor of its own: inlined at each of a tile's stores, activation.wgsl's switch made
@@ -267,7 +396,7 @@ pub(crate) fn record_conv(
     };
     let clamp = act.and_then(|a| a.bounds()).filter(|_| parts == 1);
     let after = act.filter(|_| clamp.is_none() && parts == 1);
-    let epilogue = Epilogue { clamp, onto: onto && parts == 1, parts };
+    let epilogue = Epilogue { clamp, onto: onto && parts == 1, parts, fold: None };
     let raw = match (after, parts) {
         (Some(_), _) => Some(Tensor::zeros(gpu, y.shape())?),
         (None, 1) => None,
@@ -281,6 +410,14 @@ pub(crate) fn record_conv(
     };
     let mut steps = staged("conv2d", x, |texture| {
         let mut dispatches = Vec::new();
+        if form == GemmForm::Shifted {
+            let cols = geo.n * geo.oh * geo.ow.next_multiple_of(tile.tn as usize);
+            for band in &weight.bands {
+                let b = BOperand::Shifted(texture, geo);
+                dispatches.push(record_gemm(weight, band, b, out, (cols, pixels), epilogue, tile)?);
+            }
+            return Ok(dispatches);
+        }
         if form == GemmForm::Implicit {
             let layout = RowWindows::of(geo);
             let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;

@@ -4,7 +4,9 @@
 //! per tile (`winograd_input.wgsl`) into the B operand of a GEMM in A² groups (A²·G for G
 //! groups), one per point of the tile, whose weight is the transformed 3x3 weight
 //! (`winograd_weight.wgsl`, packed once); the GEMM (`gemm.wgsl`) multiplies, and
-//! `winograd_output.wgsl` folds each tile's products into its outputs with bias and activation.
+//! `winograd_output.wgsl` folds each tile's products into its outputs with bias and activation,
+//! or (fused) the GEMM multiplies every point of its tile in turn and folds them as it ends
+//! (`winograd_fold.wgsl` holds the fold for both).
 //! Rows of tiles are rounded up to 4 tiles, so that the transforms take 4 tiles of a row at
 //! once (the GEMM runs the few tiles past a row's end).
 //! F(2x2)'s error is no larger than the direct sum's: its transforms weigh by ±½ and ±1, and
@@ -17,7 +19,8 @@ use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::ops::conv_dims::ConvDims;
-use crate::ops::gemm::{BOperand, Epilogue, Tile, record_gemm};
+use crate::ops::elementwise::activation_dispatches;
+use crate::ops::gemm::{BOperand, Epilogue, Fold, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
 use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32, workgroup};
@@ -46,7 +49,7 @@ pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
 
 pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
     name: "winograd_output",
-    source: wgsl!("activation", "winograd_output"),
+    source: wgsl!("activation", "winograd_fold", "winograd_output"),
     entry: "winograd_output",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<OutputUniforms>(),
@@ -144,10 +147,14 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, m: usize) -> 
 
 /// The steps of the convolution `geo` of `x` into `y` by Winograd F(MxM, 3x3) with the
 /// transformed weight `u` (from [`transformed_weight`] for this `m`) and `bias`: the input
-/// copied into a texture and transformed, the GEMM of each point, the output transform.
+/// copied into a texture and transformed, the GEMM of each point, the output transform. With
+/// `fold`, the GEMM does the output transform as it ends (each invocation multiplies every
+/// point of its tile and folds their products into outputs, bias and clamp; another
+/// activation runs after it), and no products go through memory; else the products are
+/// stored and `winograd_output.wgsl` folds them.
 pub(crate) fn record_winograd(
     geo: &Conv2dGeometry,
-    m: usize,
+    (m, fold): (usize, bool),
     u: &PackedWeight,
     bias: Option<&Tensor>,
     x: &Tensor,
@@ -171,8 +178,7 @@ pub(crate) fn record_winograd(
     let (tiles_w, live_w, tiles) = self::tiles(m, geo.oh, geo.ow);
     let cols = geo.n * tiles;
     let v = MatrixTexture::zeros(gpu, OP, points(m) * geo.cin, cols)?;
-    let products = Tensor::zeros(gpu, &[geo.n, points(m) * geo.cout, tiles])?;
-    let mut steps = staged(OP, x, |texture| {
+    let transform = |texture: &LinearTexture| {
         let uniforms = InputUniforms {
             conv: ConvDims::new(geo)?,
             cin: to_u32(OP, "input channels", geo.cin)?,
@@ -185,10 +191,31 @@ pub(crate) fn record_winograd(
         let (wg_x, wg_y) = workgroup(cols / 4, WG);
         let grid = [blocks(cols / 4, wg_x as usize), blocks(geo.cin, wg_y as usize), 1];
         let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), LinearTexture::OVERRIDE, ("M", m as u32)];
-        let input = gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
-        let gemm =
-            record_gemm(u, &u.bands[0], BOperand::Windows(&v), &products, (cols, tiles), Epilogue::default(), tile)?;
-        Ok(vec![input, gemm])
+        gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
+    };
+    if fold {
+        let act = geo.attrs.activation;
+        let clamp = act.and_then(|a| a.bounds());
+        let after = act.filter(|_| clamp.is_none());
+        let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
+        let out = raw.as_ref().unwrap_or(y);
+        let kept = Tensor::zeros(gpu, &[Fold::kept_len(m, geo, cols, tile)])?;
+        let fold = Fold { m, geo, bias, tiles: (tiles_w, live_w, tiles), kept: &kept };
+        let epilogue = Epilogue { clamp, fold: Some(fold), ..Epilogue::default() };
+        let mut steps = staged(OP, x, |texture| {
+            let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), out, (cols, tiles), epilogue, tile)?;
+            Ok(vec![transform(texture)?, gemm])
+        })?;
+        if let (Some(act), Some(raw)) = (after, &raw) {
+            steps.extend(activation_dispatches(raw, y, act)?.into_iter().map(Step::Dispatch));
+        }
+        return Ok(steps);
+    }
+    let products = Tensor::zeros(gpu, &[geo.n, points(m) * geo.cout, tiles])?;
+    let mut steps = staged(OP, x, |texture| {
+        let b = BOperand::Windows(&v);
+        let gemm = record_gemm(u, &u.bands[0], b, &products, (cols, tiles), Epilogue::default(), tile)?;
+        Ok(vec![transform(texture)?, gemm])
     })?;
     let uniforms = OutputUniforms {
         cout: to_u32(OP, "output channels", geo.cout)?,

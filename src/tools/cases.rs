@@ -328,6 +328,8 @@ pub fn bench_convs() -> Vec<ConvCase> {
         // ResNet's 3x3 convolutions: the first stage's and the third's.
         case("resnet-3x3-64-56", [1, 64, 56, 56], [64, 64, 3, 3], pad(1)),
         case("resnet-3x3-256-14", [1, 256, 14, 14], [256, 256, 3, 3], pad(1)),
+        // A stride-1 convolution over a large image, where laying windows out costs the most.
+        case("conv-3x3-16-2048", [1, 16, 2048, 2048], [16, 16, 3, 3], pad(1)),
         // MobileNetV2's depthwise layers: memory-bound, compared with relu-144-56.
         case("dw-3x3-144-56", [1, 144, 56, 56], [144, 1, 3, 3], pad(1).with_groups(144)),
         case("dw-3x3-s2-144-56", [1, 144, 56, 56], [144, 1, 3, 3], pad(1).with_groups(144).with_stride(2, 2)),

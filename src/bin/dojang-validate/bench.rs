@@ -63,6 +63,7 @@ pub const NAMES: &[&str] = &[
     "bottleneck-1x1-64-256",
     "resnet-3x3-64-56",
     "resnet-3x3-256-14",
+    "conv-3x3-16-2048",
     "dw-3x3-144-56",
     "dw-3x3-s2-144-56",
     "relu-144-56",

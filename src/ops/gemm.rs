@@ -222,12 +222,9 @@ pub(crate) fn record_gemm(
     let mut kept = gpu.placeholder_rw();
     if let Some(f) = epilogue.fold {
         check_same_device(OP, &[("kept products", Some(f.kept))])?;
-        if f.kept.len() < Fold::kept_len(f.m, f.geo, cols, tile) {
-            return Err(Error::Mismatch {
-                op: OP,
-                a: Shape(vec![Fold::kept_len(f.m, f.geo, cols, tile)]),
-                b: f.kept.shape().into(),
-            });
+        let needed = Fold::kept_len(f.m, f.geo, cols, tile);
+        if f.kept.len() < needed {
+            return Err(Error::Mismatch { op: OP, a: Shape(vec![needed]), b: f.kept.shape().into() });
         }
         kept = f.kept.buffer();
         let (tiles_w, live_w, tiles) = f.tiles;
@@ -246,12 +243,43 @@ pub(crate) fn record_gemm(
             ..uniforms
         };
     }
-    // The implicit GEMMs run a slice of the grid per image, so that a tile stays in one.
+    // The implicit GEMMs run a slice of the grid per image, so that a tile stays in one, and
+    // walk the kernel's taps over B's channels, `channel` words apart: KW·SY planes of row
+    // windows, or a plane of the input itself (shifted).
     let mut slices = 1;
     let mut aligned_to = pixels;
+    if let BOperand::Rows(_, _, geo) | BOperand::Shifted(_, geo) = b {
+        let a = &geo.attrs;
+        let (row, channel) = match b {
+            BOperand::Rows(_, r, _) => (geo.ow, geo.kw * a.stride[0] * r.plane),
+            _ => (geo.w, geo.h * geo.w),
+        };
+        slices = geo.n;
+        uniforms = GemmUniforms {
+            kh: u("kernel height", geo.kh)?,
+            kw: u("kernel width", geo.kw)?,
+            stride_y: u("stride", a.stride[0])?,
+            row: u("row", row)?,
+            channel: u("channel", channel)?,
+            image: u("image", geo.cin * channel)?,
+            group: u("group", geo.cin / a.groups * channel)?,
+            c0: u("input channels", band.k0 / (geo.kh * geo.kw))?,
+            ..uniforms
+        };
+    }
+    if let BOperand::Rows(_, r, geo) = b {
+        let (sy, dy) = (geo.attrs.stride[0], geo.attrs.dilation[0]);
+        uniforms = GemmUniforms {
+            z_cols: u("output pixels", pixels)?,
+            dy_div: u("dilation", dy / sy)?,
+            dy_mod: u("dilation", dy % sy)?,
+            plane: u("row windows", r.plane)?,
+            ..uniforms
+        };
+    }
     if let BOperand::Shifted(_, geo) = b {
         let a = &geo.attrs;
-        let (plane, row_cols) = (geo.h * geo.w, geo.ow.next_multiple_of(tile.tn as usize));
+        let row_cols = geo.ow.next_multiple_of(tile.tn as usize);
         if a.stride[1] != 1 || cols != geo.n * geo.oh * row_cols {
             let got = format!("stride {:?}, {cols} columns for {} rows of {row_cols}", a.stride, geo.n * geo.oh);
             return Err(Error::KernelShape {
@@ -260,18 +288,9 @@ pub(crate) fn record_gemm(
                 got,
             });
         }
-        slices = geo.n;
         aligned_to = geo.ow;
         uniforms = GemmUniforms {
             z_cols: u("output pixels", geo.oh * row_cols)?,
-            kh: u("kernel height", geo.kh)?,
-            kw: u("kernel width", geo.kw)?,
-            stride_y: u("stride", a.stride[0])?,
-            row: u("input width", geo.w)?,
-            channel: u("input", plane)?,
-            image: u("input", geo.cin * plane)?,
-            group: u("input", geo.cin / a.groups * plane)?,
-            c0: u("input channels", band.k0 / (geo.kh * geo.kw))?,
             h: u("input height", geo.h)?,
             pad_top: u("padding", a.padding.top)?,
             pad_left: u("padding", a.padding.left)?,
@@ -279,26 +298,6 @@ pub(crate) fn record_gemm(
             dil_x: u("dilation", a.dilation[1])?,
             ow: u("output width", geo.ow)?,
             row_cols: u("output width", row_cols)?,
-            ..uniforms
-        };
-    }
-    if let BOperand::Rows(_, r, geo) = b {
-        let (sy, dy) = (geo.attrs.stride[0], geo.attrs.dilation[0]);
-        let channel = geo.kw * sy * r.plane;
-        slices = geo.n;
-        uniforms = GemmUniforms {
-            z_cols: u("output pixels", pixels)?,
-            kh: u("kernel height", geo.kh)?,
-            kw: u("kernel width", geo.kw)?,
-            stride_y: u("stride", sy)?,
-            dy_div: u("dilation", dy / sy)?,
-            dy_mod: u("dilation", dy % sy)?,
-            row: u("output width", geo.ow)?,
-            plane: u("row windows", r.plane)?,
-            channel: u("row windows", channel)?,
-            image: u("row windows", geo.cin * channel)?,
-            group: u("row windows", geo.cin / geo.attrs.groups * channel)?,
-            c0: u("input channels", band.k0 / (geo.kh * geo.kw))?,
             ..uniforms
         };
     }

@@ -45,10 +45,11 @@
 //   3 y     storage read_write  [N, G · M, P] as vec4s (tensors are padded to whole vec4s)
 //   4 kept  storage read_write  WINO: each invocation's products (a placeholder otherwise)
 //   5 p     uniform             Uniforms (field order of GemmUniforms in src/ops/gemm.rs)
-// Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2) and a
-// group, columns fastest, folded into (x, y); z = parts x slices x groups (zs: slices x
-// groups). Lanes thus wrap from one row of tiles into the next, and none idles when the
-// columns are few (13x13 images).
+// Grid: the tiles of a slice of z_cols columns (all of them; an image in B_MODE 2 and 4) of
+// every group, columns fastest, then rows, then groups, folded into (x, y); z = parts x
+// slices (zs: slices). Lanes thus wrap from one row of tiles into the next, and from one
+// group into the next, and none idles when the columns are few (13x13 images, Winograd's
+// points).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0 to 4),
 // ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width), SPLIT (0 or 1: split-K),
 // WINO (0, 2 or 4: Winograd's products folded into outputs).
@@ -68,9 +69,9 @@ struct Uniforms {
     // input channel, an image and a group's channels, in words): the input's height, the
     // padding above and left, the dilation, the output width and its row of tiles' columns.
     h: u32, pad_top: u32, pad_left: u32, dil_y: u32, dil_x: u32, ow: u32, row_cols: u32,
-    // WINO (with ow): the output's height, and Winograd's tiles per row, live per row and per
-    // image.
-    oh: u32, tiles_w: u32, live_w: u32, tiles: u32, _pad2: u32, _pad3: u32,
+    // WINO (with ow): the output's height, and Winograd's tiles per row, live per image and per
+    // image's columns (winograd_tiles.wgsl).
+    oh: u32, row_tiles: u32, live: u32, tiles: u32, _pad2: u32, _pad3: u32,
 }
 
 @group(0) @binding(0) var at: texture_storage_2d<rgba32float, read>;
@@ -195,22 +196,24 @@ fn gemm(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let tile = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
+    let all = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
     let col_tiles = (p.z_cols + TN - 1u) / TN;
+    let group_tiles = col_tiles * ((p.m + TM - 1u) / TM);
+    let g = all / group_tiles;
+    if (g >= p.groups) {
+        return;
+    }
+    let tile = all % group_tiles;
     var part = 0u;
     if (SPLIT != 0u) {
         part = wid.z / p.zs;
         y_first = part * p.part_vecs * 4u;
     }
-    let slice = (wid.z % p.zs) / p.groups;
-    let g = wid.z % p.groups;
+    let slice = wid.z % p.zs;
     let local = (tile % col_tiles) * TN;
     let n0 = slice * p.z_cols + local;
     let end = n0 - local + p.z_cols;
     let m0 = (tile / col_tiles) * TM;
-    if (m0 >= p.m) {
-        return;
-    }
     // Linear: image n0 / P, channel g·K + k0 + k, pixel n0 % P of [N, G·K, P]. B_MODE 4: the
     // tile's output row and first column in image `slice`, and its taps' origin.
     var image = n0 / p.pixels;
@@ -249,9 +252,7 @@ fn gemm(
     // lanes keep theirs side by side (element e of lane l at e · WG + l from the workgroup's
     // block on), so that a store or load of all lanes touches a few cache lines.
     let points = select(1u, (WINO + 2u) * (WINO + 2u), WINO != 0u);
-    let wg = WG_X * WG_Y;
-    let group_tiles = (col_tiles * ((p.m + TM - 1u) / TM) + wg - 1u) / wg * wg;
-    let kept_at = (g * group_tiles + tile - lane) * points * TM * (TN / 4u) + lane;
+    let kept_at = (all - lane) * points * TM * (TN / 4u) + lane;
     // One pass without WINO: a loop that always breaks compiles away, where a `for` of one
     // trip cost plain GEMMs 5-10%.
     var point = 0u;
@@ -619,7 +620,7 @@ fn fold_tile(at: u32, g: u32, m0: u32, n0: u32) {
             let image = (n0 + 4u * c) / p.tiles;
             let t0 = (n0 + 4u * c) % p.tiles;
             let plane = (image * p.m_total + o) * p.pixels;
-            let blk = Block(plane, t0 / p.tiles_w, t0 % p.tiles_w, p.oh, p.ow, p.live_w, p.ow % 4u == 0u, add);
+            let blk = Block(plane, tiles_at(t0, p.row_tiles, p.live), p.oh, p.ow, p.ow % 4u == 0u, add);
             store_fold(WINO, outs, blk);
         }
     }

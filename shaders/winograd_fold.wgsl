@@ -3,8 +3,8 @@
 // 4 tiles: (Aᵀ · m · A)[i, j], and their stores into y. Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]
 // for M = 2 (at4); for M = 4 see at6. The caller folds each row of m with at4 or at6 and the
 // rows with fold4 or fold6. Shared by winograd_output.wgsl (products from memory) and
-// gemm.wgsl's WINO mode (products kept by the invocation that made them); the file after this
-// one binds `y` (array<vec4<f32>>, [N, Cout, OH, OW]) and defines `finish(v)`, what an output
+// gemm.wgsl's WINO mode (products kept by the invocation that made them), with
+// winograd_tiles.wgsl put before it; the file after this one binds `y` (array<vec4<f32>>, [N, Cout, OH, OW]) and defines `finish(v)`, what an output
 // becomes before it is stored (the activation, or the GEMM's clamp). No arrays: llvmpipe keeps
 // an array indexed in a loop in memory (a pass over one took twice as long).
 
@@ -50,16 +50,14 @@ fn row_of(c: Four, i: u32) -> vec4<f32> {
     return select(select(c.a, c.b, i == 1u), select(c.c, c.d, i == 3u), i >= 2u);
 }
 
-// Where a block of 4 tiles' outputs go: the first word of their output plane, the tiles'
-// row and first column, the plane's size, the live tiles of a row, whether output rows are
-// whole vec4s (OW a multiple of 4), and the bias to add.
+// Where a block of 4 tiles' outputs go: the first word of their output plane, the tiles
+// (winograd_tiles.wgsl), the plane's size, whether output rows are whole vec4s (OW a multiple
+// of 4), and the bias to add.
 struct Block {
     plane: u32,
-    ty: u32,
-    tx0: u32,
+    at: Tiles,
     oh: u32,
     ow: u32,
-    live_w: u32,
     vec: bool,
     bias: f32,
 }
@@ -68,13 +66,12 @@ fn store_word(i: u32, v: f32) {
     y[i / 4u][i % 4u] = v;
 }
 
-// Output (i, j) of tiles tx0 + lane for lanes 0 .. 3 whose tiles are live, as far as the
-// plane goes.
+// Output (i, j) of each live tile of the block, as far as the plane goes.
 fn store_tiles(m: u32, blk: Block, i: u32, j: u32, v: vec4<f32>) {
-    let oy = m * blk.ty + i;
     for (var lane = 0u; lane < 4u; lane++) {
-        let ox = m * (blk.tx0 + lane) + j;
-        if (blk.tx0 + lane < blk.live_w && oy < blk.oh && ox < blk.ow) {
+        let oy = m * blk.at.ty[lane] + i;
+        let ox = m * blk.at.tx[lane] + j;
+        if (blk.at.live[lane] && oy < blk.oh && ox < blk.ow) {
             store_word(blk.plane + oy * blk.ow + ox, v[lane]);
         }
     }
@@ -84,23 +81,27 @@ fn store_tiles(m: u32, blk: Block, i: u32, j: u32, v: vec4<f32>) {
 // row of 4 outputs (M = 4), or two tiles' (M = 2), is one vec4 store.
 fn store_fold(m: u32, o: Outs, blk: Block) {
     let bias = vec4<f32>(blk.bias);
+    let at = blk.at;
     for (var i = 0u; i < m; i++) {
         let v0 = finish(bias + row_of(o.c0, i));
         let v1 = finish(bias + row_of(o.c1, i));
-        let oy = m * blk.ty + i;
-        let first = (blk.plane + oy * blk.ow) / 4u;
+        // Each tile's first vec4 of output row i, and whether that row is in the image.
+        let oy = vec4<u32>(m) * at.ty + vec4<u32>(i);
+        let first = (vec4<u32>(blk.plane) + oy * vec4<u32>(blk.ow)) / vec4<u32>(4u);
+        let stored = at.live & (oy < vec4<u32>(blk.oh));
         if (m == 2u) {
             if (!blk.vec) {
                 store_tiles(m, blk, i, 0u, v0);
                 store_tiles(m, blk, i, 1u, v1);
-            } else if (oy < blk.oh) {
-                // Tiles come in live pairs (OW = 2·LW is a multiple of 4).
-                if (blk.tx0 < blk.live_w) {
-                    y[first + blk.tx0 / 2u] = vec4<f32>(v0.x, v1.x, v0.y, v1.y);
-                }
-                if (blk.tx0 + 2u < blk.live_w) {
-                    y[first + blk.tx0 / 2u + 1u] = vec4<f32>(v0.z, v1.z, v0.w, v1.w);
-                }
+                continue;
+            }
+            // Tiles 0, 1 and tiles 2, 3 each lie side by side in one row (OW = 2·row is a
+            // multiple of 4, so rows and the image's live tiles are even, as t0 is).
+            if (stored.x) {
+                y[first.x + at.tx.x / 2u] = vec4<f32>(v0.x, v1.x, v0.y, v1.y);
+            }
+            if (stored.z) {
+                y[first.z + at.tx.z / 2u] = vec4<f32>(v0.z, v1.z, v0.w, v1.w);
             }
             continue;
         }
@@ -111,12 +112,12 @@ fn store_fold(m: u32, o: Outs, blk: Block) {
             store_tiles(m, blk, i, 1u, v1);
             store_tiles(m, blk, i, 2u, v2);
             store_tiles(m, blk, i, 3u, v3);
-        } else if (oy < blk.oh) {
-            // Each live tile's row of 4 outputs is a vec4 (OW is a multiple of 4).
-            for (var lane = 0u; lane < 4u; lane++) {
-                if (blk.tx0 + lane < blk.live_w) {
-                    y[first + blk.tx0 + lane] = vec4<f32>(v0[lane], v1[lane], v2[lane], v3[lane]);
-                }
+            continue;
+        }
+        // Each live tile's row of 4 outputs is a vec4 (OW is a multiple of 4).
+        for (var lane = 0u; lane < 4u; lane++) {
+            if (stored[lane]) {
+                y[first[lane] + at.tx[lane]] = vec4<f32>(v0[lane], v1[lane], v2[lane], v3[lane]);
             }
         }
     }

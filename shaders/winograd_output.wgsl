@@ -1,10 +1,10 @@
 // winograd_output.wgsl — the outputs of Winograd F(MxM, 3x3) (M = 2 or 4, A = M + 2) from the
 // A·A products of a tile, as the GEMM stored them:
 //   y[n, o, M·ty + i, M·tx + j] = act(bias[o] + (Aᵀ · m · A)[i, j]),  m[g / A, g % A] = mt[n, g·Cout + o, t]
-// with mt the GEMM's output ([N, A·A·Cout, T], T = TH·TW tiles per image, t = ty·TW + tx, TW a
-// multiple of 4 of which the first LW are live), outputs past the image not stored. Each
+// with mt the GEMM's output ([N, A·A·Cout, T], T an image's tiles, t = ty·TW + tx as
+// winograd_tiles.wgsl places them), neither dead tiles nor outputs past the image stored. Each
 // invocation takes 4 consecutive tiles of one output channel (one vec4 of products per point),
-// folds them (winograd_fold.wgsl) and ends with the activation (activation.wgsl); both files
+// folds them (winograd_fold.wgsl) and ends with the activation (activation.wgsl); those files
 // are put before this one.
 //
 // Bindings (group 0)              mirrors WINOGRAD_OUTPUT in src/ops/winograd.rs
@@ -12,13 +12,13 @@
 //   1 b  storage read        [Cout] (a placeholder when has_bias = 0)
 //   2 y  storage read_write  [N, Cout, OH, OW] as vec4s
 //   3 p  uniform             Uniforms
-// Grid: x = blocks of 4 tiles, y = output channels, z = images, in workgroups of WG_X x WG_Y
-// (more channels to a workgroup where the tiles are few). Overrides: WG_X, WG_Y, M, VEC (1:
-// OW a multiple of 4), and activation.wgsl's.
+// Grid: one invocation per image, output channel and block of 4 tiles (blocks fastest), in
+// workgroups of WG folded into (x, y), so that no lane idles where the tiles are few.
+// Overrides: WG, M, VEC (1: OW a multiple of 4), and activation.wgsl's.
 
 struct Uniforms {
-    cout: u32, oh: u32, ow: u32, tiles_w: u32,
-    tiles: u32, live_w: u32, has_bias: u32, _pad: u32,
+    cout: u32, oh: u32, ow: u32, row: u32,
+    live: u32, tiles: u32, has_bias: u32, images: u32,
 }
 
 @group(0) @binding(0) var<storage, read> mt: array<vec4<f32>>;
@@ -26,8 +26,7 @@ struct Uniforms {
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Uniforms;
 
-override WG_X: u32 = 64u;
-override WG_Y: u32 = 1u;
+override WG: u32 = 64u;
 override M: u32 = 2u;
 override VEC: u32 = 0u;
 
@@ -54,14 +53,20 @@ fn finish(v: vec4<f32>) -> vec4<f32> {
     return activate(v);
 }
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let t0 = 4u * gid.x;
-    let o = gid.y;
-    let n = gid.z;
-    if (t0 >= p.tiles || o >= p.cout) {
+@compute @workgroup_size(WG, 1, 1)
+fn winograd_output(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lane;
+    let blocks = p.tiles / 4u;
+    if (i >= blocks * p.cout * p.images) {
         return;
     }
+    let n = i / (blocks * p.cout);
+    let o = i / blocks % p.cout;
+    let t0 = 4u * (i % blocks);
     var outs: Outs;
     if (M == 2u) {
         outs = fold4(row2(n, o, t0, 0u), row2(n, o, t0, 1u), row2(n, o, t0, 2u), row2(n, o, t0, 3u));
@@ -71,5 +76,5 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let bias = select(0.0, b[o], p.has_bias != 0u);
     let plane = (n * p.cout + o) * p.oh * p.ow;
-    store_fold(M, outs, Block(plane, t0 / p.tiles_w, t0 % p.tiles_w, p.oh, p.ow, p.live_w, VEC != 0u, bias));
+    store_fold(M, outs, Block(plane, tiles_at(t0, p.row, p.live), p.oh, p.ow, VEC != 0u, bias));
 }

@@ -506,7 +506,7 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
 /// True when `images` images and `rows` output rows of `geo` (as `slab`) run as one
 /// convolution with `kernel`: input and output within a binding, and what the kernel lays out
 /// within a texture: im2col's output pixels within a matrix texture's columns, the row windows
-/// within a linear texture, and the implicit GEMM's images x groups within a grid dimension.
+/// within a linear texture, and the implicit GEMM's images within a grid dimension.
 fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, usize), kernel: ConvKernel) -> bool {
     let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
     // The GEMM's B operand: the input as it stands, or im2col's windows within a texture.
@@ -521,9 +521,9 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
                 b_fits(tile) && parts * 4 * outputs.next_multiple_of(4) as u64 <= gpu.max_binding_bytes()
             }
             ConvKernel::Implicit(_) => {
-                RowWindows::part(geo, images, rows).fit(gpu) && images * geo.attrs.groups <= max_groups(gpu) as usize
+                RowWindows::part(geo, images, rows).fit(gpu) && images <= max_groups(gpu) as usize
             }
-            ConvKernel::Shifted(_) => images * geo.attrs.groups <= max_groups(gpu) as usize,
+            ConvKernel::Shifted(_) => images <= max_groups(gpu) as usize,
             // Its tiles are the columns of its B operand, and its products ((M + 2)² per tile
             // and output channel; fused, per the GEMM's tiles) one binding.
             ConvKernel::Winograd { m, tile, fused } => {

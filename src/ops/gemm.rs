@@ -25,7 +25,7 @@ use crate::texture::{LinearTexture, MatrixTexture};
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
     name: "gemm",
-    source: wgsl!("funnel", "linear_texture", "winograd_fold", "gemm"),
+    source: wgsl!("funnel", "linear_texture", "winograd_tiles", "winograd_fold", "gemm"),
     entry: "gemm",
     bindings: &[
         Access::TextureRead,
@@ -94,8 +94,8 @@ uniform_struct! {
         ow: u32,
         row_cols: u32,
         oh: u32,
-        tiles_w: u32,
-        live_w: u32,
+        row_tiles: u32,
+        live: u32,
         tiles: u32,
         _pad2: u32,
         _pad3: u32,
@@ -128,8 +128,8 @@ pub(crate) struct Epilogue<'a> {
 
 /// Winograd F(MxM, 3x3)'s output transform done by the GEMM as it ends (gemm.wgsl's WINO):
 /// the weight's groups are the (M + 2)² points of a tile times the convolution `geo`'s
-/// groups, B is the transformed input (`tiles`: per row, live per row, per image, as
-/// `winograd::tiles` gives them), and the GEMM stores `geo`'s outputs with `bias`, not the
+/// groups, B is the transformed input (`tiles`: per row, live per image and columns per
+/// image, as `winograd::tiles` gives them), and the GEMM stores `geo`'s outputs with `bias`, not the
 /// products; each invocation keeps its products in its own share of `kept`
 /// ([`Fold::kept_len`] floats).
 #[derive(Clone, Copy, Debug)]
@@ -143,12 +143,12 @@ pub(crate) struct Fold<'a> {
 
 impl Fold<'_> {
     /// Floats of products the invocations of a GEMM of `tile` keep for the convolution `geo`
-    /// by F(MxM) over `cols` tiles: every point of every invocation's tile, a group's tiles
-    /// rounded up to whole workgroups.
+    /// by F(MxM) over `cols` tiles: every point of every invocation's tile, the tiles of all
+    /// groups rounded up to whole workgroups.
     pub(crate) fn kept_len(m: usize, geo: &Conv2dGeometry, cols: usize, tile: Tile) -> usize {
         let (tm, tn) = (tile.tm as usize, tile.tn as usize);
-        let tiles = (cols.div_ceil(tn) * (geo.cout / geo.attrs.groups).div_ceil(tm)).next_multiple_of(WORKGROUP);
-        geo.attrs.groups * tiles * (m + 2) * (m + 2) * tm * tn
+        let tiles = geo.attrs.groups * cols.div_ceil(tn) * (geo.cout / geo.attrs.groups).div_ceil(tm);
+        tiles.next_multiple_of(WORKGROUP) * (m + 2) * (m + 2) * tm * tn
     }
 }
 
@@ -227,7 +227,7 @@ pub(crate) fn record_gemm(
             return Err(Error::Mismatch { op: OP, a: Shape(vec![needed]), b: f.kept.shape().into() });
         }
         kept = f.kept.buffer();
-        let (tiles_w, live_w, tiles) = f.tiles;
+        let (row_tiles, live, tiles) = f.tiles;
         groups = f.geo.attrs.groups;
         bias = f.bias;
         uniforms = GemmUniforms {
@@ -237,8 +237,8 @@ pub(crate) fn record_gemm(
             groups: u("groups", groups)?,
             ow: u("output width", f.geo.ow)?,
             oh: u("output height", f.geo.oh)?,
-            tiles_w: u("tiles", tiles_w)?,
-            live_w: u("tiles", live_w)?,
+            row_tiles: u("tiles", row_tiles)?,
+            live: u("tiles", live)?,
             tiles: u("tiles", tiles)?,
             ..uniforms
         };
@@ -302,14 +302,14 @@ pub(crate) fn record_gemm(
         };
     }
     let (wg_x, wg_y) = (WORKGROUP as u32, 1);
-    let tiles = blocks(cols / slices, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64;
+    let tiles = blocks(cols / slices, tile.tn as usize) as u64 * blocks(m, tile.tm as usize) as u64 * groups as u64;
     let [gx, gy, _] = fold_grid(to_u32(OP, "tiles", tiles.div_ceil(wg_x as u64) as usize)?, max_groups(gpu));
-    uniforms.zs = u("images x groups", slices.saturating_mul(groups))?;
-    let z = parts.saturating_mul(uniforms.zs as usize);
+    uniforms.zs = u("images", slices)?;
+    let z = parts.saturating_mul(slices);
     if z > max_groups(gpu) as usize {
         return Err(Error::Limit {
             op: OP,
-            what: format!("{parts} parts x {slices} images x {groups} groups in one grid dimension"),
+            what: format!("{parts} parts x {slices} images in one grid dimension"),
             needed: z as u64,
             limit: max_groups(gpu) as u64,
         });

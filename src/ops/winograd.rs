@@ -7,13 +7,16 @@
 //! `winograd_output.wgsl` folds each tile's products into its outputs with bias and activation,
 //! or (fused) the GEMM multiplies every point of its tile in turn and folds them as it ends
 //! (`winograd_fold.wgsl` holds the fold for both).
-//! Rows of tiles are rounded up to 4 tiles, so that the transforms take 4 tiles of a row at
-//! once (the GEMM runs the few tiles past a row's end).
+//! An image's tiles run row after row, no row rounded up (a block of 4 tiles, what a
+//! transform takes at once, may wrap into the next row), and its GEMM columns are rounded up
+//! to 4: at 56x56, F(4x4)'s 14 tiles a row fill 196 columns, not 224.
 //! F(2x2)'s error is no larger than the direct sum's: its transforms weigh by ±½ and ±1, and
 //! each product sums over Cin, not 9·Cin (measured against the f64 reference with He-scaled
 //! weights: 0.8–1.4e-6 against the implicit GEMM's 1.9–4.2e-6 on 3x3 convolutions of 64 to
 //! 512 channels). F(4x4)'s transforms weigh by up to 8 and ⅙ (see `tests/conv2d.rs` for its
 //! measured error); the case table holds both to the default tolerance.
+
+use bytemuck::Zeroable;
 
 use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
@@ -23,7 +26,7 @@ use crate::ops::elementwise::activation_dispatches;
 use crate::ops::gemm::{BOperand, Epilogue, Fold, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
 use crate::ops::record::staged;
-use crate::ops::sizes::{blocks, max_groups, to_u32, workgroup};
+use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -40,20 +43,20 @@ pub(crate) const WINOGRAD_WEIGHT: Kernel = Kernel {
 
 pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
     name: "winograd_input",
-    source: wgsl!("funnel", "conv_dims", "linear_texture", "input_texture", "winograd_input"),
+    source: wgsl!("funnel", "conv_dims", "linear_texture", "input_texture", "winograd_tiles", "winograd_input"),
     entry: "winograd_input",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform: UniformLayout::of::<InputUniforms>(),
-    overrides: &["WG_X", "WG_Y", "TEX_SHIFT", "M"],
+    overrides: &["WG", "TEX_SHIFT", "M"],
 };
 
 pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
     name: "winograd_output",
-    source: wgsl!("activation", "winograd_fold", "winograd_output"),
+    source: wgsl!("activation", "winograd_tiles", "winograd_fold", "winograd_output"),
     entry: "winograd_output",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<OutputUniforms>(),
-    overrides: &["WG_X", "WG_Y", "M", "VEC", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "M", "VEC", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup of each transform.
@@ -64,12 +67,13 @@ fn points(m: usize) -> usize {
     (m + 2) * (m + 2)
 }
 
-/// Tiles of F(MxM, 3x3) over `rows` x `cols` outputs: per row (rounded up to whole blocks of 4,
-/// the transforms' step), live per row, and per image.
+/// Tiles of F(MxM, 3x3) over `rows` x `cols` outputs, row after row with none rounded up
+/// (`winograd_tiles.wgsl`): per row, per image, and the image's columns of the GEMM (rounded up
+/// to 4, so that the transforms' blocks of 4 tiles lie in one image).
 pub(crate) fn tiles(m: usize, rows: usize, cols: usize) -> (usize, usize, usize) {
-    let live = cols.div_ceil(m);
-    let per_row = live.next_multiple_of(4);
-    (per_row, live, per_row * rows.div_ceil(m))
+    let row = cols.div_ceil(m);
+    let live = row * rows.div_ceil(m);
+    (row, live, live.next_multiple_of(4))
 }
 
 uniform_struct! {
@@ -87,9 +91,13 @@ uniform_struct! {
     struct InputUniforms {
         conv: ConvDims,
         cin: u32,
-        tiles_w: u32,
+        row: u32,
+        live: u32,
         tiles: u32,
         cols: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -99,11 +107,11 @@ uniform_struct! {
         cout: u32,
         oh: u32,
         ow: u32,
-        tiles_w: u32,
+        row: u32,
+        live: u32,
         tiles: u32,
-        live_w: u32,
         has_bias: u32,
-        _pad: u32,
+        images: u32,
     }
 }
 
@@ -175,22 +183,23 @@ pub(crate) fn record_winograd(
         return Err(Error::Limit { op: OP, what, needed: geo.cin as u64, limit: u.bands[0].k as u64 });
     }
     let gpu = x.gpu();
-    let (tiles_w, live_w, tiles) = self::tiles(m, geo.oh, geo.ow);
+    let (row, live, tiles) = self::tiles(m, geo.oh, geo.ow);
     let cols = geo.n * tiles;
     let v = MatrixTexture::zeros(gpu, OP, points(m) * geo.cin, cols)?;
     let transform = |texture: &LinearTexture| {
         let uniforms = InputUniforms {
             conv: ConvDims::new(geo)?,
             cin: to_u32(OP, "input channels", geo.cin)?,
-            tiles_w: to_u32(OP, "tiles", tiles_w)?,
+            row: to_u32(OP, "tiles", row)?,
+            live: to_u32(OP, "tiles", live)?,
             tiles: to_u32(OP, "tiles", tiles)?,
             cols: to_u32(OP, "tiles", cols)?,
+            ..Zeroable::zeroed()
         };
         let resources =
             [wgpu::BindingResource::TextureView(texture.view()), wgpu::BindingResource::TextureView(v.view())];
-        let (wg_x, wg_y) = workgroup(cols / 4, WG);
-        let grid = [blocks(cols / 4, wg_x as usize), blocks(geo.cin, wg_y as usize), 1];
-        let overrides = [("WG_X", wg_x), ("WG_Y", wg_y), LinearTexture::OVERRIDE, ("M", m as u32)];
+        let grid = fold_grid(blocks(geo.cin * cols / 4, WG as usize), max_groups(gpu));
+        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("M", m as u32)];
         gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
     };
     if fold {
@@ -200,7 +209,7 @@ pub(crate) fn record_winograd(
         let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
         let out = raw.as_ref().unwrap_or(y);
         let kept = Tensor::zeros(gpu, &[Fold::kept_len(m, geo, cols, tile)])?;
-        let fold = Fold { m, geo, bias, tiles: (tiles_w, live_w, tiles), kept: &kept };
+        let fold = Fold { m, geo, bias, tiles: (row, live, tiles), kept: &kept };
         let epilogue = Epilogue { clamp, fold: Some(fold), ..Epilogue::default() };
         let mut steps = staged(OP, x, |texture| {
             let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), out, (cols, tiles), epilogue, tile)?;
@@ -221,17 +230,16 @@ pub(crate) fn record_winograd(
         cout: to_u32(OP, "output channels", geo.cout)?,
         oh: to_u32(OP, "output height", geo.oh)?,
         ow: to_u32(OP, "output width", geo.ow)?,
-        tiles_w: to_u32(OP, "tiles", tiles_w)?,
+        row: to_u32(OP, "tiles", row)?,
+        live: to_u32(OP, "tiles", live)?,
         tiles: to_u32(OP, "tiles", tiles)?,
-        live_w: to_u32(OP, "tiles", live_w)?,
         has_bias: bias.is_some() as u32,
-        _pad: 0,
+        images: to_u32(OP, "images", geo.n)?,
     };
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [products.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
-    let (wg_x, wg_y) = workgroup(tiles / 4, WG);
-    let grid = [blocks(tiles / 4, wg_x as usize), blocks(geo.cout, wg_y as usize), to_u32(OP, "images", geo.n)?];
-    let modes = [("WG_X", wg_x), ("WG_Y", wg_y), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
+    let grid = fold_grid(blocks(geo.n * geo.cout * tiles / 4, WG as usize), max_groups(gpu));
+    let modes = [("WG", WG), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
     let overrides = [&modes[..], &Activation::overrides(geo.attrs.activation)].concat();
     steps.push(Step::Dispatch(gpu.dispatch(
         &WINOGRAD_OUTPUT,

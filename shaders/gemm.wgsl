@@ -199,11 +199,16 @@ fn gemm(
     let all = (wid.x + wid.y * nwg.x) * WG_X * WG_Y + lane;
     let col_tiles = (p.z_cols + TN - 1u) / TN;
     let group_tiles = col_tiles * ((p.m + TM - 1u) / TM);
-    let g = all / group_tiles;
-    if (g >= p.groups) {
+    // Divisions are lane-by-lane loops on llvmpipe: none where there is one group.
+    var g = 0u;
+    var tile = all;
+    if (p.groups > 1u) {
+        g = all / group_tiles;
+        tile = all % group_tiles;
+    }
+    if (g >= p.groups || tile >= group_tiles) {
         return;
     }
-    let tile = all % group_tiles;
     var part = 0u;
     if (SPLIT != 0u) {
         part = wid.z / p.zs;

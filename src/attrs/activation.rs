@@ -54,6 +54,13 @@ impl Activation {
         }
     }
 
+    /// `act` as the GEMM takes it: the interval it clamps to as it stores ([`Activation::bounds`]),
+    /// or the activation that runs after it from a tensor of its own.
+    pub(crate) fn split(act: Option<Activation>) -> (Option<[f32; 2]>, Option<Activation>) {
+        let clamp = act.and_then(|a| a.bounds());
+        (clamp, act.filter(|_| clamp.is_none()))
+    }
+
     /// shaders/activation.wgsl's code for `act` (0: none) and its two parameters.
     fn code(act: Option<Activation>) -> (u32, f32, f32) {
         match act {

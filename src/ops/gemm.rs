@@ -7,7 +7,7 @@
 
 use bytemuck::Zeroable;
 
-use crate::attrs::Conv2dGeometry;
+use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result, Shape};
 use crate::ops::checks::check_same_device;
 use crate::ops::cut::copy;
@@ -393,8 +393,8 @@ pub(crate) fn record_conv(
         GemmForm::SplitK(parts) => parts,
         _ => 1,
     };
-    let clamp = act.and_then(|a| a.bounds()).filter(|_| parts == 1);
-    let after = act.filter(|_| clamp.is_none() && parts == 1);
+    // Split-K's sum applies the activation.
+    let (clamp, after) = if parts == 1 { Activation::split(act) } else { (None, None) };
     let epilogue = Epilogue { clamp, onto: onto && parts == 1, parts, fold: None };
     let raw = match (after, parts) {
         (Some(_), _) => Some(Tensor::zeros(gpu, y.shape())?),

@@ -203,9 +203,7 @@ pub(crate) fn record_winograd(
         gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
     };
     if fold {
-        let act = geo.attrs.activation;
-        let clamp = act.and_then(|a| a.bounds());
-        let after = act.filter(|_| clamp.is_none());
+        let (clamp, after) = Activation::split(geo.attrs.activation);
         let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
         let out = raw.as_ref().unwrap_or(y);
         let kept = Tensor::zeros(gpu, &[Fold::kept_len(m, geo, cols, tile)])?;

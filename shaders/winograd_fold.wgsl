@@ -4,9 +4,10 @@
 // for M = 2 (at4); for M = 4 see at6. The caller folds each row of m with at4 or at6 and the
 // rows with fold4 or fold6. Shared by winograd_output.wgsl (products from memory) and
 // gemm.wgsl's WINO mode (products kept by the invocation that made them), with
-// winograd_tiles.wgsl put before it; the file after this one binds `y` (array<vec4<f32>>, [N, Cout, OH, OW]) and defines `finish(v)`, what an output
-// becomes before it is stored (the activation, or the GEMM's clamp). No arrays: llvmpipe keeps
-// an array indexed in a loop in memory (a pass over one took twice as long).
+// winograd_tiles.wgsl put before it; the file after this one binds `y` (array<vec4<f32>>,
+// [N, Cout, OH, OW]) and defines `finish(v)`, what an output becomes before it is stored (the
+// activation, or the GEMM's clamp). No arrays: llvmpipe keeps an array indexed in a loop in
+// memory (a pass over one took twice as long).
 
 // F(2x2): Aᵀ · (a, b, c, d) over the 4 tiles, two outputs.
 struct Pair { a: vec4<f32>, b: vec4<f32> }

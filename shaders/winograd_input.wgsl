@@ -31,7 +31,8 @@ override WG: u32 = 64u;
 override TEX_SHIFT: u32;
 override M: u32 = 2u;
 
-// Words 0 .. 7 of x from word `start` on (the A = M + 2 of a patch row), one tile's.
+// One tile's patch row: words 0 .. 3 of x from word `start` on, and for M = 4 words 4 .. 7
+// (the first A = M + 2 of them are the row).
 struct Words { lo: vec4<f32>, hi: vec4<f32> }
 
 fn words(start: i32) -> Words {

@@ -218,13 +218,16 @@ fn shifted_gemm_taps_hand_computed() {
     }
 }
 
-/// Winograd F(2x2, 3x3) and F(4x4, 3x3) by hand: a 3x3 box sum over the ramp 0, 1, … on 5x5,
-/// 8x8 and 9x9 images (rows of tiles past the image's edge, rounded up to 4 tiles; output rows
-/// of whole vec4s or not), one cell of zero padding (tiles cross the image's edge), bias 1,
-/// ReLU after a weight of −1 in a second channel. Interior sums are 9 times the centre (the
-/// window's mean); the corner of the 5x5 sees 0 + 1 + 5 + 6 = 12. F(2x2)'s halves are exact
-/// in f32 here; F(4x4)'s sixths and 24ths are not, and agree to f32 rounding. The output
-/// transform in a pass of its own and in the GEMM (fused; tiles of 4 and 16 columns).
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) by hand: a 3x3 box sum over the ramp 0, 1, … on two
+/// 5x5, 8x8, 9x9 and 9x4 images (the second goes on from the first), so that tiles run past
+/// the image's edge, blocks of 4 tiles wrap from one row into the next (at 9x4 with F(4x4),
+/// one tile a row, into the next three), and an image's dead tiles (9 live of 12 columns at
+/// 9x9 with F(4x4) and 5x5 with F(2x2)) lie before the next; output rows of whole vec4s or
+/// not; one cell of zero padding (tiles cross the image's edge), bias 1, ReLU after a weight
+/// of −1 in a second channel. Interior sums are 9 times the centre (the window's mean); the
+/// corner of the first 5x5 sees 0 + 1 + 5 + 6 = 12. F(2x2)'s halves are exact in f32 here;
+/// F(4x4)'s sixths and 24ths are not, and agree to f32 rounding. The output transform in a
+/// pass of its own and in the GEMM (fused; tiles of 4 and 16 columns).
 #[test]
 fn winograd_box_sums_hand_computed() {
     let gpu = gpu();
@@ -232,32 +235,32 @@ fn winograd_box_sums_hand_computed() {
     let ws: Vec<f32> = [[1.0; 9], [-1.0; 9]].concat();
     let wt = Tensor::from_slice(&gpu, &ws, &[2, 1, 3, 3]).unwrap();
     let b = Tensor::from_slice(&gpu, &[1.0, 1.0], &[2]).unwrap();
-    for size in [5isize, 8, 9] {
-        let n = (size * size) as usize;
-        let x = Tensor::from_slice(
-            &gpu,
-            &(0..n).map(|v| v as f32).collect::<Vec<_>>(),
-            &[1, 1, size as usize, size as usize],
-        )
-        .unwrap();
-        let inside = |i: isize| (0..size).contains(&i);
-        let at = |i: isize, j: isize| if inside(i) && inside(j) { (size * i + j) as f32 } else { 0.0 };
-        let boxed = |i: isize, j: isize| (-1..=1).flat_map(|a| (-1..=1).map(move |c| at(i + a, j + c))).sum::<f32>();
-        let sums: Vec<f32> = (0..n as isize).map(|k| boxed(k / size, k % size)).collect();
-        assert_eq!(sums[(size + 1) as usize], 9.0 * (size + 1) as f32);
-        if size == 5 {
-            assert_eq!(sums[0], 12.0);
+    for (h, w) in [(5isize, 5isize), (8, 8), (9, 9), (9, 4)] {
+        let n = h * w;
+        let ramp: Vec<f32> = (0..2 * n).map(|v| v as f32).collect();
+        let x = Tensor::from_slice(&gpu, &ramp, &[2, 1, h as usize, w as usize]).unwrap();
+        let inside = |i: isize, j: isize| (0..h).contains(&i) && (0..w).contains(&j);
+        let mut expected = Vec::new();
+        for image in 0..2 {
+            let at = |i: isize, j: isize| if inside(i, j) { (image * n + w * i + j) as f32 } else { 0.0 };
+            let boxed =
+                |i: isize, j: isize| (-1..=1).flat_map(|a| (-1..=1).map(move |c| at(i + a, j + c))).sum::<f32>();
+            let sums: Vec<f32> = (0..n).map(|k| boxed(k / w, k % w)).collect();
+            assert_eq!(sums[(w + 1) as usize], 9.0 * (image * n + w + 1) as f32);
+            if (h, w, image) == (5, 5, 0) {
+                assert_eq!(sums[0], 12.0);
+            }
+            expected.extend(sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))));
         }
-        let expected: Vec<f32> = sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))).collect();
         for ((tm, tn), fused) in [((8, 16), false), ((16, 16), false), ((4, 4), true), ((8, 16), true)] {
             let kernel = |m| ConvKernel::Winograd { m, tile: Tile { tm, tn }, fused };
             let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(2)).unwrap();
-            assert_eq!(y.download().unwrap(), expected, "{size}x{size}, {}", kernel(2).name());
+            assert_eq!(y.download().unwrap(), expected, "{h}x{w}, {}", kernel(2).name());
             let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(4)).unwrap().download().unwrap();
             for (k, (got, want)) in y.iter().zip(&expected).enumerate() {
                 assert!(
                     (got - want).abs() <= 2e-6 * (1.0 + want.abs()),
-                    "{size}x{size} {} at {k}: {got} vs {want}",
+                    "{h}x{w} {} at {k}: {got} vs {want}",
                     kernel(4).name()
                 );
             }

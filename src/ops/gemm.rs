@@ -129,8 +129,8 @@ pub(crate) struct Epilogue<'a> {
 /// Winograd F(MxM, 3x3)'s output transform done by the GEMM as it ends (gemm.wgsl's WINO):
 /// the weight's groups are the (M + 2)² points of a tile times the convolution `geo`'s
 /// groups, B is the transformed input (`tiles`: per row, live per image and columns per
-/// image, as `winograd::tiles` gives them), and the GEMM stores `geo`'s outputs with `bias`, not the
-/// products; each invocation keeps its products in its own share of `kept`
+/// image, as `winograd::tiles` gives them), and the GEMM stores `geo`'s outputs with `bias`,
+/// not the products; each invocation keeps its products in its own share of `kept`
 /// ([`Fold::kept_len`] floats).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fold<'a> {

@@ -6,14 +6,15 @@
 //
 // Bindings (group 0)              mirrors ELEMENTWISE in src/ops/elementwise.rs
 //   0 a  storage read        [ceil(len / 4)] vec4s
-//   1 b  storage read        [ceil(len / 4)] vec4s (unread when has_b = 0)
+//   1 b  storage read        [ceil(len / 4)] vec4s (unread when HAS_B = 0)
 //   2 y  storage read_write  [ceil(len / 4)] vec4s
 //   3 p  uniform             Uniforms
 // Grid: 1-D over runs of RUN vec4s, folded into (x, y) when it passes the per-dimension
-// limit. Overrides: WG, RUN, and activation.wgsl's.
+// limit. Overrides: WG, RUN, HAS_B (1: the add; an override, not a uniform: llvmpipe runs a
+// storage load in a branch no lane takes, as gemm.wgsl tells), and activation.wgsl's.
 
 struct Uniforms {
-    vec4s: u32, has_b: u32, _pad0: u32, _pad1: u32,
+    vec4s: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
@@ -23,6 +24,7 @@ struct Uniforms {
 
 override WG: u32 = 64u;
 override RUN: u32 = 1u;
+override HAS_B: u32 = 0u;
 
 @compute @workgroup_size(WG, 1, 1)
 fn elementwise(
@@ -33,7 +35,7 @@ fn elementwise(
     let first = ((wid.x + wid.y * nwg.x) * WG + lane) * RUN;
     for (var i = first; i < min(first + RUN, p.vec4s); i++) {
         var v = a[i];
-        if (p.has_b != 0u) {
+        if (HAS_B != 0u) {
             v += b[i];
         }
         y[i] = activate(v);

@@ -6,14 +6,16 @@
 //
 // Bindings (group 0)              mirrors SPLIT_SUM in src/ops/split_k.rs
 //   0 parts  storage read        [parts, part_vecs] vec4s: each part's raw sums, NCHW
-//   1 bias   storage read        [channels] (unread when has_bias = 0)
+//   1 bias   storage read        [channels] (unread when HAS_BIAS = 0)
 //   2 y      storage read_write  [part_vecs] vec4s
 //   3 p      uniform             Uniforms
-// Grid: 1-D over y's vec4s, folded into (x, y). Overrides: WG, and activation.wgsl's.
+// Grid: 1-D over y's vec4s, folded into (x, y). Overrides: WG, HAS_BIAS and ONTO (0 or 1:
+// overrides, not uniforms, as in gemm.wgsl: llvmpipe runs a storage load in a branch no lane
+// takes), and activation.wgsl's.
 
 struct Uniforms {
     words: u32, part_vecs: u32, parts: u32, pixels: u32,
-    channels: u32, has_bias: u32, onto: u32, _pad: u32,
+    channels: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> parts: array<vec4<f32>>;
@@ -22,6 +24,8 @@ struct Uniforms {
 @group(0) @binding(3) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
+override HAS_BIAS: u32 = 0u;
+override ONTO: u32 = 0u;
 
 @compute @workgroup_size(WG, 1, 1)
 fn split_sum(
@@ -37,14 +41,14 @@ fn split_sum(
     for (var s = 1u; s < p.parts; s++) {
         v += parts[s * p.part_vecs + i];
     }
-    if (p.onto != 0u) {
+    if (ONTO != 0u) {
         v += y[i];
     }
     var live = vec4<bool>(false);
     for (var t = 0u; t < 4u; t++) {
         let w = 4u * i + t;
         live[t] = w < p.words;
-        if (p.has_bias != 0u && live[t]) {
+        if (HAS_BIAS != 0u && live[t]) {
             v[t] += bias[(w / p.pixels) % p.channels];
         }
     }

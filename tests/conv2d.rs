@@ -70,18 +70,21 @@ fn direct_kernel_workgroup_shapes_match_reference() {
 
 #[test]
 fn pointwise_convolutions_with_and_without_im2col_match_reference() {
-    // A GEMM reads a pointwise convolution's input as it stands when the images hold whole
-    // column tiles or there is one (14·14 = 196 is a multiple of 4, not of 8), else through
-    // im2col.
+    // A GEMM reads a pointwise convolution's input as it stands; where the images do not hold
+    // whole column tiles (14·14 = 196 is a multiple of 4, not of 8 or 16) it runs an image a
+    // slice of its grid, and a tile's columns past the plane are not stored.
     let c = Conv2d::default();
     let kernels = [
         ConvKernel::Gemm(Tile { tm: 16, tn: 4 }),
         ConvKernel::Gemm(Tile { tm: 8, tn: 8 }),
+        ConvKernel::Gemm(Tile { tm: 16, tn: 16 }),
         ConvKernel::Direct { tile_co: 8, wg_x: 16, wg_y: 4 },
     ];
     check_kernels("256->64 on 14x14", [1, 256, 14, 14], [64, 256, 1, 1], true, c, &kernels);
     check_kernels("groups 2, batch 3", [3, 8, 4, 4], [10, 4, 1, 1], false, c.with_groups(2), &kernels);
     check_kernels("odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true), &kernels);
+    check_kernels("batch 2 of 14x14", [2, 24, 14, 14], [20, 24, 1, 1], true, c.with_relu(true), &kernels);
+    check_kernels("batch 3 of 7x7, groups 2", [3, 38, 7, 7], [20, 19, 1, 1], true, c.with_groups(2), &kernels);
     // One image whose planes are not whole texels: its rows read from where they start.
     check_kernels("one 7x7 image", [1, 37, 7, 7], [20, 37, 1, 1], true, c, &kernels);
     check_kernels("one 5x3 image", [1, 6, 5, 3], [8, 6, 1, 1], false, c, &kernels);
@@ -550,6 +553,7 @@ fn split_k_matches_hand_values_and_reference() {
     let sigmoid = Some(Activation::Sigmoid);
     let cases = [
         ("960->160 on 7x7", [1, 960, 7, 7], [160, 960, 1, 1], Padding::default(), 1, relu6),
+        ("480->64 on 7x7, batch 2", [2, 480, 7, 7], [64, 480, 1, 1], Padding::default(), 1, relu6),
         ("3x3, groups 2, batch 2", [2, 64, 5, 3], [32, 32, 3, 3], Padding::new(1, 0, 2, 1), 2, None),
         ("input as it stands", [1, 256, 4, 4], [24, 256, 1, 1], Padding::default(), 1, sigmoid),
     ];

@@ -52,7 +52,7 @@ pub enum ConvKernel {
         wg_y: u32,
     },
     /// im2col + GEMM with a register tile of `tm` output channels x `tn` output pixels (a
-    /// pointwise convolution whose images hold whole tiles skips the im2col).
+    /// pointwise convolution skips the im2col).
     Gemm(Tile),
     /// The GEMM with its reduction cut into parts run side by side and summed after (split-K),
     /// for convolutions of few output tiles (7x7 maps): as many parts as bring the tiles to
@@ -509,8 +509,12 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
 /// within a linear texture, and the implicit GEMM's images within a grid dimension.
 fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, usize), kernel: ConvKernel) -> bool {
     let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
-    // The GEMM's B operand: the input as it stands, or im2col's windows within a texture.
-    let b_fits = |tile| reads_input_directly(geo, tile) || images * rows * slab.ow <= columns;
+    // The GEMM's B operand: the input as it stands (its images within a grid dimension where
+    // they run a slice each), or im2col's windows within a texture.
+    let b_fits = |tile: Tile| match reads_input_directly(geo) {
+        true => (rows * slab.ow).is_multiple_of(tile.tn as usize) || images <= max_groups(gpu) as usize,
+        false => images * rows * slab.ow <= columns,
+    };
     slab.fits_device(gpu, images, rows)
         && match kernel {
             ConvKernel::Gemm(tile) => b_fits(tile),

@@ -18,7 +18,7 @@ pub(crate) const ELEMENTWISE: Kernel = Kernel {
     entry: "elementwise",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<ElementwiseUniforms>(),
-    overrides: &["WG", "RUN", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "RUN", "HAS_B", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup, and vec4s per invocation: llvmpipe spends ~50 ns on each SIMD
@@ -31,9 +31,9 @@ uniform_struct! {
     /// Field order matches `Uniforms` in shaders/elementwise.wgsl.
     struct ElementwiseUniforms {
         vec4s: u32,
-        has_b: u32,
         _pad0: u32,
         _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -107,13 +107,9 @@ fn dispatches(
     // bound at its offset (a multiple of the device's alignment).
     let mut dispatches = Vec::new();
     for chunk in chunks(gpu, a.len().div_ceil(4), 16) {
-        let uniforms = ElementwiseUniforms {
-            vec4s: to_u32(op, "elements", chunk.len)?,
-            has_b: b.is_some() as u32,
-            _pad0: 0,
-            _pad1: 0,
-        };
+        let uniforms = ElementwiseUniforms { vec4s: to_u32(op, "elements", chunk.len)?, _pad0: 0, _pad1: 0, _pad2: 0 };
         let grid = fold_grid(blocks(chunk.len, (WG * RUN) as usize), max_groups(gpu));
+        let has_b = b.is_some() as u32;
         let b = match b {
             Some(b) => chunk.window(b.buffer()),
             None => gpu.placeholder().as_entire_binding(),
@@ -121,7 +117,7 @@ fn dispatches(
         let resources = [chunk.window(a.buffer()), b, chunk.window(y.buffer())];
         dispatches.push(gpu.dispatch(
             &ELEMENTWISE,
-            &[&[("WG", WG), ("RUN", RUN)][..], &Activation::overrides(act)].concat(),
+            &[&[("WG", WG), ("RUN", RUN), ("HAS_B", has_b)][..], &Activation::overrides(act)].concat(),
             &resources,
             bytemuck::bytes_of(&uniforms),
             grid,

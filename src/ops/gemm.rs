@@ -36,7 +36,19 @@ pub(crate) const GEMM: Kernel = Kernel {
         Access::Uniform,
     ],
     uniform: UniformLayout::of::<GemmUniforms>(),
-    overrides: &["TM", "TN", "WG_X", "WG_Y", "B_MODE", "ALIGNED", "TEX_SHIFT", "SPLIT", "WINO"],
+    overrides: &[
+        "TM",
+        "TN",
+        "WG_X",
+        "WG_Y",
+        "B_MODE",
+        "ALIGNED",
+        "TEX_SHIFT",
+        "SPLIT",
+        "WINO",
+        "HAS_BIAS",
+        "ACCUMULATE",
+    ],
 };
 
 /// A register tile of the GEMM: `tm` rows (output channels) x `tn` columns (output pixels)
@@ -61,8 +73,6 @@ uniform_struct! {
         pixels: u32,
         m_blocks: u32,
         m_total: u32,
-        has_bias: u32,
-        accumulate: u32,
         groups: u32,
         k_total: u32,
         k0: u32,
@@ -73,8 +83,6 @@ uniform_struct! {
         k_part: u32,
         zs: u32,
         part_vecs: u32,
-        _pad0: u32,
-        _pad1: u32,
         kh: u32,
         kw: u32,
         stride_y: u32,
@@ -103,7 +111,7 @@ uniform_struct! {
 }
 
 /// The B operand of a GEMM: input windows laid out by im2col, (for a pointwise
-/// convolution whose images hold whole column tiles) the input itself in a linear texture,
+/// convolution) the input itself in a linear texture,
 /// the row windows of the convolution `geo` for the implicit GEMM, or the input of `geo`
 /// (stride 1 across) as it stands, read shifted per tap.
 pub(crate) enum BOperand<'a> {
@@ -203,11 +211,9 @@ pub(crate) fn record_gemm(
         pixels: to_u32(OP, "output pixels", pixels)?,
         m_blocks: to_u32(OP, "outputs", weight.m_blocks())?,
         m_total: to_u32(OP, "outputs", weight.cout)?,
-        has_bias: (first && parts == 1 && weight.bias.is_some()) as u32,
         groups: to_u32(OP, "groups", weight.groups)?,
         k_total: to_u32(OP, "weights per output", weight.k)?,
         k0: to_u32(OP, "weights per output", band.k0)?,
-        accumulate: (!first || epilogue.onto) as u32,
         z_cols: u("columns", cols)?,
         clamp: clamp.is_some() as u32,
         lo,
@@ -219,6 +225,7 @@ pub(crate) fn record_gemm(
     // Folded, the grid's z runs over the convolution's groups, each invocation over the points.
     let mut groups = weight.groups;
     let mut bias = weight.bias.as_ref();
+    let mut has_bias = first && parts == 1 && bias.is_some();
     let mut kept = gpu.placeholder_rw();
     if let Some(f) = epilogue.fold {
         check_same_device(OP, &[("kept products", Some(f.kept))])?;
@@ -230,10 +237,10 @@ pub(crate) fn record_gemm(
         let (row_tiles, live, tiles) = f.tiles;
         groups = f.geo.attrs.groups;
         bias = f.bias;
+        has_bias = bias.is_some();
         uniforms = GemmUniforms {
             m_total: u("outputs", f.geo.cout)?,
             pixels: u("output pixels", f.geo.oh * f.geo.ow)?,
-            has_bias: bias.is_some() as u32,
             groups: u("groups", groups)?,
             ow: u("output width", f.geo.ow)?,
             oh: u("output height", f.geo.oh)?,
@@ -248,6 +255,14 @@ pub(crate) fn record_gemm(
     // windows, or a plane of the input itself (shifted).
     let mut slices = 1;
     let mut aligned_to = pixels;
+    // A pointwise convolution over images that do not hold whole tiles runs a slice per image
+    // too (its last tile's columns past the plane are read, not stored).
+    if let BOperand::Input(_) = b
+        && !pixels.is_multiple_of(tile.tn as usize)
+    {
+        slices = cols / pixels;
+        uniforms.z_cols = u("output pixels", pixels)?;
+    }
     if let BOperand::Rows(_, _, geo) | BOperand::Shifted(_, geo) = b {
         let a = &geo.attrs;
         let (row, channel) = match b {
@@ -332,6 +347,8 @@ pub(crate) fn record_gemm(
         ("ALIGNED", aligned(aligned_to, tile)),
         ("SPLIT", (parts > 1) as u32),
         ("WINO", epilogue.fold.map_or(0, |f| f.m as u32)),
+        ("HAS_BIAS", has_bias as u32),
+        ("ACCUMULATE", (!first || epilogue.onto) as u32),
         LinearTexture::OVERRIDE,
     ];
     gpu.dispatch(&GEMM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
@@ -347,13 +364,13 @@ fn aligned(pixels: usize, tile: Tile) -> u32 {
     }
 }
 
-/// True when the convolution can multiply its input as it stands (no im2col) with `tile`: a
-/// pointwise convolution whose tiles of columns lie in one image (the planes hold whole
-/// tiles, or there is one image: its last tile's columns past the plane read on into the next
-/// channel, and are not stored). Planes that are not whole texels (7x7) are read a row of
+/// True when the convolution can multiply its input as it stands (no im2col): a pointwise
+/// convolution. Where its planes do not hold whole tiles of columns, the grid runs a slice per
+/// image, so that a tile lies in one: its last tile's columns past the plane read on into the
+/// next channel, and are not stored. Planes that are not whole texels (7x7) are read a row of
 /// words at a time from where they start, as the implicit GEMM reads its row windows.
-pub(crate) fn reads_input_directly(geo: &Conv2dGeometry, tile: Tile) -> bool {
-    geo.is_pointwise() && (geo.n == 1 || (geo.oh * geo.ow).is_multiple_of(tile.tn as usize))
+pub(crate) fn reads_input_directly(geo: &Conv2dGeometry) -> bool {
+    geo.is_pointwise()
 }
 
 /// How a convolution's GEMM runs: over im2col's windows (or the input as it stands, where
@@ -429,7 +446,7 @@ pub(crate) fn record_conv(
         }
         for band in &weight.bands {
             let laid_out;
-            let b = if reads_input_directly(geo, tile) {
+            let b = if reads_input_directly(geo) {
                 BOperand::Input(texture)
             } else {
                 laid_out = windows(gpu, geo, band)?;

@@ -4,6 +4,8 @@
 //! own (`gemm.wgsl`); `split_sum.wgsl` then adds the parts, the bias, the residual where the
 //! convolution adds onto its output, and the activation.
 
+use bytemuck::Zeroable;
+
 use crate::attrs::Activation;
 use crate::error::Result;
 use crate::ops::checks::check_same_device;
@@ -19,7 +21,7 @@ pub(crate) const SPLIT_SUM: Kernel = Kernel {
     entry: "split_sum",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<SplitSumUniforms>(),
-    overrides: &["WG", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "HAS_BIAS", "ONTO", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup (one vec4 of the output each).
@@ -37,9 +39,9 @@ uniform_struct! {
         parts: u32,
         pixels: u32,
         channels: u32,
-        has_bias: u32,
-        onto: u32,
-        _pad: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -74,13 +76,12 @@ pub(crate) fn record_split_sum(
         parts: to_u32(OP, "parts", sums.len() / (4 * part_vecs))?,
         pixels: to_u32(OP, "output pixels", pixels)?,
         channels: to_u32(OP, "output channels", weight.cout)?,
-        has_bias: weight.bias.is_some() as u32,
-        onto: onto as u32,
-        _pad: 0,
+        ..Zeroable::zeroed()
     };
     let bias = weight.bias.as_ref().map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [sums.buffer().as_entire_binding(), bias.as_entire_binding(), y.buffer().as_entire_binding()];
-    let overrides = [&[("WG", WG)][..], &Activation::overrides(act)].concat();
+    let flags = [("WG", WG), ("HAS_BIAS", weight.bias.is_some() as u32), ("ONTO", onto as u32)];
+    let overrides = [&flags[..], &Activation::overrides(act)].concat();
     let grid = fold_grid(blocks(part_vecs, WG as usize), max_groups(gpu));
     gpu.dispatch(&SPLIT_SUM, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
 }

@@ -225,7 +225,6 @@ pub(crate) fn record_gemm(
     // Folded, the grid's z runs over the convolution's groups, each invocation over the points.
     let mut groups = weight.groups;
     let mut bias = weight.bias.as_ref();
-    let mut has_bias = first && parts == 1 && bias.is_some();
     let mut kept = gpu.placeholder_rw();
     if let Some(f) = epilogue.fold {
         check_same_device(OP, &[("kept products", Some(f.kept))])?;
@@ -237,7 +236,6 @@ pub(crate) fn record_gemm(
         let (row_tiles, live, tiles) = f.tiles;
         groups = f.geo.attrs.groups;
         bias = f.bias;
-        has_bias = bias.is_some();
         uniforms = GemmUniforms {
             m_total: u("outputs", f.geo.cout)?,
             pixels: u("output pixels", f.geo.oh * f.geo.ow)?,
@@ -250,6 +248,8 @@ pub(crate) fn record_gemm(
             ..uniforms
         };
     }
+    // The bias goes in with the first band of a whole reduction, and always in Winograd's fold.
+    let has_bias = bias.is_some() && (epilogue.fold.is_some() || first && parts == 1);
     // The implicit GEMMs run a slice of the grid per image, so that a tile stays in one, and
     // walk the kernel's taps over B's channels, `channel` words apart: KW·SY planes of row
     // windows, or a plane of the input itself (shifted).

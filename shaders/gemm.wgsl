@@ -52,7 +52,8 @@
 // the columns are few (13x13 images, Winograd's points).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0 to 4),
 // ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width), SPLIT (0 or 1: split-K),
-// WINO (0, 2 or 4: Winograd's products folded into outputs), HAS_BIAS and ACCUMULATE (0 or 1).
+// WINO (0, 2 or 4: Winograd's products folded into outputs) and WINO_R (3 or 5: its kernel),
+// HAS_BIAS and ACCUMULATE (0 or 1).
 
 struct Uniforms {
     m: u32, k: u32, cols: u32, pixels: u32,
@@ -103,6 +104,7 @@ override SPLIT: u32 = 0u;
 // another (what one step writes and the next reads costs the most on llvmpipe). A private
 // array would not do: llvmpipe's compiler takes minutes over one that large.
 override WINO: u32 = 0u;
+override WINO_R: u32 = 3u;
 // 1 where the bias is added (the first band), and where y's own values are added to (bands
 // after the first, a sum onto the output). Overrides, not uniforms: llvmpipe runs a storage
 // load under a branch that no lane takes, a uniform's included, as if all took it, a loop
@@ -262,7 +264,7 @@ fn gemm(
     // WINO: this invocation's share of `kept`, its products of every point: a workgroup's
     // lanes keep theirs side by side (element e of lane l at e · WG + l from the workgroup's
     // block on), so that a store or load of all lanes touches a few cache lines.
-    let points = select(1u, (WINO + 2u) * (WINO + 2u), WINO != 0u);
+    let points = select(1u, (WINO + WINO_R - 1u) * (WINO + WINO_R - 1u), WINO != 0u);
     let kept_at = (all - lane) * points * TM * (TN / 4u) + lane;
     // One pass without WINO: a loop that always breaks compiles away, where a `for` of one
     // trip cost plain GEMMs 5-10%.
@@ -590,8 +592,8 @@ fn keep(at: u32, point: u32, row: u32, r: Cols) {
     }
 }
 
-// WINO: row r of m · A for vec4 c of row `row` of the tile (its kept products): F(2x2)'s two
-// columns, F(4x4)'s four.
+// WINO: row r of m · A for vec4 c of row `row` of the tile (its kept products): F(2x2, 3x3)'s
+// two columns, F(4x4, 3x3)'s four, F(2x2, 5x5)'s two.
 fn kept_row2(at: u32, row: u32, c: u32, r: u32) -> Pair {
     let g = 4u * r;
     return at4(kept[kept_index(at, g, row, c)], kept[kept_index(at, g + 1u, row, c)],
@@ -601,6 +603,13 @@ fn kept_row2(at: u32, row: u32, c: u32, r: u32) -> Pair {
 fn kept_row4(at: u32, row: u32, c: u32, r: u32) -> Four {
     let g = 6u * r;
     return at6(kept[kept_index(at, g, row, c)], kept[kept_index(at, g + 1u, row, c)],
+        kept[kept_index(at, g + 2u, row, c)], kept[kept_index(at, g + 3u, row, c)],
+        kept[kept_index(at, g + 4u, row, c)], kept[kept_index(at, g + 5u, row, c)]);
+}
+
+fn kept_row62(at: u32, row: u32, c: u32, r: u32) -> Pair {
+    let g = 6u * r;
+    return at62(kept[kept_index(at, g, row, c)], kept[kept_index(at, g + 1u, row, c)],
         kept[kept_index(at, g + 2u, row, c)], kept[kept_index(at, g + 3u, row, c)],
         kept[kept_index(at, g + 4u, row, c)], kept[kept_index(at, g + 5u, row, c)]);
 }
@@ -621,7 +630,10 @@ fn fold_tile(at: u32, g: u32, m0: u32, n0: u32) {
         }
         for (var c = 0u; c < TN / 4u && n0 + 4u * c < p.cols; c++) {
             var outs: Outs;
-            if (WINO == 2u) {
+            if (WINO_R == 5u) {
+                outs = fold62(kept_row62(at, row, c, 0u), kept_row62(at, row, c, 1u), kept_row62(at, row, c, 2u),
+                    kept_row62(at, row, c, 3u), kept_row62(at, row, c, 4u), kept_row62(at, row, c, 5u));
+            } else if (WINO == 2u) {
                 outs = fold4(kept_row2(at, row, c, 0u), kept_row2(at, row, c, 1u), kept_row2(at, row, c, 2u),
                     kept_row2(at, row, c, 3u));
             } else {

@@ -1,8 +1,9 @@
-// winograd_fold.wgsl — the outputs of Winograd F(MxM, 3x3) (M = 2 or 4, A = M + 2) from the
-// A·A products m of a block of 4 consecutive tiles of one output channel, each a vec4 over the
-// 4 tiles: (Aᵀ · m · A)[i, j], and their stores into y. Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]
-// for M = 2 (at4); for M = 4 see at6. The caller folds each row of m with at4 or at6 and the
-// rows with fold4 or fold6. Shared by winograd_output.wgsl (products from memory) and
+// winograd_fold.wgsl — the outputs of Winograd F(MxM, RxR) (F(2x2, 3x3), F(4x4, 3x3) or
+// F(2x2, 5x5); A = M + R − 1) from the A·A products m of a block of 4 consecutive tiles of one
+// output channel, each a vec4 over the 4 tiles: (Aᵀ · m · A)[i, j], and their stores into y.
+// Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]] for F(2x2, 3x3) (at4); see at6 and at62 for the others.
+// The caller folds each row of m with at4, at6 or at62 and the rows with fold4, fold6 or
+// fold62. Shared by winograd_output.wgsl (products from memory) and
 // gemm.wgsl's WINO mode (products kept by the invocation that made them), with
 // winograd_tiles.wgsl put before it; the file after this one binds `y` (array<vec4<f32>>,
 // [N, Cout, OH, OW]) and defines `finish(v)`, what an output becomes before it is stored (the
@@ -28,6 +29,12 @@ fn at6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, e: vec4<f32>, f: 
     return Four(a + s + u, t + 2.0 * v, s + 4.0 * u, t + 8.0 * v + f);
 }
 
+// F(2x2, 5x5): Aᵀ · (a .. f) over the 4 tiles, two outputs; Aᵀ = [[1, 1, 1, 1, 1, 0],
+// [0, 1, −1, 2, −2, 1]] (F(4x4, 3x3)'s first two rows, its ∞ column in the last).
+fn at62(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, e: vec4<f32>, f: vec4<f32>) -> Pair {
+    return Pair(a + b + c + d + e, b - c + 2.0 * (d - e) + f);
+}
+
 // The outputs of a block: column j of them is c<j>, its rows a, b, c, d (F(2x2): columns
 // c0, c1, rows a, b).
 struct Outs { c0: Four, c1: Four, c2: Four, c3: Four }
@@ -42,6 +49,14 @@ fn fold6(r0: Four, r1: Four, r2: Four, r3: Four, r4: Four, r5: Four) -> Outs {
 fn fold4(r0: Pair, r1: Pair, r2: Pair, r3: Pair) -> Outs {
     let left = at4(r0.a, r1.a, r2.a, r3.a);
     let right = at4(r0.b, r1.b, r2.b, r3.b);
+    let z = vec4<f32>(0.0);
+    return Outs(Four(left.a, left.b, z, z), Four(right.a, right.b, z, z), Four(z, z, z, z), Four(z, z, z, z));
+}
+
+// F(2x2, 5x5) from the rows of m · A.
+fn fold62(r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair, r5: Pair) -> Outs {
+    let left = at62(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a);
+    let right = at62(r0.b, r1.b, r2.b, r3.b, r4.b, r5.b);
     let z = vec4<f32>(0.0);
     return Outs(Four(left.a, left.b, z, z), Four(right.a, right.b, z, z), Four(z, z, z, z), Four(z, z, z, z));
 }

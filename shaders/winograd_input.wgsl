@@ -1,13 +1,13 @@
-// winograd_input.wgsl — a convolution's input transformed for Winograd F(MxM, 3x3) (M = 2 or
-// 4; tiles of A = M + 2 points a side), as the B operand of a GEMM in A·A groups, in a storage
-// texture, 4 tiles to a texel:
+// winograd_input.wgsl — a convolution's input transformed for Winograd F(MxM, RxR) (F(2x2, 3x3),
+// F(4x4, 3x3) or F(2x2, 5x5); tiles of A = M + R − 1 points a side, M apart), as the B operand
+// of a GEMM in A·A groups, in a storage texture, 4 tiles to a texel:
 //   b[g·Cin + c, n·T + t] = (Bᵀ · d · B)[g / A, g % A],   d = x[n, c, M·ty − pt + 0..A, M·tx − pl + 0..A]
 // for the tiles t = ty·TW + tx of each image (TW a row; winograd_tiles.wgsl), zero outside the
 // image and for dead tiles. An invocation takes a block of 4 consecutive tiles, which may
 // wrap from one row into the next: each tile reads its own A words of each patch row (2 or 3
 // texels, shifted). x is read through a texture copy of it (the fast read path). Bᵀ for
-// M = 2: [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]; for M = 4 (points 0, ±1,
-// ±2), see bt6.
+// A = 4: [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]; for A = 6 (points 0, ±1,
+// ±2 and ∞, whatever M and R: Bᵀ depends on the points alone), see bt6.
 //
 // Bindings (group 0)              mirrors WINOGRAD_INPUT in src/ops/winograd.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture
@@ -15,7 +15,7 @@
 //   2 p  uniform             Uniforms (ConvDims from conv_dims.wgsl first)
 // Grid: one invocation per input channel and texel column (channels slowest), in workgroups
 // of WG folded into (x, y), so that no lane idles where the columns are few. Overrides: WG,
-// TEX_SHIFT, M.
+// TEX_SHIFT, M, R.
 
 struct Uniforms {
     conv: ConvDims,
@@ -30,9 +30,10 @@ struct Uniforms {
 override WG: u32 = 64u;
 override TEX_SHIFT: u32;
 override M: u32 = 2u;
+override R: u32 = 3u;
 
-// One tile's patch row: words 0 .. 3 of x from word `start` on, and for M = 4 words 4 .. 7
-// (the first A = M + 2 of them are the row).
+// One tile's patch row: words 0 .. 3 of x from word `start` on, and for A = 6 words 4 .. 7
+// (the first A of them are the row).
 struct Words { lo: vec4<f32>, hi: vec4<f32> }
 
 fn words(start: i32) -> Words {
@@ -40,20 +41,20 @@ fn words(start: i32) -> Words {
     let s = u32(start & 3);
     let t1 = texel(q + 1);
     var hi = vec4<f32>(0.0);
-    if (M == 4u) {
+    if (M + R == 7u) {
         hi = funnel(t1, texel(q + 2), s);
     }
     return Words(funnel(texel(q), t1, s), hi);
 }
 
-// F(2x2): 4 points of the 4 tiles (lane j: tile j).
+// A = 4: 4 points of the 4 tiles (lane j: tile j).
 struct Quad { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
 
 fn bt(q: Quad) -> Quad {
     return Quad(q.a - q.c, q.b + q.c, q.c - q.b, q.b - q.d);
 }
 
-// F(4x4): 6 points of the 4 tiles.
+// A = 6: 6 points of the 4 tiles.
 struct Six { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, e: vec4<f32>, f: vec4<f32> }
 
 // Bᵀ · q: Bᵀ = [[4, 0, −5, 0, 1, 0], [0, −4, −4, 1, 1, 0], [0, 4, −4, −1, 1, 0],
@@ -75,7 +76,7 @@ fn inside(v: vec4<f32>, ok: vec4<bool>, col: vec4<i32>) -> vec4<f32> {
     return select(vec4<f32>(0.0), v, ok & (col >= vec4<i32>(0)) & (col < vec4<i32>(i32(p.conv.w))));
 }
 
-// Row r of the 4 tiles' patches, point c of it in component c (F(2x2): the first 4), zero
+// Row r of the 4 tiles' patches, point c of it in component c (A = 4: the first 4), zero
 // outside the image and for dead tiles. Each tile reads its own row: a block may wrap.
 fn patch_row(t: Patch, r: i32) -> Six {
     let iy = t.iy0 + vec4<i32>(r);
@@ -141,7 +142,7 @@ fn winograd_input(
     let t = Patch(i32((n * p.cin + c) * k.h * k.w), vec4<i32>(M * at.ty) - vec4<i32>(i32(k.pad_top)),
         vec4<i32>(M * at.tx) - vec4<i32>(i32(k.pad_left)), at.live);
     // Bᵀ · d column by column, then each row · B.
-    if (M == 2u) {
+    if (M + R == 5u) {
         let d0 = quad_row(t, 0);
         let d1 = quad_row(t, 1);
         let d2 = quad_row(t, 2);

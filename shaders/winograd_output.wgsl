@@ -1,5 +1,5 @@
-// winograd_output.wgsl — the outputs of Winograd F(MxM, 3x3) (M = 2 or 4, A = M + 2) from the
-// A·A products of a tile, as the GEMM stored them:
+// winograd_output.wgsl — the outputs of Winograd F(MxM, RxR) (F(2x2, 3x3), F(4x4, 3x3) or
+// F(2x2, 5x5); A = M + R − 1) from the A·A products of a tile, as the GEMM stored them:
 //   y[n, o, M·ty + i, M·tx + j] = act(bias[o] + (Aᵀ · m · A)[i, j]),  m[g / A, g % A] = mt[n, g·Cout + o, t]
 // with mt the GEMM's output ([N, A·A·Cout, T], T an image's tiles, t = ty·TW + tx as
 // winograd_tiles.wgsl places them), neither dead tiles nor outputs past the image stored. Each
@@ -14,7 +14,7 @@
 //   3 p  uniform             Uniforms
 // Grid: one invocation per image, output channel and block of 4 tiles (blocks fastest), in
 // workgroups of WG folded into (x, y), so that no lane idles where the tiles are few.
-// Overrides: WG, M, VEC (1: OW a multiple of 4), and activation.wgsl's.
+// Overrides: WG, M, R, VEC (1: OW a multiple of 4), and activation.wgsl's.
 
 struct Uniforms {
     cout: u32, oh: u32, ow: u32, row: u32,
@@ -28,14 +28,15 @@ struct Uniforms {
 
 override WG: u32 = 64u;
 override M: u32 = 2u;
+override R: u32 = 3u;
 override VEC: u32 = 0u;
 
 // Point g of the 4 tiles.
 fn products(n: u32, o: u32, t0: u32, g: u32) -> vec4<f32> {
-    return mt[(((n * (M + 2u) * (M + 2u) + g) * p.cout + o) * p.tiles + t0) / 4u];
+    return mt[(((n * (M + R - 1u) * (M + R - 1u) + g) * p.cout + o) * p.tiles + t0) / 4u];
 }
 
-// Row r of m · A: F(2x2)'s two columns, F(4x4)'s four.
+// Row r of m · A: F(2x2, 3x3)'s two columns, F(4x4, 3x3)'s four, F(2x2, 5x5)'s two.
 fn row2(n: u32, o: u32, t0: u32, r: u32) -> Pair {
     let g = 4u * r;
     return at4(products(n, o, t0, g), products(n, o, t0, g + 1u), products(n, o, t0, g + 2u),
@@ -45,6 +46,12 @@ fn row2(n: u32, o: u32, t0: u32, r: u32) -> Pair {
 fn row4(n: u32, o: u32, t0: u32, r: u32) -> Four {
     let g = 6u * r;
     return at6(products(n, o, t0, g), products(n, o, t0, g + 1u), products(n, o, t0, g + 2u),
+        products(n, o, t0, g + 3u), products(n, o, t0, g + 4u), products(n, o, t0, g + 5u));
+}
+
+fn row62(n: u32, o: u32, t0: u32, r: u32) -> Pair {
+    let g = 6u * r;
+    return at62(products(n, o, t0, g), products(n, o, t0, g + 1u), products(n, o, t0, g + 2u),
         products(n, o, t0, g + 3u), products(n, o, t0, g + 4u), products(n, o, t0, g + 5u));
 }
 
@@ -68,7 +75,10 @@ fn winograd_output(
     let o = i / blocks % p.cout;
     let t0 = 4u * (i % blocks);
     var outs: Outs;
-    if (M == 2u) {
+    if (R == 5u) {
+        outs = fold62(row62(n, o, t0, 0u), row62(n, o, t0, 1u), row62(n, o, t0, 2u), row62(n, o, t0, 3u),
+            row62(n, o, t0, 4u), row62(n, o, t0, 5u));
+    } else if (M == 2u) {
         outs = fold4(row2(n, o, t0, 0u), row2(n, o, t0, 1u), row2(n, o, t0, 2u), row2(n, o, t0, 3u));
     } else {
         outs = fold6(row4(n, o, t0, 0u), row4(n, o, t0, 1u), row4(n, o, t0, 2u), row4(n, o, t0, 3u),

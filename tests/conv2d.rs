@@ -274,10 +274,62 @@ fn winograd_box_sums_hand_computed() {
     let strided = attrs.with_stride(2, 2);
     let f4 = ConvKernel::Winograd { m: 4, tile: Tile { tm: 16, tn: 16 }, fused: false };
     let err = conv2d_with(&x, &wt, None, &strided, f4).unwrap_err();
-    assert!(err.to_string().contains("winograd runs 3x3 convolutions of stride 1"), "{err}");
+    assert!(err.to_string().contains("winograd runs F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5)"), "{err}");
+    assert!(err.to_string().contains("F(4x4) of a 3x3 kernel, stride [2, 2]"), "{err}");
     let f3 = ConvKernel::Winograd { m: 3, tile: Tile { tm: 16, tn: 16 }, fused: true };
     let err = conv2d_with(&x, &wt, None, &attrs, f3).unwrap_err();
-    assert!(err.to_string().contains("F(3x3, 3x3)"), "{err}");
+    assert!(err.to_string().contains("F(3x3) fused of a 3x3 kernel"), "{err}");
+}
+
+/// Winograd F(2x2, 5x5) by hand: a 5x5 box sum over the ramp 0, 1, … on two 6x6, 7x9 and 9x4
+/// images, two cells of zero padding (9x4: no window inside the image) (tiles run past the edge, blocks of 4 tiles wrap into the
+/// next row, odd sizes leave dead tiles), bias 1, ReLU after a weight of −1 in a second
+/// channel. Interior sums are 25 times the centre; the corner of the first 6x6 sees rows 0–2
+/// and columns 0–2: 0 + 1 + 2 + 6 + 7 + 8 + 12 + 13 + 14 = 63. Its sixths and 24ths are not exact
+/// in f32: it agrees to f32 rounding. The output transform in a pass of its own and in the
+/// GEMM (fused); F(4x4) is refused by name.
+#[test]
+fn winograd_5x5_box_sums_hand_computed() {
+    let gpu = gpu();
+    let attrs = Conv2d::default().with_padding(Padding::symmetric(2, 2)).with_relu(true);
+    let ws: Vec<f32> = [[1.0; 25], [-1.0; 25]].concat();
+    let wt = Tensor::from_slice(&gpu, &ws, &[2, 1, 5, 5]).unwrap();
+    let b = Tensor::from_slice(&gpu, &[1.0, 1.0], &[2]).unwrap();
+    for (h, w) in [(6isize, 6isize), (7, 9), (9, 4)] {
+        let n = h * w;
+        let ramp: Vec<f32> = (0..2 * n).map(|v| v as f32).collect();
+        let x = Tensor::from_slice(&gpu, &ramp, &[2, 1, h as usize, w as usize]).unwrap();
+        let inside = |i: isize, j: isize| (0..h).contains(&i) && (0..w).contains(&j);
+        let mut expected = Vec::new();
+        for image in 0..2 {
+            let at = |i: isize, j: isize| if inside(i, j) { (image * n + w * i + j) as f32 } else { 0.0 };
+            let boxed =
+                |i: isize, j: isize| (-2..=2).flat_map(|a| (-2..=2).map(move |c| at(i + a, j + c))).sum::<f32>();
+            let sums: Vec<f32> = (0..n).map(|k| boxed(k / w, k % w)).collect();
+            if w >= 5 {
+                assert_eq!(sums[(2 * w + 2) as usize], 25.0 * (image * n + 2 * w + 2) as f32);
+            }
+            if (h, w, image) == (6, 6, 0) {
+                assert_eq!(sums[0], 63.0);
+            }
+            expected.extend(sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))));
+        }
+        for ((tm, tn), fused) in [((8, 16), false), ((16, 16), false), ((4, 4), true), ((8, 16), true)] {
+            let kernel = ConvKernel::Winograd { m: 2, tile: Tile { tm, tn }, fused };
+            let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel).unwrap().download().unwrap();
+            for (k, (got, want)) in y.iter().zip(&expected).enumerate() {
+                assert!(
+                    (got - want).abs() <= 2e-6 * (1.0 + want.abs()),
+                    "{h}x{w} {} at {k}: {got} vs {want}",
+                    kernel.name()
+                );
+            }
+        }
+    }
+    let x = Tensor::from_slice(&gpu, &[0.0; 36], &[1, 1, 6, 6]).unwrap();
+    let f4 = ConvKernel::Winograd { m: 4, tile: Tile { tm: 16, tn: 16 }, fused: true };
+    let err = conv2d_with(&x, &wt, None, &attrs, f4).unwrap_err();
+    assert!(err.to_string().contains("F(4x4) fused of a 5x5 kernel"), "{err}");
 }
 
 /// Winograd's products (16 per tile and output channel for F(2x2), here 277 MB; 36 per tile

@@ -62,12 +62,12 @@ pub enum ConvKernel {
     /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
     /// to the next, input and weight read from storage as they stand.
     Depthwise,
-    /// Winograd F(MxM, 3x3), `m` = 2 or 4, for 3x3 convolutions of stride 1 and dilation 1
-    /// (any padding and groups): the input and output transformed per MxM tile of outputs
-    /// around a GEMM of `tile` register tiles in (M + 2)² groups per convolution group, over
-    /// a weight transformed once.
+    /// Winograd F(MxM, RxR) for convolutions of stride 1 and dilation 1 (any padding and
+    /// groups): F(2x2, 3x3) and F(4x4, 3x3) for 3x3 kernels, F(2x2, 5x5) for 5x5 ones. The input and output transformed per MxM tile of outputs around a GEMM of `tile`
+    /// register tiles in (M + R − 1)² groups per convolution group, over a weight transformed
+    /// once.
     Winograd {
-        /// Outputs a tile a side: 2 or 4.
+        /// Outputs a tile a side: 2 or 4 (3x3), 2 (5x5).
         m: u32,
         /// The GEMM's register tile.
         tile: Tile,
@@ -137,14 +137,13 @@ impl ConvKernel {
             true => (&gemms[..], &implicits[..]),
             false => (&implicits[..], &gemms[..]),
         };
-        let winograd: &[ConvKernel] = match winograd::fits(geo) {
-            true => &[(2, false), (4, false), (2, true), (4, true)]
-                .map(|(m, fused)| [16, 8].map(|tm| ConvKernel::Winograd { m, tile: Tile { tm, tn: 16 }, fused }))
-                .concat(),
-            false => &[],
-        };
+        let winograd: Vec<ConvKernel> = (winograd::forms(geo).iter())
+            .flat_map(|&(m, fused)| {
+                [16, 8].map(|tm| ConvKernel::Winograd { m: m as u32, tile: Tile { tm, tn: 16 }, fused })
+            })
+            .collect();
         let split = split_parts(geo, SPLIT_TILE).map(|_| ConvKernel::SplitK(SPLIT_TILE));
-        [first, second, shifted, winograd, &[direct], split.as_slice()].concat()
+        [first, second, shifted, &winograd, &[direct], split.as_slice()].concat()
     }
 }
 
@@ -207,13 +206,13 @@ impl ConvWeight {
         self.packed.bytes() + winograd.iter().map(|(_, u)| u.bytes()).sum::<u64>()
     }
 
-    /// The weight transformed for Winograd F(MxM, 3x3), made on first use.
+    /// The weight transformed for Winograd F(MxM, RxR), made on first use.
     fn winograd(&self, gpu: &Gpu, m: usize) -> Result<Arc<PackedWeight>> {
         let mut held = self.winograd.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, u)) = held.iter().find(|(held_m, _)| *held_m == m) {
             return Ok(u.clone());
         }
-        let u = Arc::new(transformed_weight(gpu, &self.packed, m)?);
+        let u = Arc::new(transformed_weight(gpu, &self.packed, (m, self.shape[2]))?);
         held.push((m, u.clone()));
         Ok(u)
     }
@@ -353,10 +352,7 @@ impl ConvWeight {
             }
             ConvKernel::Winograd { m, tile, fused } => {
                 let m = m as usize;
-                if m != 2 && m != 4 {
-                    let got = format!("asked for F({m}x{m}, 3x3)");
-                    return Err(Error::KernelShape { kernel: "winograd", runs: "F(2x2, 3x3) and F(4x4, 3x3)", got });
-                }
+                winograd::check_form(geo, m, fused)?;
                 let u = self.winograd(gpu, m)?;
                 record_winograd(geo, (m, fused), &u, self.packed.bias.as_ref(), x, y, tile)?
             }
@@ -528,14 +524,14 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
                 RowWindows::part(geo, images, rows).fit(gpu) && images <= max_groups(gpu) as usize
             }
             ConvKernel::Shifted(_) => images <= max_groups(gpu) as usize,
-            // Its tiles are the columns of its B operand, and its products ((M + 2)² per tile
+            // Its tiles are the columns of its B operand, and its products ((M + R − 1)² per tile
             // and output channel; fused, per the GEMM's tiles) one binding.
             ConvKernel::Winograd { m, tile, fused } => {
                 let m = m as usize;
                 let tiles = images * winograd::tiles(m, rows, slab.ow).2;
                 let products = match fused {
                     true => Fold::kept_len(m, geo, tiles, tile),
-                    false => (m + 2) * (m + 2) * geo.cout * tiles,
+                    false => winograd::points(m, geo.kh) * geo.cout * tiles,
                 };
                 tiles <= columns && 4 * products as u64 <= gpu.max_binding_bytes()
             }

@@ -46,6 +46,7 @@ pub(crate) const GEMM: Kernel = Kernel {
         "TEX_SHIFT",
         "SPLIT",
         "WINO",
+        "WINO_R",
         "HAS_BIAS",
         "ACCUMULATE",
     ],
@@ -134,8 +135,9 @@ pub(crate) struct Epilogue<'a> {
     pub(crate) fold: Option<Fold<'a>>,
 }
 
-/// Winograd F(MxM, 3x3)'s output transform done by the GEMM as it ends (gemm.wgsl's WINO):
-/// the weight's groups are the (M + 2)² points of a tile times the convolution `geo`'s
+/// Winograd F(MxM, RxR)'s output transform done by the GEMM as it ends (gemm.wgsl's WINO; R
+/// the kernel's size): the weight's groups are the (M + R − 1)² points of a tile times the
+/// convolution `geo`'s
 /// groups, B is the transformed input (`tiles`: per row, live per image and columns per
 /// image, as `winograd::tiles` gives them), and the GEMM stores `geo`'s outputs with `bias`,
 /// not the products; each invocation keeps its products in its own share of `kept`
@@ -156,7 +158,8 @@ impl Fold<'_> {
     pub(crate) fn kept_len(m: usize, geo: &Conv2dGeometry, cols: usize, tile: Tile) -> usize {
         let (tm, tn) = (tile.tm as usize, tile.tn as usize);
         let tiles = geo.attrs.groups * cols.div_ceil(tn) * (geo.cout / geo.attrs.groups).div_ceil(tm);
-        tiles.next_multiple_of(WORKGROUP) * (m + 2) * (m + 2) * tm * tn
+        let a = m + geo.kh - 1;
+        tiles.next_multiple_of(WORKGROUP) * a * a * tm * tn
     }
 }
 
@@ -347,6 +350,7 @@ pub(crate) fn record_gemm(
         ("ALIGNED", aligned(aligned_to, tile)),
         ("SPLIT", (parts > 1) as u32),
         ("WINO", epilogue.fold.map_or(0, |f| f.m as u32)),
+        ("WINO_R", epilogue.fold.map_or(3, |f| f.geo.kh as u32)),
         ("HAS_BIAS", has_bias as u32),
         ("ACCUMULATE", (!first || epilogue.onto) as u32),
         LinearTexture::OVERRIDE,

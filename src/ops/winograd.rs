@@ -1,20 +1,24 @@
-//! Winograd F(MxM, 3x3), M = 2 or 4, for 3x3 convolutions of stride 1 and dilation 1 (any
-//! padding and groups): each MxM block of outputs from an AxA tile of input (A = M + 2) in A²
-//! products where the direct sum takes 9·M² (16 for 36; 36 for 144). The input is transformed
+//! Winograd F(MxM, RxR) for convolutions of stride 1 and dilation 1 (any padding and groups):
+//! F(2x2, 3x3) and F(4x4, 3x3) for 3x3 kernels, F(2x2, 5x5) for 5x5 ones. Each MxM block of
+//! outputs comes from an AxA tile of input (A = M + R − 1) in A² products where the direct sum
+//! takes R²·M² (16 for 36 and 36 for 144 with 3x3; 36 for 100 with 5x5). The input is transformed
 //! per tile (`winograd_input.wgsl`) into the B operand of a GEMM in A² groups (A²·G for G
-//! groups), one per point of the tile, whose weight is the transformed 3x3 weight
+//! groups), one per point of the tile, whose weight is the transformed weight
 //! (`winograd_weight.wgsl`, packed once); the GEMM (`gemm.wgsl`) multiplies, and
 //! `winograd_output.wgsl` folds each tile's products into its outputs with bias and activation,
-//! or (fused) the GEMM multiplies every point of its tile in turn and folds them as it ends
-//! (`winograd_fold.wgsl` holds the fold for both).
+//! or (fused) the GEMM multiplies every point of its tile in turn and folds them as
+//! it ends (`winograd_fold.wgsl` holds the fold for both). F(4x4, 3x3) and F(2x2, 5x5) share
+//! their tile of 6 and its points (0, ±1, ±2, ∞), so their input transform is one: what
+//! makes F(2x2, 5x5) cheap to add.
 //! An image's tiles run row after row, no row rounded up (a block of 4 tiles, what a
 //! transform takes at once, may wrap into the next row), and its GEMM columns are rounded up
 //! to 4: at 56x56, F(4x4)'s 14 tiles a row fill 196 columns, not 224.
 //! F(2x2)'s error is no larger than the direct sum's: its transforms weigh by ±½ and ±1, and
 //! each product sums over Cin, not 9·Cin (measured against the f64 reference with He-scaled
 //! weights: 0.8–1.4e-6 against the implicit GEMM's 1.9–4.2e-6 on 3x3 convolutions of 64 to
-//! 512 channels). F(4x4)'s transforms weigh by up to 8 and ⅙ (see `tests/conv2d.rs` for its
-//! measured error); the case table holds both to the default tolerance.
+//! 512 channels). F(4x4)'s transforms weigh by up to 8 and ⅙, F(2x2, 5x5)'s by up to 16/24 and
+//! 2 with the same input transform (see `tests/conv2d.rs` for their measured error); the case
+//! table holds all three to the default tolerance.
 
 use bytemuck::Zeroable;
 
@@ -38,7 +42,7 @@ pub(crate) const WINOGRAD_WEIGHT: Kernel = Kernel {
     entry: "winograd_weight",
     bindings: &[Access::TextureRead, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<WeightUniforms>(),
-    overrides: &["WG", "M"],
+    overrides: &["WG", "M", "R"],
 };
 
 pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
@@ -47,7 +51,7 @@ pub(crate) const WINOGRAD_INPUT: Kernel = Kernel {
     entry: "winograd_input",
     bindings: &[Access::TextureRead, Access::TextureWrite, Access::Uniform],
     uniform: UniformLayout::of::<InputUniforms>(),
-    overrides: &["WG", "TEX_SHIFT", "M"],
+    overrides: &["WG", "TEX_SHIFT", "M", "R"],
 };
 
 pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
@@ -56,15 +60,15 @@ pub(crate) const WINOGRAD_OUTPUT: Kernel = Kernel {
     entry: "winograd_output",
     bindings: &[Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<OutputUniforms>(),
-    overrides: &["WG", "M", "VEC", "ACT", "ACT_P0", "ACT_P1"],
+    overrides: &["WG", "M", "R", "VEC", "ACT", "ACT_P0", "ACT_P1"],
 };
 
 /// Invocations per workgroup of each transform.
 const WG: u32 = 64;
 
-/// Points of a transformed tile of F(MxM, 3x3): the GEMM's groups.
-fn points(m: usize) -> usize {
-    (m + 2) * (m + 2)
+/// Points of a transformed tile of F(MxM, RxR): the GEMM's groups.
+pub(crate) fn points(m: usize, r: usize) -> usize {
+    (m + r - 1) * (m + r - 1)
 }
 
 /// Tiles of F(MxM, 3x3) over `rows` x `cols` outputs, row after row with none rounded up
@@ -115,28 +119,54 @@ uniform_struct! {
     }
 }
 
-/// Whether `geo` is a convolution Winograd F(MxM, 3x3) runs: 3x3, stride 1, dilation 1 (any
-/// padding and groups).
-pub(crate) fn fits(geo: &Conv2dGeometry) -> bool {
+/// The Winograd forms `geo` runs, as (M, fused): F(2x2, 3x3) and F(4x4, 3x3) for 3x3
+/// convolutions of stride 1 and dilation 1 (any padding and groups), F(2x2, 5x5) for 5x5 ones,
+/// each fused or not; none for the rest.
+pub(crate) fn forms(geo: &Conv2dGeometry) -> &'static [(usize, bool)] {
     let a = &geo.attrs;
-    geo.kh == 3 && geo.kw == 3 && a.stride == [1, 1] && a.dilation == [1, 1]
+    match (geo.kh, geo.kw) {
+        _ if a.stride != [1, 1] || a.dilation != [1, 1] => &[],
+        (3, 3) => &[(2, false), (4, false), (2, true), (4, true)],
+        (5, 5) => &[(2, false), (2, true)],
+        _ => &[],
+    }
 }
 
-/// The weight of F(MxM, 3x3) for a 3x3 convolution whose weight is `packed`: (M + 2)²·G
+/// Fails unless `geo` runs Winograd F(MxM) (`m`), fused where `fused` (see [`forms`]).
+pub(crate) fn check_form(geo: &Conv2dGeometry, m: usize, fused: bool) -> Result<()> {
+    if forms(geo).contains(&(m, fused)) {
+        return Ok(());
+    }
+    let a = &geo.attrs;
+    Err(Error::KernelShape {
+        kernel: "winograd",
+        runs: "F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5), fused or not, at stride 1 and dilation 1",
+        got: format!(
+            "F({m}x{m}){} of a {}x{} kernel, stride {:?}, dilation {:?}",
+            if fused { " fused" } else { "" },
+            geo.kh,
+            geo.kw,
+            a.stride,
+            a.dilation
+        ),
+    })
+}
+
+/// The weight of F(MxM, RxR) for an RxR convolution whose weight is `packed`: (M + R − 1)²·G
 /// groups of `[Cout / G, Cin / G]`, point-major, no bias (the output transform adds it).
-pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, m: usize) -> Result<PackedWeight> {
+pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, (m, r): (usize, usize)) -> Result<PackedWeight> {
     const OP: &str = "winograd";
-    let (cout, cin, groups) = (packed.cout, packed.k / 9, packed.groups);
-    if packed.k != 9 * cin || packed.bands.len() != 1 {
+    let (cout, cin, groups) = (packed.cout, packed.k / (r * r), packed.groups);
+    if packed.k != r * r * cin || packed.bands.len() != 1 {
         return Err(Error::KernelShape {
             kernel: "winograd",
-            runs: "3x3 convolutions whose weight fits one texture",
+            runs: "3x3 and 5x5 convolutions whose weight fits one texture",
             got: format!("{} weights per output, in {} bands", packed.k, packed.bands.len()),
         });
     }
     let at = &packed.bands[0].at;
     at.check_on(gpu, OP, "weight")?;
-    let u = Tensor::zeros(gpu, &[points(m) * cout, cin])?;
+    let u = Tensor::zeros(gpu, &[points(m, r) * cout, cin])?;
     let uniforms = WeightUniforms {
         cout: to_u32(OP, "output channels", cout)?,
         cin: to_u32(OP, "input channels", cin)?,
@@ -145,16 +175,16 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, m: usize) -> 
     };
     let grid = fold_grid(blocks(cout * cin, WG as usize), max_groups(gpu));
     let resources = [wgpu::BindingResource::TextureView(at.view()), u.buffer().as_entire_binding()];
-    let overrides = [("WG", WG), ("M", m as u32)];
+    let overrides = [("WG", WG), ("M", m as u32), ("R", r as u32)];
     let d = gpu.dispatch(&WINOGRAD_WEIGHT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)?;
     gpu.submit(OP, &[Step::Dispatch(d)])?;
-    let transformed = PackedWeight::zeros(gpu, (points(m) * cout, cin, points(m) * groups), 1, None)?;
+    let transformed = PackedWeight::zeros(gpu, (points(m, r) * cout, cin, points(m, r) * groups), 1, None)?;
     transformed.pack_from(&u, 0)?;
     Ok(transformed)
 }
 
-/// The steps of the convolution `geo` of `x` into `y` by Winograd F(MxM, 3x3) with the
-/// transformed weight `u` (from [`transformed_weight`] for this `m`) and `bias`: the input
+/// The steps of the convolution `geo` of `x` into `y` by Winograd F(MxM, RxR) (R the kernel's
+/// size) with the transformed weight `u` (from [`transformed_weight`] for this `m`) and `bias`: the input
 /// copied into a texture and transformed, the GEMM of each point, the output transform. With
 /// `fold`, the GEMM does the output transform as it ends (each invocation multiplies every
 /// point of its tile and folds their products into outputs, bias and clamp; another
@@ -170,14 +200,8 @@ pub(crate) fn record_winograd(
     tile: Tile,
 ) -> Result<Vec<Step>> {
     const OP: &str = "winograd";
-    if !fits(geo) {
-        let a = &geo.attrs;
-        return Err(Error::KernelShape {
-            kernel: "winograd",
-            runs: "3x3 convolutions of stride 1 and dilation 1",
-            got: format!("{}x{}, stride {:?}, dilation {:?}", geo.kh, geo.kw, a.stride, a.dilation),
-        });
-    }
+    check_form(geo, m, fold)?;
+    let r = geo.kh;
     if u.bands.len() > 1 {
         let what = format!("Winograd over {} input channels (more than a texture's rows)", geo.cin);
         return Err(Error::Limit { op: OP, what, needed: geo.cin as u64, limit: u.bands[0].k as u64 });
@@ -185,7 +209,7 @@ pub(crate) fn record_winograd(
     let gpu = x.gpu();
     let (row, live, tiles) = self::tiles(m, geo.oh, geo.ow);
     let cols = geo.n * tiles;
-    let v = MatrixTexture::zeros(gpu, OP, points(m) * geo.cin, cols)?;
+    let v = MatrixTexture::zeros(gpu, OP, points(m, r) * geo.cin, cols)?;
     let transform = |texture: &LinearTexture| {
         let uniforms = InputUniforms {
             conv: ConvDims::new(geo)?,
@@ -199,7 +223,7 @@ pub(crate) fn record_winograd(
         let resources =
             [wgpu::BindingResource::TextureView(texture.view()), wgpu::BindingResource::TextureView(v.view())];
         let grid = fold_grid(blocks(geo.cin * cols / 4, WG as usize), max_groups(gpu));
-        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("M", m as u32)];
+        let overrides = [("WG", WG), LinearTexture::OVERRIDE, ("M", m as u32), ("R", r as u32)];
         gpu.dispatch(&WINOGRAD_INPUT, &overrides, &resources, bytemuck::bytes_of(&uniforms), grid)
     };
     if fold {
@@ -218,7 +242,7 @@ pub(crate) fn record_winograd(
         }
         return Ok(steps);
     }
-    let products = Tensor::zeros(gpu, &[geo.n, points(m) * geo.cout, tiles])?;
+    let products = Tensor::zeros(gpu, &[geo.n, points(m, r) * geo.cout, tiles])?;
     let mut steps = staged(OP, x, |texture| {
         let b = BOperand::Windows(&v);
         let gemm = record_gemm(u, &u.bands[0], b, &products, (cols, tiles), Epilogue::default(), tile)?;
@@ -237,7 +261,7 @@ pub(crate) fn record_winograd(
     let b = bias.map(Tensor::buffer).unwrap_or(gpu.placeholder());
     let resources = [products.buffer().as_entire_binding(), b.as_entire_binding(), y.buffer().as_entire_binding()];
     let grid = fold_grid(blocks(geo.n * geo.cout * tiles / 4, WG as usize), max_groups(gpu));
-    let modes = [("WG", WG), ("M", m as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
+    let modes = [("WG", WG), ("M", m as u32), ("R", r as u32), ("VEC", geo.ow.is_multiple_of(4) as u32)];
     let overrides = [&modes[..], &Activation::overrides(geo.attrs.activation)].concat();
     steps.push(Step::Dispatch(gpu.dispatch(
         &WINOGRAD_OUTPUT,

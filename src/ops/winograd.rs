@@ -16,9 +16,9 @@
 //! F(2x2)'s error is no larger than the direct sum's: its transforms weigh by ±½ and ±1, and
 //! each product sums over Cin, not 9·Cin (measured against the f64 reference with He-scaled
 //! weights: 0.8–1.4e-6 against the implicit GEMM's 1.9–4.2e-6 on 3x3 convolutions of 64 to
-//! 512 channels). F(4x4)'s transforms weigh by up to 8 and ⅙, F(2x2, 5x5)'s by up to 16/24 and
-//! 2 with the same input transform (see `tests/conv2d.rs` for their measured error); the case
-//! table holds all three to the default tolerance.
+//! 512 channels). F(4x4)'s transforms weigh by up to 8 and ⅙, F(2x2, 5x5)'s by up to ⅔ and 2
+//! with the same input transform (their measured error: docs/performance.md); the case table
+//! and box sums by hand (`tests/conv2d.rs`) hold all three to the default tolerance.
 
 use bytemuck::Zeroable;
 
@@ -71,7 +71,7 @@ pub(crate) fn points(m: usize, r: usize) -> usize {
     (m + r - 1) * (m + r - 1)
 }
 
-/// Tiles of F(MxM, 3x3) over `rows` x `cols` outputs, row after row with none rounded up
+/// Tiles of F(MxM, RxR) over `rows` x `cols` outputs, row after row with none rounded up
 /// (`winograd_tiles.wgsl`): per row, per image, and the image's columns of the GEMM (rounded up
 /// to 4, so that the transforms' blocks of 4 tiles lie in one image).
 pub(crate) fn tiles(m: usize, rows: usize, cols: usize) -> (usize, usize, usize) {

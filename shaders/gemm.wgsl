@@ -22,11 +22,11 @@
 //      loaded and shifted. The grid's z runs over images too, so that a tile stays in one;
 //   3  mode 1 with planes that are not whole texels (7x7): row k's TN words start anywhere
 //      and are read as in mode 2;
-//   4  a convolution of stride 1 across (any stride down, any dilation) over its input as it
-//      stands, shifted per tap: a tile is TN outputs of one output row (rows of row_cols
-//      columns, the last tile's columns past OW not stored), and tap (ci, ky, kx) of them is
-//      TN consecutive words of an input row, read as in mode 2 and zeroed where they fall in
-//      the padding. Nothing is laid out but the texture copy; the grid's z runs over images.
+//   4  a convolution of stride 1 or 2 across (SX; any stride down, any dilation) over its
+//      input as it stands, shifted per tap: a tile is TN outputs of one output row (rows of
+//      row_cols columns, the last tile's columns past OW not stored), and tap (ci, ky, kx) of
+//      them is TN consecutive words of an input row (every other of 2·TN at stride 2), read as
+//      in mode 2 and zeroed where they fall in the padding. Nothing is laid out but the texture copy; the grid's z runs over images.
 // Split-K (SPLIT = 1; modes 0, 1 and 3): the grid's z also runs over `parts` of the
 // reduction, k_part rows each; part s stores its raw sums (no bias, no clamp) into its own
 // slab of y, part_vecs vec4s from the last, and split_sum.wgsl adds them: a layer of few
@@ -51,9 +51,9 @@
 // from one row of tiles into the next, and from one group into the next, and none idles when
 // the columns are few (13x13 images, Winograd's points).
 // Overrides: TM, TN (4, 8 or 16: the tile), WG_X, WG_Y (the workgroup), B_MODE (0 to 4),
-// ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width), SPLIT (0 or 1: split-K),
-// WINO (0, 2 or 4: Winograd's products folded into outputs) and WINO_R (3 or 5: its kernel),
-// HAS_BIAS and ACCUMULATE (0 or 1).
+// ALIGNED (0, 1 or 2), TEX_SHIFT (the linear texture's row width), SX (mode 4's stride
+// across), SPLIT (0 or 1: split-K), WINO (0, 2 or 4: Winograd's products folded into outputs)
+// and WINO_R (3 or 5: its kernel), HAS_BIAS and ACCUMULATE (0 or 1).
 
 struct Uniforms {
     m: u32, k: u32, cols: u32, pixels: u32,
@@ -94,6 +94,8 @@ override B_MODE: u32 = 0u;
 // and is stored whole or not at all. In B_MODE 4 the same of output rows (OW) for images.
 override ALIGNED: u32 = 0u;
 override TEX_SHIFT: u32 = 12u;
+// B_MODE 4: the stride across (1 or 2).
+override SX: u32 = 1u;
 // 1 for split-K (its parts and slabs; an override, so that the GEMMs without compile as before).
 override SPLIT: u32 = 0u;
 // M of Winograd F(MxM, 3x3) (2 or 4; 0: a plain GEMM): each invocation multiplies the (M + 2)²
@@ -158,20 +160,34 @@ fn load_words(w: i32) -> Cols {
     return r;
 }
 
-// B_MODE 4: the TN words of input row iy from column ix on (word w), zero in the padding.
+// B_MODE 4: the TN words of input row iy from column ix on (word w), SX apart (stride SX
+// across), zero in the padding. SX = 2 loads 2·TN words and keeps every other.
 fn shifted(w: i32, iy: i32, ix: i32) -> Cols {
     var r = load_words(w);
+    if (SX == 2u) {
+        let hi = load_words(w + i32(TN));
+        if (TN == 4u) {
+            r.c0 = vec4<f32>(r.c0.xz, hi.c0.xz);
+        } else if (TN == 8u) {
+            r = Cols(vec4<f32>(r.c0.xz, r.c1.xz), vec4<f32>(hi.c0.xz, hi.c1.xz), r.c2, r.c3);
+        } else {
+            r = Cols(vec4<f32>(r.c0.xz, r.c1.xz), vec4<f32>(r.c2.xz, r.c3.xz), vec4<f32>(hi.c0.xz, hi.c1.xz),
+                vec4<f32>(hi.c2.xz, hi.c3.xz));
+        }
+    }
     let row_ok = vec4<bool>(iy >= 0 && iy < i32(p.h));
-    let j = vec4<i32>(0, 1, 2, 3) + ix;
+    // Input column of each output column, and the step from one vec4 of them to the next.
+    let j = vec4<i32>(0, 1, 2, 3) * i32(SX) + ix;
+    let step = vec4<i32>(4 * i32(SX));
     let width = vec4<i32>(i32(p.row));
     let zero = vec4<f32>(0.0);
     r.c0 = select(zero, r.c0, row_ok & (j >= vec4<i32>(0)) & (j < width));
     if (TN > 4u) {
-        r.c1 = select(zero, r.c1, row_ok & (j >= vec4<i32>(-4)) & (j < width - 4));
+        r.c1 = select(zero, r.c1, row_ok & (j + step >= vec4<i32>(0)) & (j + step < width));
     }
     if (TN > 8u) {
-        r.c2 = select(zero, r.c2, row_ok & (j >= vec4<i32>(-8)) & (j < width - 8));
-        r.c3 = select(zero, r.c3, row_ok & (j >= vec4<i32>(-12)) & (j < width - 12));
+        r.c2 = select(zero, r.c2, row_ok & (j + 2 * step >= vec4<i32>(0)) & (j + 2 * step < width));
+        r.c3 = select(zero, r.c3, row_ok & (j + 3 * step >= vec4<i32>(0)) & (j + 3 * step < width));
     }
     return r;
 }
@@ -239,7 +255,7 @@ fn gemm(
     }
     let taps = i32(slice * p.image + g * p.group + p.c0 * p.channel);
     let row0 = i32(oy * p.stride_y) - i32(p.pad_top);
-    let col0 = i32(ox0) - i32(p.pad_left);
+    let col0 = i32(ox0 * SX) - i32(p.pad_left);
     let b_word = ((image * p.groups + g) * p.k_total + p.k0) * p.pixels + n0 % p.pixels;
     var bo = BOrigin(n0 / 4u, g * p.k, b_word / 4u, p.pixels / 4u);
     let zero = Cols(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));

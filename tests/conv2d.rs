@@ -49,8 +49,8 @@ fn every_candidate_matches_reference_over_the_case_table() {
         // The implicit GEMM's loads of 2 and 3 texels, on every shape (the autotuner offers
         // it only with 8 or more output channels per group).
         kernels.extend([ConvKernel::Implicit(Tile { tm: 4, tn: 4 }), ConvKernel::Implicit(Tile { tm: 16, tn: 8 })]);
-        // The shifted GEMM's tiles of 4 and 8 columns wherever the stride across is 1.
-        if c.attrs.stride[1] == 1 {
+        // The shifted GEMM's tiles of 4 and 8 columns wherever the stride across is 1 or 2.
+        if c.attrs.stride[1] <= 2 {
             kernels.extend([ConvKernel::Shifted(Tile { tm: 4, tn: 4 }), ConvKernel::Shifted(Tile { tm: 8, tn: 8 })]);
         }
         check_kernels(c.name, c.input, c.weight, c.bias, c.attrs, &kernels);
@@ -218,6 +218,12 @@ fn shifted_gemm_taps_hand_computed() {
     for (right, ow) in [(3, 7), (0, 4)] {
         let attrs = Conv2d::default().with_stride(3, 1).with_dilation(2, 2).with_padding(Padding::new(2, 1, 0, right));
         check_two_taps(attrs, [3, ow], |oy, ox| [[3 * oy - 2, ox - 1], [3 * oy + 2, ox + 1]], &kernels);
+    }
+    // Stride 2 across (every other word of 2·TN), dilation (2, 1): taps (3oy − 2, 2ox − 1) and
+    // (3oy + 2, 2ox), 5 or 3 outputs a row.
+    for (right, ow) in [(3, 5), (0, 3)] {
+        let attrs = Conv2d::default().with_stride(3, 2).with_dilation(2, 1).with_padding(Padding::new(2, 1, 0, right));
+        check_two_taps(attrs, [3, ow], |oy, ox| [[3 * oy - 2, 2 * ox - 1], [3 * oy + 2, 2 * ox]], &kernels);
     }
 }
 

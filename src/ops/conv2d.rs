@@ -79,10 +79,10 @@ pub enum ConvKernel {
     /// input value once per kernel column (and row phase of the stride), and reads every tap's
     /// windows from them, where im2col writes each value once per tap.
     Implicit(Tile),
-    /// The implicit GEMM over the input as it stands, for convolutions of stride 1 across
+    /// The implicit GEMM over the input as it stands, for convolutions of stride 1 or 2 across
     /// (any stride down, dilation, padding, groups): a tile is `tn` outputs of one output row,
-    /// and each tap reads them shifted from the input, so nothing is laid out; rows of outputs
-    /// are rounded up to whole tiles.
+    /// and each tap reads them shifted from the input (every other word of 2·`tn` at stride
+    /// 2), so nothing is laid out; rows of outputs are rounded up to whole tiles.
     Shifted(Tile),
 }
 
@@ -112,7 +112,7 @@ impl ConvKernel {
     /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
     /// with enough output channels per group to fill a GEMM tile, the implicit GEMM first (the
     /// GEMM for a pointwise convolution, which reads its input as it stands), then the other,
-    /// the shifted GEMM (stride 1 across), Winograd (3x3, stride 1) and the rest; for
+    /// the shifted GEMM (stride 1 or 2 across), Winograd (stride 1) and the rest; for
     /// depthwise ones the depthwise kernel, then the direct kernel; for the others (few
     /// channels per group), the direct kernel.
     pub fn candidates(geo: &Conv2dGeometry) -> Vec<ConvKernel> {
@@ -128,7 +128,7 @@ impl ConvKernel {
         let implicit = |tm, tn| ConvKernel::Implicit(Tile { tm, tn });
         let gemms = [gemm(16, 16), gemm(8, 16), gemm(16, 8), gemm(8, 8)];
         let implicits = [implicit(16, 16), implicit(8, 16)];
-        let shifted: &[ConvKernel] = match geo.attrs.stride[1] == 1 && !geo.is_pointwise() {
+        let shifted: &[ConvKernel] = match geo.attrs.stride[1] <= 2 && !geo.is_pointwise() {
             true => &[Tile { tm: 16, tn: 16 }, Tile { tm: 16, tn: 8 }].map(ConvKernel::Shifted),
             false => &[],
         };

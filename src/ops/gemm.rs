@@ -1,8 +1,8 @@
 //! The GEMM: the register-tiled product with bias and a clamp stored as NCHW (`gemm.wgsl`)
 //! over a packed weight, and the steps of a convolution through it: its B operand laid out by
 //! `im2col.rs` (im2col's windows, or the implicit GEMM's row windows, which lay out less) or
-//! read as it stands (a pointwise convolution's input, or any input of stride 1 across, shifted
-//! per tap). Convolutions and batched dense layers both run through it: a dense layer
+//! read as it stands (a pointwise convolution's input, or any input of stride 1 or 2 across,
+//! shifted per tap). Convolutions and batched dense layers both run through it: a dense layer
 //! is the 1x1 convolution of 1x1 images.
 
 use bytemuck::Zeroable;
@@ -44,6 +44,7 @@ pub(crate) const GEMM: Kernel = Kernel {
         "B_MODE",
         "ALIGNED",
         "TEX_SHIFT",
+        "SX",
         "SPLIT",
         "WINO",
         "WINO_R",
@@ -114,7 +115,7 @@ uniform_struct! {
 /// The B operand of a GEMM: input windows laid out by im2col, (for a pointwise
 /// convolution) the input itself in a linear texture,
 /// the row windows of the convolution `geo` for the implicit GEMM, or the input of `geo`
-/// (stride 1 across) as it stands, read shifted per tap.
+/// (stride 1 or 2 across) as it stands, read shifted per tap.
 pub(crate) enum BOperand<'a> {
     Windows(&'a MatrixTexture),
     Input(&'a LinearTexture),
@@ -298,11 +299,11 @@ pub(crate) fn record_gemm(
     if let BOperand::Shifted(_, geo) = b {
         let a = &geo.attrs;
         let row_cols = geo.ow.next_multiple_of(tile.tn as usize);
-        if a.stride[1] != 1 || cols != geo.n * geo.oh * row_cols {
+        if !(1..=2).contains(&a.stride[1]) || cols != geo.n * geo.oh * row_cols {
             let got = format!("stride {:?}, {cols} columns for {} rows of {row_cols}", a.stride, geo.n * geo.oh);
             return Err(Error::KernelShape {
                 kernel: "shifted GEMM",
-                runs: "stride 1 across, whole rows of tiles",
+                runs: "stride 1 or 2 across, whole rows of tiles",
                 got,
             });
         }
@@ -348,6 +349,7 @@ pub(crate) fn record_gemm(
         ("WG_Y", wg_y),
         ("B_MODE", mode),
         ("ALIGNED", aligned(aligned_to, tile)),
+        ("SX", if let BOperand::Shifted(_, geo) = b { geo.attrs.stride[1] as u32 } else { 1 }),
         ("SPLIT", (parts > 1) as u32),
         ("WINO", epilogue.fold.map_or(0, |f| f.m as u32)),
         ("WINO_R", epilogue.fold.map_or(3, |f| f.geo.kh as u32)),
@@ -379,7 +381,7 @@ pub(crate) fn reads_input_directly(geo: &Conv2dGeometry) -> bool {
 
 /// How a convolution's GEMM runs: over im2col's windows (or the input as it stands, where
 /// [`reads_input_directly`]), over the implicit GEMM's row windows, over the input as it
-/// stands shifted per tap (stride 1 across), or over the windows or the input in `parts` of
+/// stands shifted per tap (stride 1 or 2 across), or over the windows or the input in `parts` of
 /// the reduction summed after (split-K, `split_k.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GemmForm {

@@ -20,7 +20,7 @@ use crate::ops::split_k::record_split_sum;
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Dispatch, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
-use crate::texture::{LinearTexture, MatrixTexture};
+use crate::texture::{LinearTexture, MatrixTexture, TILE_COLS};
 
 /// The register-tiled product.
 pub(crate) const GEMM: Kernel = Kernel {
@@ -371,12 +371,15 @@ fn aligned(pixels: usize, tile: Tile) -> u32 {
 }
 
 /// True when the convolution can multiply its input as it stands (no im2col): a pointwise
-/// convolution. Where its planes do not hold whole tiles of columns, the grid runs a slice per
-/// image, so that a tile lies in one: its last tile's columns past the plane read on into the
-/// next channel, and are not stored. Planes that are not whole texels (7x7) are read a row of
-/// words at a time from where they start, as the implicit GEMM reads its row windows.
+/// convolution of one image, or of images of at least a widest tile of pixels. Where its
+/// planes do not hold whole tiles of columns, the grid runs a slice per image, so that a tile
+/// lies in one: its last tile's columns past the plane read on into the next channel, and are
+/// not stored. Planes that are not whole texels (7x7) are read a row of words at a time from
+/// where they start, as the implicit GEMM reads its row windows. Smaller images over a batch
+/// (a batched dense layer's are 1x1) would waste most of each tile: im2col gathers their
+/// pixels side by side instead.
 pub(crate) fn reads_input_directly(geo: &Conv2dGeometry) -> bool {
-    geo.is_pointwise()
+    geo.is_pointwise() && (geo.n == 1 || geo.oh * geo.ow >= TILE_COLS)
 }
 
 /// How a convolution's GEMM runs: over im2col's windows (or the input as it stands, where
@@ -471,4 +474,23 @@ pub(crate) fn record_conv(
         steps.extend(activation_dispatches(raw, y, act)?.into_iter().map(Step::Dispatch));
     }
     Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_input_directly;
+    use crate::attrs::{Conv2d, Dense};
+
+    #[test]
+    fn pointwise_reads_its_input_unless_small_images_make_a_batch() {
+        let conv = |x: [usize; 4], k: usize| Conv2d::default().geometry(&x, &[8, x[1], k, k], None).unwrap();
+        assert!(reads_input_directly(&conv([1, 16, 7, 7], 1)));
+        assert!(reads_input_directly(&conv([8, 16, 7, 7], 1)), "7x7 images: a slice of the grid each");
+        assert!(reads_input_directly(&conv([1, 16, 1, 1], 1)));
+        assert!(!reads_input_directly(&conv([8, 16, 3, 3], 1)), "9 pixels an image would fill 9 of 16 columns");
+        assert!(!reads_input_directly(&conv([8, 16, 7, 7], 3)));
+        // A batched dense layer is a 1x1 convolution of 1x1 images: one column each, 1 of 16.
+        let dense = Dense::default().geometry(&[64, 4096], &[1000, 4096], None).unwrap();
+        assert!(!reads_input_directly(&dense.as_pointwise_conv()));
+    }
 }

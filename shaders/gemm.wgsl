@@ -26,7 +26,8 @@
 //      input as it stands, shifted per tap: a tile is TN outputs of one output row (rows of
 //      row_cols columns, the last tile's columns past OW not stored), and tap (ci, ky, kx) of
 //      them is TN consecutive words of an input row (every other of 2·TN at stride 2), read as
-//      in mode 2 and zeroed where they fall in the padding. Nothing is laid out but the texture copy; the grid's z runs over images.
+//      in mode 2 and zeroed where they fall in the padding. Nothing is laid out but the
+//      texture copy; the grid's z runs over images.
 // Split-K (SPLIT = 1; modes 0, 1 and 3): the grid's z also runs over `parts` of the
 // reduction, k_part rows each; part s stores its raw sums (no bias, no clamp) into its own
 // slab of y, part_vecs vec4s from the last, and split_sum.wgsl adds them: a layer of few

@@ -227,6 +227,28 @@ fn shifted_gemm_taps_hand_computed() {
     }
 }
 
+/// Two h x w images of the ramp 0, 1, … (the second goes on from the first) on the device, and
+/// per image the sums of its (2r + 1)² box around each pixel, zero outside the image: the
+/// expected output of a box filter by hand.
+fn ramp_box_sums(gpu: &Gpu, h: isize, w: isize, r: isize) -> (Tensor, [Vec<f32>; 2]) {
+    let n = h * w;
+    let ramp: Vec<f32> = (0..2 * n).map(|v| v as f32).collect();
+    let x = Tensor::from_slice(gpu, &ramp, &[2, 1, h as usize, w as usize]).unwrap();
+    let inside = |i: isize, j: isize| (0..h).contains(&i) && (0..w).contains(&j);
+    let sums = [0, 1].map(|image| {
+        let at = |i: isize, j: isize| if inside(i, j) { (image * n + w * i + j) as f32 } else { 0.0 };
+        let boxed = |i: isize, j: isize| (-r..=r).flat_map(|a| (-r..=r).map(move |c| at(i + a, j + c))).sum::<f32>();
+        (0..n).map(|k| boxed(k / w, k % w)).collect()
+    });
+    (x, sums)
+}
+
+/// The box tests' outputs, image after image: channel 0 the sums plus a bias of 1, channel 1
+/// ReLU of the bias minus them (a weight of −1).
+fn biased_and_negated(sums: &[Vec<f32>; 2]) -> Vec<f32> {
+    sums.iter().flat_map(|s| s.iter().map(|s| s + 1.0).chain(s.iter().map(|s| (1.0 - s).max(0.0)))).collect()
+}
+
 /// Winograd F(2x2, 3x3) and F(4x4, 3x3) by hand: a 3x3 box sum over the ramp 0, 1, … on two
 /// 5x5, 8x8, 9x9 and 9x4 images (the second goes on from the first), so that tiles run past
 /// the image's edge, blocks of 4 tiles wrap from one row into the next (at 9x4 with F(4x4),
@@ -246,21 +268,14 @@ fn winograd_box_sums_hand_computed() {
     let b = Tensor::from_slice(&gpu, &[1.0, 1.0], &[2]).unwrap();
     for (h, w) in [(5isize, 5isize), (8, 8), (9, 9), (9, 4)] {
         let n = h * w;
-        let ramp: Vec<f32> = (0..2 * n).map(|v| v as f32).collect();
-        let x = Tensor::from_slice(&gpu, &ramp, &[2, 1, h as usize, w as usize]).unwrap();
-        let inside = |i: isize, j: isize| (0..h).contains(&i) && (0..w).contains(&j);
-        let mut expected = Vec::new();
-        for image in 0..2 {
-            let at = |i: isize, j: isize| if inside(i, j) { (image * n + w * i + j) as f32 } else { 0.0 };
-            let boxed =
-                |i: isize, j: isize| (-1..=1).flat_map(|a| (-1..=1).map(move |c| at(i + a, j + c))).sum::<f32>();
-            let sums: Vec<f32> = (0..n).map(|k| boxed(k / w, k % w)).collect();
-            assert_eq!(sums[(w + 1) as usize], 9.0 * (image * n + w + 1) as f32);
+        let (x, sums) = ramp_box_sums(&gpu, h, w, 1);
+        for (image, sums) in sums.iter().enumerate() {
+            assert_eq!(sums[(w + 1) as usize], 9.0 * (image as isize * n + w + 1) as f32);
             if (h, w, image) == (5, 5, 0) {
                 assert_eq!(sums[0], 12.0);
             }
-            expected.extend(sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))));
         }
+        let expected = biased_and_negated(&sums);
         for ((tm, tn), fused) in [((8, 16), false), ((16, 16), false), ((4, 4), true), ((8, 16), true)] {
             let kernel = |m| ConvKernel::Winograd { m, tile: Tile { tm, tn }, fused };
             let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel(2)).unwrap();
@@ -288,8 +303,8 @@ fn winograd_box_sums_hand_computed() {
 }
 
 /// Winograd F(2x2, 5x5) by hand: a 5x5 box sum over the ramp 0, 1, … on two 6x6, 7x9 and 9x4
-/// images, two cells of zero padding (9x4: no window inside the image) (tiles run past the edge, blocks of 4 tiles wrap into the
-/// next row, odd sizes leave dead tiles), bias 1, ReLU after a weight of −1 in a second
+/// images, two cells of zero padding (tiles run past the edge, blocks of 4 tiles wrap into the
+/// next row, odd sizes leave dead tiles; 9x4 has no window inside the image), bias 1, ReLU after a weight of −1 in a second
 /// channel. Interior sums are 25 times the centre; the corner of the first 6x6 sees rows 0–2
 /// and columns 0–2: 0 + 1 + 2 + 6 + 7 + 8 + 12 + 13 + 14 = 63. Its sixths and 24ths are not exact
 /// in f32: it agrees to f32 rounding. The output transform in a pass of its own and in the
@@ -303,23 +318,16 @@ fn winograd_5x5_box_sums_hand_computed() {
     let b = Tensor::from_slice(&gpu, &[1.0, 1.0], &[2]).unwrap();
     for (h, w) in [(6isize, 6isize), (7, 9), (9, 4)] {
         let n = h * w;
-        let ramp: Vec<f32> = (0..2 * n).map(|v| v as f32).collect();
-        let x = Tensor::from_slice(&gpu, &ramp, &[2, 1, h as usize, w as usize]).unwrap();
-        let inside = |i: isize, j: isize| (0..h).contains(&i) && (0..w).contains(&j);
-        let mut expected = Vec::new();
-        for image in 0..2 {
-            let at = |i: isize, j: isize| if inside(i, j) { (image * n + w * i + j) as f32 } else { 0.0 };
-            let boxed =
-                |i: isize, j: isize| (-2..=2).flat_map(|a| (-2..=2).map(move |c| at(i + a, j + c))).sum::<f32>();
-            let sums: Vec<f32> = (0..n).map(|k| boxed(k / w, k % w)).collect();
+        let (x, sums) = ramp_box_sums(&gpu, h, w, 2);
+        for (image, sums) in sums.iter().enumerate() {
             if w >= 5 {
-                assert_eq!(sums[(2 * w + 2) as usize], 25.0 * (image * n + 2 * w + 2) as f32);
+                assert_eq!(sums[(2 * w + 2) as usize], 25.0 * (image as isize * n + 2 * w + 2) as f32);
             }
             if (h, w, image) == (6, 6, 0) {
                 assert_eq!(sums[0], 63.0);
             }
-            expected.extend(sums.iter().map(|s| s + 1.0).chain(sums.iter().map(|s| (1.0 - s).max(0.0))));
         }
+        let expected = biased_and_negated(&sums);
         for ((tm, tn), fused) in [((8, 16), false), ((16, 16), false), ((4, 4), true), ((8, 16), true)] {
             let kernel = ConvKernel::Winograd { m: 2, tile: Tile { tm, tn }, fused };
             let y = conv2d_with(&x, &wt, Some(&b), &attrs, kernel).unwrap().download().unwrap();

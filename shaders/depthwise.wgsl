@@ -7,13 +7,14 @@
 // to the next output row instead of loaded again: a 3x3 at stride 1 loads one new row per
 // output row.
 // On llvmpipe a storage load of a lane's own address is a loop over the SIMD lanes, vec4 or
-// scalar alike, and a private array lives in memory: so rows, taps and sums are named values
+// scalar alike (so the input is read from its texture copy, input_texture.wgsl, put before
+// this file), and a private array lives in memory: so rows, taps and sums are named values
 // (at most 5 kernel rows of 5 taps), every index into them is an override or a constant, and
 // the branches on them fold away when the pipeline is built. Bias and the activation
 // (activation.wgsl, put before this file) are fused.
 //
 // Bindings (group 0)              mirrors DEPTHWISE in src/ops/depthwise.rs
-//   0 x  storage read        [N, Cin, H, W] as vec4s (tensors are padded to whole vec4s)
+//   0 x  texture_storage_2d<rgba32float, read>  [N, Cin, H, W] as a linear texture
 //   1 wt storage read        [Cout, KH·KW]
 //   2 b  storage read        [Cout] (a placeholder when has_bias = 0)
 //   3 y  storage read_write  [N, Cout, OH, OW] as vec4s
@@ -22,7 +23,7 @@
 // planes), folded into (x, y) past the per-dimension limit. Overrides: WG; KH, KW (≤ 5), SY,
 // SX, DY, DX (the kernel, stride and dilation); CV, RB (the block); SHIFT (where a row's first
 // value lies in its vec4: pad_left's offset when W is a multiple of 4, else 0); ALIGNED_IN
-// (W % 4 = 0), ALIGNED_OUT (OW % 4 = 0); and activation.wgsl's.
+// (W % 4 = 0), ALIGNED_OUT (OW % 4 = 0); TEX_SHIFT (linear_texture.wgsl); and activation.wgsl's.
 
 struct Uniforms {
     conv: ConvDims,
@@ -30,13 +31,14 @@ struct Uniforms {
     has_bias: u32, col_blocks: u32, row_blocks: u32, blocks: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read> wt: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Uniforms;
 
 override WG: u32 = 64u;
+override TEX_SHIFT: u32 = 12u;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override SY: u32 = 1u;
@@ -75,13 +77,13 @@ fn load4(blk: Block, iy: i32, col: i32) -> vec4<f32> {
     let row = i32(blk.input) + clamp(iy, 0, i32(c.h) - 1) * i32(c.w);
     var v: vec4<f32>;
     if (ALIGNED_IN != 0u) {
-        v = x[u32(max(row + col, 0)) / 4u];
+        v = texel((row + col) >> 2u);
     } else {
-        // Two vec4 loads and a funnel shift, not four scalar ones (each load is a loop over
-        // the lanes); the words it takes from past the row's ends are masked below.
+        // Two texel loads and a funnel shift, not four; the words it takes from past the
+        // row's ends are masked below.
         let e = row + col;
         let q = e >> 2u;
-        v = funnel(x[u32(max(q, 0))], x[u32(max(q + 1, 0))], u32(e & 3));
+        v = funnel(texel(q), texel(q + 1), u32(e & 3));
     }
     return select(vec4<f32>(0.0), v, ok);
 }

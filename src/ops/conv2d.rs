@@ -30,7 +30,7 @@ use crate::ops::split_k::{SPLIT_SUM, parts_for};
 use crate::ops::winograd::{
     self, WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT, record_winograd, transformed_weight,
 };
-use crate::pipeline::{Kernel, Step};
+use crate::pipeline::Kernel;
 use crate::tensor::Tensor;
 
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
@@ -365,7 +365,7 @@ impl ConvWeight {
                     needed: self.shape[1] as u64,
                     limit: 1,
                 })?;
-                vec![Step::Dispatch(record_depthwise(geo, w, self.packed.bias.as_ref(), x, y)?)]
+                record_depthwise(geo, w, self.packed.bias.as_ref(), x, y)?
             }
         };
         Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))

@@ -1,25 +1,29 @@
 //! The depthwise convolution (`depthwise.wgsl`): one input channel per group, any channel
-//! multiplier, kernels up to 5x5, input and weight read from storage as they stand.
-//! Memory-bound by nature, it skips what the direct kernel pays for its tiles (staging the
-//! input into a texture, a tile of output channels of which a depthwise layer fills one) and
-//! loads each input row a block of output rows reads once.
+//! multiplier, kernels up to 5x5. Memory-bound by nature, it reads its input from a copy in a
+//! linear texture (llvmpipe's fast read path: the copy costs less than the storage loads it
+//! spares, docs/performance.md), skips what the direct kernel pays for its tiles (a tile of
+//! output channels of which a depthwise layer fills one) and loads each input row a block of
+//! output rows reads once.
 
 use crate::attrs::{Activation, Conv2dGeometry};
 use crate::error::{Error, Result};
 use crate::ops::conv_dims::ConvDims;
+use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
-use crate::pipeline::{Access, Dispatch, Kernel, UniformLayout, fold_grid, uniform_struct};
+use crate::pipeline::{Access, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 pub(crate) const DEPTHWISE: Kernel = Kernel {
     name: "depthwise",
-    source: wgsl!("funnel", "activation", "conv_dims", "depthwise"),
+    source: wgsl!("funnel", "activation", "conv_dims", "linear_texture", "input_texture", "depthwise"),
     entry: "depthwise",
-    bindings: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
+    bindings: &[Access::TextureRead, Access::Read, Access::Read, Access::ReadWrite, Access::Uniform],
     uniform: UniformLayout::of::<DepthwiseUniforms>(),
     overrides: &[
         "WG",
+        "TEX_SHIFT",
         "KH",
         "KW",
         "SY",
@@ -98,7 +102,7 @@ pub(crate) fn record_depthwise(
     bias: Option<&Tensor>,
     x: &Tensor,
     y: &Tensor,
-) -> Result<Dispatch> {
+) -> Result<Vec<Step>> {
     const OP: &str = "conv2d";
     if geo.cin != geo.attrs.groups {
         let what = format!("the depthwise kernel over {} input channels per group", geo.cin / geo.attrs.groups);
@@ -145,16 +149,18 @@ pub(crate) fn record_depthwise(
         ("ALIGNED_IN", geo.w.is_multiple_of(4) as u32),
         ("ALIGNED_OUT", geo.ow.is_multiple_of(4) as u32),
     ];
-    gpu.dispatch(
-        &DEPTHWISE,
-        &[&shape[..], &Activation::overrides(geo.attrs.activation)].concat(),
-        &[
-            x.buffer().as_entire_binding(),
-            w.buffer().as_entire_binding(),
-            b.as_entire_binding(),
-            y.buffer().as_entire_binding(),
-        ],
-        bytemuck::bytes_of(&uniforms),
-        fold_grid(blocks(blocks_total, WG as usize), max_groups(gpu)),
-    )
+    staged(OP, x, |texture| {
+        Ok(vec![gpu.dispatch(
+            &DEPTHWISE,
+            &[&shape[..], &[LinearTexture::OVERRIDE], &Activation::overrides(geo.attrs.activation)].concat(),
+            &[
+                wgpu::BindingResource::TextureView(texture.view()),
+                w.buffer().as_entire_binding(),
+                b.as_entire_binding(),
+                y.buffer().as_entire_binding(),
+            ],
+            bytemuck::bytes_of(&uniforms),
+            fold_grid(blocks(blocks_total, WG as usize), max_groups(gpu)),
+        )?])
+    })
 }

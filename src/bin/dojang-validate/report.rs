@@ -76,13 +76,17 @@ impl CaseResult {
         }
     }
 
-    /// The report line: op, case, errors, verdict, time, throughput.
+    /// The report line: op, case, errors, verdict, time, throughput. An op name wider than
+    /// its column (a model's fused layers) gets a line of its own, the columns under it.
     pub fn line(&self) -> String {
         let time = self.seconds.map(|s| format!("{:.2} ms", s * 1e3)).unwrap_or_default();
         let err = |v: f32| if v.is_nan() { "-".to_string() } else { format!("{v:.2e}") };
+        let op = match self.op.chars().count() > OP_WIDTH {
+            true => format!("{}\n{:OP_WIDTH$}", self.op, ""),
+            false => self.op.clone(),
+        };
         let mut line = format!(
-            "{:<15} {:<48} {:>9} {:>9}  {:<4} {:>10} {:>14}",
-            self.op,
+            "{op:<OP_WIDTH$} {:<48} {:>9} {:>9}  {:<4} {:>10} {:>14}",
             self.case,
             err(self.max_abs),
             err(self.max_rel),
@@ -99,11 +103,14 @@ impl CaseResult {
     /// Column titles matching [`CaseResult::line`].
     pub fn header() -> String {
         format!(
-            "{:<15} {:<48} {:>9} {:>9}  {:<4} {:>10} {:>14}",
+            "{:<OP_WIDTH$} {:<48} {:>9} {:>9}  {:<4} {:>10} {:>14}",
             "op", "case", "max abs", "max rel", "", "GPU time", "throughput"
         )
     }
 }
+
+/// The op column's width.
+const OP_WIDTH: usize = 15;
 
 /// A case ready to run: its recorded launch, where the result lands, what it should be.
 pub struct Prepared {

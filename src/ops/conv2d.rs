@@ -60,12 +60,12 @@ pub enum ConvKernel {
     SplitK(Tile),
     /// The depthwise kernel (one input channel per group, any multiplier, kernels up to 5x5):
     /// blocks of up to 8 output rows by 4 or 8 columns, input rows carried from one output row
-    /// to the next, input and weight read from storage as they stand.
+    /// to the next, the input read from its copy in a linear texture.
     Depthwise,
     /// Winograd F(MxM, RxR) for convolutions of stride 1 and dilation 1 (any padding and
-    /// groups): F(2x2, 3x3) and F(4x4, 3x3) for 3x3 kernels, F(2x2, 5x5) for 5x5 ones. The input and output transformed per MxM tile of outputs around a GEMM of `tile`
-    /// register tiles in (M + R − 1)² groups per convolution group, over a weight transformed
-    /// once.
+    /// groups): F(2x2, 3x3) and F(4x4, 3x3) for 3x3 kernels, F(2x2, 5x5) for 5x5 ones. The
+    /// input and output transformed per MxM tile of outputs around a GEMM of `tile` register
+    /// tiles in (M + R − 1)² groups per convolution group, over a weight transformed once.
     Winograd {
         /// Outputs a tile a side: 2 or 4 (3x3), 2 (5x5).
         m: u32,

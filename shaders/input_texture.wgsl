@@ -1,7 +1,7 @@
 // input_texture.wgsl — a convolution's input read from its texture copy (a linear texture,
 // linear_texture.wgsl, put before this file): texels and words of `x`, which the kernels that
-// include this file (conv2d.wgsl, im2col.wgsl, winograd_input.wgsl) bind as
-// texture_storage_2d<rgba32float, read>.
+// include this file (conv2d.wgsl, im2col.wgsl, winograd_input.wgsl, depthwise.wgsl,
+// space_to_depth.wgsl) bind as texture_storage_2d<rgba32float, read>.
 
 // Texel q of x (clamped to the first).
 fn texel(q: i32) -> vec4<f32> {

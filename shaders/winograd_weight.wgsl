@@ -7,18 +7,22 @@
 // [0, 0, 1]], F(2x2, 5x5) the same with five columns. The weight of a GEMM in A·A groups (one
 // per point of the transformed tile), packed as any grouped weight is (pack.wgsl); with G
 // groups the GEMM has A²·G, point-major, and c runs over a group's Cin / G channels. w is
-// read from the convolution's own packed weight (tap (c·R + ky)·R + kx of channel o = g·M + m
-// in texel (g·m_blocks + m / 4, tap)), so no copy of it is kept. Runs once per weight, when
+// read from the convolution's own packed weight (tap (c·KH + ky)·KW + kx of channel
+// o = g·M + m in texel (g·m_blocks + m / 4, tap)), so no copy of it is kept. A weight folded
+// space-to-depth by a stride S (space_to_depth.wgsl; S = 1: as it stands) is read folded:
+// channel c is phase (dy, dx) = (c / S mod S, c mod S) of channel c / S² of w, and its tap
+// (ky, kx) is w's (S·ky + dy, S·kx + dx), zero past w's KH x KW. Runs once per weight, when
 // the Winograd kernel is first recorded.
 //
 // Bindings (group 0)              mirrors WINOGRAD_WEIGHT in src/ops/winograd.rs
-//   0 w  texture_storage_2d<rgba32float, read>   the packed [Cout, Cin·9] weight
+//   0 w  texture_storage_2d<rgba32float, read>   the packed [Cout, Cin·KH·KW] weight
 //   1 u  storage read_write  [A·A·Cout, Cin / G]
 //   2 p  uniform             Uniforms
 // Grid: 1-D over (o, c), c fastest, folded into (x, y). Overrides: WG, M, R.
 
 struct Uniforms {
     cout: u32, cin: u32, m: u32, m_blocks: u32,
+    kh: u32, kw: u32, block: u32, _pad: u32,
 }
 
 @group(0) @binding(0) var w: texture_storage_2d<rgba32float, read>;
@@ -29,10 +33,15 @@ override WG: u32 = 64u;
 override M: u32 = 2u;
 override R: u32 = 3u;
 
-// Tap `tap` of channel c of output o (channel m of group o / M).
+// Tap `tap` (ky·R + kx) of channel c of output o (channel m of group o / M), folded.
 fn tap_of(o: u32, c: u32, tap: u32) -> f32 {
+    let s = p.block;
+    let ky = s * (tap / R) + c / s % s;
+    let kx = s * (tap % R) + c % s;
     let m = o % p.m;
-    return textureLoad(w, vec2<u32>((o / p.m) * p.m_blocks + m / 4u, R * R * c + tap))[m % 4u];
+    let row = (c / (s * s) * p.kh + ky) * p.kw + kx;
+    let v = textureLoad(w, vec2<u32>((o / p.m) * p.m_blocks + m / 4u, row))[m % 4u];
+    return select(0.0, v, ky < p.kh && kx < p.kw);
 }
 
 // Row i of G · (a, b, c) for F(MxM, 3x3): a kernel row or column of 3 taps as point i.

@@ -154,25 +154,45 @@ fn dilated_strided_sum_hand_computed() {
     assert_eq!(gpu, cpu);
 }
 
-/// Two images of 9x7, x[n, 0, i, j] = 100n + 10i + j, and 9 output channels, channel o
-/// weighing tap (0, 0) by o + 1 and tap (2, 1) by 10(o + 1), zero elsewhere, convolved with
-/// `attrs` into `out` rows x columns by each of `kernels`. Each must give exactly
+/// Two images of 9x7, x[n, 0, i, j] = 100n + 10i + j, and 9 output channels of a `kernel`
+/// (KH, KW), channel o weighing tap (0, 0) by o + 1 and tap `tap` by 10(o + 1), zero elsewhere,
+/// convolved with `attrs` into `out` rows x columns by each of `kernels`. Each must give
 ///   y[n, o, oy, ox] = (o + 1) · (x(a) + 10 · x(b)),   [a, b] = taps(oy, ox),
-/// x zero outside the image.
+/// x zero outside the image: exactly, or within `tol` times the largest |y| (Winograd).
+struct TwoTaps {
+    kernel: [usize; 2],
+    tap: [usize; 2],
+    tol: f32,
+}
+
+/// The 3x3 kernel with taps (0, 0) and (2, 1), results exact.
+const THREE_BY_THREE: TwoTaps = TwoTaps { kernel: [3, 3], tap: [2, 1], tol: 0.0 };
+
 fn check_two_taps(
     attrs: Conv2d,
     out: [usize; 2],
     taps: impl Fn(isize, isize) -> [[isize; 2]; 2],
     kernels: &[ConvKernel],
 ) {
+    check_two_taps_of(&THREE_BY_THREE, attrs, out, taps, kernels)
+}
+
+fn check_two_taps_of(
+    two: &TwoTaps,
+    attrs: Conv2d,
+    out: [usize; 2],
+    taps: impl Fn(isize, isize) -> [[isize; 2]; 2],
+    kernels: &[ConvKernel],
+) {
     let (n, h, w, cout) = (2, 9, 7, 9);
+    let ([kh, kw], [ty, tx]) = (two.kernel, two.tap);
     let xs: Vec<f32> = (0..n * h * w).map(|i| (100 * (i / (h * w)) + 10 * (i / w % h) + i % w) as f32).collect();
-    let mut ws = vec![0.0; cout * 9];
+    let mut ws = vec![0.0; cout * kh * kw];
     for o in 0..cout {
-        ws[o * 9] = (o + 1) as f32;
-        ws[o * 9 + 2 * 3 + 1] = 10.0 * (o + 1) as f32;
+        ws[o * kh * kw] = (o + 1) as f32;
+        ws[o * kh * kw + ty * kw + tx] = 10.0 * (o + 1) as f32;
     }
-    let geo = attrs.geometry(&[n, 1, h, w], &[cout, 1, 3, 3], None).unwrap();
+    let geo = attrs.geometry(&[n, 1, h, w], &[cout, 1, kh, kw], None).unwrap();
     assert_eq!(geo.output_shape(), [n, cout, out[0], out[1]]);
     let at = |img: usize, [i, j]: [isize; 2]| match (0..h as isize).contains(&i) && (0..w as isize).contains(&j) {
         true => xs[(img * h + i as usize) * w + j as usize],
@@ -189,12 +209,15 @@ fn check_two_taps(
             }
         }
     }
+    assert!(expected.iter().filter(|v| **v != 0.0).count() > expected.len() / 4, "{expected:?}");
     let gpu = gpu();
     let x = Tensor::from_slice(&gpu, &xs, &[n, 1, h, w]).unwrap();
-    let wt = Tensor::from_slice(&gpu, &ws, &[cout, 1, 3, 3]).unwrap();
+    let wt = Tensor::from_slice(&gpu, &ws, &[cout, 1, kh, kw]).unwrap();
+    let tol = two.tol * expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     for kernel in kernels {
-        let y = conv2d_with(&x, &wt, None, &attrs, *kernel).unwrap();
-        assert_eq!(y.download().unwrap(), expected, "{}, {out:?} outputs", kernel.name());
+        let y = conv2d_with(&x, &wt, None, &attrs, *kernel).unwrap().download().unwrap();
+        let off = y.iter().zip(&expected).position(|(got, want)| (got - want).abs() > tol);
+        assert!(off.is_none(), "{}, {out:?} outputs: {y:?} against {expected:?}", kernel.name());
     }
 }
 
@@ -225,6 +248,63 @@ fn shifted_gemm_taps_hand_computed() {
         let attrs = Conv2d::default().with_stride(3, 2).with_dilation(2, 1).with_padding(Padding::new(2, 1, 0, right));
         check_two_taps(attrs, [3, ow], |oy, ox| [[3 * oy - 2, 2 * ox - 1], [3 * oy + 2, 2 * ox]], &kernels);
     }
+}
+
+#[test]
+fn space_to_depth_winograd_taps_hand_computed() {
+    // Kernels that fold by their stride S into 3x3 (6x6 at 2, 7x7 at 3, AlexNet's 11x11 at 4)
+    // and 5x5 (9x9 at 2): the second tap lies in another phase of the fold than (0, 0), and
+    // the padding is uneven (a row of outputs sees the image's left, right or no edge).
+    let s2d = |m, fused| ConvKernel::SpaceToDepth { m, tile: Tile { tm: 16, tn: 16 }, fused };
+    let threes = [s2d(2, false), s2d(4, false), s2d(2, true), s2d(4, true)];
+    let two = |kernel, tap| TwoTaps { kernel, tap, tol: 1e-5 };
+    let c = Conv2d::default();
+    let at = |s: usize, pad: Padding| c.with_stride(s, s).with_padding(pad);
+    // Taps (2oy − 1, 2ox − 2) and (2oy + 4, 2ox + 1): 3 x 4 outputs.
+    let attrs = at(2, Padding::new(1, 2, 0, 3));
+    check_two_taps_of(
+        &two([6, 6], [5, 3]),
+        attrs,
+        [3, 4],
+        |oy, ox| [[2 * oy - 1, 2 * ox - 2], [2 * oy + 4, 2 * ox + 1]],
+        &threes,
+    );
+    // Taps (3oy − 1, 3ox − 2) and (3oy + 5, 3ox + 2): 2 x 2 outputs.
+    let attrs = at(3, Padding::new(1, 2, 1, 3));
+    check_two_taps_of(
+        &two([7, 7], [6, 4]),
+        attrs,
+        [2, 2],
+        |oy, ox| [[3 * oy - 1, 3 * ox - 2], [3 * oy + 5, 3 * ox + 2]],
+        &threes,
+    );
+    // Taps (4oy − 2, 4ox − 4) and (4oy + 7, 4ox + 2): 1 x 2 outputs (AlexNet's conv1, padded).
+    let attrs = at(4, Padding::new(2, 4, 0, 4));
+    check_two_taps_of(
+        &two([11, 11], [9, 6]),
+        attrs,
+        [1, 2],
+        |oy, ox| [[4 * oy - 2, 4 * ox - 4], [4 * oy + 7, 4 * ox + 2]],
+        &threes,
+    );
+    // Taps (2oy − 4, 2ox − 4) and (2oy + 3, 2ox + 4), folded to 5x5 (F(2x2, 5x5)): 5 x 4 outputs.
+    let attrs = at(2, Padding::new(4, 4, 4, 4));
+    let fives = [s2d(2, false), s2d(2, true)];
+    check_two_taps_of(
+        &two([9, 9], [7, 8]),
+        attrs,
+        [5, 4],
+        |oy, ox| [[2 * oy - 4, 2 * ox - 4], [2 * oy + 3, 2 * ox + 4]],
+        &fives,
+    );
+    // What does not fold into a Winograd form is refused by name.
+    let gpu = gpu();
+    let x = Tensor::from_slice(&gpu, &[0.0; 81], &[1, 1, 9, 9]).unwrap();
+    let w = Tensor::from_slice(&gpu, &[0.0; 9], &[1, 1, 3, 3]).unwrap();
+    let err = conv2d_with(&x, &w, None, &c.with_stride(2, 1), s2d(4, false)).unwrap_err();
+    assert!(err.to_string().contains("stride [2, 1], dilation [1, 1]"), "{err}");
+    let err = conv2d_with(&x, &w, None, &c.with_stride(2, 2), s2d(4, false)).unwrap_err();
+    assert!(err.to_string().contains("F(4x4) of a 2x2 kernel, stride [1, 1]"), "{err}");
 }
 
 /// Two h x w images of the ramp 0, 1, … (the second goes on from the first) on the device, and

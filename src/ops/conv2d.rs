@@ -26,12 +26,14 @@ use crate::ops::im2col::{IM2COL, IM2ROW, RowWindows};
 use crate::ops::packed::{PACK, PackedWeight};
 use crate::ops::record::{into_new, staged};
 use crate::ops::sizes::{blocks, max_groups};
+use crate::ops::space_to_depth::{self, SPACE_TO_DEPTH, record_space_to_depth};
 use crate::ops::split_k::{SPLIT_SUM, parts_for};
 use crate::ops::winograd::{
-    self, WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT, record_winograd, transformed_weight,
+    self, WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT, record_winograd, record_winograd_over, transformed_weight,
 };
 use crate::pipeline::Kernel;
 use crate::tensor::Tensor;
+use crate::texture::LinearTexture;
 
 /// Which kernel runs a convolution; `Auto` is what [`conv2d`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +86,19 @@ pub enum ConvKernel {
     /// and each tap reads them shifted from the input (every other word of 2·`tn` at stride
     /// 2), so nothing is laid out; rows of outputs are rounded up to whole tiles.
     Shifted(Tile),
+    /// Winograd over the input folded space-to-depth, for convolutions of the same stride S > 1
+    /// both ways and dilation 1 whose kernel, cut into S x S phases, is 3x3 or 5x5 (AlexNet's
+    /// 11x11 at stride 4): each S x S block of input pixels becomes S² channels and the
+    /// convolution one of stride 1 over them (its kernel padded with zeros to a multiple of
+    /// S), which Winograd F(MxM, RxR) runs with `tile` and `fused` as above.
+    SpaceToDepth {
+        /// Outputs a Winograd tile a side.
+        m: u32,
+        /// The GEMM's register tile.
+        tile: Tile,
+        /// The output transform done by the GEMM as it ends.
+        fused: bool,
+    },
 }
 
 impl ConvKernel {
@@ -100,6 +115,9 @@ impl ConvKernel {
             ConvKernel::Winograd { m, tile, fused } => {
                 format!("winograd{m}{}-{}x{}", if *fused { "-fused" } else { "" }, tile.tm, tile.tn)
             }
+            ConvKernel::SpaceToDepth { m, tile, fused } => {
+                format!("s2d-winograd{m}{}-{}x{}", if *fused { "-fused" } else { "" }, tile.tm, tile.tn)
+            }
         }
     }
 
@@ -112,7 +130,8 @@ impl ConvKernel {
     /// The kernels the autotuner times for `geo`, the fixed default first: for convolutions
     /// with enough output channels per group to fill a GEMM tile, the implicit GEMM first (the
     /// GEMM for a pointwise convolution, which reads its input as it stands), then the other,
-    /// the shifted GEMM (stride 1 or 2 across), Winograd (stride 1) and the rest; for
+    /// the shifted GEMM (stride 1 or 2 across), Winograd (stride 1; at a stride S > 1 over the
+    /// input folded space-to-depth, with a register tile of 16x16) and the rest; for
     /// depthwise ones the depthwise kernel, then the direct kernel; for the others (few
     /// channels per group), the direct kernel.
     pub fn candidates(geo: &Conv2dGeometry) -> Vec<ConvKernel> {
@@ -142,10 +161,17 @@ impl ConvKernel {
                 [16, 8].map(|tm| ConvKernel::Winograd { m: m as u32, tile: Tile { tm, tn: 16 }, fused })
             })
             .collect();
+        let folded: Vec<ConvKernel> = (space_to_depth::folded(geo).iter())
+            .flat_map(|(inner, _)| winograd::forms(inner))
+            .map(|&(m, fused)| ConvKernel::SpaceToDepth { m: m as u32, tile: Tile { tm: 16, tn: 16 }, fused })
+            .collect();
         let split = split_parts(geo, SPLIT_TILE).map(|_| ConvKernel::SplitK(SPLIT_TILE));
-        [first, second, shifted, &winograd, &[direct], split.as_slice()].concat()
+        [first, second, shifted, &winograd, &folded, &[direct], split.as_slice()].concat()
     }
 }
+
+/// A Winograd transform of a weight: M, and the stride the weight is folded by (1: not folded).
+type WinogradKey = (usize, usize);
 
 /// A convolution's weight `[Cout, Cin/groups, KH, KW]` and bias, packed once on the device in
 /// the layout both kernels read (see `ops/packed.rs`), then shared by every call, plan and
@@ -156,9 +182,9 @@ pub struct ConvWeight {
     /// The weight as given, kept for the depthwise kernel where it has one input channel per
     /// group (a few taps per output channel: the copy is small).
     raw: Option<Tensor>,
-    /// The weight transformed for Winograd F(MxM, 3x3) (by M), made when that kernel is first
-    /// recorded.
-    winograd: Mutex<Vec<(usize, Arc<PackedWeight>)>>,
+    /// The weight transformed for Winograd F(MxM, RxR), by M and the stride it is folded by
+    /// (1: not folded), made when that kernel is first recorded.
+    winograd: Mutex<Vec<(WinogradKey, Arc<PackedWeight>)>>,
 }
 
 impl ConvWeight {
@@ -206,14 +232,15 @@ impl ConvWeight {
         self.packed.bytes() + winograd.iter().map(|(_, u)| u.bytes()).sum::<u64>()
     }
 
-    /// The weight transformed for Winograd F(MxM, RxR), made on first use.
-    fn winograd(&self, gpu: &Gpu, m: usize) -> Result<Arc<PackedWeight>> {
+    /// The weight transformed for Winograd F(MxM, RxR), folded space-to-depth by `block` (1:
+    /// not folded), made on first use.
+    fn winograd(&self, gpu: &Gpu, m: usize, block: usize) -> Result<Arc<PackedWeight>> {
         let mut held = self.winograd.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, u)) = held.iter().find(|(held_m, _)| *held_m == m) {
+        if let Some((_, u)) = held.iter().find(|(key, _)| *key == (m, block)) {
             return Ok(u.clone());
         }
-        let u = Arc::new(transformed_weight(gpu, &self.packed, (m, self.shape[2]))?);
-        held.push((m, u.clone()));
+        let u = Arc::new(transformed_weight(gpu, &self.packed, m, [self.shape[2], self.shape[3]], block)?);
+        held.push(((m, block), u.clone()));
         Ok(u)
     }
 
@@ -323,10 +350,11 @@ impl ConvWeight {
                 // hold what they bind until they are dropped).
                 let won = candidates.iter().find(|(name, _)| name == launch.kernel()).map(|(_, k)| *k);
                 let keep = match won {
-                    Some(ConvKernel::Winograd { m, .. }) => m as usize,
-                    _ => 0,
+                    Some(ConvKernel::Winograd { m, .. }) => (m as usize, 1),
+                    Some(ConvKernel::SpaceToDepth { m, .. }) => (m as usize, geo.attrs.stride[0]),
+                    _ => (0, 0),
                 };
-                self.winograd.lock().unwrap_or_else(|e| e.into_inner()).retain(|(m, _)| *m == keep);
+                self.winograd.lock().unwrap_or_else(|e| e.into_inner()).retain(|(key, _)| *key == keep);
                 return Ok(launch);
             }
             ConvKernel::Direct { .. } if self.packed.bands.len() > 1 => {
@@ -353,8 +381,25 @@ impl ConvWeight {
             ConvKernel::Winograd { m, tile, fused } => {
                 let m = m as usize;
                 winograd::check_form(geo, m, fused)?;
-                let u = self.winograd(gpu, m)?;
+                let u = self.winograd(gpu, m, 1)?;
                 record_winograd(geo, (m, fused), &u, self.packed.bias.as_ref(), x, y, tile)?
+            }
+            ConvKernel::SpaceToDepth { m, tile, fused } => {
+                let m = m as usize;
+                let Some((inner, block)) = space_to_depth::folded(geo) else {
+                    return Err(Error::KernelShape {
+                        kernel: "space-to-depth Winograd",
+                        runs: "convolutions of the same stride above 1 both ways and dilation 1",
+                        got: format!("stride {:?}, dilation {:?}", geo.attrs.stride, geo.attrs.dilation),
+                    });
+                };
+                winograd::check_form(&inner, m, fused)?;
+                let u = self.winograd(gpu, m, block)?;
+                let folded = LinearTexture::zeros(gpu, OP, inner.input_shape().iter().product())?;
+                let mut steps = record_space_to_depth(geo, &inner, x, &folded)?;
+                let bias = self.packed.bias.as_ref();
+                steps.extend(record_winograd_over(&inner, (m, fused), &u, bias, &folded, y, tile)?);
+                steps
             }
             ConvKernel::Implicit(tile) => record_conv(geo, &self.packed, x, y, tile, GemmForm::Implicit, onto)?,
             ConvKernel::Shifted(tile) => record_conv(geo, &self.packed, x, y, tile, GemmForm::Shifted, onto)?,
@@ -430,6 +475,7 @@ impl TuneKey for ConvKey {
         &WINOGRAD_WEIGHT,
         &WINOGRAD_INPUT,
         &WINOGRAD_OUTPUT,
+        &SPACE_TO_DEPTH,
     ];
 }
 
@@ -535,6 +581,23 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
                 };
                 tiles <= columns && 4 * products as u64 <= gpu.max_binding_bytes()
             }
+            // The folded input one linear texture, and Winograd over it as above.
+            ConvKernel::SpaceToDepth { m, tile, fused } => match space_to_depth::folded(geo) {
+                Some((inner, _)) => {
+                    let m = m as usize;
+                    let folded = images * inner.cin * (rows + inner.kh - 1) * inner.w;
+                    let tiles = images * winograd::tiles(m, rows, slab.ow).2;
+                    let products = match fused {
+                        true => Fold::kept_len(m, &inner, tiles, tile),
+                        false => winograd::points(m, inner.kh) * geo.cout * tiles,
+                    };
+                    tiles <= columns
+                        && 4 * products as u64 <= gpu.max_binding_bytes()
+                        && folded as u64 <= LinearTexture::capacity(gpu)
+                }
+                // Refused by name where it is recorded.
+                None => true,
+            },
             _ => true,
         }
 }

@@ -11,7 +11,7 @@ use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, Storage
 
 use crate::ops::{
     affine, dense, depthwise, direct, elementwise, gemm, im2col, image, lrn, mul, packed, pad, pool2d, softmax,
-    split_k, winograd,
+    space_to_depth, split_k, winograd,
 };
 use crate::pipeline::{Access, Field, Kernel};
 
@@ -37,6 +37,7 @@ fn kernels() -> Vec<&'static Kernel> {
         &winograd::WINOGRAD_WEIGHT,
         &winograd::WINOGRAD_INPUT,
         &winograd::WINOGRAD_OUTPUT,
+        &space_to_depth::SPACE_TO_DEPTH,
         &image::IMAGE_TO_TENSOR,
         &image::TENSOR_TO_IMAGE,
     ];

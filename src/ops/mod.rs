@@ -34,6 +34,7 @@ mod record;
 mod shuffle;
 mod sizes;
 mod softmax;
+mod space_to_depth;
 mod split_k;
 mod wgsl;
 mod winograd;

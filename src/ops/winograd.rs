@@ -29,7 +29,6 @@ use crate::ops::conv_dims::ConvDims;
 use crate::ops::elementwise::activation_dispatches;
 use crate::ops::gemm::{BOperand, Epilogue, Fold, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
-use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
@@ -87,6 +86,10 @@ uniform_struct! {
         cin: u32,
         m: u32,
         m_blocks: u32,
+        kh: u32,
+        kw: u32,
+        block: u32,
+        _pad: u32,
     }
 }
 
@@ -152,16 +155,26 @@ pub(crate) fn check_form(geo: &Conv2dGeometry, m: usize, fused: bool) -> Result<
     })
 }
 
-/// The weight of F(MxM, RxR) for an RxR convolution whose weight is `packed`: (M + R − 1)²·G
-/// groups of `[Cout / G, Cin / G]`, point-major, no bias (the output transform adds it).
-pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, (m, r): (usize, usize)) -> Result<PackedWeight> {
+/// The weight of F(MxM, RxR) for a convolution whose `kernel` (KH, KW) weight is `packed`,
+/// folded space-to-depth by `block` (1: as it stands; R = KH / block rounded up): (M + R − 1)²·G
+/// groups of `[Cout / G, block²·Cin / G]`, point-major, no bias (the output transform adds it).
+pub(crate) fn transformed_weight(
+    gpu: &Gpu,
+    packed: &PackedWeight,
+    m: usize,
+    kernel: [usize; 2],
+    block: usize,
+) -> Result<PackedWeight> {
     const OP: &str = "winograd";
-    let (cout, cin, groups) = (packed.cout, packed.k / (r * r), packed.groups);
-    if packed.k != r * r * cin || packed.bands.len() != 1 {
+    let [kh, kw] = kernel;
+    let r = kh.div_ceil(block);
+    let (cout, groups) = (packed.cout, packed.groups);
+    let cin = packed.k / (kh * kw) * block * block;
+    if packed.k != kh * kw * (cin / (block * block)) || kw.div_ceil(block) != r || packed.bands.len() != 1 {
         return Err(Error::KernelShape {
             kernel: "winograd",
-            runs: "3x3 and 5x5 convolutions whose weight fits one texture",
-            got: format!("{} weights per output, in {} bands", packed.k, packed.bands.len()),
+            runs: "square kernels (3x3 and 5x5, or folded to them) whose weight fits one texture",
+            got: format!("a {kh}x{kw} kernel of {} weights per output, in {} bands", packed.k, packed.bands.len()),
         });
     }
     let at = &packed.bands[0].at;
@@ -172,6 +185,10 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, (m, r): (usiz
         cin: to_u32(OP, "input channels", cin)?,
         m: to_u32(OP, "output channels", cout / groups)?,
         m_blocks: to_u32(OP, "output channels", packed.m_blocks())?,
+        kh: to_u32(OP, "kernel height", kh)?,
+        kw: to_u32(OP, "kernel width", kw)?,
+        block: to_u32(OP, "stride", block)?,
+        _pad: 0,
     };
     let grid = fold_grid(blocks(cout * cin, WG as usize), max_groups(gpu));
     let resources = [wgpu::BindingResource::TextureView(at.view()), u.buffer().as_entire_binding()];
@@ -192,10 +209,26 @@ pub(crate) fn transformed_weight(gpu: &Gpu, packed: &PackedWeight, (m, r): (usiz
 /// stored and `winograd_output.wgsl` folds them.
 pub(crate) fn record_winograd(
     geo: &Conv2dGeometry,
-    (m, fold): (usize, bool),
+    form: (usize, bool),
     u: &PackedWeight,
     bias: Option<&Tensor>,
     x: &Tensor,
+    y: &Tensor,
+    tile: Tile,
+) -> Result<Vec<Step>> {
+    let texture = LinearTexture::zeros(x.gpu(), "winograd", x.len())?;
+    let mut steps = vec![texture.copy_from(x)?];
+    steps.extend(record_winograd_over(geo, form, u, bias, &texture, y, tile)?);
+    Ok(steps)
+}
+
+/// [`record_winograd`] of the input already in the linear texture `x`.
+pub(crate) fn record_winograd_over(
+    geo: &Conv2dGeometry,
+    (m, fold): (usize, bool),
+    u: &PackedWeight,
+    bias: Option<&Tensor>,
+    x: &LinearTexture,
     y: &Tensor,
     tile: Tile,
 ) -> Result<Vec<Step>> {
@@ -206,7 +239,8 @@ pub(crate) fn record_winograd(
         let what = format!("Winograd over {} input channels (more than a texture's rows)", geo.cin);
         return Err(Error::Limit { op: OP, what, needed: geo.cin as u64, limit: u.bands[0].k as u64 });
     }
-    let gpu = x.gpu();
+    let gpu = y.gpu();
+    x.check_on(gpu, OP, "input")?;
     let (row, live, tiles) = self::tiles(m, geo.oh, geo.ow);
     let cols = geo.n * tiles;
     let v = MatrixTexture::zeros(gpu, OP, points(m, r) * geo.cin, cols)?;
@@ -233,21 +267,17 @@ pub(crate) fn record_winograd(
         let kept = Tensor::zeros(gpu, &[Fold::kept_len(m, geo, cols, tile)])?;
         let fold = Fold { m, geo, bias, tiles: (row, live, tiles), kept: &kept };
         let epilogue = Epilogue { clamp, fold: Some(fold), ..Epilogue::default() };
-        let mut steps = staged(OP, x, |texture| {
-            let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), out, (cols, tiles), epilogue, tile)?;
-            Ok(vec![transform(texture)?, gemm])
-        })?;
+        let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), out, (cols, tiles), epilogue, tile)?;
+        let mut steps = vec![Step::Dispatch(transform(x)?), Step::Dispatch(gemm)];
         if let (Some(act), Some(raw)) = (after, &raw) {
             steps.extend(activation_dispatches(raw, y, act)?.into_iter().map(Step::Dispatch));
         }
         return Ok(steps);
     }
     let products = Tensor::zeros(gpu, &[geo.n, points(m, r) * geo.cout, tiles])?;
-    let mut steps = staged(OP, x, |texture| {
-        let b = BOperand::Windows(&v);
-        let gemm = record_gemm(u, &u.bands[0], b, &products, (cols, tiles), Epilogue::default(), tile)?;
-        Ok(vec![transform(texture)?, gemm])
-    })?;
+    let b = BOperand::Windows(&v);
+    let gemm = record_gemm(u, &u.bands[0], b, &products, (cols, tiles), Epilogue::default(), tile)?;
+    let mut steps = vec![Step::Dispatch(transform(x)?), Step::Dispatch(gemm)];
     let uniforms = OutputUniforms {
         cout: to_u32(OP, "output channels", geo.cout)?,
         oh: to_u32(OP, "output height", geo.oh)?,

@@ -124,6 +124,17 @@ pub fn conv2d() -> Vec<ConvCase> {
         case("non-square 7x19", [1, 3, 7, 19], [5, 3, 3, 3], true, pad(1).with_relu(true)),
         case("1x1 output", [2, 3, 5, 5], [4, 3, 5, 5], true, c.with_relu(true)),
         case("1x1 output by stride", [1, 2, 6, 6], [3, 2, 3, 3], false, c.with_stride(4, 4)),
+        // Strided kernels that fold space-to-depth into 3x3 and 5x5 ones (Winograd over them).
+        case("11x11/4, 1x1 output, batch 2", [2, 3, 11, 11], [8, 3, 11, 11], true, c.with_stride(4, 4)),
+        case(
+            "6x6/2 groups 2, asymmetric padding, batch 2",
+            [2, 6, 13, 11],
+            [16, 3, 6, 6],
+            true,
+            c.with_stride(2, 2).with_groups(2).with_padding(Padding::new(1, 2, 0, 3)).with_relu(true),
+        ),
+        case("5x5/2 pad 2, odd channels", [1, 5, 15, 12], [9, 5, 5, 5], false, pad(2).with_stride(2, 2)),
+        case("9x9/2 pad 1", [1, 3, 21, 17], [8, 3, 9, 9], true, pad(1).with_stride(2, 2)),
         case("pointwise 3->5 on 7x19", [1, 3, 7, 19], [5, 3, 1, 1], true, c.with_relu(true)),
         case("pointwise groups 2, batch 3", [3, 6, 5, 9], [4, 3, 1, 1], true, c.with_groups(2)),
         case("pointwise groups 2 on 14x14", [3, 64, 14, 14], [64, 32, 1, 1], true, c.with_groups(2).with_relu(true)),

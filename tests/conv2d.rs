@@ -302,9 +302,11 @@ fn space_to_depth_winograd_taps_hand_computed() {
     let x = Tensor::from_slice(&gpu, &[0.0; 81], &[1, 1, 9, 9]).unwrap();
     let w = Tensor::from_slice(&gpu, &[0.0; 9], &[1, 1, 3, 3]).unwrap();
     let err = conv2d_with(&x, &w, None, &c.with_stride(2, 1), s2d(4, false)).unwrap_err();
-    assert!(err.to_string().contains("stride [2, 1], dilation [1, 1]"), "{err}");
-    let err = conv2d_with(&x, &w, None, &c.with_stride(2, 2), s2d(4, false)).unwrap_err();
-    assert!(err.to_string().contains("F(4x4) of a 2x2 kernel, stride [1, 1]"), "{err}");
+    assert!(err.to_string().contains("space-to-depth Winograd runs the same stride above 1 both ways"), "{err}");
+    assert!(err.to_string().contains("F(4x4) of a 3x3 kernel, stride [2, 1], dilation [1, 1]"), "{err}");
+    // 3x3 at stride 2 folds to 2x2.
+    let err = conv2d_with(&x, &w, None, &c.with_stride(2, 2), s2d(4, true)).unwrap_err();
+    assert!(err.to_string().contains("F(4x4) fused of a 3x3 kernel, stride [2, 2]"), "{err}");
 }
 
 /// Two h x w images of the ramp 0, 1, … (the second goes on from the first) on the device, and

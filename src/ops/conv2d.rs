@@ -386,14 +386,7 @@ impl ConvWeight {
             }
             ConvKernel::SpaceToDepth { m, tile, fused } => {
                 let m = m as usize;
-                let Some((inner, block)) = space_to_depth::folded(geo) else {
-                    return Err(Error::KernelShape {
-                        kernel: "space-to-depth Winograd",
-                        runs: "convolutions of the same stride above 1 both ways and dilation 1",
-                        got: format!("stride {:?}, dilation {:?}", geo.attrs.stride, geo.attrs.dilation),
-                    });
-                };
-                winograd::check_form(&inner, m, fused)?;
+                let (inner, block) = space_to_depth::check_folded(geo, m, fused)?;
                 let u = self.winograd(gpu, m, block)?;
                 let folded = LinearTexture::zeros(gpu, OP, inner.input_shape().iter().product())?;
                 let mut steps = record_space_to_depth(geo, &inner, x, &folded)?;

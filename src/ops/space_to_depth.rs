@@ -7,11 +7,12 @@
 //! zeros, 11 → 12 a side, are 16% of the folded one's taps).
 
 use crate::attrs::{Conv2d, Conv2dGeometry};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::conv_dims::ConvDims;
 use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
+use crate::ops::winograd;
 use crate::pipeline::{Access, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
@@ -58,6 +59,20 @@ pub(crate) fn folded(geo: &Conv2dGeometry) -> Option<(Conv2dGeometry, usize)> {
     let attrs = Conv2d { stride: [1, 1], padding: Default::default(), ..*a };
     // Same groups, channels and output: the checks of `geometry` cannot fail.
     attrs.geometry(&input, &weight, None).ok().map(|inner| (inner, s))
+}
+
+/// `geo` folded (see [`folded`]) where Winograd F(MxM) (`m`), fused where `fused`, runs the
+/// folded convolution; else a [`Error::KernelShape`] naming the kernel as given.
+pub(crate) fn check_folded(geo: &Conv2dGeometry, m: usize, fused: bool) -> Result<(Conv2dGeometry, usize)> {
+    match folded(geo) {
+        Some((inner, s)) if winograd::forms(&inner).contains(&(m, fused)) => Ok((inner, s)),
+        _ => Err(Error::KernelShape {
+            kernel: "space-to-depth Winograd",
+            runs: "the same stride above 1 both ways, dilation 1, a kernel that folds to 3x3 (F(2x2), F(4x4)) \
+                   or 5x5 (F(2x2)), fused or not",
+            got: winograd::form_asked(geo, m, fused),
+        }),
+    }
 }
 
 /// Records `x` folded for `geo` (see [`folded`]) into the linear texture `y`, as long as the

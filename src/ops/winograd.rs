@@ -140,19 +140,19 @@ pub(crate) fn check_form(geo: &Conv2dGeometry, m: usize, fused: bool) -> Result<
     if forms(geo).contains(&(m, fused)) {
         return Ok(());
     }
-    let a = &geo.attrs;
     Err(Error::KernelShape {
         kernel: "winograd",
         runs: "F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5), fused or not, at stride 1 and dilation 1",
-        got: format!(
-            "F({m}x{m}){} of a {}x{} kernel, stride {:?}, dilation {:?}",
-            if fused { " fused" } else { "" },
-            geo.kh,
-            geo.kw,
-            a.stride,
-            a.dilation
-        ),
+        got: form_asked(geo, m, fused),
     })
+}
+
+/// F(MxM) (`m`), fused where `fused`, of `geo`'s kernel, stride and dilation: what a refusal
+/// names.
+pub(crate) fn form_asked(geo: &Conv2dGeometry, m: usize, fused: bool) -> String {
+    let a = &geo.attrs;
+    let fused = if fused { " fused" } else { "" };
+    format!("F({m}x{m}){fused} of a {}x{} kernel, stride {:?}, dilation {:?}", geo.kh, geo.kw, a.stride, a.dilation)
 }
 
 /// The weight of F(MxM, RxR) for a convolution whose `kernel` (KH, KW) weight is `packed`,

@@ -550,6 +550,17 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
         true => (rows * slab.ow).is_multiple_of(tile.tn as usize) || images <= max_groups(gpu) as usize,
         false => images * rows * slab.ow <= columns,
     };
+    // Winograd F(MxM) of `geo` (the convolution's own, or folded): its tiles are the columns of
+    // its B operand, and its products ((M + R − 1)² per tile and output channel; fused, per the
+    // GEMM's tiles) one binding.
+    let winograd_fits = |geo: &Conv2dGeometry, (m, fused), tile| {
+        let tiles = images * winograd::tiles(m, rows, slab.ow).2;
+        let products = match fused {
+            true => Fold::kept_len(m, geo, tiles, tile),
+            false => winograd::points(m, geo.kh) * geo.cout * tiles,
+        };
+        tiles <= columns && 4 * products as u64 <= gpu.max_binding_bytes()
+    };
     slab.fits_device(gpu, images, rows)
         && match kernel {
             ConvKernel::Gemm(tile) => b_fits(tile),
@@ -563,30 +574,12 @@ fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, us
                 RowWindows::part(geo, images, rows).fit(gpu) && images <= max_groups(gpu) as usize
             }
             ConvKernel::Shifted(_) => images <= max_groups(gpu) as usize,
-            // Its tiles are the columns of its B operand, and its products ((M + R − 1)² per tile
-            // and output channel; fused, per the GEMM's tiles) one binding.
-            ConvKernel::Winograd { m, tile, fused } => {
-                let m = m as usize;
-                let tiles = images * winograd::tiles(m, rows, slab.ow).2;
-                let products = match fused {
-                    true => Fold::kept_len(m, geo, tiles, tile),
-                    false => winograd::points(m, geo.kh) * geo.cout * tiles,
-                };
-                tiles <= columns && 4 * products as u64 <= gpu.max_binding_bytes()
-            }
-            // The folded input one linear texture, and Winograd over it as above.
+            ConvKernel::Winograd { m, tile, fused } => winograd_fits(geo, (m as usize, fused), tile),
+            // The folded input one linear texture, and Winograd over it.
             ConvKernel::SpaceToDepth { m, tile, fused } => match space_to_depth::folded(geo) {
                 Some((inner, _)) => {
-                    let m = m as usize;
                     let folded = images * inner.cin * (rows + inner.kh - 1) * inner.w;
-                    let tiles = images * winograd::tiles(m, rows, slab.ow).2;
-                    let products = match fused {
-                        true => Fold::kept_len(m, &inner, tiles, tile),
-                        false => winograd::points(m, inner.kh) * geo.cout * tiles,
-                    };
-                    tiles <= columns
-                        && 4 * products as u64 <= gpu.max_binding_bytes()
-                        && folded as u64 <= LinearTexture::capacity(gpu)
+                    folded as u64 <= LinearTexture::capacity(gpu) && winograd_fits(&inner, (m as usize, fused), tile)
                 }
                 // Refused by name where it is recorded.
                 None => true,

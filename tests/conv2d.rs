@@ -154,11 +154,8 @@ fn dilated_strided_sum_hand_computed() {
     assert_eq!(gpu, cpu);
 }
 
-/// Two images of 9x7, x[n, 0, i, j] = 100n + 10i + j, and 9 output channels of a `kernel`
-/// (KH, KW), channel o weighing tap (0, 0) by o + 1 and tap `tap` by 10(o + 1), zero elsewhere,
-/// convolved with `attrs` into `out` rows x columns by each of `kernels`. Each must give
-///   y[n, o, oy, ox] = (o + 1) · (x(a) + 10 · x(b)),   [a, b] = taps(oy, ox),
-/// x zero outside the image: exactly, or within `tol` times the largest |y| (Winograd).
+/// A kernel of two taps for [`check_two_taps_of`]: its size (KH, KW), the tap after (0, 0), and
+/// how close the results must come (0: exactly).
 struct TwoTaps {
     kernel: [usize; 2],
     tap: [usize; 2],
@@ -168,6 +165,7 @@ struct TwoTaps {
 /// The 3x3 kernel with taps (0, 0) and (2, 1), results exact.
 const THREE_BY_THREE: TwoTaps = TwoTaps { kernel: [3, 3], tap: [2, 1], tol: 0.0 };
 
+/// [`check_two_taps_of`] with [`THREE_BY_THREE`].
 fn check_two_taps(
     attrs: Conv2d,
     out: [usize; 2],
@@ -177,6 +175,12 @@ fn check_two_taps(
     check_two_taps_of(&THREE_BY_THREE, attrs, out, taps, kernels)
 }
 
+/// Two images of 9x7, x[n, 0, i, j] = 100n + 10i + j, and 9 output channels of a `two.kernel`
+/// (KH, KW), channel o weighing tap (0, 0) by o + 1 and tap `two.tap` by 10(o + 1), zero
+/// elsewhere, convolved with `attrs` into `out` rows x columns by each of `kernels`. Each must
+/// give
+///   y[n, o, oy, ox] = (o + 1) · (x(a) + 10 · x(b)),   [a, b] = taps(oy, ox),
+/// x zero outside the image: exactly, or within `two.tol` times the largest |y| (Winograd).
 fn check_two_taps_of(
     two: &TwoTaps,
     attrs: Conv2d,

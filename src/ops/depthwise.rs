@@ -148,11 +148,12 @@ pub(crate) fn record_depthwise(
         ("SHIFT", c(shift(geo))),
         ("ALIGNED_IN", geo.w.is_multiple_of(4) as u32),
         ("ALIGNED_OUT", geo.ow.is_multiple_of(4) as u32),
+        LinearTexture::OVERRIDE,
     ];
     staged(OP, x, |texture| {
         Ok(vec![gpu.dispatch(
             &DEPTHWISE,
-            &[&shape[..], &[LinearTexture::OVERRIDE], &Activation::overrides(geo.attrs.activation)].concat(),
+            &[&shape[..], &Activation::overrides(geo.attrs.activation)].concat(),
             &[
                 wgpu::BindingResource::TextureView(texture.view()),
                 w.buffer().as_entire_binding(),

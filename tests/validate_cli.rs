@@ -208,6 +208,28 @@ fn a_batch_the_machine_cannot_hold_is_refused_with_the_figures() {
     assert!(err.contains(" TB of host memory") && err.contains("available; try a smaller --batch"), "{err}");
 }
 
+/// A model line's JSON: its bound on every line; a batch's cost per image against batch 1's,
+/// from passes taken in turn, on batch lines only, and said on the line.
+#[test]
+fn a_batch_line_weighs_its_images_against_batch_1() {
+    let json = std::env::temp_dir().join(format!("dojang-bench-{}.json", std::process::id()));
+    let out = validate(&["bench", "--only", "squeezenet-b1,squeezenet-b8", "--json", json.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let lines: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let line = |name: &str| lines.as_array().unwrap().iter().find(|l| l["name"] == name).unwrap().clone();
+    let (b1, b8) = (line("squeezenet-b1"), line("squeezenet-b8"));
+    for l in [&b1, &b8] {
+        assert!(l["bound_ms"].as_f64().is_some_and(|b| b > 0.0), "{l}");
+        assert!(l["over_one_device"].is_null(), "{l}");
+    }
+    assert!(b1["over_batch1"].is_null(), "{b1}");
+    // Per image, batch 8 costs more than nothing and less than twice batch 1.
+    assert!(b8["over_batch1"].as_f64().is_some_and(|o| o > -1.0 && o < 1.0), "{b8}");
+    assert!(line_of(&text, "squeezenet-b8").contains("% an image against batch 1"), "{text}");
+    assert!(!line_of(&text, "squeezenet-b1").contains("against batch 1"), "{text}");
+}
+
 #[test]
 fn a_model_run_says_what_it_needs_and_how_far_the_reference_is() {
     let out = validate(&["alexnet", "--model", "bottleneck", "--batch", "2"]);

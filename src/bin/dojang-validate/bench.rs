@@ -6,9 +6,11 @@
 //! alternate with runs of the yardstick, and its share of the roofline compares the two
 //! medians of the same stretch of time. Layers are timed on the device (GPU timestamps where
 //! the adapter has them); whole models by the wall clock of `forward`, upload and download
-//! included. A model split over devices alternates its passes with passes on one device too,
-//! and reports its cost over one device from those.
+//! included. A model's passes alternate with both yardsticks' runs (its bound comes from
+//! those), and with the passes it is compared with: a split's with passes on one device, a
+//! batch's with passes at batch 1 (its cost per image against batch 1's).
 
+use std::cell::RefCell;
 use std::time::Instant;
 
 use dojang::model::{Weights, zoo};
@@ -41,8 +43,12 @@ pub struct BenchResult {
     /// For a model split over devices: its time over the same model's on one device, in runs
     /// taken in turn with its own, minus one (0.08: the split takes 8% longer).
     pub over_one_device: Option<f64>,
-    /// For a model: its flops at the yardstick's GFLOP/s plus its weights at `roofline-gemv`'s
-    /// GB/s, both from this run (a lower bound: activations and launches are left out).
+    /// For a model at batch N > 1 on one device: its time per image over the same model's at
+    /// batch 1, in runs taken in turn with its own, minus one (−0.07: an image costs 7% less).
+    pub over_batch1: Option<f64>,
+    /// For a model: its flops at the yardstick's GFLOP/s plus its weights at the streaming
+    /// yardstick's GB/s (`roofline-gemv`'s launch), both timed in turn with the model's passes
+    /// (a lower bound: activations and launches are left out).
     pub bound_ms: Option<f64>,
 }
 
@@ -90,9 +96,23 @@ enum Work {
     Flops(u64),
     /// Bytes moved, and flops when they count too.
     Bytes(u64, Option<u64>),
-    /// A whole model's flops and weight bytes, each of its layers' (flops, bytes moved), and
-    /// for a split the median seconds of the same model on one device, in the same runs.
-    Model(u64, u64, Vec<(u64, u64)>, Option<f64>),
+    /// A whole model: see [`ModelWork`].
+    Model(ModelWork),
+}
+
+/// What a model line measures beside its passes.
+struct ModelWork {
+    flops: u64,
+    weight_bytes: u64,
+    /// Each layer's (flops, bytes moved).
+    layers: Vec<(u64, u64)>,
+    /// The streaming yardstick's GB/s, timed in turn with the passes.
+    stream_gbps: f64,
+    /// A split's time over the same model's on one device, minus one, from runs taken in turn.
+    over_one_device: Option<f64>,
+    /// At batch N > 1: its time per image over the same model's at batch 1, minus one, from
+    /// runs taken in turn.
+    over_batch1: Option<f64>,
 }
 
 /// Median seconds of `runs` calls of each of `fs` (each returns its own time, finished before
@@ -152,24 +172,33 @@ fn dense(gpu: &Gpu, beside: &Launch, c: &DenseCase) -> Result<(Timed, Work, Stri
 }
 
 /// A whole forward pass of the zoo's model `name` at `batch` on `devices` devices (input upload
-/// and output download included: what a caller of `forward` waits for). A split's runs
-/// alternate with runs on one device, which it is compared with.
+/// and output download included: what a caller of `forward` waits for). Its runs alternate
+/// with the yardstick's, the streaming yardstick's (for its bound) and, for a split, runs on
+/// one device, or at batch N > 1, runs at batch 1, which it is compared with.
 fn model(gpu: &Gpu, beside: &Launch, name: &str, batch: usize, devices: usize) -> Result<(Timed, Work, String)> {
     let m = zoo::build(name)?;
     let weights = Weights::he_normal(&m, 1);
-    let input = vec![0.5; batch * m.input().iter().product::<usize>()];
-    let mut one = GpuModel::new(gpu, &m, &weights)?;
-    let mut one_pass = || wall(|| one.forward(&input, batch).map(|_| ()));
+    let image = m.input().iter().product::<usize>();
+    let input = vec![0.5; batch * image];
+    let one = RefCell::new(GpuModel::new(gpu, &m, &weights)?);
+    let pass = |batch: usize| wall(|| one.borrow_mut().forward(&input[..batch * image], batch).map(|_| ()));
+    let stream = roofline_gemv(gpu, GEMV_OUT, GEMV_IN)?;
     let mut yardstick = || beside.time();
-    let (timed, baseline, kernel) = if devices > 1 {
+    let mut streaming = || stream.time();
+    let (t, y, s, over_one_device, over_batch1, kernel) = if devices > 1 {
         let gpus = Gpu::open_group(devices, Some(&gpu.info().name))?;
         let mut split = GpuModel::split(&gpus, &m, &weights)?;
         let mut split_pass = || wall(|| split.forward(&input, batch).map(|_| ()));
-        let [t, y, base] = medians(MODEL_RUNS, [&mut split_pass, &mut yardstick, &mut one_pass])?;
-        ((t, y), Some(base), format!("{devices} devices"))
+        let [t, y, s, one] =
+            medians(MODEL_RUNS, [&mut split_pass, &mut yardstick, &mut streaming, &mut || pass(batch)])?;
+        (t, y, s, Some(t / one - 1.0), None, format!("{devices} devices"))
+    } else if batch > 1 {
+        let [t, y, s, single] =
+            medians(MODEL_RUNS, [&mut || pass(batch), &mut yardstick, &mut streaming, &mut || pass(1)])?;
+        (t, y, s, None, Some(t / batch as f64 / single - 1.0), "1 device".to_string())
     } else {
-        let [t, y] = medians(MODEL_RUNS, [&mut one_pass, &mut yardstick])?;
-        ((t, y), None, "1 device".to_string())
+        let [t, y, s] = medians(MODEL_RUNS, [&mut || pass(batch), &mut yardstick, &mut streaming])?;
+        (t, y, s, None, None, "1 device".to_string())
     };
     // Each layer reads its (first) input and its weights, and writes its output.
     let batch = batch as u64;
@@ -183,8 +212,19 @@ fn model(gpu: &Gpu, beside: &Launch, name: &str, batch: usize, devices: usize) -
         .collect();
     let flops = layers.iter().map(|l| l.0).sum();
     let weight_bytes = 4 * m.parameter_count();
-    Ok((timed, Work::Model(flops, weight_bytes, layers, baseline), kernel))
+    let stream_gbps = GEMV_BYTES as f64 / s / 1e9;
+    Ok((
+        (t, y),
+        Work::Model(ModelWork { flops, weight_bytes, layers, stream_gbps, over_one_device, over_batch1 }),
+        kernel,
+    ))
 }
+
+/// The streaming yardstick, `roofline-gemv`: fc6's weight as the batch-1 kernel reads it, 9216
+/// rows of 4096 outputs, and the bytes it streams.
+const GEMV_OUT: usize = 4096;
+const GEMV_IN: usize = 9216;
+const GEMV_BYTES: u64 = 4 * (GEMV_OUT * GEMV_IN) as u64;
 
 /// Whole forward passes timed per model line: fewer than a layer's 11 runs, as a pass at
 /// batch 8 takes a third of a second here.
@@ -213,10 +253,8 @@ fn run_one(gpu: &Gpu, beside: &Launch, name: &str) -> Result<(Timed, Work, Strin
             streaming(beside, record_pool2d(&x, &y, &pool)?, &[&x], &y)
         }
         "roofline-gemv" => {
-            // fc6's weight as the batch-1 kernel reads it: 9216 rows of 4096 outputs.
-            let launch = roofline_gemv(gpu, 4096, 9216)?;
-            let bytes = 4 * 4096 * 9216;
-            Ok((time_launch(&launch, beside)?, Work::Bytes(bytes, None), launch.kernel().to_string()))
+            let launch = roofline_gemv(gpu, GEMV_OUT, GEMV_IN)?;
+            Ok((time_launch(&launch, beside)?, Work::Bytes(GEMV_BYTES, None), launch.kernel().to_string()))
         }
         "alexnet-lrn1" => {
             let x = Tensor::zeros(gpu, &[1, 96, 55, 55])?;
@@ -266,30 +304,30 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
     for &name in NAMES.iter().filter(|n| only.is_empty() || only.iter().any(|o| o == *n)) {
         let ((seconds, yardstick), work, kernel) = run_one(gpu, &beside, name)?;
         let roofline = ROOFLINE_FLOPS as f64 / yardstick / 1e9;
-        let (flops, bytes, layers, baseline, weight_bytes) = match work {
-            Work::Flops(f) => (Some(f), None, None, None, None),
-            Work::Bytes(b, f) => (f, Some(b), None, None, None),
-            Work::Model(f, w, layers, baseline) => (Some(f), None, Some(layers), baseline, Some(w)),
+        let (flops, bytes, model) = match work {
+            Work::Flops(f) => (Some(f), None, None),
+            Work::Bytes(b, f) => (f, Some(b), None),
+            Work::Model(m) => (Some(m.flops), None, Some(m)),
         };
         let gflops = flops.map(|f| f as f64 / seconds / 1e9);
         let gbps = bytes.map(|b| b as f64 / seconds / 1e9);
         let streaming = name.starts_with("fc") && name.ends_with("-b1");
-        let of_roofline = match (name, layers) {
+        let of_roofline = match (name, &model) {
             ("roofline-gemm-1024" | "roofline-gemv", _) => None,
             _ if streaming => gbps.zip(stream_gbps).map(|(g, s)| g / s),
             // A model: the sum of its layers' roofline times (each bound by the GEMM's
             // GFLOP/s or the streaming GB/s, whichever is slower for it) over its time.
-            (_, Some(layers)) => stream_gbps.map(|s| {
-                let bound = |&(f, b): &(u64, u64)| (f as f64 / roofline).max(b as f64 / s) / 1e9;
-                layers.iter().map(bound).sum::<f64>() / seconds
-            }),
+            (_, Some(m)) => {
+                let bound = |&(f, b): &(u64, u64)| (f as f64 / roofline).max(b as f64 / m.stream_gbps) / 1e9;
+                Some(m.layers.iter().map(bound).sum::<f64>() / seconds)
+            }
             _ => gflops.map(|g| g / roofline),
         };
         if name == "roofline-gemv" {
             stream_gbps = gbps;
         }
-        let bound_ms = (flops.zip(weight_bytes).zip(stream_gbps))
-            .map(|((f, w), s)| (f as f64 / roofline + w as f64 / s) / 1e9 * 1e3);
+        let bound_ms =
+            model.as_ref().map(|m| (m.flops as f64 / roofline + m.weight_bytes as f64 / m.stream_gbps) / 1e9 * 1e3);
         let r = BenchResult {
             name: name.to_string(),
             roofline_gflops: roofline,
@@ -297,7 +335,8 @@ pub fn run(gpu: &Gpu, only: &[String], mut report: impl FnMut(&BenchResult)) -> 
             gflops,
             gbps,
             of_roofline,
-            over_one_device: baseline.map(|b| seconds / b - 1.0),
+            over_one_device: model.as_ref().and_then(|m| m.over_one_device),
+            over_batch1: model.as_ref().and_then(|m| m.over_batch1),
             bound_ms,
             kernel,
         };
@@ -323,10 +362,15 @@ impl BenchResult {
             opt(self.gflops, ""),
             opt(self.gbps, ""),
             opt(self.of_roofline.map(|r| r * 100.0), "%"),
-            match (self.over_one_device, self.bound_ms) {
-                (Some(o), _) => format!("{}, {:+.0}% over one device", self.kernel, 100.0 * o),
-                (None, Some(b)) => format!("{}, {:.2}x its bound of {b:.1} ms", self.kernel, self.median_ms / b),
-                (None, None) => self.kernel.clone(),
+            match (self.over_one_device, self.bound_ms, self.over_batch1) {
+                (Some(o), _, _) => format!("{}, {:+.0}% over one device", self.kernel, 100.0 * o),
+                (None, Some(b), per_image) => format!(
+                    "{}, {:.2}x its bound of {b:.1} ms{}",
+                    self.kernel,
+                    self.median_ms / b,
+                    per_image.map(|o| format!(", {:+.0}% an image against batch 1", 100.0 * o)).unwrap_or_default()
+                ),
+                (None, None, _) => self.kernel.clone(),
             }
         )
     }

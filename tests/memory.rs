@@ -4,7 +4,7 @@
 mod common;
 
 use common::gpu;
-use dojang::model::{Weights, zoo};
+use dojang::model::{Layer, Model, Op, Weights, zoo};
 use dojang::{Gpu, GpuModel};
 
 /// Runs `passes` forwards of AlexNet at batch 1 over `gpus` and checks every device's counters
@@ -49,4 +49,27 @@ fn counters_see_a_tensor_come_and_go() {
     drop(t);
     gpu.wait_idle().unwrap();
     assert_eq!(gpu.memory(), before);
+}
+
+/// Twelve ReLUs in a chain hold two activations between them, not twelve: a layer writes into
+/// the buffer of an output whose readers have all run. Each output is still its input's max
+/// with 0.
+#[test]
+fn a_chain_of_layers_writes_into_buffers_it_has_read() {
+    let gpu = Gpu::new().unwrap();
+    let shape = [4, 128, 128];
+    let layers = (0..12).map(|k| Layer::new(&format!("relu{k}"), Op::Relu)).collect();
+    let model = Model::build("chain", &shape, layers).unwrap();
+    let mut m = GpuModel::new(&gpu, &model, &Weights::new()).unwrap();
+    let input: Vec<f32> = (0..shape.iter().product::<usize>()).map(|i| (i % 7) as f32 - 3.0).collect();
+    gpu.wait_idle().unwrap();
+    let before = gpu.memory().bytes;
+    let out = m.forward(&input, 1).unwrap();
+    gpu.wait_idle().unwrap();
+    let plan = gpu.memory().bytes - before;
+    assert_eq!(out, input.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
+    // The input, two activations and the buffer the output comes back through (uniforms
+    // aside); one per layer would be 14.
+    let one = 4 * input.len() as isize;
+    assert!(plan < 5 * one, "the plan holds {plan} bytes, {} activations' worth", plan / one);
 }

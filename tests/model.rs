@@ -345,22 +345,58 @@ fn layer_accessors_past_the_last_layer() {
 /// Adds after a convolution, fused into its GEMM or not: a term of the convolution's shape
 /// (fused, ReLU after it too: one report row), one value per channel (a pass of its own), and
 /// a convolution that another layer also reads (a pass of its own); all against the reference.
+/// A 1x1 convolution to 8 channels of `from`.
+fn conv8(name: &str, from: &str) -> Layer {
+    let op = Op::Conv2d { out_channels: 8, kernel: [1, 1], attrs: Conv2d::default() };
+    Layer::reading(name, op, &[from])
+}
+
+/// `of` + `from`.
+fn add(name: &str, of: &str, from: &str) -> Layer {
+    Layer::reading(name, Op::Add { from: from.into(), relu: false }, &[of])
+}
+
+/// On one device layer outputs share buffers once read, and a convolution with its add fused
+/// writes onto the add's other term where nothing after reads it: c1 adds c0, which c2's add
+/// reads again (c1 must leave it whole), c2 adds c0 for the last time (it may write onto it),
+/// and r3 reads a1 past both. Every layer's output, and a pass's, match the CPU reference.
+#[test]
+fn outputs_share_buffers_only_once_read() {
+    let layers = vec![
+        conv8("c0", "input"),
+        conv8("c1", "c0"),
+        add("a1", "c1", "c0"),
+        conv8("c2", "a1"),
+        add("a2", "c2", "c0"),
+        Layer::reading("r2", Op::Relu, &["a2"]),
+        add("a3", "r2", "a1"),
+    ];
+    let model = Model::build("shared", &[8, 6, 5], layers).unwrap();
+    let weights = Weights::he_normal(&model, 5);
+    let input = random(2 * 8 * 6 * 5, 6);
+    let expected = model.forward_reference(&weights, &input, 2).unwrap();
+    let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
+    for run in &g.forward_report(&input, 2).unwrap() {
+        let c = Tolerance::for_layer(&expected[run.layer]).compare(&run.output, &expected[run.layer]);
+        assert!(c.passed(), "{}: {}", run.name, c.describe(&run.shape));
+    }
+    let last = expected.last().unwrap();
+    for _ in 0..2 {
+        let c = Tolerance::for_layer(last).compare(&g.forward(&input, 2).unwrap(), last);
+        assert!(c.passed(), "a pass: {}", c.describe(&[2, 8, 6, 5]));
+    }
+}
+
 #[test]
 fn adds_after_convolutions_fuse_where_they_can() {
-    let conv = |name: &str, from: &str| {
-        let op = Op::Conv2d { out_channels: 8, kernel: [1, 1], attrs: Conv2d::default() };
-        Layer::reading(name, op, &[from])
-    };
-    let add =
-        |name: &str, of: &str, from: &str| Layer::reading(name, Op::Add { from: from.into(), relu: false }, &[of]);
     let layers = vec![
         Layer::reading("pool", Op::GlobalAvgPool, &["input"]),
-        conv("c1", "input"),
+        conv8("c1", "input"),
         add("a1", "c1", "input"),
         Layer::new("r1", Op::Relu),
-        conv("c2", "r1"),
+        conv8("c2", "r1"),
         add("a2", "c2", "pool"),
-        conv("c3", "a2"),
+        conv8("c3", "a2"),
         Layer::reading("side", Op::Relu, &["c3"]),
         add("a3", "c3", "side"),
     ];

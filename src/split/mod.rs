@@ -12,6 +12,7 @@ mod exchange;
 mod fusion;
 pub mod placement;
 mod plan;
+mod reuse;
 mod runner;
 
 pub use placement::{Gather, Placement, Spread, place};

@@ -12,7 +12,8 @@ pub(crate) struct Plan {
     pub(crate) input_block: Vec<Tensor>,
     /// For layer i that gathers: per device, the tensor the gathered input is written to.
     pub(crate) gathered: Vec<Vec<Option<Tensor>>>,
-    /// outputs[i][g]: layer i's output on device g (None where the layer does not run there).
+    /// outputs[i][g]: layer i's output on device g (None where the layer does not run there);
+    /// on one device, a buffer that earlier outputs, read by then, held too (`reuse`).
     pub(crate) outputs: Vec<Vec<Option<Tensor>>>,
     /// For layer i that gathers: per tensor it reads, per device, the host-readable buffer
     /// that device's block comes back through, made with the plan so that an exchange

@@ -18,6 +18,7 @@ use crate::split::exchange::{exchange, gather_output, gather_steps, take_block};
 use crate::split::fusion::{Fusion, fusion};
 use crate::split::placement::{Gather, Placement, place};
 use crate::split::plan::Plan;
+use crate::split::reuse::Reuse;
 use crate::tensor::Tensor;
 
 /// A model with its weights on one device or split across a group (see [`crate::split`]).
@@ -208,11 +209,17 @@ impl GpuModel {
             launches: vec![],
             readback: vec![],
         };
+        // On one device, layer outputs share buffers once read (a split keeps one per layer: its
+        // exchanges and channel blocks read them on their own schedule).
+        let mut reuse = (n == 1).then(|| {
+            let sees: Vec<bool> = self.layers.iter().map(|l| matches!(l[0], Some(DeviceLayer::View))).collect();
+            Reuse::new(&self.model, &sees, &self.fused)
+        });
         for (i, p) in placed.iter().enumerate() {
             let (mut gathered, mut outs, mut launches) = (vec![], vec![], vec![]);
-            for (g, gpu) in self.gpus.iter().enumerate() {
+            for g in 0..n {
                 let (target, out, launch) = match &self.layers[i][g] {
-                    Some(layer) => self.plan_on(&plan, i, g, gpu, layer, batch)?,
+                    Some(layer) => self.plan_on(&plan, i, g, layer, batch, reuse.as_mut())?,
                     None => (None, None, None),
                 };
                 gathered.push(target);
@@ -243,16 +250,18 @@ impl GpuModel {
     }
 
     /// Layer `i` on device `g` for `batch` images: the tensor it gathers its input into (if it
-    /// gathers), its output, and its recorded launch (none for a view).
+    /// gathers), its output (from `reuse`'s buffers where given), and its recorded launch (none
+    /// for a view).
     fn plan_on(
         &self,
         plan: &Plan,
         i: usize,
         g: usize,
-        gpu: &Gpu,
         layer: &DeviceLayer,
         batch: usize,
+        reuse: Option<&mut Reuse>,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Launch>)> {
+        let gpu = &self.gpus[g];
         let p = &self.placement.layers()[i];
         // What a gather assembles: the input, or for a concatenation its output.
         let concat = matches!(self.model.layers()[i].op, Op::Concat);
@@ -306,7 +315,10 @@ impl GpuModel {
         if matches!(layer, DeviceLayer::View) || (concat && target.is_some()) {
             return Ok((target, Some(x.reshape(&shape)?), None));
         }
-        let out = Tensor::zeros(gpu, &shape)?;
+        let out = match reuse {
+            Some(r) => r.output(gpu, i, &shape, self.residual[i])?,
+            None => Tensor::zeros(gpu, &shape)?,
+        };
         let parts: Vec<&Tensor> = reads.iter().collect();
         let launch = match (prefix, layer.record(&x, &other, &parts, &out)?) {
             (Some(copy), Some(run)) => Some(copy.then(run)?),

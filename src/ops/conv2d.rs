@@ -9,29 +9,26 @@
 //! the direct kernel runs over the image flattened to one row, where its 8-channel x 8-pixel
 //! register tile is a GEMM tile.
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::attrs::{Conv2d, Conv2dGeometry, Padding, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::autotune_timing::{TuneKey, choose, class};
+use crate::ops::autotune_timing::choose;
 use crate::ops::checks::{check_output, check_same_device};
+use crate::ops::conv_key::ConvKey;
 use crate::ops::cut::{Slab, copy};
-use crate::ops::depthwise::{DEPTHWISE, is_depthwise, record_depthwise};
-use crate::ops::direct::{DIRECT, record_direct};
-use crate::ops::gemm::{Fold, GEMM, GemmForm, Tile, reads_input_directly, record_conv};
-use crate::ops::im2col::{IM2COL, IM2ROW, RowWindows};
-use crate::ops::packed::{PACK, PackedWeight};
+use crate::ops::depthwise::{is_depthwise, record_depthwise};
+use crate::ops::direct::record_direct;
+use crate::ops::gemm::{Fold, GemmForm, Tile, reads_input_directly, record_conv};
+use crate::ops::im2col::RowWindows;
+use crate::ops::packed::PackedWeight;
 use crate::ops::record::{into_new, staged};
 use crate::ops::sizes::{blocks, max_groups};
-use crate::ops::space_to_depth::{self, SPACE_TO_DEPTH, record_space_to_depth};
-use crate::ops::split_k::{SPLIT_SUM, parts_for};
-use crate::ops::winograd::{
-    self, WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT, record_winograd, record_winograd_over, transformed_weight,
-};
-use crate::pipeline::Kernel;
+use crate::ops::space_to_depth::{self, record_space_to_depth};
+use crate::ops::split_k::parts_for;
+use crate::ops::winograd::{self, record_winograd, record_winograd_over, transformed_weight};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
 
@@ -407,89 +404,6 @@ impl ConvWeight {
             }
         };
         Ok(Launch::with_steps(gpu, OP, steps).with_kernel(kernel.name()))
-    }
-}
-
-/// The autotuner's shape class of a convolution: the window, stride and dilation exactly,
-/// whether it pads, its groups (one, depthwise, or by power of two), and the sizes by power of
-/// two: channels per group in and out, output pixels in all and per row.
-struct ConvKey {
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    dilation: [usize; 2],
-    padded: bool,
-    groups: Groups,
-    cin_per_group: usize,
-    cout_per_group: usize,
-    pixels: usize,
-    row: usize,
-    /// Adding to what the output holds (the GEMM kernels only).
-    onto: bool,
-}
-
-/// Groups as the autotuner tells them apart.
-enum Groups {
-    One,
-    Depthwise,
-    Class(usize),
-}
-
-impl ConvKey {
-    fn of(geo: &Conv2dGeometry, onto: bool) -> ConvKey {
-        let a = &geo.attrs;
-        ConvKey {
-            kernel: [geo.kh, geo.kw],
-            stride: a.stride,
-            dilation: a.dilation,
-            padded: a.padding != Padding::default(),
-            groups: match a.groups {
-                1 => Groups::One,
-                g if g == geo.cin => Groups::Depthwise,
-                g => Groups::Class(class(g)),
-            },
-            cin_per_group: class(geo.cin / a.groups),
-            cout_per_group: class(geo.cout / a.groups),
-            pixels: class(geo.n * geo.oh * geo.ow),
-            row: class(geo.ow),
-            onto,
-        }
-    }
-}
-
-impl TuneKey for ConvKey {
-    const KERNELS: &'static [&'static Kernel] = &[
-        &DIRECT,
-        &DEPTHWISE,
-        &PACK,
-        &IM2COL,
-        &IM2ROW,
-        &GEMM,
-        &SPLIT_SUM,
-        &WINOGRAD_WEIGHT,
-        &WINOGRAD_INPUT,
-        &WINOGRAD_OUTPUT,
-        &SPACE_TO_DEPTH,
-    ];
-}
-
-impl fmt::Display for ConvKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ([kh, kw], [sy, sx], [dy, dx]) = (self.kernel, self.stride, self.dilation);
-        let groups = match self.groups {
-            Groups::One => "1".to_string(),
-            Groups::Depthwise => "depthwise".to_string(),
-            Groups::Class(g) => g.to_string(),
-        };
-        write!(
-            f,
-            "conv2d k{kh}x{kw} s{sy}x{sx} d{dy}x{dx} p{} g{groups} cin{} cout{} cols{} row{}{}",
-            u8::from(self.padded),
-            self.cin_per_group,
-            self.cout_per_group,
-            self.pixels,
-            self.row,
-            if self.onto { " onto" } else { "" }
-        )
     }
 }
 

@@ -185,19 +185,22 @@ fn model(gpu: &Gpu, beside: &Launch, name: &str, batch: usize, devices: usize) -
     let stream = roofline_gemv(gpu, GEMV_OUT, GEMV_IN)?;
     let mut yardstick = || beside.time();
     let mut streaming = || stream.time();
+    // The line's passes run right after the GEMM yardstick, as every layer's run does, those it
+    // is compared with right after the line's; the streaming yardstick, which sweeps 151 MB
+    // through the caches, before the GEMM's.
     let (t, y, s, over_one_device, over_batch1, kernel) = if devices > 1 {
         let gpus = Gpu::open_group(devices, Some(&gpu.info().name))?;
         let mut split = GpuModel::split(&gpus, &m, &weights)?;
         let mut split_pass = || wall(|| split.forward(&input, batch).map(|_| ()));
-        let [t, y, s, one] =
-            medians(MODEL_RUNS, [&mut split_pass, &mut yardstick, &mut streaming, &mut || pass(batch)])?;
+        let [one, s, y, t] =
+            medians(MODEL_RUNS, [&mut || pass(batch), &mut streaming, &mut yardstick, &mut split_pass])?;
         (t, y, s, Some(t / one - 1.0), None, format!("{devices} devices"))
     } else if batch > 1 {
-        let [t, y, s, single] =
-            medians(MODEL_RUNS, [&mut || pass(batch), &mut yardstick, &mut streaming, &mut || pass(1)])?;
+        let [single, s, y, t] =
+            medians(MODEL_RUNS, [&mut || pass(1), &mut streaming, &mut yardstick, &mut || pass(batch)])?;
         (t, y, s, None, Some(t / batch as f64 / single - 1.0), "1 device".to_string())
     } else {
-        let [t, y, s] = medians(MODEL_RUNS, [&mut || pass(batch), &mut yardstick, &mut streaming])?;
+        let [s, y, t] = medians(MODEL_RUNS, [&mut streaming, &mut yardstick, &mut || pass(batch)])?;
         (t, y, s, None, None, "1 device".to_string())
     };
     // Each layer reads its (first) input and its weights, and writes its output.

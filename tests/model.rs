@@ -9,6 +9,7 @@ use dojang::error::Error;
 use dojang::model::summary::thousands;
 use dojang::model::{Layer, Model, Op, Weights, zoo};
 use dojang::ops::Conv2d;
+use dojang::split::LayerReport;
 use dojang::tolerance::Tolerance;
 
 fn weights_of(model: &Model) -> Vec<(String, u64)> {
@@ -132,14 +133,33 @@ fn hand_built_layers_go_through_build() {
     assert!(e.to_string().contains("pooling 8x8 to 3x3 needs sizes that divide"), "{e}");
 }
 
-/// GPU forward against the CPU reference, every layer, at `batch`.
+/// `model` on the GPU against the CPU reference at `batch` (He-normal weights of `seeds[0]`,
+/// input of `seeds[1]`): every layer of a report, then the single-submission pass, twice
+/// (its buffers reused). The report, for what else a test holds it to.
+fn matches_reference(model: &Model, batch: usize, seeds: [u64; 2]) -> Vec<LayerReport> {
+    let name = model.name();
+    let weights = Weights::he_normal(model, seeds[0]);
+    let input = random(batch * model.input().iter().product::<usize>(), seeds[1]);
+    let expected = model.forward_reference(&weights, &input, batch).unwrap();
+    let mut g = GpuModel::new(&gpu(), model, &weights).unwrap();
+    let report = g.forward_report(&input, batch).unwrap();
+    for run in &report {
+        let exp = &expected[run.layer];
+        let c = Tolerance::for_layer(exp).compare(&run.output, exp);
+        assert!(c.passed(), "{name} batch {batch}, layer {}: {}", run.name, c.describe(&run.shape));
+    }
+    let last = expected.last().unwrap();
+    for _ in 0..2 {
+        let c = Tolerance::for_layer(last).compare(&g.forward(&input, batch).unwrap(), last);
+        assert!(c.passed(), "{name} batch {batch}, a pass: {}", c.describe(&report.last().unwrap().shape));
+    }
+    report
+}
+
+/// The zoo's model `name` on the GPU against the CPU reference, every layer, at `batch`.
 fn check_forward(name: &str, batch: usize) {
     let model = zoo::build(name).unwrap();
-    let weights = Weights::he_normal(&model, 5);
-    let input = random(batch * model.input().iter().product::<usize>(), 6);
-    let expected = model.forward_reference(&weights, &input, batch).unwrap();
-    let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
-    let report = g.forward_report(&input, batch).unwrap();
+    let report = matches_reference(&model, batch, [5, 6]);
     // One row per layer, but an activation or add fused into the layer before it shares its row.
     let fusable =
         (model.layers().iter()).filter(|l| matches!(l.op, Op::Relu | Op::Activation(_) | Op::Add { .. })).count();
@@ -152,17 +172,6 @@ fn check_forward(name: &str, batch: usize) {
             "{:?}",
             report.iter().map(|r| &r.name).collect::<Vec<_>>()
         );
-    }
-    for run in &report {
-        let exp = &expected[run.layer];
-        let c = Tolerance::for_layer(exp).compare(&run.output, exp);
-        assert!(c.passed(), "{name} batch {batch}, layer {}: {}", run.name, c.describe(&run.shape));
-    }
-    // The single-submission pass gives the same output, twice (buffers reused).
-    for _ in 0..2 {
-        let out = g.forward(&input, batch).unwrap();
-        let last = expected.last().unwrap();
-        assert!(Tolerance::for_layer(last).compare(&out, last).passed(), "{name} forward");
     }
 }
 
@@ -342,9 +351,6 @@ fn layer_accessors_past_the_last_layer() {
     assert_eq!(m.parameters().len(), 6, "three convolutions' weights and biases");
 }
 
-/// Adds after a convolution, fused into its GEMM or not: a term of the convolution's shape
-/// (fused, ReLU after it too: one report row), one value per channel (a pass of its own), and
-/// a convolution that another layer also reads (a pass of its own); all against the reference.
 /// A 1x1 convolution to 8 channels of `from`.
 fn conv8(name: &str, from: &str) -> Layer {
     let op = Op::Conv2d { out_channels: 8, kernel: [1, 1], attrs: Conv2d::default() };
@@ -359,7 +365,7 @@ fn add(name: &str, of: &str, from: &str) -> Layer {
 /// On one device layer outputs share buffers once read, and a convolution with its add fused
 /// writes onto the add's other term where nothing after reads it: c1 adds c0, which c2's add
 /// reads again (c1 must leave it whole), c2 adds c0 for the last time (it may write onto it),
-/// and r3 reads a1 past both. Every layer's output, and a pass's, match the CPU reference.
+/// and a3 reads a1 past both. Every layer's output, and a pass's, match the CPU reference.
 #[test]
 fn outputs_share_buffers_only_once_read() {
     let layers = vec![
@@ -371,22 +377,12 @@ fn outputs_share_buffers_only_once_read() {
         Layer::reading("r2", Op::Relu, &["a2"]),
         add("a3", "r2", "a1"),
     ];
-    let model = Model::build("shared", &[8, 6, 5], layers).unwrap();
-    let weights = Weights::he_normal(&model, 5);
-    let input = random(2 * 8 * 6 * 5, 6);
-    let expected = model.forward_reference(&weights, &input, 2).unwrap();
-    let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
-    for run in &g.forward_report(&input, 2).unwrap() {
-        let c = Tolerance::for_layer(&expected[run.layer]).compare(&run.output, &expected[run.layer]);
-        assert!(c.passed(), "{}: {}", run.name, c.describe(&run.shape));
-    }
-    let last = expected.last().unwrap();
-    for _ in 0..2 {
-        let c = Tolerance::for_layer(last).compare(&g.forward(&input, 2).unwrap(), last);
-        assert!(c.passed(), "a pass: {}", c.describe(&[2, 8, 6, 5]));
-    }
+    matches_reference(&Model::build("shared", &[8, 6, 5], layers).unwrap(), 2, [5, 6]);
 }
 
+/// Adds after a convolution, fused into its GEMM or not: a term of the convolution's shape
+/// (fused, ReLU after it too: one report row), one value per channel (a pass of its own), and
+/// a convolution that another layer also reads (a pass of its own); all against the reference.
 #[test]
 fn adds_after_convolutions_fuse_where_they_can() {
     let layers = vec![
@@ -400,18 +396,7 @@ fn adds_after_convolutions_fuse_where_they_can() {
         Layer::reading("side", Op::Relu, &["c3"]),
         add("a3", "c3", "side"),
     ];
-    let model = Model::build("adds", &[8, 6, 5], layers).unwrap();
-    let weights = Weights::he_normal(&model, 3);
-    let input = random(2 * 8 * 6 * 5, 4);
-    let expected = model.forward_reference(&weights, &input, 2).unwrap();
-    let mut g = GpuModel::new(&gpu(), &model, &weights).unwrap();
-    let report = g.forward_report(&input, 2).unwrap();
+    let report = matches_reference(&Model::build("adds", &[8, 6, 5], layers).unwrap(), 2, [3, 4]);
     let names: Vec<&str> = report.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["pool", "c1+a1+r1", "c2", "a2", "c3", "side", "a3"]);
-    for run in &report {
-        let c = Tolerance::for_layer(&expected[run.layer]).compare(&run.output, &expected[run.layer]);
-        assert!(c.passed(), "{}: {}", run.name, c.describe(&run.shape));
-    }
-    let last = expected.last().unwrap();
-    assert!(Tolerance::for_layer(last).compare(&g.forward(&input, 2).unwrap(), last).passed());
 }

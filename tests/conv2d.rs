@@ -154,6 +154,25 @@ fn dilated_strided_sum_hand_computed() {
     assert_eq!(gpu, cpu);
 }
 
+#[test]
+fn strided_1x1_taken_at_its_stride_hand_computed() {
+    // A 1x1 convolution of stride (2, 3) with a row of padding above and a column right runs
+    // the pointwise GEMM over the input taken at its stride. x: channel 0 the 5x7 ramp 7i + j,
+    // channel 1 ones; w = (1, 100). Output 3x3 over rows −1, 1, 3 and columns 0, 3, 6: the
+    // padding row gives 0, the others x0 + 100.
+    let gpu = gpu();
+    let x: Vec<f32> = (0..35).map(|v| v as f32).chain([1.0; 35]).collect();
+    let xt = Tensor::from_slice(&gpu, &x, &[1, 2, 5, 7]).unwrap();
+    let wt = Tensor::from_slice(&gpu, &[1.0, 100.0], &[1, 2, 1, 1]).unwrap();
+    let attrs = Conv2d::default().with_stride(2, 3).with_padding(Padding::new(1, 0, 0, 1));
+    let expected = [0.0, 0.0, 0.0, 107.0, 110.0, 113.0, 121.0, 124.0, 127.0];
+    for tile in [Tile { tm: 16, tn: 16 }, Tile { tm: 8, tn: 4 }] {
+        let y = conv2d_with(&xt, &wt, None, &attrs, ConvKernel::Gemm(tile)).unwrap();
+        assert_eq!(y.shape(), [1, 1, 3, 3]);
+        assert_eq!(y.download().unwrap(), expected, "{tile:?}");
+    }
+}
+
 /// A kernel of two taps for [`check_two_taps_of`]: its size (KH, KW), the tap after (0, 0), and
 /// how close the results must come (0: exactly).
 struct TwoTaps {

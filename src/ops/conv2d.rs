@@ -458,10 +458,15 @@ fn slab(geo: &Conv2dGeometry) -> Slab {
 /// within a linear texture, and the implicit GEMM's images within a grid dimension.
 fn fits(gpu: &Gpu, geo: &Conv2dGeometry, slab: &Slab, (images, rows): (usize, usize), kernel: ConvKernel) -> bool {
     let columns = 4 * gpu.limits().max_texture_dimension_2d as usize;
-    // The GEMM's B operand: the input as it stands (its images within a grid dimension where
-    // they run a slice each), or im2col's windows within a texture.
+    // The GEMM's B operand: the input (its images within a grid dimension where they run a
+    // slice each; taken at the stride, within a linear texture), or im2col's windows within a
+    // texture.
     let b_fits = |tile: Tile| match reads_input_directly(geo) {
-        true => (rows * slab.ow).is_multiple_of(tile.tn as usize) || images <= max_groups(gpu) as usize,
+        true => {
+            let pixels = rows * slab.ow;
+            (pixels.is_multiple_of(tile.tn as usize) || images <= max_groups(gpu) as usize)
+                && (images * geo.cin * pixels) as u64 <= LinearTexture::capacity(gpu)
+        }
         false => images * rows * slab.ow <= columns,
     };
     // Winograd F(MxM) of `geo` (the convolution's own, or folded): its tiles are the columns of

@@ -12,6 +12,7 @@ use crate::ops::im2col::{IM2COL, IM2ROW};
 use crate::ops::packed::PACK;
 use crate::ops::space_to_depth::SPACE_TO_DEPTH;
 use crate::ops::split_k::SPLIT_SUM;
+use crate::ops::subsample::SUBSAMPLE;
 use crate::ops::winograd::{WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT};
 use crate::pipeline::Kernel;
 
@@ -74,6 +75,7 @@ impl TuneKey for ConvKey {
         &WINOGRAD_INPUT,
         &WINOGRAD_OUTPUT,
         &SPACE_TO_DEPTH,
+        &SUBSAMPLE,
     ];
 }
 

@@ -1,9 +1,10 @@
 //! The GEMM: the register-tiled product with bias and a clamp stored as NCHW (`gemm.wgsl`)
 //! over a packed weight, and the steps of a convolution through it: its B operand laid out by
 //! `im2col.rs` (im2col's windows, or the implicit GEMM's row windows, which lay out less) or
-//! read as it stands (a pointwise convolution's input, or any input of stride 1 or 2 across,
-//! shifted per tap). Convolutions and batched dense layers both run through it: a dense layer
-//! is the 1x1 convolution of 1x1 images.
+//! read as it stands (a 1x1 convolution's input, taken at its stride by `subsample.rs` where
+//! it has one, or any input of stride 1 or 2 across, shifted per tap). Convolutions and
+//! batched dense layers both run through it: a dense layer is the 1x1 convolution of 1x1
+//! images.
 
 use bytemuck::Zeroable;
 
@@ -17,6 +18,7 @@ use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::record::staged;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::split_k::record_split_sum;
+use crate::ops::subsample::record_subsample;
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Dispatch, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -112,8 +114,8 @@ uniform_struct! {
     }
 }
 
-/// The B operand of a GEMM: input windows laid out by im2col, (for a pointwise
-/// convolution) the input itself in a linear texture,
+/// The B operand of a GEMM: input windows laid out by im2col, (for a 1x1 convolution) its
+/// input in a linear texture (as it stands, or taken at its stride),
 /// the row windows of the convolution `geo` for the implicit GEMM, or the input of `geo`
 /// (stride 1 or 2 across) as it stands, read shifted per tap.
 pub(crate) enum BOperand<'a> {
@@ -370,16 +372,17 @@ fn aligned(pixels: usize, tile: Tile) -> u32 {
     }
 }
 
-/// True when the convolution can multiply its input as it stands (no im2col): a pointwise
-/// convolution of one image, or of images of at least a widest tile of pixels. Where its
-/// planes do not hold whole tiles of columns, the grid runs a slice per image, so that a tile
-/// lies in one: its last tile's columns past the plane read on into the next channel, and are
-/// not stored. Planes that are not whole texels (7x7) are read a row of words at a time from
-/// where they start, as the implicit GEMM reads its row windows. Smaller images over a batch
-/// (a batched dense layer's are 1x1) would waste most of each tile: im2col gathers their
-/// pixels side by side instead.
+/// True when the convolution can multiply its input itself (no im2col): a 1x1 convolution
+/// of one image, or of images of at least a widest tile of pixels. Its input is copied into a
+/// texture as it stands, or, at a stride above 1 or with padding, taken at its stride
+/// (`subsample.rs`). Where its planes do not hold whole tiles of columns, the grid runs a
+/// slice per image, so that a tile lies in one: its last tile's columns past the plane read
+/// on into the next channel, and are not stored. Planes that are not whole texels (7x7) are
+/// read a row of words at a time from where they start, as the implicit GEMM reads its row
+/// windows. Smaller images over a batch (a batched dense layer's are 1x1) would waste most of
+/// each tile: im2col gathers their pixels side by side instead.
 pub(crate) fn reads_input_directly(geo: &Conv2dGeometry) -> bool {
-    geo.is_pointwise() && (geo.n == 1 || geo.oh * geo.ow >= TILE_COLS)
+    geo.kh == 1 && geo.kw == 1 && (geo.n == 1 || geo.oh * geo.ow >= TILE_COLS)
 }
 
 /// How a convolution's GEMM runs: over im2col's windows (or the input as it stands, where
@@ -433,39 +436,49 @@ pub(crate) fn record_conv(
         (Some(raw), true) => vec![copy(y, 0, raw, 0, y.len())],
         _ => vec![],
     };
-    let mut steps = staged("conv2d", x, |texture| {
-        let mut dispatches = Vec::new();
-        if form == GemmForm::Shifted {
-            let cols = geo.n * geo.oh * geo.ow.next_multiple_of(tile.tn as usize);
-            for band in &weight.bands {
-                let b = BOperand::Shifted(texture, geo);
-                dispatches.push(record_gemm(weight, band, b, out, (cols, pixels), epilogue, tile)?);
+    // A 1x1 convolution multiplies its input: copied as it stands where it is pointwise, else
+    // taken at its stride.
+    let input = |b: &LinearTexture| -> Result<Vec<Dispatch>> {
+        let bands = weight.bands.iter();
+        bands.map(|band| record_gemm(weight, band, BOperand::Input(b), out, shape, epilogue, tile)).collect()
+    };
+    let windowed = matches!(form, GemmForm::Windows | GemmForm::SplitK(_));
+    let mut steps = if windowed && reads_input_directly(geo) && geo.is_pointwise() {
+        staged("conv2d", x, |texture| input(texture))?
+    } else if windowed && reads_input_directly(geo) {
+        let taken = LinearTexture::zeros(gpu, "conv2d", geo.n * geo.cin * pixels)?;
+        let mut dispatches = vec![record_subsample(geo, x, &taken)?];
+        dispatches.extend(input(&taken)?);
+        dispatches.into_iter().map(Step::Dispatch).collect()
+    } else {
+        staged("conv2d", x, |texture| {
+            let mut dispatches = Vec::new();
+            if form == GemmForm::Shifted {
+                let cols = geo.n * geo.oh * geo.ow.next_multiple_of(tile.tn as usize);
+                for band in &weight.bands {
+                    let b = BOperand::Shifted(texture, geo);
+                    dispatches.push(record_gemm(weight, band, b, out, (cols, pixels), epilogue, tile)?);
+                }
+                return Ok(dispatches);
             }
-            return Ok(dispatches);
-        }
-        if form == GemmForm::Implicit {
-            let layout = RowWindows::of(geo);
-            let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
-            dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
-            for band in &weight.bands {
-                let b = BOperand::Rows(&rows, layout, geo);
-                dispatches.push(record_gemm(weight, band, b, out, shape, epilogue, tile)?);
+            if form == GemmForm::Implicit {
+                let layout = RowWindows::of(geo);
+                let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
+                dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
+                for band in &weight.bands {
+                    let b = BOperand::Rows(&rows, layout, geo);
+                    dispatches.push(record_gemm(weight, band, b, out, shape, epilogue, tile)?);
+                }
+                return Ok(dispatches);
             }
-            return Ok(dispatches);
-        }
-        for band in &weight.bands {
-            let laid_out;
-            let b = if reads_input_directly(geo) {
-                BOperand::Input(texture)
-            } else {
-                laid_out = windows(gpu, geo, band)?;
-                dispatches.push(record_im2col(geo, x, texture, band, &laid_out)?);
-                BOperand::Windows(&laid_out)
-            };
-            dispatches.push(record_gemm(weight, band, b, out, shape, epilogue, tile)?);
-        }
-        Ok(dispatches)
-    })?;
+            for band in &weight.bands {
+                let windows = windows(gpu, geo, band)?;
+                dispatches.push(record_im2col(geo, x, texture, band, &windows)?);
+                dispatches.push(record_gemm(weight, band, BOperand::Windows(&windows), out, shape, epilogue, tile)?);
+            }
+            Ok(dispatches)
+        })?
+    };
     if let (GemmForm::SplitK(_), Some(sums)) = (form, &raw) {
         steps.push(Step::Dispatch(record_split_sum(sums, weight, y, pixels, onto, act)?));
     }

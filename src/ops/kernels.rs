@@ -11,7 +11,7 @@ use naga::{AddressSpace, Handle, ImageClass, ImageDimension, ScalarKind, Storage
 
 use crate::ops::{
     affine, dense, depthwise, direct, elementwise, gemm, im2col, image, lrn, mul, packed, pad, pool2d, softmax,
-    space_to_depth, split_k, winograd,
+    space_to_depth, split_k, subsample, winograd,
 };
 use crate::pipeline::{Access, Field, Kernel};
 
@@ -38,6 +38,7 @@ fn kernels() -> Vec<&'static Kernel> {
         &winograd::WINOGRAD_INPUT,
         &winograd::WINOGRAD_OUTPUT,
         &space_to_depth::SPACE_TO_DEPTH,
+        &subsample::SUBSAMPLE,
         &image::IMAGE_TO_TENSOR,
         &image::TENSOR_TO_IMAGE,
     ];

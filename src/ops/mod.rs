@@ -37,6 +37,7 @@ mod sizes;
 mod softmax;
 mod space_to_depth;
 mod split_k;
+mod subsample;
 mod wgsl;
 mod winograd;
 #[cfg(feature = "cli")]

@@ -141,6 +141,14 @@ pub fn conv2d() -> Vec<ConvCase> {
         case("pointwise odd pixels and channels", [2, 5, 7, 3], [9, 5, 1, 1], true, c.with_relu(true)),
         case("pointwise with stride", [1, 4, 9, 9], [6, 4, 1, 1], false, c.with_stride(2, 2)),
         case("pointwise with padding", [1, 4, 5, 6], [6, 4, 1, 1], true, c.with_padding(Padding::new(1, 0, 0, 1))),
+        case(
+            "1x1 stride (2, 3), groups 2, padding, batch 2",
+            [2, 6, 11, 14],
+            [4, 3, 1, 1],
+            true,
+            c.with_stride(2, 3).with_groups(2).with_padding(Padding::new(0, 1, 1, 0)).with_relu(true),
+        ),
+        case("1x1/2 32->48 on 14x14, batch 2", [2, 32, 14, 14], [48, 32, 1, 1], false, c.with_stride(2, 2)),
     ]
 }
 
@@ -323,7 +331,7 @@ pub fn elementwise() -> Vec<ElementwiseCase> {
 
 /// The layers the benchmarks time (`dojang-validate bench`, `cargo bench`), by the names
 /// scripts know them by: AlexNet's convolutions at batch 1 (ReLU fused, as the model runs
-/// them) and the ResNet bottleneck's 1x1 convolutions.
+/// them) and the ResNet bottleneck's 1x1 convolutions and downsampling shortcut.
 pub fn bench_convs() -> Vec<ConvCase> {
     let c = Conv2d::default().with_relu(true);
     let pad = |p| c.with_padding(Padding::symmetric(p, p));
@@ -336,6 +344,8 @@ pub fn bench_convs() -> Vec<ConvCase> {
         case("alexnet-conv5", [1, 384, 13, 13], [256, 192, 3, 3], pad(1).with_groups(2)),
         case("bottleneck-1x1-256-64", [1, 256, 56, 56], [64, 256, 1, 1], c),
         case("bottleneck-1x1-64-256", [1, 64, 56, 56], [256, 64, 1, 1], c),
+        // ResNet's downsampling shortcut into its second stage (ReLU after the add, not here).
+        case("downsample-1x1-s2-256-56", [1, 256, 56, 56], [512, 256, 1, 1], Conv2d::default().with_stride(2, 2)),
         // ResNet's 3x3 convolutions: the first stage's and the third's.
         case("resnet-3x3-64-56", [1, 64, 56, 56], [64, 64, 3, 3], pad(1)),
         case("resnet-3x3-256-14", [1, 256, 14, 14], [256, 256, 3, 3], pad(1)),

@@ -67,6 +67,7 @@ pub const NAMES: &[&str] = &[
     "softmax-64x1000",
     "bottleneck-1x1-256-64",
     "bottleneck-1x1-64-256",
+    "downsample-1x1-s2-256-56",
     "resnet-3x3-64-56",
     "resnet-3x3-256-14",
     "conv-3x3-16-2048",

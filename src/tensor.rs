@@ -102,6 +102,12 @@ impl Tensor {
         Ok(Tensor { gpu: gpu.clone(), buffer: Arc::new(buffer.clone()), shape: shape.to_vec() })
     }
 
+    /// The same buffer seen as a tensor of `shape`, which it has room for (scratch.rs).
+    pub(crate) fn holding(&self, shape: &[usize]) -> Tensor {
+        debug_assert!(4 * shape.iter().product::<usize>() as u64 <= self.buffer.size());
+        Tensor { gpu: self.gpu.clone(), buffer: self.buffer.clone(), shape: shape.to_vec() }
+    }
+
     /// The same data seen with another shape of as many elements (flatten, say); no copy.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
         if product("reshape", "the new shape's elements", shape)? != self.len() {

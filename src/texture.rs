@@ -80,6 +80,17 @@ impl LinearTexture {
         &self.view
     }
 
+    /// Floats the texture has room for (its whole rows).
+    pub(crate) fn room(&self) -> usize {
+        4 * TEXTURE_WIDTH as usize * self.texture.height() as usize
+    }
+
+    /// The same texture seen as `len` floats, at most its [`room`](Self::room) (scratch.rs).
+    pub(crate) fn holding(&self, len: usize) -> LinearTexture {
+        debug_assert!(len <= self.room());
+        LinearTexture { texture: self.texture.clone(), view: self.view.clone(), len, device: self.device }
+    }
+
     /// Fails unless the texture lives on `gpu`.
     pub(crate) fn check_on(&self, gpu: &Gpu, op: &'static str, what: &'static str) -> Result<()> {
         if self.device != gpu.id() {
@@ -97,6 +108,7 @@ pub(crate) const TILE_COLS: usize = 16;
 /// [`TILE_COLS`]-column tiles, so that a kernel reading a whole tile never passes the edge.
 /// Kernels read it as `texture_storage_2d<rgba32float, read>`, llvmpipe's fastest read path.
 pub(crate) struct MatrixTexture {
+    texture: wgpu::Texture,
     view: wgpu::TextureView,
     rows: usize,
     cols: usize,
@@ -120,7 +132,8 @@ impl MatrixTexture {
         }
         gpu.scoped(op, || {
             let texture = storage_texture(gpu, op, width as u32, rows as u32);
-            MatrixTexture { view: texture.create_view(&Default::default()), rows, cols, device: gpu.id() }
+            let view = texture.create_view(&Default::default());
+            MatrixTexture { texture, view, rows, cols, device: gpu.id() }
         })
     }
 
@@ -136,6 +149,19 @@ impl MatrixTexture {
     /// Floats held, padding included.
     pub(crate) fn len(&self) -> usize {
         self.rows * self.width() * 4
+    }
+
+    /// True when the texture has room for a `[rows, cols]` matrix.
+    pub(crate) fn has_room(&self, rows: usize, cols: usize) -> bool {
+        let width = cols.div_ceil(TILE_COLS) * TILE_COLS / 4;
+        rows <= self.texture.height() as usize && width <= self.texture.width() as usize
+    }
+
+    /// The same texture seen as a `[rows, cols]` matrix it has room for (scratch.rs).
+    pub(crate) fn holding(&self, rows: usize, cols: usize) -> MatrixTexture {
+        debug_assert!(self.has_room(rows, cols));
+        let (texture, view) = (self.texture.clone(), self.view.clone());
+        MatrixTexture { texture, view, rows, cols, device: self.device }
     }
 
     /// Fails unless the texture lives on `gpu`.

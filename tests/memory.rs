@@ -5,6 +5,7 @@ mod common;
 
 use common::gpu;
 use dojang::model::{Layer, Model, Op, Weights, zoo};
+use dojang::ops::{Padding, Pool2d, PoolKind};
 use dojang::{Gpu, GpuModel};
 
 /// Runs `passes` forwards of AlexNet at batch 1 over `gpus` and checks every device's counters
@@ -72,4 +73,36 @@ fn a_chain_of_layers_writes_into_buffers_it_has_read() {
     // aside); one per layer would be 14.
     let one = 4 * input.len() as isize;
     assert!(plan < 5 * one, "the plan holds {plan} bytes, {} activations' worth", plan / one);
+}
+
+/// Twelve 3x3 max-pools of stride 1 in a chain each copy their input into a texture to read it,
+/// and share one texture for it: a layer takes the intermediates of the layers before it.
+/// Each output is still the maximum of its 3x3 window (the input rises along rows, so the
+/// window's bottom-right value, the edge's where the window passes it).
+#[test]
+fn a_chain_of_layers_shares_its_kernels_intermediates() {
+    let gpu = Gpu::new().unwrap();
+    let (c, h, w) = (4, 128, 128);
+    let pool = Pool2d::new(PoolKind::Max, [3, 3], [1, 1]).with_padding(Padding::symmetric(1, 1));
+    let layers = (0..12).map(|k| Layer::new(&format!("pool{k}"), Op::Pool2d(pool))).collect();
+    let model = Model::build("chain", &[c, h, w], layers).unwrap();
+    let mut m = GpuModel::new(&gpu, &model, &Weights::new()).unwrap();
+    let input: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
+    gpu.wait_idle().unwrap();
+    let before = gpu.memory().bytes;
+    let out = m.forward(&input, 1).unwrap();
+    gpu.wait_idle().unwrap();
+    let plan = gpu.memory().bytes - before;
+    // Twelve windows on: row min(y + 12, 127) and column min(x + 12, 127) of the same plane.
+    let expected: Vec<f32> = (0..c * h * w)
+        .map(|i| {
+            let (plane, y, x) = (i / (h * w), i / w % h, i % w);
+            (plane * h * w + (y + 12).min(h - 1) * w + (x + 12).min(w - 1)) as f32
+        })
+        .collect();
+    assert_eq!(out, expected);
+    // The input, two activations, the buffer the output comes back through and one texture
+    // copy (uniforms aside); a copy per layer would be 16.
+    let one = 4 * input.len() as isize;
+    assert!(plan < 6 * one, "the plan holds {plan} bytes, {} activations' worth", plan / one);
 }

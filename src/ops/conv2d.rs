@@ -25,6 +25,7 @@ use crate::ops::gemm::{Fold, GemmForm, Tile, reads_input_directly, record_conv};
 use crate::ops::im2col::RowWindows;
 use crate::ops::packed::PackedWeight;
 use crate::ops::record::{into_new, staged};
+use crate::ops::scratch;
 use crate::ops::sizes::{blocks, max_groups};
 use crate::ops::space_to_depth::{self, record_space_to_depth};
 use crate::ops::split_k::parts_for;
@@ -385,7 +386,7 @@ impl ConvWeight {
                 let m = m as usize;
                 let (inner, block) = space_to_depth::check_folded(geo, m, fused)?;
                 let u = self.winograd(gpu, m, block)?;
-                let folded = LinearTexture::zeros(gpu, OP, inner.input_shape().iter().product())?;
+                let folded = scratch::linear(gpu, OP, inner.input_shape().iter().product())?;
                 let mut steps = record_space_to_depth(geo, &inner, x, &folded)?;
                 let bias = self.packed.bias.as_ref();
                 steps.extend(record_winograd_over(&inner, (m, fused), &u, bias, &folded, y, tile)?);

@@ -16,6 +16,7 @@ use crate::ops::elementwise::activation_dispatches;
 use crate::ops::im2col::{RowWindows, record_im2col, record_im2row, windows};
 use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::record::staged;
+use crate::ops::scratch;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::split_k::record_split_sum;
 use crate::ops::subsample::record_subsample;
@@ -426,9 +427,9 @@ pub(crate) fn record_conv(
     let (clamp, after) = if parts == 1 { Activation::split(act) } else { (None, None) };
     let epilogue = Epilogue { clamp, onto: onto && parts == 1, parts, fold: None };
     let raw = match (after, parts) {
-        (Some(_), _) => Some(Tensor::zeros(gpu, y.shape())?),
+        (Some(_), _) => Some(scratch::tensor(gpu, y.shape())?),
         (None, 1) => None,
-        (None, _) => Some(Tensor::zeros(gpu, &[parts, y.len().next_multiple_of(4)])?),
+        (None, _) => Some(scratch::tensor(gpu, &[parts, y.len().next_multiple_of(4)])?),
     };
     let out = raw.as_ref().unwrap_or(y);
     // Onto what y holds: an activation pass after the GEMM starts its sum from a copy of it.
@@ -446,7 +447,7 @@ pub(crate) fn record_conv(
     let mut steps = if windowed && reads_input_directly(geo) && geo.is_pointwise() {
         staged("conv2d", x, |texture| input(texture))?
     } else if windowed && reads_input_directly(geo) {
-        let taken = LinearTexture::zeros(gpu, "conv2d", geo.n * geo.cin * pixels)?;
+        let taken = scratch::linear(gpu, "conv2d", geo.n * geo.cin * pixels)?;
         let mut dispatches = vec![record_subsample(geo, x, &taken)?];
         dispatches.extend(input(&taken)?);
         dispatches.into_iter().map(Step::Dispatch).collect()
@@ -463,7 +464,7 @@ pub(crate) fn record_conv(
             }
             if form == GemmForm::Implicit {
                 let layout = RowWindows::of(geo);
-                let rows = LinearTexture::zeros(gpu, "conv2d", layout.len())?;
+                let rows = scratch::linear(gpu, "conv2d", layout.len())?;
                 dispatches.push(record_im2row(geo, x, texture, layout, &rows)?);
                 for band in &weight.bands {
                     let b = BOperand::Rows(&rows, layout, geo);

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::ops::conv_dims::ConvDims;
 use crate::ops::packed::Band;
+use crate::ops::scratch;
 use crate::ops::sizes::{blocks, max_groups, to_u32, workgroup};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Dispatch, Kernel, UniformLayout, fold_grid, uniform_struct};
@@ -64,7 +65,7 @@ uniform_struct! {
 /// channels `band.k0 / (KH·KW) ..`, a [G·K, N·OH·OW] matrix texture (one band: all of it).
 pub(crate) fn windows(gpu: &Gpu, geo: &Conv2dGeometry, band: &Band) -> Result<MatrixTexture> {
     let rows = if geo.attrs.groups > 1 { geo.attrs.groups * geo.reduction_len() } else { band.k };
-    MatrixTexture::zeros(gpu, "conv2d", rows.next_multiple_of(4), geo.n * geo.oh * geo.ow)
+    scratch::matrix(gpu, "conv2d", rows.next_multiple_of(4), geo.n * geo.oh * geo.ow)
 }
 
 /// Records the layout of `x`'s windows (as `geo` says) for `band` into `b`, reading `staged`,

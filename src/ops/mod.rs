@@ -32,6 +32,7 @@ mod packed;
 mod pad;
 mod pool2d;
 mod record;
+pub(crate) mod scratch;
 mod shuffle;
 mod sizes;
 mod softmax;

@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::scratch;
 use crate::pipeline::{Dispatch, Kernel, Step};
 use crate::tensor::Tensor;
 use crate::texture::LinearTexture;
@@ -23,7 +24,7 @@ pub(crate) fn staged(
     x: &Tensor,
     dispatch: impl FnOnce(&LinearTexture) -> Result<Vec<Dispatch>>,
 ) -> Result<Vec<Step>> {
-    let texture = LinearTexture::zeros(x.gpu(), op, x.len())?;
+    let texture = scratch::linear(x.gpu(), op, x.len())?;
     let mut steps = vec![texture.copy_from(x)?];
     steps.extend(dispatch(&texture)?.into_iter().map(Step::Dispatch));
     Ok(steps)

@@ -29,11 +29,12 @@ use crate::ops::conv_dims::ConvDims;
 use crate::ops::elementwise::activation_dispatches;
 use crate::ops::gemm::{BOperand, Epilogue, Fold, Tile, record_gemm};
 use crate::ops::packed::PackedWeight;
+use crate::ops::scratch;
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, Step, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
-use crate::texture::{LinearTexture, MatrixTexture};
+use crate::texture::LinearTexture;
 
 pub(crate) const WINOGRAD_WEIGHT: Kernel = Kernel {
     name: "winograd_weight",
@@ -216,7 +217,7 @@ pub(crate) fn record_winograd(
     y: &Tensor,
     tile: Tile,
 ) -> Result<Vec<Step>> {
-    let texture = LinearTexture::zeros(x.gpu(), "winograd", x.len())?;
+    let texture = scratch::linear(x.gpu(), "winograd", x.len())?;
     let mut steps = vec![texture.copy_from(x)?];
     steps.extend(record_winograd_over(geo, form, u, bias, &texture, y, tile)?);
     Ok(steps)
@@ -243,7 +244,7 @@ pub(crate) fn record_winograd_over(
     x.check_on(gpu, OP, "input")?;
     let (row, live, tiles) = self::tiles(m, geo.oh, geo.ow);
     let cols = geo.n * tiles;
-    let v = MatrixTexture::zeros(gpu, OP, points(m, r) * geo.cin, cols)?;
+    let v = scratch::matrix(gpu, OP, points(m, r) * geo.cin, cols)?;
     let transform = |texture: &LinearTexture| {
         let uniforms = InputUniforms {
             conv: ConvDims::new(geo)?,
@@ -262,9 +263,9 @@ pub(crate) fn record_winograd_over(
     };
     if fold {
         let (clamp, after) = Activation::split(geo.attrs.activation);
-        let raw = after.map(|_| Tensor::zeros(gpu, y.shape())).transpose()?;
+        let raw = after.map(|_| scratch::tensor(gpu, y.shape())).transpose()?;
         let out = raw.as_ref().unwrap_or(y);
-        let kept = Tensor::zeros(gpu, &[Fold::kept_len(m, geo, cols, tile)])?;
+        let kept = scratch::tensor(gpu, &[Fold::kept_len(m, geo, cols, tile)])?;
         let fold = Fold { m, geo, bias, tiles: (row, live, tiles), kept: &kept };
         let epilogue = Epilogue { clamp, fold: Some(fold), ..Epilogue::default() };
         let gemm = record_gemm(u, &u.bands[0], BOperand::Windows(&v), out, (cols, tiles), epilogue, tile)?;
@@ -274,7 +275,7 @@ pub(crate) fn record_winograd_over(
         }
         return Ok(steps);
     }
-    let products = Tensor::zeros(gpu, &[geo.n, points(m, r) * geo.cout, tiles])?;
+    let products = scratch::tensor(gpu, &[geo.n, points(m, r) * geo.cout, tiles])?;
     let b = BOperand::Windows(&v);
     let gemm = record_gemm(u, &u.bands[0], b, &products, (cols, tiles), Epilogue::default(), tile)?;
     let mut steps = vec![Step::Dispatch(transform(x)?), Step::Dispatch(gemm)];

@@ -20,7 +20,8 @@ pub(crate) struct Plan {
     /// allocates nothing (none for the model's input, whole on every device).
     pub(crate) exchange_staging: Vec<Vec<Vec<Option<wgpu::Buffer>>>>,
     /// launches[i][g]: layer i's recorded launch on device g (None for a view, and where the
-    /// layer does not run there).
+    /// layer does not run there), with its kernels' intermediates (on one device, taken from
+    /// those of the layers before it: `ops/scratch.rs`).
     pub(crate) launches: Vec<Vec<Option<Launch>>>,
     /// Per device: the host-readable buffer the last layer's output comes back through.
     pub(crate) readback: Vec<Option<wgpu::Buffer>>,

@@ -11,6 +11,7 @@ use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::model::{Model, Op, Source, Weights};
+use crate::ops::scratch::Shared;
 use crate::ops::{copies, copy};
 use crate::pipeline::Step;
 use crate::split::device_layer::DeviceLayer;
@@ -209,13 +210,18 @@ impl GpuModel {
             launches: vec![],
             readback: vec![],
         };
-        // On one device, layer outputs share buffers once read (a split keeps one per layer: its
-        // exchanges and channel blocks read them on their own schedule).
+        // On one device, layer outputs share buffers once read, and layers share their kernels'
+        // intermediates (a split keeps its own of each per layer: its exchanges and channel
+        // blocks read them on their own schedule).
         let mut reuse = (n == 1).then(|| {
             let sees: Vec<bool> = self.layers.iter().map(|l| matches!(l[0], Some(DeviceLayer::View))).collect();
             Reuse::new(&self.model, &sees, &self.fused)
         });
+        let scratch = (n == 1).then(|| Shared::begin(&self.gpus[0]));
         for (i, p) in placed.iter().enumerate() {
+            if let Some(s) = &scratch {
+                s.next_layer();
+            }
             let (mut gathered, mut outs, mut launches) = (vec![], vec![], vec![]);
             for g in 0..n {
                 let (target, out, launch) = match &self.layers[i][g] {

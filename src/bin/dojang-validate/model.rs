@@ -141,8 +141,8 @@ fn reference_progress(model: &Model, p: Progress, start: Instant) -> String {
 /// allocated: host memory (the input, the weights, every layer's output from the CPU
 /// reference and from two GPU passes), and device memory from what it holds without windows
 /// (the weights, every layer's output, the input copies the kernels read; on one device, outputs
-/// share buffers once read, so this errs high) to what it may (with the windows im2col lays out
-/// for every convolution).
+/// share buffers once read and layers share the kernels' intermediates, so this errs high) to
+/// what it may (with the windows im2col lays out for every convolution).
 pub struct Needs {
     pub host: u64,
     pub device: [u64; 2],

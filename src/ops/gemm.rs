@@ -443,10 +443,10 @@ pub(crate) fn record_conv(
         let bands = weight.bands.iter();
         bands.map(|band| record_gemm(weight, band, BOperand::Input(b), out, shape, epilogue, tile)).collect()
     };
-    let windowed = matches!(form, GemmForm::Windows | GemmForm::SplitK(_));
-    let mut steps = if windowed && reads_input_directly(geo) && geo.is_pointwise() {
-        staged("conv2d", x, |texture| input(texture))?
-    } else if windowed && reads_input_directly(geo) {
+    let direct = matches!(form, GemmForm::Windows | GemmForm::SplitK(_)) && reads_input_directly(geo);
+    let mut steps = if direct && geo.is_pointwise() {
+        staged("conv2d", x, input)?
+    } else if direct {
         let taken = scratch::linear(gpu, "conv2d", geo.n * geo.cin * pixels)?;
         let mut dispatches = vec![record_subsample(geo, x, &taken)?];
         dispatches.extend(input(&taken)?);

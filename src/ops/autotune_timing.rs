@@ -6,6 +6,7 @@ use std::fmt::Display;
 use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
+use crate::ops::scratch;
 use crate::pipeline::Kernel;
 
 /// Timed rounds over the candidates, after a warm-up run of each: a pipeline's first dispatch
@@ -51,20 +52,44 @@ pub(crate) fn class(n: usize) -> usize {
 }
 
 /// The launch of the candidate to run for shape class `key`: the remembered winner, or the
-/// first (the fixed default) with autotuning off, or else the fastest of `candidates` as `record` launches them
-/// on the real tensors: each runs once to warm up, then all are timed in turn, round after
-/// round ([`Launch::time`]: GPU timestamps where the adapter has them), and each keeps its
-/// best round: interleaving gives them the same share of a machine whose speed drifts. After
-/// [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts once the
-/// tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this shape is
-/// passed over, as is a remembered one or the default. Threads tuning one key on one device take turns: the first times it, the
-/// others find its winner.
+/// first (the fixed default) with autotuning off, or else the fastest of `candidates` as
+/// `record` launches them on the real tensors: each runs once to warm up, then all are timed in
+/// turn, round after round ([`Launch::time`]: GPU timestamps where the adapter has them), and
+/// each keeps its best round: interleaving gives them the same share of a machine whose speed
+/// drifts. After [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts
+/// once the tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this
+/// shape is passed over, as is a remembered one or the default. Threads tuning one key on one
+/// device take turns: the first times it, the others find its winner. While a plan's layers
+/// share their scratch (scratch.rs), each candidate takes it as if recorded alone, and what the
+/// losers made is dropped.
 pub(crate) fn choose<K: Copy, T: TuneKey>(
     gpu: &Gpu,
     key: &T,
     candidates: &[(String, K)],
     record: impl Fn(K) -> Result<Launch>,
 ) -> Result<Launch> {
+    let (since, before) = (scratch::made(), scratch::held());
+    // Each candidate takes what the layers before left and what it makes itself.
+    let recorded = |k| {
+        scratch::hold(&before, since);
+        let start = scratch::made();
+        let held = |launch| (launch, scratch::held().into_iter().filter(|&e| e < since || e >= start).collect());
+        record(k).map(held)
+    };
+    let chosen = choose_recorded(gpu, key, candidates, recorded);
+    let kept = chosen.as_ref().map_or(&before, |(_, held)| held);
+    scratch::forget(since, kept);
+    scratch::hold(kept, since);
+    chosen.map(|(launch, _)| launch)
+}
+
+/// [`choose`], with the shared scratch each candidate's launch holds.
+fn choose_recorded<K: Copy, T: TuneKey>(
+    gpu: &Gpu,
+    key: &T,
+    candidates: &[(String, K)],
+    record: impl Fn(K) -> Result<(Launch, Vec<u64>)>,
+) -> Result<(Launch, Vec<u64>)> {
     let key = &format!("{key} (kernels {:08x})", fingerprint(T::KERNELS));
     let tuner = gpu.tuner();
     // A remembered winner is a shape class's: one member may be past a limit that another
@@ -96,7 +121,7 @@ pub(crate) fn choose<K: Copy, T: TuneKey>(
     let mut runnable = Vec::new();
     let mut first_error = None;
     for (name, k) in candidates {
-        match record(*k).and_then(|launch| launch.time().map(|_| launch)) {
+        match record(*k).and_then(|launch| launch.0.time().map(|_| launch)) {
             Ok(launch) => runnable.push((name, *k, launch, f64::INFINITY)),
             Err(e) => {
                 log::debug!("autotune {key}: {name} cannot run: {e}");
@@ -114,7 +139,7 @@ pub(crate) fn choose<K: Copy, T: TuneKey>(
             _ => runnable.iter().map(|r| r.3).fold(f64::INFINITY, f64::min),
         };
         for (_, _, launch, best) in runnable.iter_mut().filter(|r| r.3 <= PRUNE * leader) {
-            *best = best.min(launch.time()?);
+            *best = best.min(launch.0.time()?);
         }
     }
     let count = runnable.len();

@@ -5,7 +5,9 @@
 //! starts, so a layer takes textures and buffers an earlier one left, as long as they have
 //! room, and none that another intermediate of its own holds. Elsewhere (an op recorded alone)
 //! every intermediate is its own. Scratch is not zeroed when it is taken again: the kernels
-//! write every word of it they read for an output that they store.
+//! write every word of it they read for an output that they store. The autotuner records its
+//! candidates as if each were alone and drops what the losers made ([`hold`], [`forget`]), so
+//! a plan tuned as it is recorded holds what one that remembers its choices holds.
 //!
 //! The pool is the recording thread's, per device: a device shared with other threads (tests,
 //! an app's) never hands them another plan's scratch.
@@ -24,9 +26,19 @@ thread_local! {
 /// The scratch of the layers recorded so far, and which of it the current layer holds.
 struct Pool {
     device: u64,
-    linear: Vec<(LinearTexture, bool)>,
-    matrix: Vec<(MatrixTexture, bool)>,
-    buffers: Vec<(Tensor, bool)>,
+    /// Entries made so far: each entry's `made` is its place in that count.
+    made: u64,
+    linear: Vec<Entry<LinearTexture>>,
+    matrix: Vec<Entry<MatrixTexture>>,
+    buffers: Vec<Entry<Tensor>>,
+}
+
+/// A texture or buffer in the pool: whether the current layer holds it, and its place in the
+/// making (which names it).
+struct Entry<T> {
+    item: T,
+    held: bool,
+    made: u64,
 }
 
 /// Layers recorded on this thread for one device share their scratch while this lives; one
@@ -36,20 +48,14 @@ pub(crate) struct Shared;
 impl Shared {
     /// Starts sharing the scratch of `gpu`'s layers recorded on this thread.
     pub(crate) fn begin(gpu: &Gpu) -> Shared {
-        let pool = Pool { device: gpu.id(), linear: vec![], matrix: vec![], buffers: vec![] };
+        let pool = Pool { device: gpu.id(), made: 0, linear: vec![], matrix: vec![], buffers: vec![] };
         POOL.with_borrow_mut(|p| *p = Some(pool));
         Shared
     }
 
     /// The layer before is recorded: what it took, the next layer may take.
     pub(crate) fn next_layer(&self) {
-        POOL.with_borrow_mut(|p| {
-            if let Some(p) = p {
-                p.linear.iter_mut().for_each(|e| e.1 = false);
-                p.matrix.iter_mut().for_each(|e| e.1 = false);
-                p.buffers.iter_mut().for_each(|e| e.1 = false);
-            }
-        })
+        hold(&[], u64::MAX);
     }
 }
 
@@ -63,7 +69,7 @@ impl Drop for Shared {
 /// held and kept for the layers after.
 fn take<T>(
     gpu: &Gpu,
-    entries: impl FnOnce(&mut Pool) -> &mut Vec<(T, bool)>,
+    entries: impl FnOnce(&mut Pool) -> &mut Vec<Entry<T>>,
     size: impl Fn(&T) -> usize,
     fits: impl Fn(&T) -> bool,
     make: impl FnOnce() -> Result<T>,
@@ -71,18 +77,71 @@ fn take<T>(
 ) -> Result<T> {
     POOL.with_borrow_mut(|pool| match pool {
         Some(pool) if pool.device == gpu.id() => {
+            let count = pool.made;
             let entries = entries(pool);
-            let free = entries.iter_mut().filter(|(t, held)| !held && fits(t));
-            if let Some(entry) = free.min_by_key(|(t, _)| size(t)) {
-                entry.1 = true;
-                return Ok(seen(&entry.0));
+            let free = entries.iter_mut().filter(|e| !e.held && fits(&e.item));
+            if let Some(entry) = free.min_by_key(|e| size(&e.item)) {
+                entry.held = true;
+                return Ok(seen(&entry.item));
             }
-            let made = make()?;
-            entries.push((seen(&made), true));
-            Ok(made)
+            let item = make()?;
+            entries.push(Entry { item: seen(&item), held: true, made: count });
+            pool.made += 1;
+            Ok(item)
         }
         _ => make(),
     })
+}
+
+/// How many entries the pool has made so far (0 without one): the mark [`forget`] takes.
+pub(crate) fn made() -> u64 {
+    POOL.with_borrow(|p| p.as_ref().map_or(0, |p| p.made))
+}
+
+/// The entries the current layer holds, by the place each was made in.
+pub(crate) fn held() -> Vec<u64> {
+    POOL.with_borrow(|p| match p {
+        Some(p) => p.all().filter(|(_, held)| *held).map(|(made, _)| made).collect(),
+        None => vec![],
+    })
+}
+
+/// The current layer holds `entries` and every entry made since mark `since`, no others: the
+/// autotuner records each candidate as if alone, from what the layers before left and never
+/// from another candidate's (which may be larger than it needs), and the layer then holds what
+/// the chosen one holds.
+pub(crate) fn hold(entries: &[u64], since: u64) {
+    POOL.with_borrow_mut(|p| {
+        if let Some(p) = p {
+            let held = |made: u64| made >= since || entries.contains(&made);
+            p.linear.iter_mut().for_each(|e| e.held = held(e.made));
+            p.matrix.iter_mut().for_each(|e| e.held = held(e.made));
+            p.buffers.iter_mut().for_each(|e| e.held = held(e.made));
+        }
+    })
+}
+
+/// Drops the entries made since mark `since`, but `keep`: the autotuner's candidates that lost
+/// made scratch that only the pool holds now, and a later layer taking it would hold it beside
+/// what the chosen candidate holds.
+pub(crate) fn forget(since: u64, keep: &[u64]) {
+    POOL.with_borrow_mut(|p| {
+        if let Some(p) = p {
+            let lost = |made: u64| made >= since && !keep.contains(&made);
+            p.linear.retain(|e| !lost(e.made));
+            p.matrix.retain(|e| !lost(e.made));
+            p.buffers.retain(|e| !lost(e.made));
+        }
+    })
+}
+
+impl Pool {
+    /// Every entry's place in the making, and whether the current layer holds it.
+    fn all(&self) -> impl Iterator<Item = (u64, bool)> + '_ {
+        let linear = self.linear.iter().map(|e| (e.made, e.held));
+        let matrix = self.matrix.iter().map(|e| (e.made, e.held));
+        linear.chain(matrix).chain(self.buffers.iter().map(|e| (e.made, e.held)))
+    }
 }
 
 /// A linear texture of `len` floats for a layer's intermediate.

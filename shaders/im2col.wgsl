@@ -9,12 +9,12 @@
 // lane) is done once per invocation, and x is read through a texture copy of it, the fast
 // read path, where a storage buffer would cost a scalar load per lane and word.
 //
-// Bindings (group 0)              mirrors IM2COL in src/ops/gemm.rs
+// Bindings (group 0)              mirrors IM2COL in src/ops/im2col.rs
 //   0 x  texture_storage_2d<rgba32float, read>   [N, Cin, H, W] as a linear texture: word i
 //                                  in texel (i/4 mod 2^TEX_SHIFT, i/4 >> TEX_SHIFT)
 //   1 b  texture_storage_2d<rgba32float, write>  [G·K, ceil(N·P / 4) texels (padded)], or
 //                                  im2row's planes as a linear texture
-//   2 p  uniform                Uniforms (field order of Im2colUniforms in src/ops/gemm.rs)
+//   2 p  uniform                Uniforms (field order of Im2colUniforms in src/ops/im2col.rs)
 // Grid: x = texel columns, y = input channels, in workgroups of WG_X x WG_Y (im2col; shaped to
 // the columns) or WG (im2col_dense, im2row). Overrides: those, TEX_SHIFT, RUN and FLAT (im2row).
 // im2row lays out less (below): each input value once per kernel column and row phase, not

@@ -1,7 +1,7 @@
 //! 2-D convolution on the GPU: the prepared weight, the choice of kernel, the launch.
 //!
 //! Weights are packed once into a texture ([`ConvWeight`]) that three algorithms read: the
-//! direct kernel (`direct.rs`), which walks the input in place; im2col + GEMM (`gemm.rs`),
+//! direct kernel (`direct.rs`), which walks the input in place; im2col + GEMM (`conv_gemm.rs`),
 //! which lays the input windows out as a matrix and multiplies; and the implicit GEMM, which
 //! lays out only row windows (each input value once per kernel column and row phase of the
 //! stride, not once per tap) and finds every tap's windows in them. A 1x1 kernel with stride 1
@@ -17,11 +17,12 @@ use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::ops::autotune_timing::choose;
 use crate::ops::checks::{check_output, check_same_device};
+use crate::ops::conv_gemm::{GemmForm, reads_input_directly, record_conv};
 use crate::ops::conv_key::ConvKey;
 use crate::ops::cut::{Slab, copy};
 use crate::ops::depthwise::{is_depthwise, record_depthwise};
 use crate::ops::direct::record_direct;
-use crate::ops::gemm::{Fold, GemmForm, Tile, reads_input_directly, record_conv};
+use crate::ops::gemm::{Fold, Tile};
 use crate::ops::im2col::RowWindows;
 use crate::ops::packed::PackedWeight;
 use crate::ops::record::{into_new, staged};

@@ -15,6 +15,7 @@ mod checks;
 mod concat;
 mod conv2d;
 mod conv_dims;
+mod conv_gemm;
 mod conv_key;
 mod cut;
 mod dense;

@@ -16,6 +16,7 @@ mod concat;
 mod conv2d;
 mod conv_dims;
 mod conv_gemm;
+mod conv_kernel;
 mod conv_key;
 mod cut;
 mod dense;
@@ -52,7 +53,8 @@ pub use crate::attrs::{
 pub use crate::launch::Launch;
 pub use affine::{affine, prelu, record_affine, record_prelu};
 pub use concat::{concat, record_concat};
-pub use conv2d::{ConvKernel, ConvWeight, conv2d, conv2d_with};
+pub use conv_kernel::ConvKernel;
+pub use conv2d::{ConvWeight, conv2d, conv2d_with};
 pub(crate) use cut::{copies, copy};
 pub use dense::{DenseKernel, DenseWeight, dense, dense_with};
 pub use elementwise::{activation, add, record_activation, record_add, record_relu, relu};

@@ -75,24 +75,20 @@ fn a_chain_of_layers_writes_into_buffers_it_has_read() {
     assert!(plan < 5 * one, "the plan holds {plan} bytes, {} activations' worth", plan / one);
 }
 
-/// Twelve 3x3 max-pools of stride 1 in a chain each copy their input into a texture to read it,
-/// and share one texture for it: a layer takes the intermediates of the layers before it.
-/// Each output is still the maximum of its 3x3 window (the input rises along rows, so the
-/// window's bottom-right value, the edge's where the window passes it).
-#[test]
-fn a_chain_of_layers_shares_its_kernels_intermediates() {
-    let gpu = Gpu::new().unwrap();
+/// Twelve 3x3 max-pools of stride 1 in a chain over `gpus` (one device, or a split): each
+/// copies its input into a texture to read it. Checks that each output is still the maximum of
+/// its 3x3 window (the input rises along rows, so the window's bottom-right value, the edge's
+/// where the window passes it) and returns what the plan holds on each device, in activations.
+fn twelve_pools(gpus: &[Gpu]) -> Vec<isize> {
     let (c, h, w) = (4, 128, 128);
     let pool = Pool2d::new(PoolKind::Max, [3, 3], [1, 1]).with_padding(Padding::symmetric(1, 1));
     let layers = (0..12).map(|k| Layer::new(&format!("pool{k}"), Op::Pool2d(pool))).collect();
     let model = Model::build("chain", &[c, h, w], layers).unwrap();
-    let mut m = GpuModel::new(&gpu, &model, &Weights::new()).unwrap();
+    let mut m = GpuModel::split(gpus, &model, &Weights::new()).unwrap();
     let input: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
-    gpu.wait_idle().unwrap();
-    let before = gpu.memory().bytes;
+    let bytes = || gpus.iter().map(|g| g.wait_idle().map(|_| g.memory().bytes)).collect::<Result<Vec<_>, _>>().unwrap();
+    let before = bytes();
     let out = m.forward(&input, 1).unwrap();
-    gpu.wait_idle().unwrap();
-    let plan = gpu.memory().bytes - before;
     // Twelve windows on: row min(y + 12, 127) and column min(x + 12, 127) of the same plane.
     let expected: Vec<f32> = (0..c * h * w)
         .map(|i| {
@@ -101,10 +97,30 @@ fn a_chain_of_layers_shares_its_kernels_intermediates() {
         })
         .collect();
     assert_eq!(out, expected);
+    let one = 4 * input.len() as isize;
+    bytes().iter().zip(before).map(|(after, before)| (after - before) / one).collect()
+}
+
+/// A layer takes the intermediates of the layers before it: twelve pools share one texture
+/// copy of their input.
+#[test]
+fn a_chain_of_layers_shares_its_kernels_intermediates() {
     // The input, two activations, the buffer the output comes back through and one texture
     // copy (uniforms aside); a copy per layer would be 16.
-    let one = 4 * input.len() as isize;
-    assert!(plan < 6 * one, "the plan holds {plan} bytes, {} activations' worth", plan / one);
+    let plan = twelve_pools(&[Gpu::new().unwrap()]);
+    assert!(plan[0] < 6, "the plan holds {} activations' worth", plan[0]);
+}
+
+/// So does a layer of a split, on each device.
+#[test]
+fn a_split_chain_shares_its_kernels_intermediates_on_each_device() {
+    let gpu = gpu();
+    let gpus = Gpu::open_group(2, Some(&gpu.info().name)).unwrap();
+    // A split keeps each layer's output (12), the input, its copies and one texture copy; a
+    // copy per layer would be 26.
+    for (g, plan) in twelve_pools(&gpus).into_iter().enumerate() {
+        assert!(plan < 17, "device {g}'s plan holds {plan} activations' worth");
+    }
 }
 
 /// A plan whose convolutions are tuned as it is recorded holds what the same plan holds when

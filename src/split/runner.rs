@@ -210,18 +210,16 @@ impl GpuModel {
             launches: vec![],
             readback: vec![],
         };
-        // On one device, layer outputs share buffers once read, and layers share their kernels'
-        // intermediates (a split keeps its own of each per layer: its exchanges and channel
-        // blocks read them on their own schedule).
+        // On one device, layer outputs share buffers once read (a split keeps its own per layer:
+        // its exchanges and channel blocks read them on their own schedule). Layers share their
+        // kernels' intermediates on each device: none outlives its layer's launch.
         let mut reuse = (n == 1).then(|| {
             let sees: Vec<bool> = self.layers.iter().map(|l| matches!(l[0], Some(DeviceLayer::View))).collect();
             Reuse::new(&self.model, &sees, &self.fused)
         });
-        let scratch = (n == 1).then(|| Shared::begin(&self.gpus[0]));
+        let scratch = Shared::begin(&self.gpus);
         for (i, p) in placed.iter().enumerate() {
-            if let Some(s) = &scratch {
-                s.next_layer();
-            }
+            scratch.next_layer();
             let (mut gathered, mut outs, mut launches) = (vec![], vec![], vec![]);
             for g in 0..n {
                 let (target, out, launch) = match &self.layers[i][g] {

@@ -140,9 +140,10 @@ fn reference_progress(model: &Model, p: Progress, start: Instant) -> String {
 /// What a run of a model at a batch size needs, in bytes, worked out before anything is
 /// allocated: host memory (the input, the weights, every layer's output from the CPU
 /// reference and from two GPU passes), and device memory from what it holds without windows
-/// (the weights, every layer's output, the input copies the kernels read; on one device, outputs
-/// share buffers once read and layers share the kernels' intermediates, so this errs high) to
-/// what it may (with the windows im2col lays out for every convolution).
+/// (the weights, every layer's output, the input copies the kernels read; on one device,
+/// outputs share buffers once read, and on each device layers share the kernels'
+/// intermediates, so this errs high) to what it may (with the windows im2col lays out for every
+/// convolution).
 pub struct Needs {
     pub host: u64,
     pub device: [u64; 2],

@@ -113,7 +113,7 @@ impl Tensor {
         if product("reshape", "the new shape's elements", shape)? != self.len() {
             return Err(Error::Mismatch { op: "reshape", a: self.shape.as_slice().into(), b: shape.into() });
         }
-        Ok(Tensor { gpu: self.gpu.clone(), buffer: self.buffer.clone(), shape: shape.to_vec() })
+        Ok(self.holding(shape))
     }
 
     /// Overwrites the contents with `data` (same length).

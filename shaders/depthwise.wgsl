@@ -12,6 +12,10 @@
 // (at most 5 kernel rows of 5 taps), every index into them is an override or a constant, and
 // the branches on them fold away when the pipeline is built. Bias and the activation
 // (activation.wgsl, put before this file) are fused.
+// Rows of OW % 4 = 2 outputs (14x14 maps) are not whole vec4s, but two of them are: with PAIRS
+// a block is whole rows (CV = ⌈OW / 4⌉), an even number of them from an even row, and each
+// row is held until the next is done, then both are stored as OW / 2 vec4s (a word stored on
+// its own is a loop over the SIMD lanes).
 //
 // Bindings (group 0)              mirrors DEPTHWISE in src/ops/depthwise.rs
 //   0 x  texture_storage_2d<rgba32float, read>  [N, Cin, H, W] as a linear texture
@@ -50,8 +54,9 @@ override RB: u32 = 8u;
 override SHIFT: u32 = 0u;
 override ALIGNED_IN: u32 = 1u;
 override ALIGNED_OUT: u32 = 1u;
+override PAIRS: u32 = 0u;
 
-// 16 consecutive input values of a row: the columns col0 .. col0 + 15.
+// 16 consecutive values of a row: the input columns col0 .. col0 + 15, or a block's outputs.
 struct Row { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
 
 // A kernel row's taps, KW ≤ 5 of them.
@@ -63,6 +68,14 @@ struct Block { col0: i32, input: u32 }
 fn value(r: Row, i: u32) -> f32 {
     let v = select(select(r.a, r.b, i >= 4u), select(r.c, r.d, i >= 12u), i >= 8u);
     return v[i % 4u];
+}
+
+fn quad(r: Row, i: u32) -> vec4<f32> {
+    return select(select(r.a, r.b, i >= 1u), select(r.c, r.d, i >= 3u), i >= 2u);
+}
+
+fn with_quad(r: Row, i: u32, v: vec4<f32>) -> Row {
+    return Row(select(r.a, v, i == 0u), select(r.b, v, i == 1u), select(r.c, v, i == 2u), select(r.d, v, i == 3u));
 }
 
 fn tap(t: Taps, i: u32) -> f32 {
@@ -138,6 +151,20 @@ fn store(at: u32, cols: u32, v: vec4<f32>) {
     }
 }
 
+// Two whole output rows a and b from word `at` (a multiple of 4) on: a's CV - 1 whole vec4s,
+// then its last two words with b's first two, then b shifted by two words.
+fn store_pair(at: u32, a: Row, b: Row) {
+    let q = at / 4u;
+    let n = CV - 1u;
+    for (var j = 0u; j < n; j++) {
+        y[q + j] = quad(a, j);
+    }
+    y[q + n] = vec4<f32>(quad(a, n).xy, b.a.xy);
+    for (var j = 0u; j < n; j++) {
+        y[q + n + 1u + j] = vec4<f32>(quad(b, j).zw, quad(b, j + 1u).xy);
+    }
+}
+
 // Output rows step by SY input rows and kernel rows by DY: where DY divides SY, kernel row
 // ky + STEP (STEP = SY / DY) of one output row is kernel row ky of the next.
 const STEP_NONE: u32 = 8u;
@@ -193,8 +220,10 @@ fn depthwise(
     var r3 = next_row(blk, oy0, 3u, true, Row());
     var r4 = next_row(blk, oy0, 4u, true, Row());
     let rows = min(RB, c.oh - oy0);
+    var held = Row();
     for (var i = 0u; i < rows; i++) {
         let first = (plane * c.oh + oy0 + i) * c.ow + ox0;
+        var out = Row();
         for (var cv = 0u; cv < CV; cv++) {
             var s = bias + kernel_row(r0, t0, cv);
             if (KH > 1u) {
@@ -210,10 +239,16 @@ fn depthwise(
                 s += kernel_row(r4, t4, cv);
             }
             let ox = ox0 + 4u * cv;
-            if (ox < c.ow) {
+            if (PAIRS != 0u) {
+                out = with_quad(out, cv, activate(s));
+            } else if (ox < c.ow) {
                 store(first + 4u * cv, c.ow - ox, activate(s));
             }
         }
+        if (PAIRS != 0u && i % 2u == 1u) {
+            store_pair(first - c.ow, held, out);
+        }
+        held = out;
         if (i + 1u == rows) {
             break;
         }

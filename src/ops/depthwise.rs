@@ -35,6 +35,7 @@ pub(crate) const DEPTHWISE: Kernel = Kernel {
         "SHIFT",
         "ALIGNED_IN",
         "ALIGNED_OUT",
+        "PAIRS",
         "ACT",
         "ACT_P0",
         "ACT_P1",
@@ -89,10 +90,26 @@ fn shift(geo: &Conv2dGeometry) -> usize {
     if geo.w.is_multiple_of(4) { (4 - geo.attrs.padding.left % 4) % 4 } else { 0 }
 }
 
-/// vec4s of output columns per block: 2 where their reach fits a row and the image is wider
-/// than 4, else 1.
+/// vec4s of output columns per block: a whole row's where its rows are stored in pairs, else
+/// 2 where their reach fits a row and the image is wider than 4, else 1.
 fn col_vec4s(geo: &Conv2dGeometry) -> usize {
-    if geo.ow > 4 && reach(geo, 2) <= ROW_VALUES { 2 } else { 1 }
+    if pairs(geo) {
+        geo.ow.div_ceil(4)
+    } else if geo.ow > 4 && reach(geo, 2) <= ROW_VALUES {
+        2
+    } else {
+        1
+    }
+}
+
+/// Whether blocks are whole rows stored two at a time (depthwise.wgsl's PAIRS): rows of OW % 4
+/// = 2 outputs are not whole vec4s but two are, and planes of an even number of them start on
+/// a vec4; a whole row's reach must fit a row's registers (14x14 maps at stride 1).
+/// MobileNetV2's 14x14 layers took a quarter less so (docs/performance.md).
+fn pairs(geo: &Conv2dGeometry) -> bool {
+    let (sx, dx) = (geo.attrs.stride[1], geo.attrs.dilation[1]);
+    let whole_row = shift(geo) + (geo.ow - 1) * sx + (geo.kw - 1) * dx + 1;
+    geo.ow % 4 == 2 && geo.oh.is_multiple_of(2) && whole_row <= ROW_VALUES
 }
 
 /// Records the depthwise convolution `geo` of `x` into `y` with the OIHW weight `w`.
@@ -148,6 +165,7 @@ pub(crate) fn record_depthwise(
         ("SHIFT", c(shift(geo))),
         ("ALIGNED_IN", geo.w.is_multiple_of(4) as u32),
         ("ALIGNED_OUT", geo.ow.is_multiple_of(4) as u32),
+        ("PAIRS", pairs(geo) as u32),
         LinearTexture::OVERRIDE,
     ];
     staged(OP, x, |texture| {

@@ -90,7 +90,8 @@ pub fn conv2d() -> Vec<ConvCase> {
         ),
         // The depthwise kernel's paths: rows of whole vec4s read from a shifted start, blocks
         // of rows with a remainder, outputs not whole vec4s, rows carried at stride = dilation,
-        // a multiplier with a dilated row, a small plane; a 7x7 runs on the direct kernel.
+        // a multiplier with a dilated row, a small plane, rows of OW % 4 = 2 stored in pairs
+        // (and not, where the rows are odd); a 7x7 runs on the direct kernel.
         case(
             "depthwise 3x3 on 56 wide, pad left 2, 19 rows",
             [1, 6, 19, 56],
@@ -115,6 +116,22 @@ pub fn conv2d() -> Vec<ConvCase> {
         ),
         case("depthwise on 7x7", [1, 8, 7, 7], [8, 1, 3, 3], true, pad(1).with_groups(8).with_relu(true)),
         case("depthwise 7x7", [1, 4, 14, 14], [4, 1, 7, 7], true, pad(3).with_groups(4)),
+        case(
+            "depthwise 14x14 rows in pairs, x2 multiplier",
+            [2, 3, 14, 14],
+            [6, 1, 3, 3],
+            true,
+            pad(1).with_groups(3).with_relu(true),
+        ),
+        case(
+            "depthwise 5x5, 6 wide rows in pairs",
+            [1, 4, 9, 7],
+            [4, 1, 5, 5],
+            false,
+            c.with_groups(4).with_padding(Padding::new(2, 2, 3, 1)),
+        ),
+        case("depthwise 2 wide rows in pairs", [1, 2, 4, 2], [2, 1, 3, 3], true, pad(1).with_groups(2)),
+        case("depthwise 10 wide, 7 rows", [1, 3, 7, 10], [3, 1, 3, 3], true, pad(1).with_groups(3)),
         case("groups 3 odd channels", [1, 9, 7, 7], [15, 3, 3, 3], true, c.with_groups(3).with_relu(true)),
         case("cin 1 cout 1", [1, 1, 6, 6], [1, 1, 3, 3], false, c),
         case("7x7, wider than a row preload", [1, 2, 12, 15], [3, 2, 7, 7], true, pad(3)),

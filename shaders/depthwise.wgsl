@@ -65,13 +65,13 @@ struct Taps { a: vec4<f32>, e: f32 }
 // Where the block's input columns start; the image and its plane.
 struct Block { col0: i32, input: u32 }
 
-fn value(r: Row, i: u32) -> f32 {
-    let v = select(select(r.a, r.b, i >= 4u), select(r.c, r.d, i >= 12u), i >= 8u);
-    return v[i % 4u];
-}
-
+// The vec4 i of a row (the last for i past it).
 fn quad(r: Row, i: u32) -> vec4<f32> {
     return select(select(r.a, r.b, i >= 1u), select(r.c, r.d, i >= 3u), i >= 2u);
+}
+
+fn value(r: Row, i: u32) -> f32 {
+    return quad(r, i / 4u)[i % 4u];
 }
 
 fn with_quad(r: Row, i: u32, v: vec4<f32>) -> Row {

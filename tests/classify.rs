@@ -204,8 +204,10 @@ fn bad_input_exits_2_with_a_message() {
     let five = temp("five.onnx");
     std::fs::write(&five, g.bytes()).expect("written");
     let (not_a_photo, three, five) = (text(&not_a_photo), text(&three), text(&five));
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases: [(Vec<&str>, &str); 7] = [
         (vec![&model, "--size", "48,192", &not_a_photo], "cannot read"),
+        // In a later batch, decoded while the device runs the first.
+        (vec![&model, "--size", "48,192", "--batch", "1", &photo, &photo, &not_a_photo], "cannot read"),
         (vec![&model, "--size", "48,192", "--labels", &three, &photo], "has 3 labels; the model has 2 classes"),
         (vec![&model, &photo], "symbolic dimension"),
         (vec![&five, &photo], "its input is [N, 5, 4, 4], not an image batch"),

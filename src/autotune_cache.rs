@@ -3,8 +3,10 @@
 //!
 //! The ops name the shape classes and the candidates and time them
 //! (`ops/autotune_timing.rs`); this module only remembers. The file holds one table per
-//! adapter, driver and crate version: any of them changing means tuning again, and so does a
-//! change to an op family's kernels (each key carries a hash of their WGSL).
+//! adapter, driver and build of the crate (its version and a hash of its sources, `build.rs`):
+//! any of them changing means tuning again, as a kernel's speed is its WGSL's and the host
+//! code's that launches it. A build's table replaces the tables of other builds for the same
+//! adapter and driver.
 //! `DOJANG_AUTOTUNE=off` picks each op's fixed default; `DOJANG_AUTOTUNE_CACHE=FILE` moves the
 //! file (default `$XDG_CACHE_HOME/dojang/autotune.json`, else `~/.cache/dojang/autotune.json`).
 
@@ -46,7 +48,9 @@ impl Autotune {
 /// One device's choices.
 pub(crate) struct Tuner {
     mode: Mutex<Autotune>,
-    /// Which adapter, driver and crate version the choices hold for.
+    /// The adapter and driver the choices hold for (`adapter | driver info | `), and the
+    /// table they go in: those and this build of the crate.
+    device: String,
     table: String,
     choices: Mutex<HashMap<String, String>>,
     /// Per key being tuned, the lock its tuner holds while timing.
@@ -55,15 +59,18 @@ pub(crate) struct Tuner {
 }
 
 impl Tuner {
-    /// The table of `adapter`'s choices: its name, driver and the crate version.
-    pub(crate) fn table_of(adapter: &wgpu::AdapterInfo) -> String {
-        format!("{} | {} {} | dojang {}", adapter.name, adapter.driver, adapter.driver_info, env!("CARGO_PKG_VERSION"))
+    /// What a table's name says of `adapter`: its name and driver.
+    pub(crate) fn device_of(adapter: &wgpu::AdapterInfo) -> String {
+        format!("{} | {} {} | ", adapter.name, adapter.driver, adapter.driver_info)
     }
 
-    /// A tuner in `mode` keeping its choices in the cache file's `table`.
-    pub(crate) fn new(mode: Autotune, table: String) -> Tuner {
+    /// A tuner in `mode` keeping its choices in the cache file's table for `device` and this
+    /// build.
+    pub(crate) fn new(mode: Autotune, device: String) -> Tuner {
+        let table = format!("{device}dojang {} (sources {})", env!("CARGO_PKG_VERSION"), env!("DOJANG_SOURCES"));
         let tuner = Tuner {
             mode: Mutex::new(Autotune::Off),
+            device,
             table,
             choices: Mutex::new(HashMap::new()),
             turns: Mutex::new(HashMap::new()),
@@ -97,6 +104,7 @@ impl Tuner {
         self.choices.lock().insert(key.to_string(), winner.to_string());
         if let Autotune::On { cache: Some(path) } = &*self.mode.lock() {
             let mut all = read(path);
+            all.retain(|table, _| *table == self.table || !table.starts_with(&self.device));
             all.entry(self.table.clone()).or_default().insert(key.to_string(), winner.to_string());
             if let Err(e) = write(path, &all) {
                 log::warn!("autotune: cannot write {}: {e}", path.display());
@@ -160,7 +168,7 @@ mod tests {
                 let path = path.clone();
                 std::thread::spawn(move || {
                     // Each its own tuner, as two processes would have.
-                    let tuner = Tuner::new(Autotune::On { cache: Some(path) }, "table".into());
+                    let tuner = Tuner::new(Autotune::On { cache: Some(path) }, "device | ".into());
                     for k in 0..20 {
                         tuner.set(&format!("key {t} {k}"), "winner");
                     }
@@ -170,7 +178,8 @@ mod tests {
         writers.into_iter().for_each(|w| w.join().unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         let tables: Tables = serde_json::from_str(&text).unwrap();
-        assert!(!tables["table"].is_empty());
+        assert_eq!(tables.len(), 1);
+        assert!(tables.values().all(|table| !table.is_empty()));
         let dir = std::fs::read_dir(path.parent().unwrap()).unwrap();
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let left: Vec<_> =

@@ -146,7 +146,7 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         });
-        let tuner = Tuner::new(Autotune::from_env(), Tuner::table_of(&info));
+        let tuner = Tuner::new(Autotune::from_env(), Tuner::device_of(&info));
         let timestamps = (device.features().contains(wgpu::Features::TIMESTAMP_QUERY))
             .then(|| Mutex::new(Timestamps::new(&device, &queue)));
         Gpu {

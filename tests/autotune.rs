@@ -66,6 +66,30 @@ fn winners_are_cached_per_adapter_and_reused() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Choices are a build's: a table another build of the crate left for this adapter is not
+/// read, and this build's table replaces it.
+#[test]
+fn another_builds_choices_are_tuned_again_and_replaced() {
+    let dir = std::env::temp_dir().join(format!("dojang-autotune-build-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = dir.join("autotune.json");
+    let mode = Autotune::On { cache: Some(file.clone()) };
+    run_layers(&device(mode.clone()));
+    let ours = std::fs::read_to_string(&file).unwrap();
+    // The same table and winners, as another build would name the table.
+    let (at, end) = (ours.find("(sources ").unwrap() + 9, ours.find(")\": {").unwrap());
+    let theirs = format!("{}{}{}", &ours[..at], "0".repeat(end - at), &ours[end..]);
+    assert_ne!(theirs, ours);
+    std::fs::write(&file, &theirs).unwrap();
+
+    let next = device(mode);
+    run_layers(&next);
+    assert_eq!(next.autotune_trials(), candidates());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(&"0".repeat(end - at)) && text.contains(&ours[at..end]), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn off_takes_the_fixed_default_and_times_nothing() {
     let gpu = device(Autotune::Off);

@@ -7,7 +7,6 @@ use crate::error::{Error, Result, Shape};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::ops::scratch;
-use crate::pipeline::Kernel;
 
 /// Timed rounds over the candidates, after a warm-up run of each: a pipeline's first dispatch
 /// on llvmpipe runs several times slower than the next, the more so for the larger tiles
@@ -30,41 +29,27 @@ const FULL_ROUNDS: usize = 3;
 /// there.
 const BUDGET_SECONDS: f64 = 1.0;
 
-/// A shape class an op family's winner is remembered for: its fields are the sizes that
-/// matter to the choice, rounded by the family's rule; `Display` writes it into the cache file.
-pub(crate) trait TuneKey: Display {
-    /// The kernels the family's candidates launch: a choice made between other versions of
-    /// them is made again (fc7's gemv-4 lost to gemv-8 once the gemv's loop changed, in the
-    /// same crate version).
-    const KERNELS: &'static [&'static Kernel];
-}
-
-/// A hash of `kernels`' WGSL (FNV-1a), part of each remembered choice's key.
-fn fingerprint(kernels: &[&Kernel]) -> u32 {
-    let bytes = kernels.iter().flat_map(|k| k.source.bytes());
-    bytes.fold(0x811c_9dc5, |h: u32, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
-}
-
 /// The size class of `n`: the power of two at or above it, so that nearby shapes share a
 /// choice.
 pub(crate) fn class(n: usize) -> usize {
     n.checked_next_power_of_two().unwrap_or(usize::MAX)
 }
 
-/// The launch of the candidate to run for shape class `key`: the remembered winner, or the
-/// first (the fixed default) with autotuning off, or else the fastest of `candidates` as
-/// `record` launches them on the real tensors: each runs once to warm up, then all are timed in
-/// turn, round after round ([`Launch::time`]: GPU timestamps where the adapter has them), and
-/// each keeps its best round: interleaving gives them the same share of a machine whose speed
-/// drifts. After [`FULL_ROUNDS`] rounds the clearly slower ones drop out, and no round starts
-/// once the tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be recorded for this
-/// shape is passed over, as is a remembered one or the default. Threads tuning one key on one
-/// device take turns: the first times it, the others find its winner. While a plan's layers
-/// share their scratch (scratch.rs), each candidate takes it as if recorded alone, and what the
-/// losers made is dropped.
-pub(crate) fn choose<K: Copy, T: TuneKey>(
+/// The launch of the candidate to run for shape class `key` (the sizes that matter to the
+/// choice, rounded by the op family's rule, as the cache file writes it): the remembered
+/// winner, or the first (the fixed default) with autotuning off, or else the fastest of
+/// `candidates` as `record` launches them on the real tensors: each runs once to warm up, then
+/// all are timed in turn, round after round ([`Launch::time`]: GPU timestamps where the adapter
+/// has them), and each keeps its best round: interleaving gives them the same share of a
+/// machine whose speed drifts. After [`FULL_ROUNDS`] rounds the clearly slower ones drop out,
+/// and no round starts once the tuning has taken [`BUDGET_SECONDS`]. A candidate that cannot be
+/// recorded for this shape is passed over, as is a remembered one or the default. Threads
+/// tuning one key on one device take turns: the first times it, the others find its winner.
+/// While a plan's layers share their scratch (scratch.rs), each candidate takes it as if
+/// recorded alone, and what the losers made is dropped.
+pub(crate) fn choose<K: Copy>(
     gpu: &Gpu,
-    key: &T,
+    key: &impl Display,
     candidates: &[(String, K)],
     record: impl Fn(K) -> Result<Launch>,
 ) -> Result<Launch> {
@@ -84,13 +69,13 @@ pub(crate) fn choose<K: Copy, T: TuneKey>(
 }
 
 /// [`choose`], with the shared scratch each candidate's launch holds.
-fn choose_recorded<K: Copy, T: TuneKey>(
+fn choose_recorded<K: Copy>(
     gpu: &Gpu,
-    key: &T,
+    key: &impl Display,
     candidates: &[(String, K)],
     record: impl Fn(K) -> Result<(Launch, Vec<u64>)>,
 ) -> Result<(Launch, Vec<u64>)> {
-    let key = &format!("{key} (kernels {:08x})", fingerprint(T::KERNELS));
+    let key = &key.to_string();
     let tuner = gpu.tuner();
     // A remembered winner is a shape class's: one member may be past a limit that another
     // was not (more groups than a texture has rows), and then it is tuned as new.

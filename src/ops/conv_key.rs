@@ -1,20 +1,9 @@
-//! The autotuner's key for a convolution: the shape class its choice of kernel is kept under,
-//! and the kernels whose source changes it (`TuneKey`).
+//! The autotuner's key for a convolution: the shape class its choice of kernel is kept under.
 
 use std::fmt;
 
 use crate::attrs::{Conv2dGeometry, Padding};
-use crate::ops::autotune_timing::{TuneKey, class};
-use crate::ops::depthwise::DEPTHWISE;
-use crate::ops::direct::DIRECT;
-use crate::ops::gemm::GEMM;
-use crate::ops::im2col::{IM2COL, IM2ROW};
-use crate::ops::packed::PACK;
-use crate::ops::space_to_depth::SPACE_TO_DEPTH;
-use crate::ops::split_k::SPLIT_SUM;
-use crate::ops::subsample::SUBSAMPLE;
-use crate::ops::winograd::{WINOGRAD_INPUT, WINOGRAD_OUTPUT, WINOGRAD_WEIGHT};
-use crate::pipeline::Kernel;
+use crate::ops::autotune_timing::class;
 
 /// The autotuner's shape class of a convolution: the window, stride and dilation exactly,
 /// whether it pads, its groups (one, depthwise, or by power of two), and the sizes by power of
@@ -60,23 +49,6 @@ impl ConvKey {
             onto,
         }
     }
-}
-
-impl TuneKey for ConvKey {
-    const KERNELS: &'static [&'static Kernel] = &[
-        &DIRECT,
-        &DEPTHWISE,
-        &PACK,
-        &IM2COL,
-        &IM2ROW,
-        &GEMM,
-        &SPLIT_SUM,
-        &WINOGRAD_WEIGHT,
-        &WINOGRAD_INPUT,
-        &WINOGRAD_OUTPUT,
-        &SPACE_TO_DEPTH,
-        &SUBSAMPLE,
-    ];
 }
 
 impl fmt::Display for ConvKey {

@@ -11,13 +11,12 @@ use crate::attrs::{Activation, Dense, DenseGeometry, check_len, check_rank};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::launch::Launch;
-use crate::ops::autotune_timing::{TuneKey, choose, class};
+use crate::ops::autotune_timing::{choose, class};
 use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::conv_gemm::{GemmForm, record_conv};
 use crate::ops::cut::copies;
-use crate::ops::gemm::{GEMM, Tile};
-use crate::ops::im2col::{IM2COL, IM2COL_DENSE};
-use crate::ops::packed::{Band, PACK, PackedWeight};
+use crate::ops::gemm::Tile;
+use crate::ops::packed::{Band, PackedWeight};
 use crate::ops::record::{into_new, staged};
 use crate::ops::sizes::{blocks, max_groups, to_u32};
 use crate::ops::wgsl::wgsl;
@@ -334,10 +333,6 @@ impl DenseKey {
     fn of(geo: &DenseGeometry) -> DenseKey {
         DenseKey { batch: class(geo.batch), in_features: class(geo.in_features), out_features: class(geo.out_features) }
     }
-}
-
-impl TuneKey for DenseKey {
-    const KERNELS: &'static [&'static Kernel] = &[&GEMV, &PACK, &IM2COL, &IM2COL_DENSE, &GEMM];
 }
 
 impl fmt::Display for DenseKey {

@@ -48,9 +48,9 @@ impl Autotune {
 /// One device's choices.
 pub(crate) struct Tuner {
     mode: Mutex<Autotune>,
-    /// The adapter and driver the choices hold for (`adapter | driver info | `), and the
-    /// table they go in: those and this build of the crate.
+    /// The adapter and driver the choices hold for: `adapter | driver info | `.
     device: String,
+    /// The table they go in: the device, then this build of the crate.
     table: String,
     choices: Mutex<HashMap<String, String>>,
     /// Per key being tuned, the lock its tuner holds while timing.

@@ -38,12 +38,18 @@ fn candidates() -> u64 {
     (ConvKernel::candidates(&geo.unwrap()).len() + DenseKernel::candidates(&dense).len()) as u64
 }
 
-#[test]
-fn winners_are_cached_per_adapter_and_reused() {
-    let dir = std::env::temp_dir().join(format!("dojang-autotune-{}", std::process::id()));
+/// An empty folder `name` for a test's cache file, its file, and the mode that uses it.
+fn fresh_cache(name: &str) -> (std::path::PathBuf, std::path::PathBuf, Autotune) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let file = dir.join("autotune.json");
     let mode = Autotune::On { cache: Some(file.clone()) };
+    (dir, file, mode)
+}
+
+#[test]
+fn winners_are_cached_per_adapter_and_reused() {
+    let (dir, file, mode) = fresh_cache("dojang-autotune");
 
     let first = device(mode.clone());
     let chosen = run_layers(&first);
@@ -70,10 +76,7 @@ fn winners_are_cached_per_adapter_and_reused() {
 /// read, and this build's table replaces it.
 #[test]
 fn another_builds_choices_are_tuned_again_and_replaced() {
-    let dir = std::env::temp_dir().join(format!("dojang-autotune-build-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let file = dir.join("autotune.json");
-    let mode = Autotune::On { cache: Some(file.clone()) };
+    let (dir, file, mode) = fresh_cache("dojang-autotune-build");
     run_layers(&device(mode.clone()));
     let ours = std::fs::read_to_string(&file).unwrap();
     // The same table and winners, as another build would name the table.

@@ -2,10 +2,12 @@
 // 0 the constant `value`, 1 the nearest edge cell (edge, replicate), 2 the image mirrored
 // about its edge cell (reflect; periodic past a whole period), as src/attrs/pad.rs defines.
 // Each invocation writes RUN consecutive output cells, reading the one input cell each maps to.
+// An image past one binding is padded some planes at a time, each part bound from the aligned
+// offset at or below its first plane: its planes start x_skip and y_skip floats in.
 //
 // Bindings (group 0)              mirrors PAD in src/ops/pad.rs
-//   0 x  storage read        [N·C, H, W]
-//   1 y  storage read_write  [N·C, OH, OW]
+//   0 x  storage read        [N·C, H, W] (a run of planes)
+//   1 y  storage read_write  [N·C, OH, OW] (the same planes)
 //   2 p  uniform             Uniforms
 // Grid: 1-D over runs of RUN cells, folded into (x, y) when it passes the per-dimension
 // limit. Overrides: WG, RUN, MODE.
@@ -13,6 +15,7 @@
 struct Uniforms {
     len: u32, h: u32, w: u32, oh: u32,
     ow: u32, top: u32, left: u32, value: f32,
+    x_skip: u32, y_skip: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -59,9 +62,9 @@ fn pad(
         let sy = source(i32(oy) - i32(p.top), i32(p.h));
         let sx = source(i32(ox) - i32(p.left), i32(p.w));
         if (sy < 0 || sx < 0) {
-            y[i] = p.value;
+            y[p.y_skip + i] = p.value;
         } else {
-            y[i] = x[(plane * p.h + u32(sy)) * p.w + u32(sx)];
+            y[p.y_skip + i] = x[p.x_skip + (plane * p.h + u32(sy)) * p.w + u32(sx)];
         }
     }
 }

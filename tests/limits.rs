@@ -10,8 +10,8 @@ mod common;
 use common::random;
 use dojang::error::Error;
 use dojang::ops::{
-    Conv2d, ConvKernel, Dense, DenseWeight, Lrn, Padding, Pool2d, PoolKind, Tile, conv2d, conv2d_with, dense, lrn,
-    pool2d, relu, softmax,
+    Conv2d, ConvKernel, Dense, DenseWeight, Lrn, PadMode, Padding, Pool2d, PoolKind, Tile, conv2d, conv2d_with, dense,
+    lrn, pad, pool2d, relu, softmax,
 };
 use dojang::tolerance::Tolerance;
 use dojang::{Tensor, reference};
@@ -117,6 +117,24 @@ fn a_conv_and_a_pool_over_an_input_larger_than_a_binding() {
         (x[at(xs, n, c, y, x_)] as f64 / (2.0 + 0.5 / 5.0 * sq).powf(0.75)) as f32
     };
     assert_samples("lrn", &got, xs, lrn_at, 1e-5);
+
+    // Reflect padding (ONNX's Pad): 2052x2050 output planes, run some planes at a time.
+    let padding = Padding::new(3, 1, 1, 1);
+    let got = pad(&xt, &padding, PadMode::Reflect).unwrap().download().unwrap();
+    let ys = [1, 16, 2052, 2050];
+    // The mirror of padded index `i` along an axis of `n` cells, `before` of them added.
+    let mirror = |i: usize, before: usize, n: usize| {
+        let s = i as i64 - before as i64;
+        (if s < 0 {
+            -s
+        } else if s >= n as i64 {
+            2 * (n as i64 - 1) - s
+        } else {
+            s
+        }) as usize
+    };
+    let pad_at = |(n, c, y, x_): (usize, usize, usize, usize)| x[at(xs, n, c, mirror(y, 3, 2048), mirror(x_, 1, 2048))];
+    assert_samples("reflect pad", &got, ys, pad_at, 0.0);
 }
 
 #[test]
@@ -248,6 +266,11 @@ fn what_the_device_cannot_hold_is_an_error_and_the_next_call_works() {
         other => panic!("expected a limit error, got {other:?}"),
     }
     assert!(e.to_string().contains(&limit.to_string()), "{e}");
+    // One padded plane past a binding (6000x6000 floats, 144 MB) cannot be cut into planes.
+    let x = Tensor::zeros(&gpu, &[1, 1, 6000, 5999]).unwrap();
+    let e = pad(&x, &Padding::new(0, 0, 0, 1), PadMode::Edge).unwrap_err();
+    assert!(matches!(e, Error::Limit { op: "pad", needed: 144_000_000, .. }), "{e}");
+    assert!(e.to_string().contains("a plane of 144000000 bytes"), "{e}");
     let y = relu(&Tensor::from_slice(&gpu, &[-1.0, 2.0], &[2]).unwrap()).unwrap();
     assert_eq!(y.download().unwrap(), [0.0, 2.0]);
 }

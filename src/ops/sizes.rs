@@ -37,7 +37,7 @@ pub(crate) fn max_groups(gpu: &Gpu) -> u32 {
 pub(crate) struct Chunk {
     pub(crate) first: usize,
     pub(crate) len: usize,
-    unit: usize,
+    pub(crate) unit: usize,
 }
 
 impl Chunk {

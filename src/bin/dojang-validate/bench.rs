@@ -4,11 +4,12 @@
 //!
 //! A shared machine's speed drifts by tens of percent over seconds, so each layer's runs
 //! alternate with runs of the yardstick, and its share of the roofline compares the two
-//! medians of the same stretch of time. Layers are timed on the device (GPU timestamps where
-//! the adapter has them); whole models by the wall clock of `forward`, upload and download
-//! included. A model's passes alternate with both yardsticks' runs (its bound comes from
-//! those), and with the passes it is compared with: a split's with passes on one device, a
-//! batch's with passes at batch 1 (its cost per image against batch 1's).
+//! medians of the same stretch of time; each timed run follows an untimed one of the same
+//! launch, so that both are timed warm (`time_launch`). Layers are timed on the device (GPU
+//! timestamps where the adapter has them); whole models by the wall clock of `forward`, upload
+//! and download included. A model's passes alternate with both yardsticks' runs (its bound
+//! comes from those), and with the passes it is compared with: a split's with passes on one
+//! device, a batch's with passes at batch 1 (its cost per image against batch 1's).
 
 use std::cell::{OnceCell, RefCell};
 use std::time::Instant;
@@ -143,8 +144,14 @@ fn wall(f: impl FnOnce() -> Result<()>) -> Result<f64> {
 /// A layer's median time and the yardstick's beside it.
 type Timed = (f64, f64);
 
+/// Each timed run of a layer, and of the yardstick, follows an untimed run of the same launch.
+/// The first launch after other work or idling pays a fixed cost (its data back in the caches,
+/// the driver's threads awake): about half a millisecond on lavapipe, which the 35 ms
+/// yardstick hides and which is a fifth of a 2.5 ms layer. Whole models are timed as they
+/// come: a pass pays that cost as a caller's does.
 fn time_launch(launch: &Launch, beside: &Launch) -> Result<Timed> {
-    let [t, yardstick] = medians(11, [&mut || launch.time(), &mut || beside.time()])?;
+    let warm = |l: &Launch| l.time().and_then(|_| l.time());
+    let [t, yardstick] = medians(11, [&mut || warm(launch), &mut || warm(beside)])?;
     Ok((t, yardstick))
 }
 

@@ -9,7 +9,7 @@ use crate::gpu::Gpu;
 use crate::launch::Launch;
 use crate::ops::checks::{check_output, check_same_device};
 use crate::ops::record::into_new;
-use crate::ops::sizes::{Chunk, blocks, max_groups, to_u32};
+use crate::ops::sizes::{Chunk, blocks, max_groups, offset_align, to_u32};
 use crate::ops::wgsl::wgsl;
 use crate::pipeline::{Access, Kernel, UniformLayout, fold_grid, uniform_struct};
 use crate::tensor::Tensor;
@@ -103,18 +103,13 @@ pub fn record_pad(x: &Tensor, y: &Tensor, padding: &Padding, mode: PadMode) -> R
 fn plane_parts(gpu: &Gpu, count: usize, sizes: [usize; 2]) -> Result<Vec<(usize, usize)>> {
     let largest = sizes[0].max(sizes[1]).max(1);
     let room = (gpu.max_binding_bytes() / 4) as usize;
-    let most = if largest * count <= room { count } else { room.saturating_sub(align(gpu) - 1) / largest };
+    let most = if largest * count <= room { count } else { room.saturating_sub(offset_align(gpu, 4) - 1) / largest };
     if most == 0 {
         let (bytes, limit) = (4 * largest as u64, gpu.max_binding_bytes());
         let what = format!("a plane of {bytes} bytes in one storage binding");
         return Err(Error::Limit { op: "pad", what, needed: bytes, limit });
     }
     Ok((0..count).step_by(most).map(|first| (first, most.min(count - first))).collect())
-}
-
-/// Floats between the offsets at which the device may start a binding.
-fn align(gpu: &Gpu) -> usize {
-    (gpu.limits().min_storage_buffer_offset_alignment as usize / 4).max(1)
 }
 
 /// Where a run of planes is bound: from the aligned offset at or below its first float, which
@@ -127,8 +122,8 @@ struct Window {
 impl Window {
     /// Planes `first ..first + len` of `plane` floats each.
     fn of(gpu: &Gpu, first: usize, len: usize, plane: usize) -> Window {
-        let start = first * plane;
-        let base = start / align(gpu) * align(gpu);
+        let (start, align) = (first * plane, offset_align(gpu, 4));
+        let base = start / align * align;
         // Less than the alignment, so within u32.
         let skip = start - base;
         Window { chunk: Chunk { first: base, len: skip + len * plane, unit: 4 }, skip: skip as u32 }

@@ -51,11 +51,16 @@ impl Chunk {
     }
 }
 
+/// Units of `unit` bytes between the offsets at which the device may start a binding.
+pub(crate) fn offset_align(gpu: &Gpu, unit: usize) -> usize {
+    (gpu.limits().min_storage_buffer_offset_alignment as usize / unit).max(1)
+}
+
 /// `count` units of `unit` bytes cut into chunks that each fit one storage binding and start
 /// at an offset the device aligns: how an element-wise kernel runs over a tensor past a
 /// binding.
 pub(crate) fn chunks(gpu: &Gpu, count: usize, unit: usize) -> Vec<Chunk> {
-    let align = (gpu.limits().min_storage_buffer_offset_alignment as usize / unit).max(1);
+    let align = offset_align(gpu, unit);
     let most = ((gpu.max_binding_bytes() / unit as u64) as usize / align * align).clamp(1, count.max(1));
     (0..count).step_by(most).map(|first| Chunk { first, len: most.min(count - first), unit }).collect()
 }
